@@ -1,0 +1,24 @@
+import jwt from "jsonwebtoken";
+import { UnauthorizedError } from "./errors";
+import type { Role } from "./auth";
+
+export interface TokenClaims {
+	sub: string;
+	role: Role;
+}
+
+export function signToken(claims: TokenClaims, secret: string, expiresIn: string): string {
+	return jwt.sign(claims, secret, { algorithm: "HS256", expiresIn: expiresIn as jwt.SignOptions["expiresIn"] });
+}
+
+/** Only HS256 is accepted: `alg: none` and key-confusion tokens fail like a bad signature. */
+export function verifyToken(token: string, secret: string): TokenClaims {
+	try {
+		const claims = jwt.verify(token, secret, { algorithms: ["HS256"] });
+		if (typeof claims !== "object" || typeof claims.sub !== "string") throw new Error("no subject");
+		return { sub: claims.sub, role: claims.role };
+	} catch (err) {
+		const expired = err instanceof jwt.TokenExpiredError;
+		throw new UnauthorizedError(expired ? "Token expired" : "Invalid token", expired ? "TOKEN_EXPIRED" : "INVALID_TOKEN");
+	}
+}

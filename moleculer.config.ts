@@ -1,0 +1,80 @@
+import os from "node:os";
+import type { BrokerOptions, Middleware } from "moleculer";
+import { Middleware as ChannelsMiddleware, Tracing as ChannelsTracing } from "@moleculer/channels";
+import { channelAdapter } from "./lib/channels";
+import { loadConfig } from "./lib/config";
+import { registerBusinessMetrics } from "./lib/metrics";
+import { KafkaTopicsMiddleware } from "./lib/kafka-topics";
+
+/**
+ * Every broker option, from the environment (12-factor). With nothing set this is the one-process dev shop:
+ * no transporter, memory cacher, in-memory stores, in-process event bus. moleculer-runner also applies its own
+ * overrides (NODEID, NAMESPACE, TRANSPORTER, CACHER, LOGLEVEL, ...) on top of this object.
+ */
+export function brokerOptions(env: NodeJS.ProcessEnv = process.env): BrokerOptions {
+	// Fails fast on a production start without a real JWT secret.
+	const config = loadConfig(env);
+	const nodeID = env.NODEID || `${os.hostname().toLowerCase()}-${process.pid}`;
+	const namespace = env.NAMESPACE ?? "";
+	const metricsEnabled = env.METRICS !== "false";
+	const zipkinUrl = env.ZIPKIN_URL;
+
+	return {
+		namespace,
+		nodeID,
+		logger: env.LOG_FORMAT === "json"
+			? { type: "Pino", options: { pino: { options: { base: { nodeID, ns: namespace } } } } }
+			: { type: "Console", options: { formatter: "short", colors: process.stdout.isTTY, moduleColors: process.stdout.isTTY } },
+		logLevel: (env.LOGLEVEL as BrokerOptions["logLevel"]) ?? "info",
+
+		transporter: env.TRANSPORTER || null,
+		cacher: env.CACHER ? { type: "Redis", options: { redis: env.CACHER, prefix: `emporium${namespace ? "-" + namespace : ""}`, ttl: 300 } } : { type: "Memory", options: { ttl: 300, clone: true } },
+		// JSON keeps the wire format readable across versions; see the README's Performance section for the measured alternatives.
+		serializer: "JSON",
+
+		requestTimeout: Number(env.REQUEST_TIMEOUT_MS ?? 5000),
+		// Retries are off by default: a timed-out write would run twice. Calls that are safe to repeat opt in per call.
+		retryPolicy: { enabled: false, retries: 2, delay: 100, maxDelay: 1000, factor: 2, check: (err: any) => err && !!err.retryable },
+		contextParamsCloning: false,
+		maxCallLevel: 20,
+		heartbeatInterval: 5,
+		heartbeatTimeout: 15,
+		tracking: { enabled: true, shutdownTimeout: Number(env.SHUTDOWN_TIMEOUT_MS ?? 10_000) },
+		disableBalancer: false,
+		registry: { strategy: "RoundRobin", preferLocal: true },
+		circuitBreaker: {
+			enabled: env.CIRCUIT_BREAKER !== "false",
+			threshold: 0.5,
+			minRequestCount: 10,
+			windowTime: 20,
+			halfOpenTime: 5_000,
+			// Only infrastructure failures trip the breaker, never a customer's declined card or empty shelf.
+			check: (err: any) => err && err.code >= 500,
+		},
+		bulkhead: { enabled: false, concurrency: 10, maxQueueSize: 100 },
+		validator: true,
+
+		metrics: {
+			enabled: metricsEnabled,
+			reporter: metricsEnabled ? [{ type: "Prometheus", options: { port: Number(env.METRICS_PORT ?? 3030), path: "/metrics", defaultLabels: (registry: any) => ({ namespace: registry.broker.namespace, nodeID: registry.broker.nodeID }) } }] : [],
+		},
+		tracing: {
+			enabled: !!zipkinUrl,
+			sampling: { rate: Number(env.TRACING_SAMPLE_RATE ?? 1) },
+			exporter: zipkinUrl ? [{ type: "Zipkin", options: { baseURL: zipkinUrl, interval: 1, payloadOptions: { debug: false, shared: false } } }] : [],
+		},
+
+		middlewares: [
+			// The channels package types its middlewares loosely; they are Moleculer middlewares.
+			ChannelsMiddleware({ adapter: channelAdapter(config.eventsUrl, nodeID, namespace), context: true } as never) as unknown as Middleware,
+			ChannelsTracing() as unknown as Middleware,
+			KafkaTopicsMiddleware(config.eventsUrl),
+		],
+
+		created(broker) {
+			registerBusinessMetrics(broker);
+		},
+	};
+}
+
+export default brokerOptions();

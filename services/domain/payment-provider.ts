@@ -1,0 +1,19 @@
+/** What a card processor answers; the simulated one decides by token, as a test card number would. */
+export type ChargeOutcome = "SUCCEEDED" | "DECLINED" | "UNAVAILABLE";
+
+export interface PaymentProvider {
+	charge(token: string, amount: number, currency: string): Promise<ChargeOutcome>;
+	refund(token: string, amount: number, currency: string): Promise<void>;
+}
+
+export const TEST_TOKENS = ["tok_visa", "tok_declined", "tok_unavailable"] as const;
+
+export class SimulatedProvider implements PaymentProvider {
+	async charge(token: string): Promise<ChargeOutcome> {
+		if (token === "tok_visa") return "SUCCEEDED";
+		if (token === "tok_unavailable") return "UNAVAILABLE";
+		return "DECLINED";
+	}
+
+	async refund(): Promise<void> {}
+}
