@@ -128,7 +128,7 @@ export class Store {
 
 	private sqlModel() {
 		if (this.kind !== "sql") return {};
-		const define: Record<string, ModelAttributeColumnOptions> = { id: { type: DataTypes.STRING(64), primaryKey: true } };
+		const define: Record<string, ModelAttributeColumnOptions> = { id: { type: DataTypes.STRING(128), primaryKey: true } };
 		for (const [field, type] of Object.entries(this.spec.fields)) {
 			define[field] = { ...sqlColumn(field, type), allowNull: true, unique: this.spec.unique?.includes(field) || undefined };
 		}

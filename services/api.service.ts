@@ -78,7 +78,7 @@ const ApiService: ServiceSchema = {
 		],
 		onError(this: any, req: Req, res: ServerResponse, err: Error & { code?: number }) {
 			const { status, body, headers } = toHttpError(err);
-			if (status >= 500) this.logger.error(`${req.method} ${req.url} failed`, { requestID: req.$ctx?.requestID, error: err.message, type: (err as any).type, stack: err.stack });
+			if (status === 500) this.logger.error(`${req.method} ${req.url} failed`, { requestID: req.$ctx?.requestID, error: err.message, type: (err as any).type, stack: err.stack });
 			const requestID = req.$ctx?.requestID;
 			if (requestID) res.setHeader("X-Request-ID", requestID);
 			for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);

@@ -204,9 +204,10 @@ const OrdersService: ServiceSchema = {
 			return { orderId: order.id, userId: order.userId, status: order.status, total: order.total, currency: order.currency, items: order.items, failureReason: failure?.type ?? null };
 		},
 
-		respond(ctx: Context<unknown, { $statusCode?: number }>, order: Doc) {
+		respond(ctx: Context<unknown, { $statusCode?: number; $location?: string }>, order: Doc) {
 			if (order.status === "FAILED") throw failureError(order.failure as OrderFailure);
 			ctx.meta.$statusCode = 201;
+			ctx.meta.$location = `/api/orders/${order.id}`;
 			return view(order);
 		},
 

@@ -62,7 +62,7 @@ const PaymentsService: ServiceSchema = {
 					await this.publishEvent(ctx, "payment.succeeded", data, { id: `${payment.id}:succeeded` });
 					return publicView({ ...payment, status, updatedAt: now });
 				}
-				await this.publishEvent(ctx, "payment.failed", { ...data, reason: outcome }, { id: `${payment.id}:${outcome.toLowerCase()}:${now}` });
+				await this.publishEvent(ctx, "payment.failed", { ...data, reason: outcome }, { id: `${payment.id}:${outcome.toLowerCase()}:${Date.now()}` });
 				if (outcome === "DECLINED") throw new PaymentDeclinedError({ orderId: ctx.params.orderId });
 				throw new PaymentUnavailableError({ orderId: ctx.params.orderId });
 			},

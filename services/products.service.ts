@@ -90,9 +90,10 @@ const ProductsService: ServiceSchema = {
 		create: {
 			auth: "admin",
 			params: params(fields),
-			async handler(ctx: Context<Omit<Product, "id" | "createdAt" | "updatedAt">, { $statusCode?: number }>) {
+			async handler(ctx: Context<Omit<Product, "id" | "createdAt" | "updatedAt">, { $statusCode?: number; $location?: string }>) {
 				const product = await this.createProduct(ctx, ctx.params);
 				ctx.meta.$statusCode = 201;
+				ctx.meta.$location = `/api/products/${product.id}`;
 				return product;
 			},
 		},

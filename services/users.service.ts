@@ -61,10 +61,11 @@ const UsersService: ServiceSchema = {
 	actions: {
 		register: {
 			params: params({ email, password, name }),
-			async handler(ctx: Context<{ email: string; password: string; name: string }, { $statusCode?: number }>) {
+			async handler(ctx: Context<{ email: string; password: string; name: string }, { $statusCode?: number; $location?: string }>) {
 				const user = await this.createUser(ctx.params, "customer");
 				await this.publishEvent(ctx, "user.registered", { userId: user.id, email: user.email, name: user.name }, { id: `${user.id}:registered` });
 				ctx.meta.$statusCode = 201;
+				ctx.meta.$location = "/api/users/me";
 				return { token: this.issueToken(user), user };
 			},
 		},
