@@ -124,6 +124,18 @@ const InventoryService: ServiceSchema = {
 				return { orderId, released };
 			},
 		},
+
+		/** Internal: every counter and reservation, for the invariant check (`emporium check`). */
+		audit: {
+			params: params({}),
+			async handler() {
+				const [stock, reservations] = await Promise.all([this.stock.find({}, { limit: 1_000_000 }), this.reservations.find({}, { limit: 10_000_000 })]);
+				return {
+					stock: stock.map(({ productId, available, reserved, sold, received }: Doc) => ({ productId, available, reserved, sold, received })),
+					reservations: reservations.map(({ orderId, productId, quantity, status }: Doc) => ({ orderId, productId, quantity, status })),
+				};
+			},
+		},
 	},
 
 	channels: {

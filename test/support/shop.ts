@@ -1,0 +1,61 @@
+import type { AddressInfo } from "node:net";
+import { ServiceBroker, type BrokerOptions, type ServiceSchema } from "moleculer";
+import { brokerOptions } from "../../moleculer.config";
+import ApiService from "../../services/api.service";
+import ProductsService from "../../services/products.service";
+import OrdersService from "../../services/orders.service";
+import InventoryService from "../../services/inventory.service";
+import PaymentsService from "../../services/payments.service";
+import UsersService from "../../services/users.service";
+import NotificationsService from "../../services/notifications.service";
+
+export const ALL_SERVICES: Record<string, ServiceSchema> = {
+	api: ApiService,
+	products: ProductsService,
+	orders: OrdersService,
+	inventory: InventoryService,
+	payments: PaymentsService,
+	users: UsersService,
+	notifications: NotificationsService,
+};
+
+export interface Shop {
+	broker: ServiceBroker;
+	/** Base URL of the gateway, when `api` runs on this broker. */
+	url: string;
+	stop(): Promise<void>;
+}
+
+/**
+ * A shop broker in this process, configured like production by `moleculer.config.ts` from `env`
+ * (applied to process.env while the services are created, as moleculer-runner would).
+ */
+export async function startShop(opts: { env?: Record<string, string | undefined>; services?: string[]; broker?: Partial<BrokerOptions> } = {}): Promise<Shop> {
+	const env = { METRICS: "false", SEED: "false", ...opts.env };
+	const saved: Record<string, string | undefined> = {};
+	for (const [k, v] of Object.entries(env)) {
+		saved[k] = process.env[k];
+		if (v === undefined) delete process.env[k];
+		else process.env[k] = v;
+	}
+	try {
+		const broker = new ServiceBroker({
+			...brokerOptions(process.env),
+			logger: process.env.TEST_LOGLEVEL ? { type: "Console", options: { level: process.env.TEST_LOGLEVEL } } : false,
+			...opts.broker,
+		});
+		for (const name of opts.services ?? Object.keys(ALL_SERVICES)) {
+			const schema = ALL_SERVICES[name];
+			broker.createService(name === "api" ? { ...schema, settings: { ...schema.settings, port: 0, ip: "127.0.0.1" } } : schema);
+		}
+		await broker.start();
+		const api = broker.getLocalService("api") as unknown as { server?: { address(): AddressInfo } } | undefined;
+		const url = api?.server ? `http://127.0.0.1:${api.server.address().port}` : "";
+		return { broker, url, stop: () => broker.stop() };
+	} finally {
+		for (const [k, v] of Object.entries(saved)) {
+			if (v === undefined) delete process.env[k];
+			else process.env[k] = v;
+		}
+	}
+}
