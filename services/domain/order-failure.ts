@@ -13,6 +13,9 @@ export interface OrderFailure {
 	data: Record<string, unknown>;
 }
 
+/** Moleculer reports these with 4xx codes, but they mean "a node could not serve the call", not a refusal. */
+const INFRASTRUCTURE_TYPES = new Set(["SERVICE_NOT_AVAILABLE", "SERVICE_NOT_FOUND", "QUEUE_FULL", "MAX_CALL_LEVEL"]);
+
 interface ErrorLike {
 	name?: string;
 	code?: number;
@@ -27,7 +30,7 @@ interface ErrorLike {
  */
 export function classifyFailure(step: SagaStep, err: ErrorLike, orderId: string): OrderFailure {
 	const data = { ...(typeof err.data === "object" && err.data ? (err.data as Record<string, unknown>) : {}), orderId };
-	if (err.code && err.code >= 400 && err.code < 500 && err.type) {
+	if (err.code && err.code >= 400 && err.code < 500 && err.type && !INFRASTRUCTURE_TYPES.has(err.type)) {
 		return { step, name: err.name ?? "MoleculerClientError", code: err.code, type: err.type, message: err.message ?? err.type, data };
 	}
 	if (step === "payment" || err.type === "PAYMENT_UNAVAILABLE") {
