@@ -33,15 +33,17 @@ export function brokerOptions(env: NodeJS.ProcessEnv = process.env): BrokerOptio
 		serializer: "JSON",
 
 		requestTimeout: Number(env.REQUEST_TIMEOUT_MS ?? 5000),
-		// Retries are off by default: a timed-out write would run twice. Calls that are safe to repeat opt in per call.
-		retryPolicy: { enabled: false, retries: 2, delay: 100, maxDelay: 1000, factor: 2, check: (err: any) => err && !!err.retryable },
+		// Off by default: a timed-out write would run twice. Idempotent internal actions (keyed by order) opt in with
+		// their own `retryPolicy`. No node at all (or an open breaker) is not retried, so such calls fail fast.
+		retryPolicy: { enabled: false, retries: 2, delay: 100, maxDelay: 1000, factor: 2, check: (err: any) => !!err?.retryable && err.type !== "SERVICE_NOT_AVAILABLE" },
 		contextParamsCloning: false,
 		maxCallLevel: 20,
 		heartbeatInterval: 5,
 		heartbeatTimeout: 15,
 		tracking: { enabled: true, shutdownTimeout: Number(env.SHUTDOWN_TIMEOUT_MS ?? 10_000) },
 		disableBalancer: false,
-		registry: { strategy: "RoundRobin", preferLocal: true },
+		// On stop a node first tells the others it has no services, then waits this long before draining its requests.
+		registry: { strategy: "RoundRobin", preferLocal: true, ...{ stopDelay: 500 } /* missing from the 0.14 typings */ },
 		circuitBreaker: {
 			enabled: env.CIRCUIT_BREAKER !== "false",
 			threshold: 0.5,

@@ -3,6 +3,7 @@ import { DbMixin } from "../mixins/db.mixin";
 import { EventsMixin, consume, outboxCollection } from "../mixins/events.mixin";
 import { AuthMixin } from "../mixins/auth.mixin";
 import { loadConfig } from "../lib/config";
+import { IDEMPOTENT_RETRY } from "../lib/retry";
 import { DuplicateKeyError, NotFoundError, OutOfStockError } from "../lib/errors";
 import { params, id, quantity, stockLevel } from "../lib/params";
 import type { DomainEvent } from "../lib/events";
@@ -75,6 +76,7 @@ const InventoryService: ServiceSchema = {
 
 		/** Internal: all lines or none. Reserving the same order again has no further effect. */
 		reserve: {
+			retryPolicy: IDEMPOTENT_RETRY,
 			params: params({ orderId: id, items: { type: "array", min: 1, max: 100, items: { type: "object", strict: "remove", props: { productId: id, quantity } } } }),
 			async handler(ctx: Context<{ orderId: string; items: Line[] }>) {
 				const { orderId } = ctx.params;
@@ -108,6 +110,7 @@ const InventoryService: ServiceSchema = {
 
 		/** Internal: reserved stock of the order becomes sold. */
 		commit: {
+			retryPolicy: IDEMPOTENT_RETRY,
 			params: params({ orderId: id }),
 			async handler(ctx: Context<{ orderId: string }>) {
 				return { orderId: ctx.params.orderId, committed: await this.settle(ctx, ctx.params.orderId, "RESERVED", "COMMITTED", movements.commit) };
@@ -116,6 +119,7 @@ const InventoryService: ServiceSchema = {
 
 		/** Internal: everything the order holds goes back to available, reserved or already sold (cancellation). */
 		release: {
+			retryPolicy: IDEMPOTENT_RETRY,
 			params: params({ orderId: id }),
 			async handler(ctx: Context<{ orderId: string }>) {
 				const { orderId } = ctx.params;

@@ -4,6 +4,7 @@ import { DbMixin } from "../mixins/db.mixin";
 import { EventsMixin, outboxCollection } from "../mixins/events.mixin";
 import { AuthMixin } from "../mixins/auth.mixin";
 import { ConflictError, DuplicateKeyError, PaymentDeclinedError, PaymentUnavailableError } from "../lib/errors";
+import { IDEMPOTENT_RETRY } from "../lib/retry";
 import { params, id, page, pageSize, pageOf } from "../lib/params";
 import type { Doc, Store } from "../lib/store";
 import { SimulatedProvider, type ChargeOutcome, type PaymentProvider } from "./domain/payment-provider";
@@ -40,6 +41,9 @@ const PaymentsService: ServiceSchema = {
 		/** Internal and idempotent per order: a repeated charge returns the first outcome and never charges twice. */
 		charge: {
 			params: params({ orderId: id, userId: id, amount: { type: "number", integer: true, min: 0 }, currency: { type: "string", length: 3 }, paymentToken: { type: "string", min: 1, max: 100 } }),
+			retryPolicy: IDEMPOTENT_RETRY,
+			// A stuck provider must not hold the caller for the whole request timeout on every attempt.
+			timeout: 2000,
 			bulkhead: { enabled: true, concurrency: 50, maxQueueSize: 200 },
 			async handler(ctx: Context<ChargeParams>) {
 				const payment = await this.claimCharge(ctx.params);
@@ -70,6 +74,7 @@ const PaymentsService: ServiceSchema = {
 
 		/** Internal and idempotent: gives back a successful charge; voids the order's payment if none was made. */
 		refund: {
+			retryPolicy: IDEMPOTENT_RETRY,
 			params: params({ orderId: id, reason: { type: "string", max: 200, optional: true } }),
 			async handler(ctx: Context<{ orderId: string; reason?: string }>) {
 				const now = new Date().toISOString();
