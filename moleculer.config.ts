@@ -1,10 +1,11 @@
 import os from "node:os";
-import type { BrokerOptions, Middleware } from "moleculer";
+import type { BrokerOptions, Middleware, ServiceBroker } from "moleculer";
 import { Middleware as ChannelsMiddleware, Tracing as ChannelsTracing } from "@moleculer/channels";
 import { channelAdapter } from "./lib/channels";
 import { loadConfig } from "./lib/config";
 import { registerBusinessMetrics } from "./lib/metrics";
 import { KafkaTopicsMiddleware } from "./lib/kafka-topics";
+import { auditShop } from "./lib/invariants";
 
 /**
  * Every broker option, from the environment (12-factor). With nothing set this is the one-process dev shop:
@@ -71,6 +72,19 @@ export function brokerOptions(env: NodeJS.ProcessEnv = process.env): BrokerOptio
 			ChannelsMiddleware({ adapter: channelAdapter(config.eventsUrl, nodeID, namespace), context: true } as never) as unknown as Middleware,
 			ChannelsTracing() as unknown as Middleware,
 			KafkaTopicsMiddleware(config.eventsUrl),
+		],
+
+		replCommands: [
+			{
+				command: "check",
+				description: "Check the stock and money invariants across the shop (add --settled when it is at rest)",
+				options: [{ option: "--settled", description: "also require nothing reserved or pending" }],
+				async action(broker: ServiceBroker, args: { options: { settled?: boolean } }) {
+					const report = await auditShop(broker, { settled: !!args.options.settled });
+					broker.logger.info(`Invariants ${report.ok ? "hold" : "VIOLATED"}`, report.counts);
+					for (const violation of report.violations) broker.logger.warn(violation);
+				},
+			},
 		],
 
 		created(broker) {
