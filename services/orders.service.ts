@@ -46,6 +46,8 @@ const OrdersService: ServiceSchema = {
 	actions: {
 		create: {
 			auth: "user",
+			// Bounds the sagas one node runs at once, so a slow dependency cannot pile up work until the node falls over.
+			bulkhead: { enabled: true, concurrency: 200, maxQueueSize: 2000 },
 			params: params({
 				items: { type: "array", min: 1, max: 50, items: { type: "object", strict: "remove", props: { productId: id, quantity } } },
 				paymentToken: { type: "string", min: 1, max: 100 },
