@@ -2,7 +2,8 @@ import type { Context, ServiceSchema } from "moleculer";
 import type { Transaction } from "sequelize";
 import { DuplicateKeyError } from "../lib/errors";
 import { createEvent, EVENT_PARAMS, DEAD_LETTER_CHANNEL, type DomainEvent, type DomainEventType } from "../lib/events";
-import type { CollectionSpec, Store } from "../lib/store";
+import type { CollectionSpec, Doc, Store } from "../lib/store";
+import { outsideRequest } from "../lib/request-context";
 
 const RELAY_INTERVAL_MS = 1000;
 const CLAIM_MS = 30_000;
@@ -17,6 +18,17 @@ export function outboxCollection(service: string): CollectionSpec {
 	};
 }
 
+/**
+ * The headers @moleculer/channels turns back into the consumer's parent context: consumers log the request id
+ * of the request that caused the event, and their spans join its trace as children of the publishing action.
+ */
+function requestHeaders(row: Record<string, unknown>): Record<string, string> {
+	if (!row.requestID) return {};
+	const headers: Record<string, string> = { $requestID: String(row.requestID), $tracing: row.parentID ? "true" : "false", $level: "1" };
+	if (row.parentID) headers.$parentID = String(row.parentID);
+	return headers;
+}
+
 /** Channel defaults for a consumer: one consumer group per service, retries, then the dead-letter channel. */
 export function consume(handler: (this: any, ctx: Context<DomainEvent>) => Promise<unknown>) {
 	return {
@@ -25,15 +37,19 @@ export function consume(handler: (this: any, ctx: Context<DomainEvent>) => Promi
 		maxRetries: 5,
 		maxInFlight: 16,
 		deadLettering: { enabled: true, queueName: DEAD_LETTER_CHANNEL },
+		// The channels' Tracing tags every span with the whole payload by default; the event's identity is enough.
+		tracing: { tags: (ctx: Context<DomainEvent>) => ({ eventId: ctx.params?.id, eventType: ctx.params?.type }) },
 		handler,
 	};
 }
 
 /**
- * Transactional outbox. `publishEvent` writes the event into the service's own store (inside the caller's
- * transaction when one is given); a relay sends stored events to the channel adapter and deletes them once
- * sent, so an event survives a bus outage or a crash. Event ids may be deterministic (e.g. `<orderId>:confirmed`),
- * which makes re-publishing after a crash a no-op; consumers deduplicate by id for the rest (at-least-once).
+ * Transactional outbox. `publishEvent` writes the event into the service's own store, inside the caller's transaction
+ * when one is given, holding a claim on it for this node. Once the change is committed this node sends it and deletes
+ * the row (two round trips per event); if it cannot (bus down, crash), the claim lapses and the periodic relay of any
+ * node of the service sends it later. So an event survives a bus outage or a crash. Event ids may be deterministic
+ * (e.g. `<orderId>:confirmed`), which makes re-publishing after a crash a no-op; consumers deduplicate by id for the
+ * rest (at-least-once).
  */
 export const EventsMixin: Partial<ServiceSchema> = {
 	methods: {
@@ -44,55 +60,75 @@ export const EventsMixin: Partial<ServiceSchema> = {
 			opts: { id?: string; tx?: Transaction } = {},
 		): Promise<DomainEvent> {
 			const event = createEvent(type, data, this.name, { id: opts.id, correlationId: ctx?.requestID ?? null });
-			const outbox: Store = this.stores[`${this.name}_outbox`];
+			// parentID is the publishing action's span, kept only when its trace is sampled: consumers join it then.
+			const row = { id: event.id, type, event, requestID: ctx?.requestID ?? "", parentID: ctx?.tracing ? ctx.id : "", createdAt: event.occurredAt, claimedUntil: new Date(Date.now() + CLAIM_MS).toISOString() };
 			try {
-				await outbox.insert(
-					{ id: event.id, type, event, requestID: ctx?.requestID ?? "", parentID: ctx?.id ?? "", createdAt: event.occurredAt, claimedUntil: "" },
-					opts.tx,
-				);
+				await this.outboxStore().insert(row, opts.tx);
 			} catch (err) {
-				if (!(err instanceof DuplicateKeyError)) throw err;
+				// Already stored: a retried step publishes the same event again.
+				if (err instanceof DuplicateKeyError) return event;
+				throw err;
 			}
-			if (!opts.tx) this.scheduleRelay();
+			// Only a committed change may be announced.
+			if (opts.tx) opts.tx.afterCommit(() => this.sendSoon(row));
+			else this.sendSoon(row);
 			return event;
 		},
 
-		/** Call after committing a transaction that published events. */
-		scheduleRelay() {
-			if (!this.relayScheduled) {
-				this.relayScheduled = true;
-				setImmediate(() => {
-					this.relayScheduled = false;
-					this.relayOutbox().catch((err: Error) => this.logger.warn(`Outbox relay failed: ${err.message}`));
-				});
-			}
+		outboxStore(): Store {
+			return this.stores[`${this.name}_outbox`];
 		},
 
-		/** Sends due outbox rows; another node's relay skips rows this one has claimed. */
+		sendSoon(row: Doc) {
+			this.unsent.push(row);
+			if (this.sendScheduled) return;
+			this.sendScheduled = true;
+			// Sending serves many requests: it must not run inside the request that published.
+			outsideRequest(() => setImmediate(() => {
+				this.sendScheduled = false;
+				this.sendUnsent().catch((err: Error) => this.logger.warn(`Sending events failed: ${err.message}`));
+			}));
+		},
+
+		async sendUnsent(): Promise<void> {
+			// Before the broker has started, in-process consumers may not be subscribed yet: the relay sends them later.
+			if (!this.broker.started) return;
+			const rows: Doc[] = this.unsent.splice(0);
+			await Promise.all(rows.map(async row => {
+				try {
+					await this.send(row);
+				} catch (err: any) {
+					this.logger.warn(`Event ${row.id} not sent yet (${err.message}); the relay will retry`);
+					// Give up the claim so that the next relay round retries it.
+					await this.outboxStore().update({ id: row.id }, { set: { claimedUntil: "" } }).catch(() => undefined);
+				}
+			}));
+		},
+
+		async send(row: Doc): Promise<void> {
+			await this.broker.sendToChannel(row.type, row.event, { headers: requestHeaders(row) });
+			await this.outboxStore().remove({ id: row.id });
+			this.broker.metrics.increment("emporium.events.published", { type: row.type });
+		},
+
+		/** Sends stored events nobody holds a claim on (failed sends, or a node that died); claims each first. */
 		async relayOutbox(): Promise<number> {
-			// Before the broker has started, in-process consumers may not be subscribed yet: keep the events stored.
 			if (this.relaying || !this.broker.started) return 0;
 			this.relaying = true;
-			const outbox: Store = this.stores[`${this.name}_outbox`];
 			let sent = 0;
 			try {
 				for (;;) {
 					const now = new Date().toISOString();
-					const due = await outbox.find({ claimedUntil: { $lt: now } }, { sort: ["createdAt"], limit: BATCH });
+					const due = await this.outboxStore().find({ claimedUntil: { $lt: now } }, { sort: ["createdAt"], limit: BATCH });
 					if (due.length === 0) return sent;
 					for (const row of due) {
-						const claimed = await outbox.update(
+						const claimed = await this.outboxStore().update(
 							{ id: row.id, claimedUntil: row.claimedUntil as string },
 							{ set: { claimedUntil: new Date(Date.now() + CLAIM_MS).toISOString() } },
 						);
 						if (!claimed) continue;
-						await this.broker.sendToChannel(row.type, row.event, {
-							// Carries the request across the bus so consumers join its trace and log its request id.
-							headers: { $requestID: row.requestID || undefined, $parentID: row.parentID || undefined, $tracing: "true", $level: "1" },
-						});
-						await outbox.remove({ id: row.id });
+						await this.send(row);
 						sent++;
-						this.broker.metrics.increment("emporium.events.published", { type: row.type });
 					}
 				}
 			} finally {
@@ -101,9 +137,15 @@ export const EventsMixin: Partial<ServiceSchema> = {
 		},
 	},
 
+	created() {
+		this.unsent = [];
+	},
+
 	started() {
-		this.relayTimer = setInterval(() => this.scheduleRelay(), RELAY_INTERVAL_MS);
-		this.scheduleRelay();
+		this.relayTimer = setInterval(
+			() => outsideRequest(() => this.relayOutbox().catch((err: Error) => this.logger.warn(`Outbox relay failed: ${err.message}`))),
+			RELAY_INTERVAL_MS,
+		);
 	},
 
 	stopped() {

@@ -46,8 +46,10 @@ const OrdersService: ServiceSchema = {
 	actions: {
 		create: {
 			auth: "user",
-			// Bounds the sagas one node runs at once, so a slow dependency cannot pile up work until the node falls over.
-			bulkhead: { enabled: true, concurrency: 200, maxQueueSize: 2000 },
+			// Bounds the sagas one node runs at once, so a slow dependency cannot pile up work until the node falls over;
+			// a burst waits in the queue (up to the timeout) instead of crowding the database pools.
+			bulkhead: { enabled: true, concurrency: 50, maxQueueSize: 5000 },
+			timeout: 30_000,
 			params: params({
 				items: { type: "array", min: 1, max: 50, items: { type: "object", strict: "remove", props: { productId: id, quantity } } },
 				paymentToken: { type: "string", min: 1, max: 100 },
@@ -82,7 +84,6 @@ const OrdersService: ServiceSchema = {
 					if (err instanceof DuplicateKeyError && key) return this.replay(ctx, (await this.store.findOne({ idempotencyKey: key }))!, requestHash);
 					throw err;
 				}
-				this.scheduleRelay();
 				return this.respond(ctx, await this.advance(ctx, order));
 			},
 		},
@@ -204,9 +205,7 @@ const OrdersService: ServiceSchema = {
 				await this.publishEvent(ctx, event, this.eventData(next), { id: `${order.id}:${String(set.status).toLowerCase()}`, tx });
 				return true;
 			});
-			if (!changed) return null;
-			this.scheduleRelay();
-			return next;
+			return changed ? next : null;
 		},
 
 		eventData(order: Doc) {

@@ -81,6 +81,7 @@ const ProductsService: ServiceSchema = {
 
 		/** Several products in one query (the order saga prices every line at once). Missing ids are left out. */
 		getMany: {
+			cache: { keys: ["ids"] },
 			params: params({ ids: { type: "array", items: id, min: 1, max: 100 } }),
 			async handler(ctx: Context<{ ids: string[] }>) {
 				return this.store.find({ id: { $in: ctx.params.ids } }, { limit: ctx.params.ids.length });
