@@ -1,10 +1,14 @@
 import os from "node:os";
 import type { BrokerOptions, Middleware, ServiceBroker } from "moleculer";
 import { Middleware as ChannelsMiddleware, Tracing as ChannelsTracing } from "@moleculer/channels";
-import { channelAdapter } from "./lib/channels";
+import { channelAdapter, JetStreamStreamsMiddleware } from "./lib/channels";
 import { loadConfig } from "./lib/config";
-import { registerBusinessMetrics } from "./lib/metrics";
+import { countDeadLetters, EventLagMiddleware, registerBusinessMetrics } from "./lib/metrics";
 import { KafkaTopicsMiddleware } from "./lib/kafka-topics";
+import { createLogger } from "./lib/logging";
+import { ensurePrometheusReporter, metricsOptions } from "./lib/prometheus-reporter";
+import { RequestContextMiddleware } from "./lib/request-context";
+import { tracingOptions } from "./lib/tracing";
 import { auditShop } from "./lib/invariants";
 
 /**
@@ -17,15 +21,11 @@ export function brokerOptions(env: NodeJS.ProcessEnv = process.env): BrokerOptio
 	const config = loadConfig(env);
 	const nodeID = env.NODEID || `${os.hostname().toLowerCase()}-${process.pid}`;
 	const namespace = env.NAMESPACE ?? "";
-	const metricsEnabled = env.METRICS !== "false";
-	const zipkinUrl = env.ZIPKIN_URL;
 
 	return {
 		namespace,
 		nodeID,
-		logger: env.LOG_FORMAT === "json"
-			? { type: "Pino", options: { pino: { options: { base: { nodeID, ns: namespace } } } } }
-			: { type: "Console", options: { formatter: "short", colors: process.stdout.isTTY, moduleColors: process.stdout.isTTY } },
+		logger: createLogger(env),
 		logLevel: (env.LOGLEVEL as BrokerOptions["logLevel"]) ?? "info",
 
 		transporter: env.TRANSPORTER || null,
@@ -57,21 +57,18 @@ export function brokerOptions(env: NodeJS.ProcessEnv = process.env): BrokerOptio
 		bulkhead: { enabled: false, concurrency: 10, maxQueueSize: 100 },
 		validator: true,
 
-		metrics: {
-			enabled: metricsEnabled,
-			reporter: metricsEnabled ? [{ type: "Prometheus", options: { port: Number(env.METRICS_PORT ?? 3030), path: "/metrics", defaultLabels: (registry: any) => ({ namespace: registry.broker.namespace, nodeID: registry.broker.nodeID }) } }] : [],
-		},
-		tracing: {
-			enabled: !!zipkinUrl,
-			sampling: { rate: Number(env.TRACING_SAMPLE_RATE ?? 1) },
-			exporter: zipkinUrl ? [{ type: "Zipkin", options: { baseURL: zipkinUrl, interval: 1, payloadOptions: { debug: false, shared: false } } }] : [],
-		},
+		metrics: metricsOptions(env),
+		tracing: tracingOptions(env),
 
 		middlewares: [
 			// The channels package types its middlewares loosely; they are Moleculer middlewares.
 			ChannelsMiddleware({ adapter: channelAdapter(config.eventsUrl, nodeID, namespace), context: true } as never) as unknown as Middleware,
 			ChannelsTracing() as unknown as Middleware,
+			// After the channels' Tracing, so that channel spans start with their service set.
+			RequestContextMiddleware(env.LOG_FORMAT === "json"),
+			EventLagMiddleware(),
 			KafkaTopicsMiddleware(config.eventsUrl),
+			JetStreamStreamsMiddleware(config.eventsUrl),
 		],
 
 		replCommands: [
@@ -88,7 +85,9 @@ export function brokerOptions(env: NodeJS.ProcessEnv = process.env): BrokerOptio
 		],
 
 		created(broker) {
+			ensurePrometheusReporter(broker, env);
 			registerBusinessMetrics(broker);
+			countDeadLetters(broker);
 		},
 	};
 }

@@ -19,22 +19,25 @@ export function outsideRequest<T>(fn: () => T): T {
 type Handler = (ctx: Context, ...rest: unknown[]) => Promise<unknown>;
 
 /**
- * Runs every local action, event and channel handler inside its context. It also gives channel contexts their
- * service: @moleculer/channels creates them without one, which leaves their trace spans without a service name.
- * Register it after the channels' Tracing middleware, so that the channel span starts with the service set.
+ * With `keepContext`, runs every local action, event and channel handler inside its context; only the JSON logger
+ * reads it, and async context tracking costs a little on every call, so it is off with the console logger.
+ * It always gives channel contexts their service: @moleculer/channels creates them without one, which leaves
+ * their trace spans without a service name. Register it after the channels' Tracing middleware, so that the
+ * channel span starts with the service set.
  */
-export function RequestContextMiddleware(): Middleware {
+export function RequestContextMiddleware(keepContext: boolean): Middleware {
 	let broker: ServiceBroker;
+	const within = (ctx: Context, run: () => Promise<unknown>) => (keepContext ? storage.run(ctx, run) : run());
 	return {
 		name: "RequestContext",
 		created(b: ServiceBroker) {
 			broker = b;
 		},
 		localAction(handler: Handler) {
-			return (ctx: Context) => storage.run(ctx, () => handler(ctx));
+			return keepContext ? (ctx: Context) => within(ctx, () => handler(ctx)) : handler;
 		},
 		localEvent(handler: Handler) {
-			return (ctx: Context) => storage.run(ctx, () => handler(ctx));
+			return keepContext ? (ctx: Context) => within(ctx, () => handler(ctx)) : handler;
 		},
 		localChannel(handler: Handler, chan: { context?: boolean; group: string }) {
 			if (!chan.context) return handler;
@@ -43,7 +46,7 @@ export function RequestContextMiddleware(): Middleware {
 				// Consumer groups are named after their service (the channels default), so the group finds it.
 				service ??= broker.getLocalService(chan.group) as Service | undefined;
 				if (!ctx.service && service) (ctx as { service: Service }).service = service;
-				return storage.run(ctx, () => handler(ctx, ...rest));
+				return within(ctx, () => handler(ctx, ...rest));
 			};
 		},
 	} as unknown as Middleware;

@@ -1,4 +1,4 @@
-import type { Context, ServiceSchema } from "moleculer";
+import { Errors, type Context, type ServiceSchema } from "moleculer";
 import type { Transaction } from "sequelize";
 import { DuplicateKeyError } from "../lib/errors";
 import { createEvent, EVENT_PARAMS, DEAD_LETTER_CHANNEL, type DomainEvent, type DomainEventType } from "../lib/events";
@@ -7,6 +7,7 @@ import { outsideRequest } from "../lib/request-context";
 
 const RELAY_INTERVAL_MS = 1000;
 const CLAIM_MS = 30_000;
+const RETRY_MS = 2000;
 const BATCH = 100;
 
 /** The outbox table of a service; list it in the service's DbMixin so it lives in the service's own store. */
@@ -29,6 +30,8 @@ function requestHeaders(row: Record<string, unknown>): Record<string, string> {
 	return headers;
 }
 
+let checkEvent: ((params: unknown) => true | Record<string, unknown>[]) | undefined;
+
 /** Channel defaults for a consumer: one consumer group per service, retries, then the dead-letter channel. */
 export function consume(handler: (this: any, ctx: Context<DomainEvent>) => Promise<unknown>) {
 	return {
@@ -39,7 +42,13 @@ export function consume(handler: (this: any, ctx: Context<DomainEvent>) => Promi
 		deadLettering: { enabled: true, queueName: DEAD_LETTER_CHANNEL },
 		// The channels' Tracing tags every span with the whole payload by default; the event's identity is enough.
 		tracing: { tags: (ctx: Context<DomainEvent>) => ({ eventId: ctx.params?.id, eventType: ctx.params?.type }) },
-		handler,
+		async handler(this: any, ctx: Context<DomainEvent>) {
+			// Moleculer validates the params of actions and events, not of channel messages: a malformed event is
+			// refused here, so it is retried and then dead-lettered instead of being half-processed.
+			const result = (checkEvent ??= this.broker.validator.compile(EVENT_PARAMS))(ctx.params);
+			if (result !== true) throw new Errors.ValidationError("Parameters validation error!", "VALIDATION_ERROR", result);
+			return handler.call(this, ctx);
+		},
 	};
 }
 
@@ -127,7 +136,13 @@ export const EventsMixin: Partial<ServiceSchema> = {
 							{ set: { claimedUntil: new Date(Date.now() + CLAIM_MS).toISOString() } },
 						);
 						if (!claimed) continue;
-						await this.send(row);
+						try {
+							await this.send(row);
+						} catch (err) {
+							// Retried in a few seconds rather than when the claim lapses; the rows behind it get their turn meanwhile.
+							await this.outboxStore().update({ id: row.id }, { set: { claimedUntil: new Date(Date.now() + RETRY_MS).toISOString() } });
+							throw err;
+						}
 						sent++;
 					}
 				}

@@ -1,0 +1,141 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { MetricReporters, type MetricRegistry, type MetricRegistryOptions, type ServiceBroker } from "moleculer";
+import { nodeReadiness } from "./node-health";
+
+interface SnapshotItem {
+	labels: Record<string, unknown>;
+	value?: number | string;
+	rate?: number;
+	count?: number;
+	sum?: number;
+	buckets?: Record<string, number>;
+	quantiles?: Record<string, number>;
+	min?: number | null;
+	mean?: number | null;
+	variance?: number | null;
+	stdDev?: number | null;
+	max?: number | null;
+}
+interface StoredMetric {
+	name: string;
+	type: "counter" | "gauge" | "histogram" | "info";
+	description?: string;
+	unit?: string;
+	snapshot(): SnapshotItem[];
+}
+type PrometheusReporterClass = new (opts: Record<string, unknown>) => InstanceType<typeof MetricReporters.Prometheus> & {
+	registry: Omit<MetricRegistry, "store"> & { broker: ServiceBroker; store: Map<string, StoredMetric> };
+	handler(req: IncomingMessage, res: ServerResponse): void;
+	labelsToStr(labels: Record<string, unknown>, extra?: Record<string, unknown>): string;
+};
+const MoleculerPrometheusReporter = MetricReporters.Prometheus as unknown as PrometheusReporterClass;
+
+const HISTOGRAM_STATS = [["min", "min"], ["mean", "mean"], ["variance", "variance"], ["stddev", "stdDev"], ["max", "max"]] as const;
+
+function sampleValue(value: number | string | null | undefined): string {
+	if (value == null || Number.isNaN(Number(value))) return "NaN";
+	if (value === Infinity) return "+Inf";
+	if (value === -Infinity) return "-Inf";
+	return String(value);
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+	res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store" });
+	res.end(JSON.stringify(body));
+}
+
+/**
+ * Moleculer's Prometheus reporter with two changes.
+ * - Its HTTP server also answers the node's Kubernetes probes: `GET /health/live` (the process serves requests)
+ *   and `GET /health/ready` (200 or 503, with the checks of `nodeReadiness`).
+ * - The exposition is valid text format 0.0.4. Moleculer's own interleaves `_rate`, `_min`, `_max`... samples
+ *   inside other families and writes quantiles under a `histogram` type. Here every family is one group; quantiles
+ *   make a `summary`, buckets a `histogram` (or their own untyped `_bucket` family when the metric has both);
+ *   the statistics and rates are gauges of their own. Series names and labels stay the ones Moleculer writes.
+ */
+export class PrometheusReporter extends MoleculerPrometheusReporter {
+	handler(req: IncomingMessage, res: ServerResponse): void {
+		const path = (req.url ?? "").split("?")[0];
+		if (req.method === "GET" && path === "/health/live") return sendJson(res, 200, { status: "ok", nodeID: this.registry.broker.nodeID });
+		if (req.method === "GET" && path === "/health/ready") {
+			nodeReadiness(this.registry.broker).then(
+				readiness => sendJson(res, readiness.status === "ready" ? 200 : 503, readiness),
+				(err: Error) => sendJson(res, 503, { status: "not ready", error: err.message }),
+			);
+			return;
+		}
+		super.handler(req, res);
+	}
+
+	escapeLabelValue(value: unknown): unknown {
+		return typeof value === "string" ? value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n") : value;
+	}
+
+	generatePrometheusResponse(): string {
+		const out: string[] = [];
+		const family = (name: string, type: string, help: string, samples: string[]) => {
+			if (samples.length) out.push(`# HELP ${name} ${help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n")}`, `# TYPE ${name} ${type}`, ...samples, "");
+		};
+		this.registry.store.forEach(metric => {
+			// Moleculer skips os.datetime too: one label value per second.
+			if (!this.matchMetricName(metric.name) || metric.name.startsWith("os.datetime")) return;
+			const items = metric.snapshot();
+			if (items.length === 0) return;
+			const name = this.formatMetricName(metric.name).replace(/[.-]/g, "_");
+			const help = metric.description ?? metric.name + (metric.unit ? ` (${metric.unit})` : "");
+			const line = (suffix: string, item: SnapshotItem, value: number | string | null | undefined, extra?: Record<string, unknown>) =>
+				`${name}${suffix}${this.labelsToStr(item.labels, extra)} ${sampleValue(value)}`;
+
+			if (metric.type === "info") {
+				family(name, "gauge", help, items.map(item => line("", item, 1, { value: item.value })));
+			} else if (metric.type !== "histogram") {
+				family(name, metric.type, help, items.map(item => line("", item, item.value)));
+			} else {
+				const withQuantiles = items.some(item => item.quantiles);
+				const withBuckets = items.some(item => item.buckets);
+				const sumAndCount = (item: SnapshotItem) => [line("_sum", item, item.sum), line("_count", item, item.count)];
+				const buckets = (item: SnapshotItem) => [
+					...Object.entries(item.buckets ?? {}).map(([le, count]) => line("_bucket", item, count, { le })),
+					line("_bucket", item, item.count, { le: "+Inf" }),
+				];
+				if (withQuantiles) {
+					family(name, "summary", help, items.flatMap(item => [...Object.entries(item.quantiles ?? {}).map(([q, v]) => line("", item, v, { quantile: q })), ...sumAndCount(item)]));
+					if (withBuckets) family(`${name}_bucket`, "untyped", `${help}, cumulative buckets`, items.flatMap(buckets));
+					for (const [suffix, key] of HISTOGRAM_STATS) family(`${name}_${suffix}`, "gauge", `${help}, ${suffix}`, items.map(item => line(`_${suffix}`, item, item[key])));
+				} else if (withBuckets) {
+					family(name, "histogram", help, items.flatMap(item => [...buckets(item), ...sumAndCount(item)]));
+				}
+			}
+			family(`${name}_rate`, "gauge", `${help}, per second`, items.filter(item => item.rate != null).map(item => line("_rate", item, item.rate)));
+		});
+		return out.join("\n");
+	}
+}
+
+function reporterOptions(env: NodeJS.ProcessEnv) {
+	const port = Number(env.METRICS_PORT ?? 3030);
+	if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`METRICS_PORT must be a port number, got "${env.METRICS_PORT}"`);
+	return { port, path: "/metrics" };
+}
+
+/**
+ * Prometheus metrics and the node's probes on `METRICS_PORT` (default 3030): `/metrics`, `/health/live`,
+ * `/health/ready`. `METRICS=false` turns both off.
+ */
+export function metricsOptions(env: NodeJS.ProcessEnv): MetricRegistryOptions {
+	const enabled = env.METRICS !== "false";
+	return { enabled, reporter: enabled ? [new PrometheusReporter(reporterOptions(env)) as never] : [] };
+}
+
+/**
+ * moleculer-runner overwrites any config key named like an environment variable: with `METRICS=true` the whole
+ * `metrics` option becomes `true`, which keeps metrics on but drops the reporter, hence `/metrics` and the probes.
+ * Called from the broker's `created` hook, this puts the reporter back.
+ */
+export function ensurePrometheusReporter(broker: ServiceBroker, env: NodeJS.ProcessEnv): void {
+	const registry = broker.metrics as unknown as MetricRegistry & { reporter?: unknown[] };
+	if (!broker.isMetricsEnabled() || registry.reporter?.some(r => r instanceof PrometheusReporter)) return;
+	const reporter = new PrometheusReporter(reporterOptions(env));
+	reporter.init(registry);
+	registry.reporter = [...(registry.reporter ?? []), reporter];
+}
