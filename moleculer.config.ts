@@ -17,19 +17,22 @@ import { auditShop } from "./lib/invariants";
  * overrides (NODEID, NAMESPACE, TRANSPORTER, CACHER, LOGLEVEL, ...) on top of this object.
  */
 export function brokerOptions(env: NodeJS.ProcessEnv = process.env): BrokerOptions {
-	// Fails fast on a production start without a real JWT secret.
 	const config = loadConfig(env);
 	const nodeID = env.NODEID || `${os.hostname().toLowerCase()}-${process.pid}`;
 	const namespace = env.NAMESPACE ?? "";
+	const cacher = (url: unknown): BrokerOptions["cacher"] =>
+		typeof url === "string" && url
+			? { type: "Redis", options: { redis: url, prefix: `emporium${namespace ? "-" + namespace : ""}`, ttl: 300 } }
+			: { type: "Memory", options: { ttl: 300, clone: true } };
 
-	return {
+	const options: BrokerOptions = {
 		namespace,
 		nodeID,
 		logger: createLogger(env),
 		logLevel: (env.LOGLEVEL as BrokerOptions["logLevel"]) ?? "info",
 
 		transporter: env.TRANSPORTER || null,
-		cacher: env.CACHER ? { type: "Redis", options: { redis: env.CACHER, prefix: `emporium${namespace ? "-" + namespace : ""}`, ttl: 300 } } : { type: "Memory", options: { ttl: 300, clone: true } },
+		cacher: cacher(env.CACHER),
 		// JSON keeps the wire format readable across versions; see the README's Performance section for the measured alternatives.
 		serializer: "JSON",
 
@@ -90,6 +93,11 @@ export function brokerOptions(env: NodeJS.ProcessEnv = process.env): BrokerOptio
 			countDeadLetters(broker);
 		},
 	};
+	// moleculer-runner replaces a top-level option with the raw value of its upper-case env var, which would turn the
+	// cacher options above into a bare `CACHER` URL (no prefix, no TTL): rebuild them from whatever it assigns.
+	let cacherOptions = options.cacher;
+	Object.defineProperty(options, "cacher", { enumerable: true, configurable: true, get: () => cacherOptions, set: value => (cacherOptions = typeof value === "string" ? cacher(value) : value) });
+	return options;
 }
 
 export default brokerOptions();

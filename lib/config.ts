@@ -31,11 +31,26 @@ function bool(env: Env, name: string): boolean | undefined {
 	return raw === "true" || raw === "1";
 }
 
+export interface AuthConfig {
+	jwtSecret: string;
+	jwtExpiresIn: string;
+}
+
+/**
+ * The token signing key. Only the nodes that sign or verify tokens (users, api) read it, so only they refuse to
+ * start in production without a real one; other actors need no secret at all.
+ */
+export function loadAuthConfig(env: Env = process.env): AuthConfig {
+	const jwtSecret = readSecret("JWT_SECRET", env);
+	if (env.NODE_ENV === "production" && (!jwtSecret || jwtSecret === DEV_JWT_SECRET || jwtSecret.length < 32)) {
+		throw new Error("JWT_SECRET (or JWT_SECRET_FILE) must be set to a secret of at least 32 characters when NODE_ENV=production");
+	}
+	return { jwtSecret: jwtSecret ?? DEV_JWT_SECRET, jwtExpiresIn: env.JWT_EXPIRES_IN || "1h" };
+}
+
 export interface AppConfig {
 	production: boolean;
 	port: number;
-	jwtSecret: string;
-	jwtExpiresIn: string;
 	admin: { email: string; password: string } | null;
 	seed: boolean;
 	lowStockThreshold: number;
@@ -50,10 +65,6 @@ export interface AppConfig {
 /** Reads the environment every time it is called, so tests can change it between brokers. */
 export function loadConfig(env: Env = process.env): AppConfig {
 	const production = env.NODE_ENV === "production";
-	const jwtSecret = readSecret("JWT_SECRET", env);
-	if (production && (!jwtSecret || jwtSecret === DEV_JWT_SECRET || jwtSecret.length < 32)) {
-		throw new Error("JWT_SECRET (or JWT_SECRET_FILE) must be set to a secret of at least 32 characters when NODE_ENV=production");
-	}
 	const adminEmail = env.ADMIN_EMAIL;
 	const adminPassword = readSecret("ADMIN_PASSWORD", env);
 	let admin: AppConfig["admin"] = null;
@@ -64,8 +75,6 @@ export function loadConfig(env: Env = process.env): AppConfig {
 	return {
 		production,
 		port: int(env, "PORT", 3000),
-		jwtSecret: jwtSecret ?? DEV_JWT_SECRET,
-		jwtExpiresIn: env.JWT_EXPIRES_IN || "1h",
 		admin,
 		seed: seedFlag ?? !production,
 		lowStockThreshold: int(env, "LOW_STOCK_THRESHOLD", 5),

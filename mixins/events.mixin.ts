@@ -100,7 +100,7 @@ export const EventsMixin: Partial<ServiceSchema> = {
 		},
 
 		async sendUnsent(): Promise<void> {
-			// Before the broker has started, in-process consumers may not be subscribed yet: the relay sends them later.
+			// Before the broker has started, in-process consumers may not be subscribed yet: "$broker.started" sends them.
 			if (!this.broker.started) return;
 			const rows: Doc[] = this.unsent.splice(0);
 			await Promise.all(rows.map(async row => {
@@ -108,13 +108,19 @@ export const EventsMixin: Partial<ServiceSchema> = {
 					await this.send(row);
 				} catch (err: any) {
 					this.logger.warn(`Event ${row.id} not sent yet (${err.message}); the relay will retry`);
-					// Give up the claim so that the next relay round retries it.
-					await this.outboxStore().update({ id: row.id }, { set: { claimedUntil: "" } }).catch(() => undefined);
+					await this.retryLater(row).catch(() => undefined);
 				}
 			}));
 		},
 
+		/** Shortens this node's claim, so that a relay round retries the row in a few seconds. */
+		retryLater(row: Doc): Promise<number> {
+			return this.outboxStore().update({ id: row.id }, { set: { claimedUntil: new Date(Date.now() + RETRY_MS).toISOString() } });
+		},
+
 		async send(row: Doc): Promise<void> {
+			// A stopping adapter drops what it is given without an error: keep the row for another node instead.
+			if (this.broker.stopping || this.broker.channelAdapter?.stopping) throw new Error("the event bus connection is closing");
 			await this.broker.sendToChannel(row.type, row.event, { headers: requestHeaders(row) });
 			await this.outboxStore().remove({ id: row.id });
 			this.broker.metrics.increment("emporium.events.published", { type: row.type });
@@ -140,7 +146,7 @@ export const EventsMixin: Partial<ServiceSchema> = {
 							await this.send(row);
 						} catch (err) {
 							// Retried in a few seconds rather than when the claim lapses; the rows behind it get their turn meanwhile.
-							await this.outboxStore().update({ id: row.id }, { set: { claimedUntil: new Date(Date.now() + RETRY_MS).toISOString() } });
+							await this.retryLater(row);
 							throw err;
 						}
 						sent++;
@@ -149,6 +155,12 @@ export const EventsMixin: Partial<ServiceSchema> = {
 			} finally {
 				this.relaying = false;
 			}
+		},
+	},
+
+	events: {
+		"$broker.started"() {
+			this.sendUnsent().catch((err: Error) => this.logger.warn(`Sending events failed: ${err.message}`));
 		},
 	},
 

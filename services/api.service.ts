@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Context, ServiceSchema } from "moleculer";
 import ApiGateway from "moleculer-web";
-import { loadConfig } from "../lib/config";
+import { loadAuthConfig, loadConfig } from "../lib/config";
 import { checkAccess, type AuthUser } from "../lib/auth";
 import { UnauthorizedError } from "../lib/errors";
 import { toHttpError } from "../lib/http-errors";
@@ -14,7 +14,7 @@ type Req = IncomingMessage & { $action?: { auth?: "user" | "admin" }; $ctx?: Con
 const REQUEST_ID = /^[A-Za-z0-9_-]{8,64}$/;
 
 /** The REST contract (README "API"): only these routes exist; internal actions are unreachable over HTTP. */
-const API_ALIASES = {
+export const API_ALIASES = {
 	"POST /auth/register": "users.register",
 	"POST /auth/login": "users.login",
 	"GET /users/me": "users.me",
@@ -37,6 +37,16 @@ const API_ALIASES = {
 	"GET /notifications": "notifications.list",
 };
 
+/**
+ * JSON.parse keeps a `__proto__` key as an own property; moleculer-web then merges the body into the params with
+ * Object.assign, whose `__proto__` setter would make the client's object the params' prototype (inherited fields
+ * pass validation and survive `$$strict: "remove"`). Dropping the key while parsing closes that.
+ */
+function dropProtoKeys(key: string, value: unknown): unknown {
+	return key === "__proto__" ? undefined : value;
+}
+
+/** The route shape (port, CORS) is fixed when the module loads; secrets are read per broker in `created()`. */
 const config = loadConfig();
 
 const ApiService: ServiceSchema = {
@@ -48,6 +58,8 @@ const ApiService: ServiceSchema = {
 		ip: process.env.HOST ?? "0.0.0.0",
 		logRequest: "debug",
 		logResponse: "debug",
+		// moleculer-web logs every request's params at debug by default: login and register bodies carry passwords.
+		logRequestParams: null,
 		rootCallOptions(options: { requestID?: string }, req: IncomingMessage) {
 			const supplied = req.headers["x-request-id"];
 			options.requestID = typeof supplied === "string" && REQUEST_ID.test(supplied) ? supplied : undefined;
@@ -67,7 +79,7 @@ const ApiService: ServiceSchema = {
 				aliases: API_ALIASES,
 				authentication: true,
 				authorization: true,
-				bodyParsers: { json: { limit: "1mb", strict: true }, urlencoded: false },
+				bodyParsers: { json: { limit: "1mb", strict: true, reviver: dropProtoKeys }, urlencoded: false },
 				cors: config.corsOrigins.length ? { origin: (origin: string) => config.corsOrigins.includes(origin), methods: ["GET", "POST", "PUT", "PATCH", "DELETE"], exposedHeaders: ["X-Request-ID", "Retry-After"], maxAge: 600 } : undefined,
 				onBeforeCall(ctx: Context<unknown, Record<string, unknown>>, _route: unknown, req: Req) {
 					ctx.meta.clientIp = this.clientIp(req);
@@ -120,7 +132,7 @@ const ApiService: ServiceSchema = {
 			if (!header) return null;
 			const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header);
 			if (!match) throw new UnauthorizedError("Malformed Authorization header", "INVALID_TOKEN");
-			const claims = verifyToken(match[1], config.jwtSecret);
+			const claims = verifyToken(match[1], this.auth.jwtSecret);
 			// The token must still name an existing user (a removed user's tokens stop working).
 			const user = await ctx.call<AuthUser | null, { id: string }>("users.principal", { id: claims.sub });
 			if (!user) throw new UnauthorizedError("Invalid token", "INVALID_TOKEN");
@@ -134,7 +146,8 @@ const ApiService: ServiceSchema = {
 		clientIp(req: Req): string {
 			const forwarded = req.headers["x-forwarded-for"];
 			// X-Forwarded-For is client-controlled unless a trusted proxy in front of us sets it.
-			if (config.trustProxy && typeof forwarded === "string") return forwarded.split(",")[0].trim();
+			// Our proxy appends the address it saw, so only the last entry is not the client's own claim.
+			if (this.config.trustProxy && typeof forwarded === "string") return forwarded.split(",").pop()!.trim();
 			return req.socket.remoteAddress ?? "";
 		},
 
@@ -143,6 +156,12 @@ const ApiService: ServiceSchema = {
 			if (!client?.ping) return true;
 			return client.ping().then(() => true, () => false);
 		},
+	},
+
+	created() {
+		// JWT_SECRET(_FILE) and TRUST_PROXY as they are when this broker starts, like the other services.
+		this.config = loadConfig();
+		this.auth = loadAuthConfig();
 	},
 };
 

@@ -4,7 +4,7 @@ import { DbMixin } from "../mixins/db.mixin";
 import { EventsMixin, outboxCollection } from "../mixins/events.mixin";
 import { AuthMixin } from "../mixins/auth.mixin";
 import { CacheCleanerMixin } from "../mixins/cache-cleaner.mixin";
-import { loadConfig } from "../lib/config";
+import { loadAuthConfig, loadConfig } from "../lib/config";
 import { ConflictError, DuplicateKeyError, NotFoundError, UnauthorizedError } from "../lib/errors";
 import { params, id, page, pageSize, pageOf } from "../lib/params";
 import { signToken } from "../lib/tokens";
@@ -75,13 +75,10 @@ const UsersService: ServiceSchema = {
 			async handler(ctx: Context<{ email: string; password: string }, { clientIp?: string }>) {
 				// The gateway puts the client address in meta; a body field could be forged.
 				const throttleKey = `${ctx.params.email}|${ctx.meta.clientIp ?? ""}`;
-				await this.throttle.assertAllowed(throttleKey);
+				await this.throttle.attempt(throttleKey);
 				const doc = await this.store.findOne({ email: ctx.params.email });
 				const ok = await verifyPassword(ctx.params.password, (doc?.passwordHash as string) ?? DUMMY_HASH);
-				if (!doc || !ok) {
-					await this.throttle.recordFailure(throttleKey);
-					throw new UnauthorizedError("Invalid email or password", "INVALID_CREDENTIALS");
-				}
+				if (!doc || !ok) throw new UnauthorizedError("Invalid email or password", "INVALID_CREDENTIALS");
 				await this.throttle.reset(throttleKey);
 				const user = toUser(doc);
 				return { token: this.issueToken(user), user };
@@ -173,7 +170,7 @@ const UsersService: ServiceSchema = {
 		},
 
 		issueToken(user: User): string {
-			return signToken({ sub: user.id, role: user.role }, this.config.jwtSecret, this.config.jwtExpiresIn);
+			return signToken({ sub: user.id, role: user.role }, this.auth.jwtSecret, this.auth.jwtExpiresIn);
 		},
 
 		async ensureAdmin(): Promise<void> {
@@ -192,6 +189,7 @@ const UsersService: ServiceSchema = {
 
 	created() {
 		this.config = loadConfig();
+		this.auth = loadAuthConfig();
 		this.store = this.stores.users as Store;
 		this.throttle = new LoginThrottle(this.broker, this.config.loginMaxFailures, this.config.loginWindowMs);
 	},

@@ -2,20 +2,23 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { DEV_JWT_SECRET, dbUriFor, loadConfig } from "../../lib/config";
+import { DEV_JWT_SECRET, dbUriFor, loadAuthConfig, loadConfig } from "../../lib/config";
 import { signToken, verifyToken } from "../../lib/tokens";
 import { hashPassword, verifyPassword } from "../../services/domain/passwords";
 import jwt from "jsonwebtoken";
 
 describe("configuration", () => {
 	it("runs in dev with defaults: dev secret, default admin, seeding on", () => {
-		expect(loadConfig({})).toMatchObject({ production: false, port: 3000, jwtSecret: DEV_JWT_SECRET, jwtExpiresIn: "1h", admin: { email: "admin@example.com", password: "admin-password" }, seed: true, lowStockThreshold: 5 });
+		expect(loadAuthConfig({})).toEqual({ jwtSecret: DEV_JWT_SECRET, jwtExpiresIn: "1h" });
+		expect(loadConfig({})).toMatchObject({ production: false, port: 3000, admin: { email: "admin@example.com", password: "admin-password" }, seed: true, lowStockThreshold: 5 });
 	});
 
 	it("refuses to start in production without a real JWT secret", () => {
-		expect(() => loadConfig({ NODE_ENV: "production" })).toThrow(/JWT_SECRET/);
-		expect(() => loadConfig({ NODE_ENV: "production", JWT_SECRET: DEV_JWT_SECRET })).toThrow(/JWT_SECRET/);
-		expect(() => loadConfig({ NODE_ENV: "production", JWT_SECRET: "short" })).toThrow(/JWT_SECRET/);
+		expect(() => loadAuthConfig({ NODE_ENV: "production" })).toThrow(/JWT_SECRET/);
+		expect(() => loadAuthConfig({ NODE_ENV: "production", JWT_SECRET: DEV_JWT_SECRET })).toThrow(/JWT_SECRET/);
+		expect(() => loadAuthConfig({ NODE_ENV: "production", JWT_SECRET: "short" })).toThrow(/JWT_SECRET/);
+		// Actors that never touch tokens start without it.
+		expect(loadConfig({ NODE_ENV: "production" }).production).toBe(true);
 	});
 
 	it("in production creates no default admin and seeds only on request", () => {
@@ -30,7 +33,7 @@ describe("configuration", () => {
 		const dir = mkdtempSync(path.join(tmpdir(), "emporium-"));
 		writeFileSync(path.join(dir, "jwt"), `${"s".repeat(40)}\n`);
 		writeFileSync(path.join(dir, "db"), "mysql://u:p@db/orders\n");
-		expect(loadConfig({ NODE_ENV: "production", JWT_SECRET_FILE: path.join(dir, "jwt") }).jwtSecret).toBe("s".repeat(40));
+		expect(loadAuthConfig({ NODE_ENV: "production", JWT_SECRET_FILE: path.join(dir, "jwt") }).jwtSecret).toBe("s".repeat(40));
 		expect(dbUriFor("orders", { DB_URI: "postgres://x/y", ORDERS_DB_URI_FILE: path.join(dir, "db") })).toBe("mysql://u:p@db/orders");
 		expect(dbUriFor("users", { DB_URI: "postgres://x/y" })).toBe("postgres://x/y");
 		expect(dbUriFor("users", {})).toBe("memory://");
