@@ -1,4 +1,5 @@
 import { UnprocessableError } from "../../lib/errors";
+import { quantity as quantityRule } from "../../lib/params";
 
 export interface OrderLineRequest {
 	productId: string;
@@ -23,11 +24,17 @@ export interface PricedOrder {
 	total: number;
 }
 
-/** Merges repeated lines of one product, so stock is reserved once per product. */
+/**
+ * Merges repeated lines of one product, so stock is reserved once per product. The per-line limit holds for the
+ * merged line too: spreading 3,000 units over several lines is refused here, before any order exists.
+ */
 export function mergeLines(lines: OrderLineRequest[]): OrderLineRequest[] {
 	const byProduct = new Map<string, number>();
 	for (const line of lines) byProduct.set(line.productId, (byProduct.get(line.productId) ?? 0) + line.quantity);
-	return [...byProduct].map(([productId, quantity]) => ({ productId, quantity }));
+	const merged = [...byProduct].map(([productId, quantity]) => ({ productId, quantity }));
+	const tooMany = merged.filter(line => line.quantity > quantityRule.max).map(line => line.productId);
+	if (tooMany.length) throw new UnprocessableError(`At most ${quantityRule.max} units of one product per order`, "QUANTITY_TOO_LARGE", { productIds: tooMany });
+	return merged;
 }
 
 /** Snapshots names and unit prices; every amount is an integer in minor units. */
