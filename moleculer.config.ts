@@ -42,8 +42,9 @@ export function brokerOptions(env: NodeJS.ProcessEnv = process.env): BrokerOptio
 		retryPolicy: { enabled: false, retries: 2, delay: 100, maxDelay: 1000, factor: 2, check: (err: any) => !!err?.retryable && err.type !== "SERVICE_NOT_AVAILABLE" },
 		contextParamsCloning: false,
 		maxCallLevel: 20,
-		heartbeatInterval: 5,
-		heartbeatTimeout: 15,
+		// A node that dies without saying goodbye is dropped after 9 s, so calls stop waiting for it.
+		heartbeatInterval: 3,
+		heartbeatTimeout: 9,
 		tracking: { enabled: true, shutdownTimeout: Number(env.SHUTDOWN_TIMEOUT_MS ?? 10_000) },
 		disableBalancer: false,
 		// On stop a node first tells the others it has no services, then waits this long before draining its requests.
@@ -54,8 +55,9 @@ export function brokerOptions(env: NodeJS.ProcessEnv = process.env): BrokerOptio
 			minRequestCount: 10,
 			windowTime: 20,
 			halfOpenTime: 5_000,
-			// Only infrastructure failures trip the breaker, never a customer's declined card or empty shelf.
-			check: (err: any) => err && err.code >= 500,
+			// Only a failing endpoint trips its breaker: timeouts, lost requests, unexpected errors. Typed answers such as
+			// OUT_OF_STOCK, PAYMENT_DECLINED or a PAYMENT_UNAVAILABLE passed on from further down are not its fault.
+			check: (err: any) => !!err && (["REQUEST_TIMEOUT", "REQUEST_REJECTED"].includes(err.type) || (err.code >= 500 && !err.type)),
 		},
 		bulkhead: { enabled: false, concurrency: 10, maxQueueSize: 100 },
 		validator: true,

@@ -83,12 +83,29 @@ export function checkInvariants(data: AuditData, opts: { settled?: boolean } = {
 	};
 }
 
-/** Gathers the audit data from the running services (over the transporter when split across nodes). */
+/** Rows per audit call: a page stays well under a transporter message's limit (NATS: 1 MB, about 10,000 rows). */
+const AUDIT_PAGE = 2000;
+
+async function allPages<T>(fetchPage: (offset: number, limit: number) => Promise<T[]>): Promise<T[]> {
+	const rows: T[] = [];
+	for (;;) {
+		const page = await fetchPage(rows.length, AUDIT_PAGE);
+		rows.push(...page);
+		if (page.length < AUDIT_PAGE) return rows;
+	}
+}
+
+/** Gathers the audit data from the running services (over the transporter when split across nodes), page by page. */
 export async function auditShop(broker: ServiceBroker, opts: { settled?: boolean } = {}): Promise<InvariantReport> {
-	const [inventory, orders, payments] = await Promise.all([
-		broker.call<{ stock: StockRow[]; reservations: ReservationRow[] }>("inventory.audit"),
-		broker.call<OrderRow[]>("orders.audit"),
-		broker.call<PaymentRow[]>("payments.audit"),
+	let stock: StockRow[] = [];
+	const [reservations, orders, payments] = await Promise.all([
+		allPages(async (offset, limit) => {
+			const page = await broker.call<{ stock: StockRow[]; reservations: ReservationRow[] }, object>("inventory.audit", { offset, limit });
+			stock = page.stock;
+			return page.reservations;
+		}),
+		allPages((offset, limit) => broker.call<OrderRow[], object>("orders.audit", { offset, limit })),
+		allPages((offset, limit) => broker.call<PaymentRow[], object>("payments.audit", { offset, limit })),
 	]);
-	return checkInvariants({ ...inventory, orders, payments }, opts);
+	return checkInvariants({ stock, reservations, orders, payments }, opts);
 }

@@ -80,6 +80,8 @@ class JsonLogger extends PinoLogger {
 			{ level },
 		);
 		return (type: LogLevels, args: unknown[]) => {
+			// Redacting is the costly part: not for a level that is off (moleculer-web logs every request at debug).
+			if (!logger.isLevelEnabled(type)) return;
 			const { fields, msg } = toLogRecord(args);
 			const requestID = currentContext()?.requestID;
 			logger[type]({ requestID: requestID ?? undefined, ...fields }, msg);
@@ -87,10 +89,17 @@ class JsonLogger extends PinoLogger {
 	}
 }
 
+const LEVELS: readonly LogLevels[] = ["fatal", "error", "warn", "info", "debug", "trace"];
+
 class RedactingConsoleLogger extends ConsoleLogger {
 	getLogHandler(bindings?: LoggerBindings) {
 		const handler = super.getLogHandler(bindings);
-		return handler && ((type: LogLevels, args: unknown[]) => handler(type, args.map(arg => redact(arg))));
+		if (!handler) return handler;
+		// The console logger drops a level that is off only after this redacts, which costs on every request.
+		const enabled = LEVELS.indexOf(this.getLogLevel(bindings!.mod) as LogLevels);
+		return (type: LogLevels, args: unknown[]) => {
+			if (LEVELS.indexOf(type) <= enabled) handler(type, args.map(arg => redact(arg)));
+		};
 	}
 }
 

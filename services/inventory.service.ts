@@ -5,7 +5,7 @@ import { AuthMixin } from "../mixins/auth.mixin";
 import { loadConfig } from "../lib/config";
 import { IDEMPOTENT_RETRY } from "../lib/retry";
 import { DuplicateKeyError, NotFoundError, OutOfStockError } from "../lib/errors";
-import { params, id, quantity, stockLevel } from "../lib/params";
+import { params, id, quantity, stockLevel, auditPage } from "../lib/params";
 import type { DomainEvent } from "../lib/events";
 import type { Doc, Store } from "../lib/store";
 import { crossedLowThreshold, movements, type Movement } from "./domain/stock";
@@ -129,11 +129,12 @@ const InventoryService: ServiceSchema = {
 			},
 		},
 
-		/** Internal: every counter and reservation, for the invariant check (`emporium check`). */
+		/** Internal: every stock counter, and the reservations (paged with `offset`/`limit`), for the invariant check (`emporium check`). */
 		audit: {
-			params: params({}),
-			async handler() {
-				const [stock, reservations] = await Promise.all([this.stock.find({}, { limit: 1_000_000 }), this.reservations.find({}, { limit: 10_000_000 })]);
+			params: params(auditPage),
+			async handler(ctx: Context<{ offset?: number; limit?: number }>) {
+				const { offset = 0, limit = 10_000_000 } = ctx.params;
+				const [stock, reservations] = await Promise.all([this.stock.find({}, { limit: 1_000_000 }), this.reservations.find({}, { sort: ["id"], offset, limit })]);
 				return {
 					stock: stock.map(({ productId, available, reserved, sold, received }: Doc) => ({ productId, available, reserved, sold, received })),
 					reservations: reservations.map(({ orderId, productId, quantity, status }: Doc) => ({ orderId, productId, quantity, status })),
@@ -196,27 +197,33 @@ const InventoryService: ServiceSchema = {
 			});
 		},
 
-		/** Moves every reservation of the order from one status to the next, applying its stock movement once. */
+		/**
+		 * Moves every reservation of the order from one status to the next, applying its stock movement once. All rows
+		 * of the order go in one SQL transaction: two statements fewer per extra line, and the order settles whole.
+		 */
 		async settle(ctx: Context, orderId: string, from: ReservationStatus, to: ReservationStatus, movement: (q: number) => Movement): Promise<number> {
 			const rows = await this.reservations.find({ orderId, status: from }, { limit: 1000 });
-			let moved = 0;
-			for (const row of rows) {
-				await this.stock.transaction(async (tx: unknown) => {
+			if (rows.length === 0) return 0;
+			return this.stock.transaction(async (tx: unknown) => {
+				let moved = 0;
+				for (const row of rows) {
 					// The status flip is the idempotency check: only one caller wins it.
-					if (!(await this.reservations.update({ id: row.id, status: from }, { set: { status: to, updatedAt: new Date().toISOString() } }, tx))) return;
+					if (!(await this.reservations.update({ id: row.id, status: from }, { set: { status: to, updatedAt: new Date().toISOString() } }, tx))) continue;
 					if (!(await this.move(row.productId as string, movement(row.quantity as number), tx))) {
 						throw new Error(`Stock counters of ${row.productId} do not cover reservation ${row.id}`);
 					}
 					moved++;
-				});
-			}
-			return moved;
+				}
+				return moved;
+			});
 		},
 
 		async checkLowStock(ctx: Context, orderId: string, lines: Line[]): Promise<void> {
+			// One query for all lines, not one per line.
+			const stock: Doc[] = await this.stock.find({ productId: { $in: lines.map(line => line.productId) } }, { limit: lines.length });
+			const available = new Map(stock.map(row => [row.productId as string, row.available as number]));
 			for (const line of lines) {
-				const stock = await this.stock.findOne({ productId: line.productId });
-				const after = (stock?.available as number) ?? 0;
+				const after = available.get(line.productId) ?? 0;
 				if (crossedLowThreshold(after + line.quantity, after, this.config.lowStockThreshold)) {
 					await this.publishEvent(ctx, "inventory.low", { productId: line.productId, available: after, threshold: this.config.lowStockThreshold }, { id: `${orderId}:${line.productId}:low` });
 				}

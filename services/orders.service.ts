@@ -1,10 +1,10 @@
 import { createHash, randomUUID } from "node:crypto";
-import type { Context, ServiceBroker, ServiceSchema } from "moleculer";
+import { Errors, type Context, type ServiceBroker, type ServiceSchema } from "moleculer";
 import { DbMixin } from "../mixins/db.mixin";
 import { EventsMixin, outboxCollection } from "../mixins/events.mixin";
 import { AuthMixin } from "../mixins/auth.mixin";
 import { ConflictError, DuplicateKeyError, NotFoundError } from "../lib/errors";
-import { params, id, quantity, page, pageSize, pageOf } from "../lib/params";
+import { params, id, quantity, page, pageSize, pageOf, auditPage } from "../lib/params";
 import type { DomainEventType } from "../lib/events";
 import type { Doc, Store } from "../lib/store";
 import { ADMIN_STATUSES, ORDER_STATUSES, assertTransition, type OrderStatus } from "./domain/order-state";
@@ -21,6 +21,9 @@ type Caller = Context | ServiceBroker;
 const LEASE_MS = Number(process.env.ORDER_LEASE_SECONDS ?? 15) * 1000;
 const RECOVERY_INTERVAL_MS = 2000;
 const REPLAY_WAIT_MS = 8000;
+const REFUND_TIMEOUT_MS = 1500;
+const RECOVERY_BATCH = 50;
+const RECOVERY_PARALLEL = 8;
 
 const ORDERS = {
 	name: "orders",
@@ -84,7 +87,7 @@ const OrdersService: ServiceSchema = {
 					if (err instanceof DuplicateKeyError && key) return this.replay(ctx, (await this.store.findOne({ idempotencyKey: key }))!, requestHash);
 					throw err;
 				}
-				return this.respond(ctx, await this.advance(ctx, order));
+				return this.respond(ctx, await this.advance(ctx, order, true));
 			},
 		},
 
@@ -140,9 +143,10 @@ const OrdersService: ServiceSchema = {
 
 		/** Internal: status of every order, for the invariant check. */
 		audit: {
-			params: params({}),
-			async handler() {
-				return (await this.store.find({}, { limit: 10_000_000 })).map(({ id: orderId, status, settled }: Doc) => ({ id: orderId, status, settled: !!settled }));
+			params: params(auditPage),
+			async handler(ctx: Context<{ offset?: number; limit?: number }>) {
+				const { offset = 0, limit = 10_000_000 } = ctx.params;
+				return (await this.store.find({}, { sort: ["id"], offset, limit })).map(({ id: orderId, status, settled }: Doc) => ({ id: orderId, status, settled: !!settled }));
 			},
 		},
 	},
@@ -150,16 +154,29 @@ const OrdersService: ServiceSchema = {
 	methods: {
 		/**
 		 * The saga: reserve, charge, commit, confirm. Each step is idempotent per order, so a node that takes over
-		 * an abandoned order simply runs it again from the start.
+		 * an abandoned order simply runs it again from the start. `fresh`: first run of a new order, no step tried yet.
 		 */
-		async advance(caller: Caller, order: Doc): Promise<Doc> {
+		async advance(caller: Caller, order: Doc, fresh = false): Promise<Doc> {
 			const lines = (order.items as { productId: string; quantity: number }[]).map(({ productId, quantity: q }) => ({ productId, quantity: q }));
 			const steps: [SagaStep, () => Promise<unknown>][] = [
 				["reserve", () => caller.call("inventory.reserve", { orderId: order.id, items: lines })],
 				["payment", () => caller.call("payments.charge", { orderId: order.id, userId: order.userId, amount: order.total, currency: order.currency, paymentToken: order.paymentToken })],
 				["commit", () => caller.call("inventory.commit", { orderId: order.id })],
 			];
+			// With no payments node able to take a charge (none up, or every breaker open), a new order fails before it
+			// takes any stock. A resumed one may hold a charge from its first run, so it goes through compensation.
+			if (fresh && !(this.broker.registry as any).getActionEndpoints("payments.charge")?.hasAvailable()) {
+				const failure = classifyFailure("payment", new Errors.ServiceNotAvailableError({ action: "payments.charge" }), order.id);
+				return this.fail(caller, order, { ...failure, chargeMayExist: false });
+			}
+			let leaseUntil = Date.parse(order.leaseUntil as string);
 			for (const [step, run] of steps) {
+				// A slow saga renews its lease; if another node has taken the order over meanwhile, this run stops.
+				if (Date.now() > leaseUntil - LEASE_MS / 2) {
+					const next = new Date(Date.now() + LEASE_MS).toISOString();
+					if (!(await this.store.update({ id: order.id, status: "PENDING", leaseOwner: this.broker.nodeID }, { set: { leaseUntil: next } }))) return this.reload(order.id);
+					leaseUntil = Date.parse(next);
+				}
 				try {
 					await run();
 				} catch (err: any) {
@@ -188,8 +205,9 @@ const OrdersService: ServiceSchema = {
 			try {
 				await caller.call("inventory.release", { orderId: order.id });
 				const failure = order.failure as OrderFailure | null;
-				if (order.status === "CANCELLED" || (failure && failure.step !== "reserve")) {
-					await caller.call("payments.refund", { orderId: order.id, reason: order.status === "CANCELLED" ? "cancelled" : failure!.type });
+				if (order.status === "CANCELLED" || failure?.chargeMayExist) {
+					// Short and without retries: the client is waiting, and recovery retries an unsettled order anyway.
+					await caller.call("payments.refund", { orderId: order.id, reason: order.status === "CANCELLED" ? "cancelled" : failure!.type }, { timeout: REFUND_TIMEOUT_MS, retries: 0 });
 				}
 				await this.store.update({ id: order.id }, { set: { settled: true } });
 			} catch (err: any) {
@@ -253,14 +271,16 @@ const OrdersService: ServiceSchema = {
 		/** Picks up orders whose node died or gave up mid-way (lease expired) and finishes or compensates them. */
 		async recoverOrders(): Promise<void> {
 			const now = new Date().toISOString();
-			const stale = await this.store.find({ settled: false, leaseUntil: { $lt: now } }, { sort: ["leaseUntil"], limit: 50 });
-			for (const order of stale) {
-				const claimed = await this.store.update({ id: order.id, leaseUntil: order.leaseUntil as string }, { set: { leaseOwner: this.broker.nodeID, leaseUntil: new Date(Date.now() + LEASE_MS).toISOString() } });
-				if (!claimed) continue;
+			const stale: Doc[] = await this.store.find({ settled: false, leaseUntil: { $lt: now } }, { sort: ["leaseUntil"], limit: RECOVERY_BATCH });
+			const recoverOne = async (order: Doc) => {
+				const lease = { leaseOwner: this.broker.nodeID, leaseUntil: new Date(Date.now() + LEASE_MS).toISOString() };
+				if (!(await this.store.update({ id: order.id, leaseUntil: order.leaseUntil as string }, { set: lease }))) return;
+				Object.assign(order, lease);
 				this.logger.info(`Recovering order ${order.id} (${order.status})`);
 				if (order.status === "PENDING") await this.advance(this.broker, order);
 				else await this.compensate(this.broker, order);
-			}
+			};
+			for (let i = 0; i < stale.length; i += RECOVERY_PARALLEL) await Promise.all(stale.slice(i, i + RECOVERY_PARALLEL).map(recoverOne));
 		},
 	},
 

@@ -5,7 +5,7 @@ import { EventsMixin, outboxCollection } from "../mixins/events.mixin";
 import { AuthMixin } from "../mixins/auth.mixin";
 import { ConflictError, DuplicateKeyError, PaymentDeclinedError, PaymentUnavailableError } from "../lib/errors";
 import { IDEMPOTENT_RETRY } from "../lib/retry";
-import { params, id, page, pageSize, pageOf } from "../lib/params";
+import { params, id, page, pageSize, pageOf, auditPage } from "../lib/params";
 import type { Doc, Store } from "../lib/store";
 import { SimulatedProvider, type ChargeOutcome, type PaymentProvider } from "./domain/payment-provider";
 
@@ -100,9 +100,10 @@ const PaymentsService: ServiceSchema = {
 
 		/** Internal: every payment's status, for the invariant check. */
 		audit: {
-			params: params({}),
-			async handler() {
-				return (await this.store.find({}, { limit: 10_000_000 })).map(({ orderId, status }: Doc) => ({ orderId, status }));
+			params: params(auditPage),
+			async handler(ctx: Context<{ offset?: number; limit?: number }>) {
+				const { offset = 0, limit = 10_000_000 } = ctx.params;
+				return (await this.store.find({}, { sort: ["id"], offset, limit })).map(({ orderId, status }: Doc) => ({ orderId, status }));
 			},
 		},
 

@@ -6,6 +6,8 @@ export type SagaStep = "reserve" | "payment" | "commit";
 
 export interface OrderFailure {
 	step: SagaStep;
+	/** A charge may exist (the call timed out, or a later step failed): compensation must refund it. */
+	chargeMayExist: boolean;
 	name: string;
 	code: number;
 	type: string;
@@ -13,8 +15,8 @@ export interface OrderFailure {
 	data: Record<string, unknown>;
 }
 
-/** Moleculer reports these with 4xx codes, but they mean "a node could not serve the call", not a refusal. */
-const INFRASTRUCTURE_TYPES = new Set(["SERVICE_NOT_AVAILABLE", "SERVICE_NOT_FOUND", "QUEUE_FULL", "MAX_CALL_LEVEL"]);
+/** Refusals the client is told about as they are; any other 4xx from an internal call is a fault of ours. */
+const BUSINESS_REFUSALS = new Set(["OUT_OF_STOCK", "PAYMENT_DECLINED"]);
 
 interface ErrorLike {
 	name?: string;
@@ -29,15 +31,19 @@ interface ErrorLike {
  * payments (unreachable node, open breaker, timeout) is PAYMENT_UNAVAILABLE, elsewhere SERVICE_UNAVAILABLE.
  */
 export function classifyFailure(step: SagaStep, err: ErrorLike, orderId: string): OrderFailure {
-	const data = { ...(typeof err.data === "object" && err.data ? (err.data as Record<string, unknown>) : {}), orderId };
-	if (err.code && err.code >= 400 && err.code < 500 && err.type && !INFRASTRUCTURE_TYPES.has(err.type)) {
-		return { step, name: err.name ?? "MoleculerClientError", code: err.code, type: err.type, message: err.message ?? err.type, data };
+	const type = err.type ?? "";
+	const refused = BUSINESS_REFUSALS.has(type);
+	// Even "no node available" may follow a timed-out attempt (retries) that the payments node still carries out.
+	const chargeMayExist = step === "commit" || (step === "payment" && !refused);
+	if (refused) {
+		const data = { ...(typeof err.data === "object" && err.data ? (err.data as Record<string, unknown>) : {}), orderId };
+		return { step, chargeMayExist, name: err.name ?? "MoleculerClientError", code: err.code ?? 409, type, message: err.message ?? type, data };
 	}
-	if (step === "payment" || err.type === "PAYMENT_UNAVAILABLE") {
+	if (step === "payment" || type === "PAYMENT_UNAVAILABLE") {
 		const unavailable = new PaymentUnavailableError();
-		return { step, name: "PaymentUnavailableError", code: 503, type: unavailable.type, message: unavailable.message, data: { orderId } };
+		return { step, chargeMayExist, name: "PaymentUnavailableError", code: 503, type: unavailable.type, message: unavailable.message, data: { orderId } };
 	}
-	return { step, name: "ServiceUnavailableError", code: 503, type: "SERVICE_UNAVAILABLE", message: "The order could not be completed, try again later", data: { orderId } };
+	return { step, chargeMayExist, name: "ServiceUnavailableError", code: 503, type: "SERVICE_UNAVAILABLE", message: "The order could not be completed, try again later", data: { orderId } };
 }
 
 /** The error a client gets for a failed order, the first time and on every idempotent replay. */

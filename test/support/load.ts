@@ -49,7 +49,7 @@ export function balancedClients(urls: string[]) {
 			} catch (err: any) {
 				lastError = err;
 				const code = err?.cause?.code ?? err?.code;
-				if (!["ECONNREFUSED", "ECONNRESET", "UND_ERR_SOCKET", "EPIPE"].includes(code)) throw err;
+				if (!["ECONNREFUSED", "ECONNRESET", "UND_ERR_SOCKET", "EPIPE"].includes(code)) throw new Error(`${err.message} (${code ?? err?.cause?.message})`);
 			}
 		}
 		throw lastError;
