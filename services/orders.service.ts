@@ -71,23 +71,34 @@ const OrdersService: ServiceSchema = {
 				const products = await ctx.call("products.getMany", { ids: lines.map(l => l.productId) });
 				const priced = priceOrder(lines, products as never);
 				const now = new Date().toISOString();
+				const orderId = randomUUID();
+				// With no payments node able to take a charge (none up, or every breaker open), the order is refused at
+				// once: stored as FAILED in the same write, before it takes any stock.
+				const refused = (this.broker.registry as any).getActionEndpoints("payments.charge")?.hasAvailable()
+					? null
+					: { ...classifyFailure("payment", new Errors.ServiceNotAvailableError({ action: "payments.charge" }), orderId), chargeMayExist: false };
 				const order: Doc = {
-					id: randomUUID(), userId: user.id, status: "PENDING", items: priced.items, currency: priced.currency, total: priced.total,
-					paymentToken: ctx.params.paymentToken, shippingAddress: ctx.params.shippingAddress ?? null, failure: null, failureReason: null,
-					idempotencyKey: key, requestHash, settled: false, leaseOwner: this.broker.nodeID, leaseUntil: new Date(Date.now() + LEASE_MS).toISOString(),
+					id: orderId, userId: user.id, status: refused ? "FAILED" : "PENDING", items: priced.items, currency: priced.currency, total: priced.total,
+					paymentToken: ctx.params.paymentToken, shippingAddress: ctx.params.shippingAddress ?? null, failure: refused, failureReason: refused?.type ?? null,
+					idempotencyKey: key, requestHash, settled: !!refused, leaseOwner: this.broker.nodeID, leaseUntil: new Date(Date.now() + LEASE_MS).toISOString(),
 					createdAt: now, updatedAt: now,
 				};
 				try {
 					await this.store.transaction(async (tx: unknown) => {
 						await this.store.insert(order, tx);
-						await this.publishEvent(ctx, "order.created", this.eventData(order), { id: `${order.id}:created`, tx });
+						await this.publishEvent(ctx, "order.created", this.eventData({ ...order, status: "PENDING", failure: null }), { id: `${order.id}:created`, tx });
+						if (refused) await this.publishEvent(ctx, "order.failed", this.eventData(order), { id: `${order.id}:failed`, tx });
 					});
 				} catch (err) {
 					// A concurrent request with the same key won the insert: answer with its order.
 					if (err instanceof DuplicateKeyError && key) return this.replay(ctx, (await this.store.findOne({ idempotencyKey: key }))!, requestHash);
 					throw err;
 				}
-				return this.respond(ctx, await this.advance(ctx, order, true));
+				if (refused) {
+					this.broker.metrics.increment("emporium.orders.total", { status: "FAILED" });
+					return this.respond(ctx, order);
+				}
+				return this.respond(ctx, await this.advance(ctx, order));
 			},
 		},
 
@@ -154,21 +165,15 @@ const OrdersService: ServiceSchema = {
 	methods: {
 		/**
 		 * The saga: reserve, charge, commit, confirm. Each step is idempotent per order, so a node that takes over
-		 * an abandoned order simply runs it again from the start. `fresh`: first run of a new order, no step tried yet.
+		 * an abandoned order simply runs it again from the start.
 		 */
-		async advance(caller: Caller, order: Doc, fresh = false): Promise<Doc> {
+		async advance(caller: Caller, order: Doc): Promise<Doc> {
 			const lines = (order.items as { productId: string; quantity: number }[]).map(({ productId, quantity: q }) => ({ productId, quantity: q }));
 			const steps: [SagaStep, () => Promise<unknown>][] = [
 				["reserve", () => caller.call("inventory.reserve", { orderId: order.id, items: lines })],
 				["payment", () => caller.call("payments.charge", { orderId: order.id, userId: order.userId, amount: order.total, currency: order.currency, paymentToken: order.paymentToken })],
 				["commit", () => caller.call("inventory.commit", { orderId: order.id })],
 			];
-			// With no payments node able to take a charge (none up, or every breaker open), a new order fails before it
-			// takes any stock. A resumed one may hold a charge from its first run, so it goes through compensation.
-			if (fresh && !(this.broker.registry as any).getActionEndpoints("payments.charge")?.hasAvailable()) {
-				const failure = classifyFailure("payment", new Errors.ServiceNotAvailableError({ action: "payments.charge" }), order.id);
-				return this.fail(caller, order, { ...failure, chargeMayExist: false });
-			}
 			let leaseUntil = Date.parse(order.leaseUntil as string);
 			for (const [step, run] of steps) {
 				// A slow saga renews its lease; if another node has taken the order over meanwhile, this run stops.

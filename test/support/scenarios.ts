@@ -1,7 +1,8 @@
 import { expect } from "vitest";
 import type { Shop } from "./shop";
 import { client, eventually } from "./http";
-import { auditShop } from "../../lib/invariants";
+import { auditShop, type InvariantReport } from "../../lib/invariants";
+import { balancedClients, summarise } from "./load";
 
 /**
  * The order flow every storage and event-bus combination must pass: register, create a product with stock, order,
@@ -35,4 +36,34 @@ export async function orderFlowScenario(shop: Shop, label: string): Promise<void
 
 	const report = await auditShop(shop.broker);
 	expect(report.violations).toEqual([]);
+}
+
+type Send = ReturnType<typeof balancedClients>;
+
+/**
+ * Guarantee 1: 1,000 concurrent order attempts for a product with 100 units sell exactly 100; the other 900 are
+ * OUT_OF_STOCK, stock ends at 0 available and 0 reserved, and the invariants hold.
+ */
+export async function oversellScenario(send: Send, gateway: string, admin: string, customers: string[], audit: () => Promise<InvariantReport>, label: string): Promise<void> {
+	const api = client(gateway);
+	const sku = `OVERSELL-${Date.now()}`;
+	const product = await api.post("/api/products", { name: sku, price: 250, category: "test", sku }, { token: admin });
+	expect(product.status).toBe(201);
+	await eventually(async () => (await api.put(`/api/inventory/${product.body.id}`, { available: 100 }, { token: admin })).status === 200, 10_000);
+
+	const started = Date.now();
+	const results = await Promise.all(
+		Array.from({ length: 1000 }, (_, i) => send(c => c.post("/api/orders", { items: [{ productId: product.body.id, quantity: 1 }], paymentToken: "tok_visa" }, { token: customers[i % customers.length] }))),
+	);
+	const report = summarise(results.map(r => ({ status: r.status, type: r.body?.type, ms: r.ms })));
+	console.log(`[no oversell, ${label}] ${JSON.stringify(report)} in ${Date.now() - started} ms`);
+	expect(report.statuses).toEqual({ 201: 100, 409: 900 });
+	expect(report.types).toEqual({ OUT_OF_STOCK: 900 });
+	expect((await api.get(`/api/inventory/${product.body.id}`)).body).toMatchObject({ available: 0, reserved: 0 });
+	const invariants = await eventually(async () => {
+		const r = await audit();
+		return r.ok ? r : null;
+	}, 30_000, 500).catch(audit);
+	console.log(`[no oversell, ${label}] invariants ${JSON.stringify(invariants.counts)}`);
+	expect(invariants.violations).toEqual([]);
 }

@@ -1,0 +1,97 @@
+import { ServiceBroker } from "moleculer";
+import { buildDist, freePort, startNode, stopNodes, type NodeSpec, type ShopNode } from "../../scripts/nodes";
+import { dropNamespace, uniqueNamespace, waitForNodes } from "./cluster";
+import { client, eventually } from "./http";
+import { balancedClients } from "./load";
+import { SERVERS } from "./servers";
+
+/**
+ * A shop split over separate OS processes, as in production: two gateways, two orders and two inventory nodes,
+ * payments, products, users and notifications, over the loopback NATS (calls and JetStream events) and Redis,
+ * with the given database. `observer` is a service-less broker in the cluster for audits and registry checks.
+ */
+export interface ShopCluster {
+	namespace: string;
+	gateways: string[];
+	observer: ServiceBroker;
+	nodes: Map<string, ShopNode>;
+	/** Spreads requests over both gateways like a load balancer. */
+	send: ReturnType<typeof balancedClients>;
+	admin: string;
+	customers: string[];
+	restart(name: string): Promise<void>;
+	/** The last lines of every node, for a failing test's report. */
+	report(): string;
+	stop(): Promise<void>;
+}
+
+export async function startShopCluster(opts: { label: string; dbUri: string; env?: Record<string, string> }): Promise<ShopCluster> {
+	await buildDist();
+	const namespace = uniqueNamespace(opts.label);
+	const env = {
+		NAMESPACE: namespace,
+		TRANSPORTER: SERVERS.nats.url,
+		EVENTS_URL: SERVERS.nats.url,
+		CACHER: SERVERS.redis.url,
+		DB_URI: opts.dbUri,
+		METRICS: "false",
+		SEED: "false",
+		LOGLEVEL: "warn",
+		...opts.env,
+	};
+	const [p1, p2] = [await freePort(), await freePort()];
+	const specs: NodeSpec[] = [
+		{ name: "api-1", services: ["api"], env: { PORT: String(p1) } },
+		{ name: "api-2", services: ["api"], env: { PORT: String(p2) } },
+		{ name: "orders-1", services: ["orders"] },
+		{ name: "orders-2", services: ["orders"] },
+		{ name: "inventory-1", services: ["inventory"] },
+		{ name: "inventory-2", services: ["inventory"] },
+		...["payments", "products", "users", "notifications"].map(name => ({ name, services: [name] })),
+	];
+	const nodes = new Map<string, ShopNode>();
+	const launch = (spec: NodeSpec) => {
+		const node = startNode(spec, { env, nodeIdPrefix: `${namespace}-` });
+		nodes.set(spec.name, node);
+		return node;
+	};
+	specs.forEach(launch);
+
+	const observer = new ServiceBroker({ namespace, nodeID: `${namespace}-observer`, transporter: SERVERS.nats.url, logger: false, heartbeatInterval: 3, heartbeatTimeout: 9, requestTimeout: 15_000 });
+	await observer.start();
+	const gateways = [`http://127.0.0.1:${p1}`, `http://127.0.0.1:${p2}`];
+	try {
+		await waitForNodes(observer, [...nodes.values()]);
+		for (const url of gateways) await eventually(async () => (await client(url).get("/health/ready")).status === 200, 30_000, 200);
+	} catch (err) {
+		await stopNodes(nodes.values(), "SIGKILL");
+		await observer.stop();
+		throw err;
+	}
+	const admin = (await client(gateways[0]).login("admin@example.com", "admin-password")).token;
+	const customers: string[] = [];
+	for (let i = 0; i < 8; i++) customers.push((await client(gateways[i % 2]).register(`c${i}-${namespace}@example.com`, "customer-password")).token);
+
+	return {
+		namespace,
+		gateways,
+		observer,
+		nodes,
+		send: balancedClients(gateways),
+		admin,
+		customers,
+		async restart(name) {
+			const spec = specs.find(s => s.name === name)!;
+			const node = launch(spec);
+			await waitForNodes(observer, [node]);
+		},
+		report() {
+			return [...nodes.values()].map(n => `--- ${n.name} (${n.running() ? "running" : "exited"})\n${n.recentOutput().split("\n").slice(-25).join("\n")}`).join("\n");
+		},
+		async stop() {
+			await stopNodes(nodes.values(), "SIGKILL");
+			await observer.stop();
+			await dropNamespace(namespace);
+		},
+	};
+}
