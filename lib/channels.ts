@@ -45,7 +45,19 @@ export function channelAdapter(eventsUrl: string | undefined, nodeID: string, na
 		};
 	}
 	if (scheme === "redis" || scheme === "rediss") {
-		return { type: "Redis", options: { ...CHANNEL_DEFAULTS, prefix, redis: eventsUrl } };
+		return {
+			type: "Redis",
+			options: {
+				...CHANNEL_DEFAULTS,
+				prefix,
+				redis: {
+					url: eventsUrl,
+					// A failed message is re-claimed after 10 s instead of the adapter's 1 hour; a new group reads the
+					// stream's history ("0", like JetStream's deliver_policy "all"), consumers deduplicate by event id.
+					consumerOptions: { minIdleTime: 10_000, claimInterval: 1000, startID: "0" },
+				},
+			},
+		};
 	}
 	if (scheme === "kafka") {
 		const brokers = eventsUrl.replace(/^kafka:\/\//i, "").split(",").map(s => s.replace(/^kafka:\/\//i, "").replace(/\/$/, ""));

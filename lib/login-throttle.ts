@@ -20,7 +20,7 @@ export class LoginThrottle {
 	}
 
 	private redisKey(key: string): string {
-		return `emporium:login-failures:${key}`;
+		return `emporium:${this.broker.namespace || "-"}:login-failures:${key}`;
 	}
 
 	/** Counts one attempt; throws 429 (with the seconds until the window ends) once the limit is used up. */

@@ -129,7 +129,7 @@ describe("login throttling with Redis", async () => {
 
 		afterAll(async () => {
 			await Promise.all([gatewayA?.stop(), gatewayB?.stop()]);
-			const keys = redis ? await redis.keys(`emporium:login-failures:*-${run}@example.com|*`) : [];
+			const keys = redis ? await redis.keys(`emporium:*:login-failures:*-${run}@example.com|*`) : [];
 			if (keys.length) await redis.del(...keys);
 			redis?.disconnect();
 			await database?.drop();
@@ -148,7 +148,7 @@ describe("login throttling with Redis", async () => {
 			expectThrottled(await login(b, email, "the-right-password"));
 			console.info(`shared count: blocked on both gateways after ${MAX_FAILURES} failures split A/B, Retry-After: ${retryAfter} s`);
 
-			const [key] = await redis.keys(`emporium:login-failures:${email}|*`);
+			const [key] = await redis.keys(`emporium:*:login-failures:${email}|*`);
 			expect(key).toBeDefined();
 			expect(await redis.pttl(key)).toBeGreaterThan(0);
 			expect(Number(await redis.get(key))).toBeGreaterThanOrEqual(MAX_FAILURES);
