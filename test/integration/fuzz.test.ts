@@ -248,6 +248,7 @@ function requestArb(alias: string, pools: Pools): fc.Arbitrary<FuzzRequest> {
 /** Operators the services themselves put in queries, per collection.field; anything else came from a client. */
 const SERVICE_OPERATORS: Record<string, string[]> = {
 	"products.id": ["$in"],
+	"stock.productId": ["$in"],
 	"orders.leaseUntil": ["$lt"],
 	"stock.available": ["$gte"],
 	"stock.reserved": ["$gte"],

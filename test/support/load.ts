@@ -40,8 +40,9 @@ export function balancedClients(urls: string[]) {
 	let next = 0;
 	return async function send<T = any>(call: (c: Client) => Promise<Response<T>>): Promise<Response<T> & { ms: number }> {
 		let lastError: unknown;
+		const first = next++;
 		for (let attempt = 0; attempt < clients.length * 2; attempt++) {
-			const c = clients[next++ % clients.length];
+			const c = clients[(first + attempt) % clients.length];
 			const started = performance.now();
 			try {
 				const res = await call(c);
