@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import net from "node:net";
+import { freePort } from "../../scripts/nodes";
 import path from "node:path";
 import readline from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,17 +14,6 @@ import { client, eventually, type Client } from "../support/http";
 
 const ROOT = path.resolve(__dirname, "../..");
 const LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"];
-
-function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const server = net.createServer();
-		server.once("error", reject);
-		server.listen(0, "127.0.0.1", () => {
-			const { port } = server.address() as net.AddressInfo;
-			server.close(() => resolve(port));
-		});
-	});
-}
 
 interface LogLine {
 	level: string;

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ServiceBroker, type Context } from "moleculer";
-import { connect } from "nats";
+import { dropNamespace } from "../support/cluster";
 import Redis from "ioredis";
 import { brokerOptions } from "../../moleculer.config";
 import { startShop, type Shop } from "../support/shop";
@@ -173,13 +173,7 @@ await describeWithServers(["nats"], "dead-lettered events are counted with NATS 
 
 	afterAll(async () => {
 		await broker?.stop();
-		const nc = await connect({ servers: SERVERS.nats.url });
-		try {
-			const jsm = await nc.jetstreamManager();
-			for await (const stream of jsm.streams.list()) if (stream.config.name.startsWith(`${namespace}_`)) await jsm.streams.delete(stream.config.name);
-		} finally {
-			await nc.close();
-		}
+		await dropNamespace(namespace);
 	});
 
 	it("counts a message moved to the dead-letter queue after its last delivery", async () => {

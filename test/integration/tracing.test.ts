@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { connect } from "nats";
+import { dropNamespace } from "../support/cluster";
 import { startShop, type Shop } from "../support/shop";
 import { client, eventually, type Client } from "../support/http";
 import { describeWithServers, SERVERS } from "../support/servers";
@@ -86,13 +86,7 @@ await describeWithServers(["nats"], "tracing: one request is one Zipkin trace ac
 	afterAll(async () => {
 		for (const node of Object.values(nodes)) await node.stop();
 		await collector?.close();
-		const nc = await connect({ servers: SERVERS.nats.url });
-		try {
-			const jsm = await nc.jetstreamManager();
-			for await (const stream of jsm.streams.list()) if (stream.config.name.startsWith(`${namespace}_`)) await jsm.streams.delete(stream.config.name);
-		} finally {
-			await nc.close();
-		}
+		await dropNamespace(namespace);
 	});
 
 	/** Places an order and waits until its trace holds the notification handler's span. */
