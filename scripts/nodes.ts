@@ -3,6 +3,8 @@ import { existsSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import readline from "node:readline";
+import { Redis } from "ioredis";
+import { connect } from "nats";
 import { Sequelize } from "sequelize";
 
 /**
@@ -174,4 +176,28 @@ export function startNode(spec: NodeSpec, opts: StartOptions = {}): ShopNode {
 /** Stops every node that still runs, all at once; resolves when all have exited. */
 export async function stopNodes(nodes: Iterable<ShopNode>, signal: NodeJS.Signals = "SIGTERM", graceMs?: number): Promise<void> {
 	await Promise.all([...nodes].map(node => node.stop(signal, graceMs)));
+}
+
+/** Deletes what a namespace left on the servers: its JetStream streams and Redis keys (streams, cache, counters). */
+export async function dropNamespace(namespace: string, natsUrl: string, redisUrl: string): Promise<void> {
+	const nats = await connect({ servers: new URL(natsUrl).host });
+	try {
+		const jsm = await nats.jetstreamManager();
+		for await (const stream of jsm.streams.list()) {
+			if (stream.config.name.startsWith(`${namespace}_`)) await jsm.streams.delete(stream.config.name);
+		}
+	} finally {
+		await nats.close();
+	}
+	const redis = new Redis(redisUrl);
+	try {
+		let cursor = "0";
+		do {
+			const [next, keys] = await redis.scan(cursor, "MATCH", `*${namespace}*`, "COUNT", 1000);
+			if (keys.length) await redis.del(...keys);
+			cursor = next;
+		} while (cursor !== "0");
+	} finally {
+		redis.disconnect();
+	}
 }

@@ -1,8 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { ServiceBroker } from "moleculer";
-import { connect } from "nats";
-import { Redis } from "ioredis";
-import type { ShopNode } from "../../scripts/nodes";
+import { dropNamespace as dropNamespaceOn, type ShopNode } from "../../scripts/nodes";
 import { SERVERS } from "./servers";
 
 /** A namespace of its own per test run: parallel runs and streams left by old runs never mix. */
@@ -42,26 +40,7 @@ export async function waitForNodes(broker: ServiceBroker, nodes: ShopNode[], tim
 	}
 }
 
-/** Deletes what a test namespace left on the servers: JetStream streams and Redis keys (streams, cache). */
-export async function dropNamespace(namespace: string): Promise<void> {
-	const nats = await connect({ servers: new URL(SERVERS.nats.url).host });
-	try {
-		const jsm = await nats.jetstreamManager();
-		for await (const stream of jsm.streams.list()) {
-			if (stream.config.name.startsWith(`${namespace}_`)) await jsm.streams.delete(stream.config.name);
-		}
-	} finally {
-		await nats.close();
-	}
-	const redis = new Redis(SERVERS.redis.url);
-	try {
-		let cursor = "0";
-		do {
-			const [next, keys] = await redis.scan(cursor, "MATCH", `*${namespace}*`, "COUNT", 1000);
-			if (keys.length) await redis.del(...keys);
-			cursor = next;
-		} while (cursor !== "0");
-	} finally {
-		redis.disconnect();
-	}
+/** Deletes what a test namespace left on the loopback servers: JetStream streams and Redis keys. */
+export function dropNamespace(namespace: string): Promise<void> {
+	return dropNamespaceOn(namespace, SERVERS.nats.url, SERVERS.redis.url);
 }

@@ -1,0 +1,91 @@
+import autocannon from "autocannon";
+import { cpuDuring } from "./processes";
+
+/** One HTTP path under load: a fixed number of connections, each repeating its own request as fast as it is answered. */
+export interface LoadSpec {
+	url: string;
+	method?: "GET" | "POST";
+	connections: number;
+	/** Path, headers and body of the n-th connection (0-based): spreads the load over users and products. */
+	perConnection?: (n: number) => { path?: string; headers?: Record<string, string>; body?: string };
+}
+
+export interface Measurement {
+	connections: number;
+	seconds: number;
+	requests: number;
+	rps: number;
+	latencyMs: { p50: number; p99: number; mean: number; max: number };
+	/** Socket errors, timeouts and non-2xx answers together. */
+	errors: number;
+	non2xx: number;
+	statusCodes: Record<string, number>;
+}
+
+/** Percentile of sorted values (nearest rank). */
+function percentile(sorted: Float64Array, p: number): number {
+	if (sorted.length === 0) return NaN;
+	return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+/**
+ * Runs autocannon for `seconds`. Latency percentiles come from every 2xx response time (autocannon's own histogram
+ * has 1 ms resolution, too coarse for sub-millisecond paths); throughput is all answered requests over the run.
+ */
+async function fire(spec: LoadSpec, seconds: number): Promise<Measurement> {
+	let latencies = new Float64Array(1 << 16);
+	let count = 0;
+	let connection = 0;
+	const instance = autocannon({
+		url: spec.url,
+		method: spec.method ?? "GET",
+		connections: spec.connections,
+		duration: seconds,
+		timeout: 10,
+		setupClient: client => {
+			const custom = spec.perConnection?.(connection++);
+			if (custom) client.setRequests([{ method: spec.method ?? "GET", ...custom }]);
+		},
+	});
+	instance.on("response", (_client, status, _bytes, responseTime) => {
+		if (status < 200 || status > 299) return;
+		if (count === latencies.length) {
+			const grown = new Float64Array(latencies.length * 2);
+			grown.set(latencies);
+			latencies = grown;
+		}
+		latencies[count++] = responseTime;
+	});
+	const result = await instance;
+	const sorted = latencies.subarray(0, count).sort();
+	let sum = 0;
+	for (const v of sorted) sum += v;
+	const statusCodes = Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, { count: n }]) => [code, Number(n)]));
+	return {
+		connections: spec.connections,
+		seconds: result.duration,
+		requests: result.requests.total,
+		rps: round(result.requests.total / result.duration, 0),
+		latencyMs: { p50: round(percentile(sorted, 50)), p99: round(percentile(sorted, 99)), mean: round(count ? sum / count : NaN), max: round(percentile(sorted, 100)) },
+		errors: result.errors + result.non2xx,
+		non2xx: result.non2xx,
+		statusCodes,
+	};
+}
+
+/**
+ * A warm-up run (JIT, caches, connection pools), then the measured run on fresh connections, with the CPU ms per
+ * answered request of each process in `cpuOf` (name to pid). `around` wraps the measured run (profiling).
+ */
+export async function measure(
+	spec: LoadSpec,
+	opts: { warmupSeconds: number; seconds: number; cpuOf?: Record<string, number>; around?: <T>(run: () => Promise<T>) => Promise<T> },
+): Promise<Measurement & { warmup: { requests: number; errors: number }; cpuMsPerRequest: Record<string, number> }> {
+	const warm = opts.warmupSeconds > 0 ? await fire(spec, opts.warmupSeconds) : { requests: 0, errors: 0 };
+	const around = opts.around ?? (<T>(run: () => Promise<T>) => run());
+	const { result: run, cpuMs } = await around(() => cpuDuring(opts.cpuOf ?? {}, () => fire(spec, opts.seconds)));
+	const cpuMsPerRequest = Object.fromEntries(Object.entries(cpuMs).map(([name, ms]) => [name, run.requests ? round(ms / run.requests, 3) : NaN]));
+	return { ...run, warmup: { requests: warm.requests, errors: warm.errors }, cpuMsPerRequest };
+}

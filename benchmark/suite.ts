@@ -1,0 +1,130 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { buildDist } from "../scripts/nodes";
+import { measure } from "./load";
+import { SelfRssSampler, machineInfo, memoryOf, startReferenceServer } from "./processes";
+import { evaluateTargets, type BenchReport } from "./report";
+import { runOneProcess } from "./scenarios/one-process";
+import { runAcrossNodes } from "./scenarios/across-nodes";
+import { CONNECTIONS, LINES_PER_ORDER, PRODUCTS } from "./scenarios/shop";
+import type { GroupContext, GroupName, GroupResult, ProcessStats, ScenarioResult } from "./types";
+
+export interface BenchOptions {
+	/** Measured seconds per path. */
+	seconds: number;
+	warmupSeconds: number;
+	groups: GroupName[];
+	/** Where the JSON report goes; null: nowhere. */
+	out: string | null;
+	/** Compile dist/ first (the nodes run it). */
+	build: boolean;
+	cpuProfileDir?: string;
+	/** Only these paths (productById, productList, orderPlacement). */
+	paths?: string[];
+	withNotifications?: boolean;
+	onNodeLine?: GroupContext["onNodeLine"];
+	/** Evaluate the issue's targets (off for smoke runs, whose figures mean nothing). */
+	targets: boolean;
+	log?: (line: string) => void;
+}
+
+/**
+ * Measured once per run, on the first group's product body: the limit, and the moleculer-web floor (one trivial
+ * action answering the same JSON) bare and with the shop's defaults, to tell the shop's own cost from Moleculer's.
+ */
+const REFERENCES = [
+	{ group: "limit", key: "limit", process: "limit server", script: "limit-server", env: {}, label: (bytes: number) => `node:http, fixed ${bytes} B product JSON` },
+	{ group: "reference", key: "floor", process: "floor server", script: "floor-server", env: { FLOOR_METRICS: "false", FLOOR_CACHE: "false" }, label: () => "moleculer-web, 1 trivial action" },
+	{ group: "reference", key: "floorDefaults", process: "floor server, metrics+cache", script: "floor-server", env: { FLOOR_METRICS: "true", FLOOR_CACHE: "true" }, label: () => "the same + metrics + memory cache hit" },
+] as const;
+
+const GROUPS: Record<GroupName, (ctx: GroupContext) => Promise<GroupResult>> = {
+	"one-process": ctx => runOneProcess(ctx, "one-process"),
+	"one-process-no-metrics": ctx => runOneProcess(ctx, "one-process-no-metrics"),
+	"across-nodes": runAcrossNodes,
+};
+
+/**
+ * One benchmark run: the limit (a bare node:http server answering the same product JSON), then each group's paths,
+ * every process started and stopped here. Ratios compare with the limit of this very run.
+ */
+export async function runBench(opts: BenchOptions): Promise<BenchReport> {
+	const log = opts.log ?? (() => undefined);
+	const machine = machineInfo();
+	const self = new SelfRssSampler();
+	if (opts.build) {
+		log("building dist/ ...");
+		await buildDist();
+	}
+
+	const references: ScenarioResult[] = [];
+	const processes: ProcessStats[] = [];
+	const ctx: GroupContext = {
+		seconds: opts.seconds,
+		warmupSeconds: opts.warmupSeconds,
+		log,
+		cpuProfileDir: opts.cpuProfileDir,
+		paths: opts.paths,
+		onNodeLine: opts.onNodeLine,
+		withNotifications: opts.withNotifications ?? false,
+		async ensureLimit(productBody: string) {
+			if (references.length) return;
+			const bytes = Buffer.byteLength(productBody);
+			for (const ref of REFERENCES) {
+				const server = await startReferenceServer(ref.script, productBody, ref.env);
+				try {
+					log(`${ref.group}: ${ref.label(bytes)}, ${CONNECTIONS.read} connections`);
+					const measured = await measure(
+						{ url: `${server.url}/api/products/reference`, connections: CONNECTIONS.read },
+						{ warmupSeconds: opts.warmupSeconds, seconds: opts.seconds, cpuOf: { [ref.process]: server.pid, "load generator": process.pid } },
+					);
+					references.push({ group: ref.group, key: ref.key, label: ref.label(bytes), ratio: null, ...measured });
+					processes.push({ group: ref.group, name: ref.process, services: [], idleRssMB: null, peakRssMB: memoryOf(server.pid)?.peakMB ?? NaN });
+				} finally {
+					await server.stop();
+				}
+			}
+		},
+	};
+
+	const groupScenarios: ScenarioResult[] = [];
+	const invariants = [];
+	for (const group of opts.groups) {
+		const result = await GROUPS[group](ctx);
+		groupScenarios.push(...result.scenarios);
+		processes.push(...result.processes);
+		invariants.push(result.invariants);
+	}
+	processes.push({ group: "load generator", name: "benchmark (autocannon)", services: [], idleRssMB: null, peakRssMB: self.stop() });
+	// Other work on the machine skews every ratio: the load at the end shows whether the run had it to itself.
+	machine.loadAverageEnd = machineInfo().loadAverage;
+
+	const limitRps = references.find(r => r.key === "limit")?.rps ?? null;
+	const scenarios = [...references, ...groupScenarios].map(s => ({ ...s, ratio: limitRps ? Math.round((s.rps / limitRps) * 10_000) / 10_000 : null }));
+	const partial = { scenarios, processes, invariants };
+	const report: BenchReport = {
+		machine,
+		settings: {
+			seconds: opts.seconds,
+			warmupSeconds: opts.warmupSeconds,
+			connections: { ...CONNECTIONS },
+			linesPerOrder: LINES_PER_ORDER,
+			products: PRODUCTS,
+			notes: [
+				"The limit is a bare node:http server in its own process answering the exact body of GET /api/products/:id.",
+				"The reference rows are moleculer-web in front of one trivial action answering that body, in its own process: bare, then with Moleculer's built-in metrics and a memory cache hit (the shop's defaults).",
+				"Each path: one warm-up run, then the measured run, with a fixed number of connections (no pipelining).",
+				"Errors are socket errors, timeouts and non-2xx answers. Latency percentiles are over the 2xx answers.",
+				"Peak RSS is each process's VmHWM after its load; the load generator's is sampled from process.memoryUsage().",
+				"CPU ms per request is each process's user+system CPU time over the measured run divided by the answered requests; the loopback servers' share includes anything else using them meanwhile.",
+			],
+		},
+		...partial,
+		targets: opts.targets ? evaluateTargets(partial) : [],
+	};
+	if (opts.out) {
+		mkdirSync(path.dirname(opts.out), { recursive: true });
+		writeFileSync(opts.out, JSON.stringify(report, null, "\t") + "\n");
+	}
+	return report;
+}

@@ -1,0 +1,61 @@
+import type { Measurement } from "./load";
+import type { PathSpec } from "./scenarios/shop";
+
+/** `one-process-no-metrics`: the same shop with METRICS=false, to show what Moleculer's built-in metrics cost. */
+export type GroupName = "one-process" | "one-process-no-metrics" | "across-nodes";
+
+/** `limit`: bare node:http; `reference`: the moleculer-web floor, bare and with the shop's defaults. */
+export interface ScenarioResult extends Measurement {
+	group: GroupName | "limit" | "reference";
+	key: PathSpec["key"] | "limit" | "floor" | "floorDefaults";
+	label: string;
+	/** requests/s over the limit's requests/s of the same run. */
+	ratio: number | null;
+	/**
+	 * CPU ms per answered request, by process, over the measured run: where the work goes. Includes the load
+	 * generator and the loopback servers (whose figures include whatever else used them meanwhile).
+	 */
+	cpuMsPerRequest: Record<string, number>;
+}
+
+export interface ProcessStats {
+	group: GroupName | "limit" | "reference" | "load generator";
+	name: string;
+	services: string[];
+	/** RSS once started, before any load (nodes only). */
+	idleRssMB: number | null;
+	/** CPU used while idle, in % of one core (nodes across nodes only): timers, heartbeats, relays. */
+	idleCpuPercent?: number | null;
+	/** Highest RSS of the process's life (VmHWM), read after its load. */
+	peakRssMB: number;
+}
+
+export interface InvariantResult {
+	group: GroupName;
+	ok: boolean;
+	violations: string[];
+	counts: unknown;
+}
+
+/** What a scenario group gets from the suite. */
+export interface GroupContext {
+	seconds: number;
+	warmupSeconds: number;
+	log(line: string): void;
+	/** Measures the limit and the framework floor with this product body unless they were measured already in this run. */
+	ensureLimit(productBody: string): Promise<void>;
+	/** Writes a V8 CPU profile of each shop process into this directory (node --cpu-prof). */
+	cpuProfileDir?: string;
+	/** Receives every line the shop processes print (else they are kept for failure messages only). */
+	onNodeLine?: (node: string, line: string) => void;
+	/** Only these paths (all when absent), e.g. to profile one of them. */
+	paths?: string[];
+	/** Starts the notifications actor too (its own node across nodes). */
+	withNotifications: boolean;
+}
+
+export interface GroupResult {
+	scenarios: ScenarioResult[];
+	processes: ProcessStats[];
+	invariants: InvariantResult;
+}
