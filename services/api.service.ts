@@ -130,7 +130,7 @@ const ApiService: ServiceSchema = {
 		async authenticate(ctx: Context, _route: unknown, req: Req): Promise<AuthUser | null> {
 			const header = req.headers.authorization;
 			if (!header) return null;
-			const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header);
+			const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/i.exec(header);
 			if (!match) throw new UnauthorizedError("Malformed Authorization header", "INVALID_TOKEN");
 			const claims = verifyToken(match[1], this.auth.jwtSecret);
 			// The token must still name an existing user (a removed user's tokens stop working).

@@ -239,6 +239,8 @@ describe("the shop in one process, over HTTP", () => {
 			expect((await api.request("POST", "/api/auth/login", { rawBody: JSON.stringify({ email: "a@b.co", password: "x".repeat(1_100_000) }) })).status).toBe(413);
 			expect((await api.get("/api/users/me", { token: "not.a.token" })).body).toMatchObject({ code: 401, type: "INVALID_TOKEN" });
 			expect((await api.get("/api/users/me", { headers: { authorization: "Basic abc" } })).status).toBe(401);
+			// The scheme name is case-insensitive (RFC 7235).
+			expect((await api.get("/api/users/me", { headers: { authorization: `bearer ${ann.token}` } })).status).toBe(200);
 			const missing = await api.get("/api/nothing-here");
 			expect(missing.body).toMatchObject({ code: 404, type: "NOT_FOUND" });
 			expect(JSON.stringify(missing.body)).not.toMatch(/stack|at /);
