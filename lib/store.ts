@@ -211,6 +211,12 @@ export class Store {
 		return q;
 	}
 
+	/** Rejects when the database does not answer (readiness probes). */
+	async ping(): Promise<void> {
+		if (this.kind === "sql") await this.sequelize!.authenticate();
+		else if (this.kind === "mongo") await this.adapter.db.command({ ping: 1 });
+	}
+
 	/** Inserts a new document; throws DuplicateKeyError when the id or a unique field exists. */
 	insert(doc: Doc, tx?: Transaction): Promise<Doc> {
 		return this.guard(async () => {

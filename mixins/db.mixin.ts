@@ -19,8 +19,8 @@ export function DbMixin(...collections: CollectionSpec[]): Partial<ServiceSchema
 		methods: {
 			/** Readiness probe: true when the service's database answers. */
 			async storageReachable(): Promise<boolean> {
-				if (!this.sequelize) return true;
-				return this.sequelize.authenticate().then(() => true, () => false);
+				const stores = Object.values(this.stores as Record<string, Store>);
+				return Promise.all(stores.map(store => store.ping())).then(() => true, () => false);
 			},
 		},
 
