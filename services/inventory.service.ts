@@ -38,8 +38,7 @@ const InventoryService: ServiceSchema = {
 			auth: "admin",
 			params: params({ productId: id, available: stockLevel }),
 			async handler(ctx: Context<{ productId: string; available: number }>) {
-				await ctx.call("products.get", { id: ctx.params.productId });
-				await this.ensureStock(ctx.params.productId);
+				await this.ensureProductStock(ctx, ctx.params.productId);
 				// Compare-and-set on the current level keeps `received` exact under concurrent writers.
 				for (;;) {
 					const current = await this.findStock(ctx.params.productId);
@@ -57,8 +56,7 @@ const InventoryService: ServiceSchema = {
 			auth: "admin",
 			params: params({ productId: id, quantity: stockLevel }),
 			async handler(ctx: Context<{ productId: string; quantity: number }>) {
-				await ctx.call("products.get", { id: ctx.params.productId });
-				await this.ensureStock(ctx.params.productId);
+				await this.ensureProductStock(ctx, ctx.params.productId);
 				if (ctx.params.quantity > 0) await this.move(ctx.params.productId, movements.restock(ctx.params.quantity));
 				return this.stockView(ctx, ctx.params.productId);
 			},
@@ -162,6 +160,12 @@ const InventoryService: ServiceSchema = {
 				await this.publishEvent(ctx, "inventory.low", { productId, available, threshold: this.config.lowStockThreshold });
 			}
 			return { productId, available, reserved };
+		},
+
+		/** For admin changes: the product must exist in the catalogue (404 otherwise); its counters are created if missing. */
+		async ensureProductStock(ctx: Context, productId: string): Promise<void> {
+			await ctx.call("products.get", { id: productId });
+			await this.ensureStock(productId);
 		},
 
 		/** Creates the product's counters at zero if they do not exist yet. */
