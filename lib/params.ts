@@ -7,7 +7,6 @@ export function params<T extends Record<string, unknown>>(schema: T) {
 }
 
 export const id = { type: "string", min: 1, max: 64, trim: true } as const;
-export const optionalId = { ...id, optional: true } as const;
 export const quantity = { type: "number", integer: true, min: 1, max: 1000, convert: true } as const;
 export const stockLevel = { type: "number", integer: true, min: 0, max: 1_000_000_000, convert: true } as const;
 export const money = { type: "number", integer: true, min: 0, max: 100_000_000 } as const;

@@ -19,8 +19,9 @@ export function DbMixin(...collections: CollectionSpec[]): Partial<ServiceSchema
 		methods: {
 			/** Readiness probe: true when the service's database answers. */
 			async storageReachable(): Promise<boolean> {
+				// On SQL every collection shares one connection: one ping answers for all.
 				const stores = Object.values(this.stores as Record<string, Store>);
-				return Promise.all(stores.map(store => store.ping())).then(() => true, () => false);
+				return Promise.all((this.sequelize ? stores.slice(0, 1) : stores).map(store => store.ping())).then(() => true, () => false);
 			},
 		},
 

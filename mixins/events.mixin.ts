@@ -1,7 +1,7 @@
 import { Errors, type Context, type ServiceSchema } from "moleculer";
 import type { Transaction } from "sequelize";
 import { DuplicateKeyError } from "../lib/errors";
-import { createEvent, EVENT_PARAMS, DEAD_LETTER_CHANNEL, type DomainEvent, type DomainEventType } from "../lib/events";
+import { createEvent, EVENT_PARAMS, type DomainEvent, type DomainEventType } from "../lib/events";
 import type { CollectionSpec, Doc, Store } from "../lib/store";
 import { outsideRequest } from "../lib/request-context";
 
@@ -32,14 +32,14 @@ function requestHeaders(row: Record<string, unknown>): Record<string, string> {
 
 let checkEvent: ((params: unknown) => true | Record<string, unknown>[]) | undefined;
 
-/** Channel defaults for a consumer: one consumer group per service, retries, then the dead-letter channel. */
+/**
+ * A consumer of domain events: one consumer group per service (the default group), a context handler with a validated
+ * envelope. Retries, in-flight limit and dead-lettering come from the adapter options (`lib/channels.ts`).
+ */
 export function consume(handler: (this: any, ctx: Context<DomainEvent>) => Promise<unknown>) {
 	return {
 		context: true,
 		params: EVENT_PARAMS,
-		maxRetries: 5,
-		maxInFlight: 16,
-		deadLettering: { enabled: true, queueName: DEAD_LETTER_CHANNEL },
 		// The channels' Tracing tags every span with the whole payload by default; the event's identity is enough.
 		tracing: { tags: (ctx: Context<DomainEvent>) => ({ eventId: ctx.params?.id, eventType: ctx.params?.type }) },
 		async handler(this: any, ctx: Context<DomainEvent>) {

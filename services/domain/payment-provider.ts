@@ -6,8 +6,6 @@ export interface PaymentProvider {
 	refund(token: string, amount: number, currency: string): Promise<void>;
 }
 
-export const TEST_TOKENS = ["tok_visa", "tok_declined", "tok_unavailable"] as const;
-
 export class SimulatedProvider implements PaymentProvider {
 	async charge(token: string): Promise<ChargeOutcome> {
 		if (token === "tok_visa") return "SUCCEEDED";
