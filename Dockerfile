@@ -35,5 +35,5 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
 		wget -q -O /dev/null "http://127.0.0.1:${port}/health/live" || exit 1
 # `npm start` without npm in between: node is PID 1 and gets SIGTERM itself, so moleculer-runner stops the broker
 # gracefully (in-flight requests drain for SHUTDOWN_TIMEOUT_MS) instead of being killed. The runner loads
-# SERVICEDIR/<name>.service.js for each name in SERVICES, or every service there when SERVICES is unset.
+# the folder SERVICEDIR/<name>/ for each name in SERVICES, or every service there when SERVICES is unset.
 CMD ["node", "node_modules/moleculer/bin/moleculer-runner.js", "--config", "dist/moleculer.config.js", "--mask", "**/*.service.js"]

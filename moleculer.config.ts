@@ -1,15 +1,15 @@
 import os from "node:os";
 import type { BrokerOptions, Middleware, ServiceBroker } from "moleculer";
 import { Middleware as ChannelsMiddleware, Tracing as ChannelsTracing } from "@moleculer/channels";
-import { channelAdapter, JetStreamStreamsMiddleware } from "./lib/channels";
+import { channelAdapter, JetStreamStreamsMiddleware } from "./lib/events";
 import { loadConfig } from "./lib/config";
-import { countDeadLetters, EventLagMiddleware, registerBusinessMetrics } from "./lib/metrics";
-import { KafkaTopicsMiddleware } from "./lib/kafka-topics";
-import { createLogger } from "./lib/logging";
-import { ensurePrometheusReporter, metricsOptions } from "./lib/prometheus-reporter";
-import { RequestContextMiddleware } from "./lib/request-context";
-import { tracingOptions } from "./lib/tracing";
-import { auditShop } from "./lib/invariants";
+import { countDeadLetters, EventLagMiddleware, registerBusinessMetrics } from "./lib/observability";
+import { KafkaTopicsMiddleware } from "./lib/events";
+import { createLogger } from "./lib/observability";
+import { ensurePrometheusReporter, metricsOptions } from "./lib/observability";
+import { RequestContextMiddleware } from "./lib/observability";
+import { tracingOptions } from "./lib/observability";
+import { auditShop } from "./lib/audit";
 
 /**
  * Every broker option, from the environment (12-factor). With nothing set this is the one-process dev shop:

@@ -1,6 +1,6 @@
 import type { ServiceSchema } from "moleculer";
 import { dbUriFor } from "../lib/config";
-import { Store, createSequelize, storeKind, type CollectionSpec } from "../lib/store";
+import { Store, createSequelize, storeKind, type CollectionSpec } from "../lib/storage";
 
 const CONNECT_RETRY_MS = 2000;
 

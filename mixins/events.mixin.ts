@@ -2,8 +2,8 @@ import { Errors, type Context, type ServiceSchema } from "moleculer";
 import type { Transaction } from "sequelize";
 import { DuplicateKeyError } from "../lib/errors";
 import { createEvent, EVENT_PARAMS, type DomainEvent, type DomainEventType } from "../lib/events";
-import type { CollectionSpec, Doc, Store } from "../lib/store";
-import { outsideRequest } from "../lib/request-context";
+import type { CollectionSpec, Doc, Store } from "../lib/storage";
+import { outsideRequest } from "../lib/observability";
 
 const RELAY_INTERVAL_MS = 1000;
 const CLAIM_MS = 30_000;

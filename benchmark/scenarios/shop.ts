@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { ServiceBroker } from "moleculer";
-import { auditShop } from "../../lib/invariants";
+import { auditShop } from "../../lib/audit";
 import { measure, type LoadSpec } from "../load";
 import { serverPids } from "../processes";
 import { profileDuring } from "./env";

@@ -7,7 +7,7 @@ import { describeWithServers, SERVERS } from "../support/servers";
 import { createTestDatabase } from "../support/databases";
 import { NatsServer } from "../support/nats-server";
 import { DEAD_LETTER_CHANNEL, DOMAIN_EVENTS } from "../../lib/events";
-import type { Doc, Store } from "../../lib/store";
+import type { Doc, Store } from "../../lib/storage";
 
 /**
  * Guarantee 4 of issue 4, on real servers: the event bus runs on a NATS server of its own (started here), the shop

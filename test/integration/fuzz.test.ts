@@ -2,10 +2,10 @@ import { randomBytes } from "node:crypto";
 import fc from "fast-check";
 import jwt from "jsonwebtoken";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { API_ALIASES } from "../../services/api.service";
-import { Store, type Where } from "../../lib/store";
+import { API_ALIASES } from "../../services/api/api.service";
+import { Store, type Where } from "../../lib/storage";
 import { DEV_JWT_SECRET } from "../../lib/config";
-import { auditShop } from "../../lib/invariants";
+import { auditShop } from "../../lib/audit";
 import { startShop, type Shop } from "../support/shop";
 import { client, eventually } from "../support/http";
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
 import type { ServiceBroker } from "moleculer";
 import { buildDist, freePort, startNode, stopNodes, type NodeSpec, type ShopNode } from "../../scripts/nodes";
-import { auditShop } from "../../lib/invariants";
+import { auditShop } from "../../lib/audit";
 import { client, eventually, type Client, type Response } from "../support/http";
 import { createTestDatabase } from "../support/databases";
 import { describeWithServers, SERVERS } from "../support/servers";

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, it } from "vitest";
-import { auditShop } from "../../lib/invariants";
+import { auditShop } from "../../lib/audit";
 import { startShop, type Shop } from "../support/shop";
 import { client } from "../support/http";
 import { balancedClients } from "../support/load";

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import { freePort } from "../../scripts/nodes";
-import { auditShop, type OrderRow } from "../../lib/invariants";
+import { auditShop, type OrderRow } from "../../lib/audit";
 import { describeWithServers } from "../support/servers";
 import { client, eventually } from "../support/http";
 import { PrivateMariaDb } from "../support/mariadb-server";

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startShop, type Shop } from "../support/shop";
 import { client, eventually, type Client } from "../support/http";
-import { auditShop } from "../../lib/invariants";
+import { auditShop } from "../../lib/audit";
 
 /**
  * The whole REST contract of the one-process shop, driven over HTTP the way a storefront would:

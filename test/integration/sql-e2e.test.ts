@@ -5,7 +5,7 @@ import { client, eventually, type Client } from "../support/http";
 import { createTestDatabase } from "../support/databases";
 import { describeWithServers, SERVERS } from "../support/servers";
 import { uniqueNamespace } from "../support/cluster";
-import { auditShop } from "../../lib/invariants";
+import { auditShop } from "../../lib/audit";
 
 /**
  * The order flow of the one-process shop with every actor's data in MariaDB, then in PostgreSQL (each service its

@@ -6,7 +6,7 @@ import { dropNamespace } from "../support/cluster";
 import { startShop, type Shop } from "../support/shop";
 import { client, eventually, type Client } from "../support/http";
 import { describeWithServers, SERVERS } from "../support/servers";
-import { traceIdOf } from "../../lib/tracing";
+import { traceIdOf } from "../../lib/observability";
 
 /**
  * Issue 5, tracing: three nodes over the local NATS (transporter and event bus) export to a Zipkin collector

@@ -1,7 +1,7 @@
 import { expect } from "vitest";
 import type { Shop } from "./shop";
 import { client, eventually } from "./http";
-import { auditShop, type InvariantReport } from "../../lib/invariants";
+import { auditShop, type InvariantReport } from "../../lib/audit";
 import { balancedClients, summarise } from "./load";
 
 /**

@@ -1,13 +1,13 @@
 import type { AddressInfo } from "node:net";
 import { ServiceBroker, type BrokerOptions, type ServiceSchema } from "moleculer";
 import { brokerOptions } from "../../moleculer.config";
-import ApiService from "../../services/api.service";
-import ProductsService from "../../services/products.service";
-import OrdersService from "../../services/orders.service";
-import InventoryService from "../../services/inventory.service";
-import PaymentsService from "../../services/payments.service";
-import UsersService from "../../services/users.service";
-import NotificationsService from "../../services/notifications.service";
+import ApiService from "../../services/api/api.service";
+import ProductsService from "../../services/products/products.service";
+import OrdersService from "../../services/orders/orders.service";
+import InventoryService from "../../services/inventory/inventory.service";
+import PaymentsService from "../../services/payments/payments.service";
+import UsersService from "../../services/users/users.service";
+import NotificationsService from "../../services/notifications/notifications.service";
 
 export const ALL_SERVICES: Record<string, ServiceSchema> = {
 	api: ApiService,

@@ -1,0 +1,97 @@
+import type { Middleware, ServiceBroker } from "moleculer";
+import { DEAD_LETTER_CHANNEL, DOMAIN_EVENTS } from "./catalog";
+
+/**
+ * The @moleculer/channels adapter for `EVENTS_URL`, with the traps of 0.1.8 handled here on purpose:
+ * - NATS: the URL must sit in `options.nats.url` (a plain string is ignored), the first connect must wait for
+ *   the server (`waitOnFirstConnect`), and `maxInFlight` defaults to 1 per group;
+ *   it creates a channel's stream only when a consumer subscribes, so the JetStream streams middleware below
+ *   creates every stream at start;
+ * - Kafka: `clientId` is replaced by `consumerName`, so the node ID is given as consumerName; topics are
+ *   created at start by the Kafka topics middleware.
+ */
+export const CHANNEL_DEFAULTS = {
+	maxInFlight: 16,
+	maxRetries: 5,
+	deadLettering: { enabled: true, queueName: DEAD_LETTER_CHANNEL },
+};
+
+const WEEK_NS = 7 * 24 * 3600 * 1e9;
+// Streams would otherwise keep every event forever.
+const STREAM_LIMITS = { max_age: WEEK_NS };
+const NATS_CONNECTION = { waitOnFirstConnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 1000 };
+
+export function channelAdapter(eventsUrl: string | undefined, nodeID: string, namespace: string): string | Record<string, unknown> {
+	if (!eventsUrl) return "Fake";
+	const scheme = eventsUrl.split(":")[0].toLowerCase();
+	// The adapter joins prefix and channel with a dot itself ("<namespace>.order.created"); NATS rejects "a..b".
+	const prefix = namespace || undefined;
+	if (scheme === "nats") {
+		return {
+			type: "NATS",
+			options: {
+				...CHANNEL_DEFAULTS,
+				prefix,
+				nats: {
+					url: eventsUrl,
+					connectionOptions: NATS_CONNECTION,
+					streamConfig: STREAM_LIMITS,
+					// A group's durable consumer is created on its first subscribe; "new" (the default) would skip every
+					// event already in the stream (published before that group's first node ever started). Consumers
+					// deduplicate by event id, so reading the retained history is safe.
+					consumerOptions: { config: { deliver_policy: "all" } },
+				},
+			},
+		};
+	}
+	if (scheme === "redis" || scheme === "rediss") {
+		return {
+			type: "Redis",
+			options: {
+				...CHANNEL_DEFAULTS,
+				prefix,
+				redis: {
+					url: eventsUrl,
+					// A failed message is re-claimed after 10 s instead of the adapter's 1 hour; a new group reads the
+					// stream's history ("0", like JetStream's deliver_policy "all"), consumers deduplicate by event id.
+					consumerOptions: { minIdleTime: 10_000, claimInterval: 1000, startID: "0" },
+				},
+			},
+		};
+	}
+	if (scheme === "kafka") {
+		const brokers = eventsUrl.replace(/^kafka:\/\//i, "").split(",").map(s => s.replace(/^kafka:\/\//i, "").replace(/\/$/, ""));
+		return { type: "Kafka", options: { ...CHANNEL_DEFAULTS, prefix, consumerName: nodeID, kafka: { brokers, clientId: nodeID } } };
+	}
+	throw new Error(`Unsupported EVENTS_URL scheme "${scheme}:" (nats, redis, kafka; unset for in-process)`);
+}
+
+/**
+ * JetStream refuses a publish no stream covers (503 "no responders"), and the NATS adapter creates a channel's
+ * stream only when a consumer subscribes: an event nobody consumes yet (inventory.reserved, payment.succeeded)
+ * would stay in the outbox and slow its relay down. Every domain-event stream is created at start instead, with
+ * the name, subject and limits the adapter gives it ("<namespace>.order.created" in stream "<namespace>_order_created").
+ */
+export function JetStreamStreamsMiddleware(eventsUrl: string | undefined): Middleware {
+	return {
+		name: "JetStreamStreams",
+		async starting(broker: ServiceBroker) {
+			if (!eventsUrl?.toLowerCase().startsWith("nats:")) return;
+			const { connect } = await import("nats");
+			const connection = await connect({ ...NATS_CONNECTION, servers: eventsUrl.split(",").map(url => new URL(url).host) });
+			try {
+				const jsm = await connection.jetstreamManager();
+				for (const channel of [...DOMAIN_EVENTS, DEAD_LETTER_CHANNEL]) {
+					const subject = broker.namespace ? `${broker.namespace}.${channel}` : channel;
+					try {
+						await jsm.streams.add({ name: subject.split(".").join("_"), subjects: [subject], ...STREAM_LIMITS });
+					} catch (err) {
+						if (!/already in use/.test((err as Error).message)) throw err;
+					}
+				}
+			} finally {
+				await connection.close();
+			}
+		},
+	} as unknown as Middleware;
+}

@@ -1,0 +1,293 @@
+import path from "node:path";
+import type { ServiceBroker, LoggerInstance } from "moleculer";
+import { MemoryAdapter } from "moleculer-db";
+import SequelizeAdapter from "moleculer-db-adapter-sequelize";
+import MongoAdapter from "moleculer-db-adapter-mongo";
+import { Sequelize, DataTypes, Op, literal, type ModelAttributeColumnOptions, type Transaction, type WhereOptions } from "sequelize";
+import { DuplicateKeyError, StorageUnavailableError } from "../errors";
+
+/**
+ * One collection (table) of a service, over whichever moleculer-db adapter the URI picks.
+ * It offers only what the services need, in a form every adapter can do atomically:
+ * conditional updates with `$inc` are single statements (NeDB in-process, SQL `UPDATE ... WHERE`,
+ * MongoDB `updateMany` with a filter), never read-then-write.
+ */
+
+export type FieldType = "string" | "text" | "int" | "money" | "bool" | "json";
+export interface CollectionSpec {
+	name: string;
+	/** `id` (string primary key) is implicit. */
+	fields: Record<string, FieldType>;
+	unique?: readonly string[];
+	indexes?: readonly string[];
+}
+
+type Scalar = string | number | boolean | null;
+export type Condition = Scalar | { $gte?: number | string; $lte?: number | string; $gt?: number | string; $lt?: number | string; $ne?: Scalar; $in?: Scalar[] };
+export type Where = Record<string, Condition>;
+export interface FindOptions {
+	sort?: string[];
+	limit?: number;
+	offset?: number;
+	search?: { text: string; fields: string[] };
+}
+export interface Change {
+	set?: Record<string, unknown>;
+	inc?: Record<string, number>;
+}
+export type Doc = { id: string } & Record<string, unknown>;
+export type StoreKind = "memory" | "sql" | "mongo";
+
+/** Adapters are untyped JS; this is the slice of their surface used here. */
+interface AdapterLike {
+	init(broker: ServiceBroker, service: unknown): void;
+	connect(): Promise<unknown>;
+	disconnect(): Promise<unknown>;
+	find(filters: Record<string, unknown>): Promise<unknown[]>;
+	count(filters: Record<string, unknown>): Promise<number>;
+	entityToObject(entity: unknown): Record<string, unknown>;
+	// eslint-disable-next-line @typescript-eslint/no-explicit-any
+	[key: string]: any;
+}
+
+/** Driver errors that mean the database went away mid-query (mysql2 codes, pg messages). */
+const LOST_CONNECTION = /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|PROTOCOL_CONNECTION_LOST|ER_SERVER_SHUTDOWN|57P01)$|Connection terminated|server closed the connection/;
+
+const SQL_OPS = { $gte: Op.gte, $lte: Op.lte, $gt: Op.gt, $lt: Op.lt, $ne: Op.ne, $in: Op.in } as const;
+
+function escapeRegExp(text: string): string {
+	return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+export function storeKind(uri: string): StoreKind {
+	const scheme = uri.split(":")[0].toLowerCase();
+	if (scheme === "memory" || scheme === "nedb") return "memory";
+	if (["mysql", "mariadb", "postgres", "postgresql"].includes(scheme)) return "sql";
+	if (scheme === "mongodb" || scheme === "mongodb+srv") return "mongo";
+	throw new Error(`Unsupported DB_URI scheme "${scheme}:" (memory, nedb, mysql, mariadb, postgres, mongodb)`);
+}
+
+/** A SQL connection shared by all collections of one service. */
+export function createSequelize(uri: string): Sequelize {
+	const url = uri.replace(/^mariadb:/i, "mysql:").replace(/^postgresql:/i, "postgres:");
+	return new Sequelize(url, {
+		logging: false,
+		pool: { max: 10, min: 0, acquire: 5000, idle: 10000 },
+		retry: { max: 0 },
+		dialectOptions: url.startsWith("mysql:") ? { connectTimeout: 5000 } : { connectionTimeoutMillis: 5000 },
+	});
+}
+
+function sqlColumn(field: string, type: FieldType): ModelAttributeColumnOptions {
+	switch (type) {
+		case "string": return { type: DataTypes.STRING(255) };
+		case "text": return { type: DataTypes.TEXT };
+		case "int": return { type: DataTypes.INTEGER };
+		case "bool": return { type: DataTypes.BOOLEAN };
+		// BIGINT comes back as a string from mysql2 and pg; money stays an exact integer below 2^53.
+		case "money": return { type: DataTypes.BIGINT, get(this: any) { const v = this.getDataValue(field); return v == null ? v : Number(v); } };
+		case "json": return { type: DataTypes.TEXT("medium" as any) };
+	}
+}
+
+export class Store {
+	readonly kind: StoreKind;
+	private adapter!: AdapterLike;
+	private readonly jsonFields: string[];
+	private sequelize?: Sequelize;
+
+	constructor(
+		readonly spec: CollectionSpec,
+		private readonly uri: string,
+		private readonly logger: LoggerInstance,
+	) {
+		this.kind = storeKind(uri);
+		this.jsonFields = Object.entries(spec.fields).filter(([, t]) => t === "json").map(([f]) => f);
+	}
+
+	/** `sequelize` is the service's shared SQL connection (required for SQL URIs). */
+	async connect(broker: ServiceBroker, sequelize?: Sequelize): Promise<void> {
+		this.sequelize = sequelize;
+		this.adapter = this.createAdapter();
+		// Adapters read their model/collection from `service.schema`; a collection is not a service, so pass just that.
+		this.adapter.init(broker, { schema: { model: this.sqlModel(), collection: this.spec.name }, logger: this.logger });
+		await this.adapter.connect();
+		await this.ensureIndexes();
+	}
+
+	async disconnect(): Promise<void> {
+		// The SQL connection is shared and closed by its owner.
+		if (this.adapter && this.kind !== "sql") await this.adapter.disconnect();
+	}
+
+	private createAdapter(): AdapterLike {
+		if (this.kind === "memory") {
+			const dir = this.uri.startsWith("nedb://") ? this.uri.slice("nedb://".length) : process.env.DATA_DIR;
+			return new MemoryAdapter(dir ? { filename: path.join(dir, `${this.spec.name}.db`), autoload: true } : {}) as unknown as AdapterLike;
+		}
+		if (this.kind === "sql") return new SequelizeAdapter(this.sequelize!) as unknown as AdapterLike;
+		return new MongoAdapter(this.uri, { useUnifiedTopology: true }) as unknown as AdapterLike;
+	}
+
+	private sqlModel() {
+		if (this.kind !== "sql") return {};
+		const define: Record<string, ModelAttributeColumnOptions> = { id: { type: DataTypes.STRING(128), primaryKey: true } };
+		for (const [field, type] of Object.entries(this.spec.fields)) {
+			define[field] = { ...sqlColumn(field, type), allowNull: true, unique: this.spec.unique?.includes(field) || undefined };
+		}
+		return {
+			name: this.spec.name,
+			define,
+			options: { tableName: this.spec.name, timestamps: false, indexes: (this.spec.indexes ?? []).map(f => ({ fields: [f] })) },
+		};
+	}
+
+	private async ensureIndexes(): Promise<void> {
+		if (this.kind === "memory") {
+			await this.adapter.db.ensureIndex({ fieldName: "id", unique: true });
+			for (const f of this.spec.unique ?? []) await this.adapter.db.ensureIndex({ fieldName: f, unique: true, sparse: true });
+			for (const f of this.spec.indexes ?? []) await this.adapter.db.ensureIndex({ fieldName: f });
+		} else if (this.kind === "mongo") {
+			const col = this.adapter.collection;
+			await col.createIndex({ id: 1 }, { unique: true });
+			for (const f of this.spec.unique ?? []) await col.createIndex({ [f]: 1 }, { unique: true, sparse: true });
+			for (const f of this.spec.indexes ?? []) await col.createIndex({ [f]: 1 });
+		}
+	}
+
+	/** Maps adapter failures to what callers can act on: duplicate keys, and 503 for an unreachable store. */
+	private async guard<T>(work: () => Promise<T>): Promise<T> {
+		try {
+			return await work();
+		} catch (err: any) {
+			if (err?.errorType === "uniqueViolated" || err?.name === "SequelizeUniqueConstraintError" || err?.code === 11000) {
+				throw new DuplicateKeyError(this.spec.name);
+			}
+			const name: string = err?.name ?? "";
+			if (/Sequelize(Connection\w*|HostNotFound|HostNotReachable|AccessDenied|Timeout)Error/.test(name) || /^Mongo(Network|ServerSelection|NotConnected)/.test(name) || LOST_CONNECTION.test(String(err?.original?.code ?? err?.original?.message ?? ""))) {
+				this.logger.warn(`Store ${this.spec.name} unavailable: ${err.message}`);
+				throw new StorageUnavailableError();
+			}
+			throw err;
+		}
+	}
+
+	private toDoc(raw: unknown): Doc {
+		const obj = this.kind === "sql" ? this.adapter.entityToObject(raw) : { ...(raw as Record<string, unknown>) };
+		delete obj._id;
+		for (const f of this.jsonFields) if (typeof obj[f] === "string") obj[f] = JSON.parse(obj[f] as string);
+		return obj as Doc;
+	}
+
+	private toRow(doc: Record<string, unknown>): Record<string, unknown> {
+		if (this.kind !== "sql") return doc;
+		const row = { ...doc };
+		for (const f of this.jsonFields) if (row[f] !== undefined) row[f] = row[f] === null ? null : JSON.stringify(row[f]);
+		return row;
+	}
+
+	private query(where: Where, search?: FindOptions["search"]): Record<string | symbol, unknown> {
+		if (this.kind !== "sql") {
+			const q: Record<string, unknown> = { ...where };
+			if (search) {
+				const re = new RegExp(escapeRegExp(search.text), "i");
+				q.$or = search.fields.map(f => ({ [f]: { $regex: re } }));
+			}
+			return q;
+		}
+		const q: Record<string | symbol, unknown> = {};
+		for (const [field, cond] of Object.entries(where)) {
+			if (cond !== null && typeof cond === "object") {
+				const ops: Record<symbol, unknown> = {};
+				for (const [op, v] of Object.entries(cond)) ops[SQL_OPS[op as keyof typeof SQL_OPS]] = v;
+				q[field] = ops;
+			} else q[field] = cond;
+		}
+		if (search) {
+			const like = this.sequelize!.getDialect() === "postgres" ? Op.iLike : Op.like;
+			const pattern = `%${search.text.replace(/[\\%_]/g, "\\$&")}%`;
+			q[Op.or] = search.fields.map(f => ({ [f]: { [like]: pattern } }));
+		}
+		return q;
+	}
+
+	/** Rejects when the database does not answer (readiness probes). */
+	async ping(): Promise<void> {
+		if (this.kind === "sql") await this.sequelize!.authenticate();
+		else if (this.kind === "mongo") await this.adapter.db.command({ ping: 1 });
+	}
+
+	/** Inserts a new document; throws DuplicateKeyError when the id or a unique field exists. */
+	insert(doc: Doc, tx?: Transaction): Promise<Doc> {
+		return this.guard(async () => {
+			if (this.kind !== "sql") {
+				// Sparse unique indexes skip missing fields but not nulls: leave unset unique fields out.
+				const stored: Record<string, unknown> = { ...doc, _id: doc.id };
+				for (const f of this.spec.unique ?? []) if (stored[f] == null) delete stored[f];
+				if (this.kind === "memory") return this.toDoc(await this.adapter.db.insert(stored));
+				await this.adapter.collection.insertOne(stored);
+				return { ...doc };
+			}
+			return this.toDoc(await this.adapter.model.create(this.toRow(doc), { transaction: tx }));
+		});
+	}
+
+	findOne(where: Where, tx?: Transaction): Promise<Doc | null> {
+		return this.guard(async () => {
+			const q = this.query(where);
+			const raw = this.kind === "sql" ? await this.adapter.model.findOne({ where: q, transaction: tx }) : await this.adapter.findOne(q);
+			return raw ? this.toDoc(raw) : null;
+		});
+	}
+
+	find(where: Where, opts: FindOptions = {}): Promise<Doc[]> {
+		return this.guard(async () => {
+			const rows = await this.adapter.find({ query: this.query(where, opts.search), sort: opts.sort, limit: opts.limit, offset: opts.offset });
+			return rows.map(r => this.toDoc(r));
+		});
+	}
+
+	count(where: Where, search?: FindOptions["search"]): Promise<number> {
+		return this.guard(() => this.adapter.count({ query: this.query(where, search) }));
+	}
+
+	/** Applies `set`/`inc` to every document matching `where` in one atomic statement; returns how many matched. */
+	update(where: Where, change: Change, tx?: Transaction): Promise<number> {
+		return this.guard(async () => {
+			const q = this.query(where);
+			if (this.kind === "sql") {
+				const values: Record<string, unknown> = { ...this.toRow(change.set ?? {}) };
+				const quote = (f: string) => this.sequelize!.getQueryInterface().quoteIdentifier(f);
+				for (const [f, n] of Object.entries(change.inc ?? {})) values[f] = literal(`${quote(f)} + ${Math.trunc(n)}`);
+				// No validators or hooks are defined: skipping them halves Sequelize's CPU per UPDATE (it builds an instance to validate).
+				const [n] = await this.adapter.model.update(values, { where: q as WhereOptions, transaction: tx, validate: false, hooks: false });
+				return n;
+			}
+			const modifier: Record<string, unknown> = {};
+			if (change.set && Object.keys(change.set).length) modifier.$set = change.set;
+			if (change.inc && Object.keys(change.inc).length) modifier.$inc = change.inc;
+			if (this.kind === "memory") {
+				const [n] = await this.adapter.db.update(q, modifier, { multi: true });
+				return n as number;
+			}
+			const res = await this.adapter.collection.updateMany(q, modifier);
+			return res.matchedCount as number;
+		});
+	}
+
+	remove(where: Where, tx?: Transaction): Promise<number> {
+		return this.guard(async () => {
+			const q = this.query(where);
+			if (this.kind === "sql") return this.adapter.model.destroy({ where: q, transaction: tx });
+			if (this.kind === "memory") return this.adapter.db.remove(q, { multi: true });
+			const res = await this.adapter.collection.deleteMany(q);
+			return res.deletedCount as number;
+		});
+	}
+
+	/** Runs `work` in a SQL transaction; on NeDB (one process) and MongoDB (no replica set assumed) it runs as is. */
+	transaction<T>(work: (tx?: Transaction) => Promise<T>): Promise<T> {
+		if (this.kind !== "sql") return work(undefined);
+		return this.guard(() => this.sequelize!.transaction(t => work(t)));
+	}
+}

@@ -1,0 +1,202 @@
+import { randomUUID } from "node:crypto";
+import type { Context, ServiceSchema } from "moleculer";
+import { DbMixin } from "../../mixins/db.mixin";
+import { EventsMixin, outboxCollection } from "../../mixins/events.mixin";
+import { AuthMixin } from "../../mixins/auth.mixin";
+import { CacheCleanerMixin } from "../../mixins/cache-cleaner.mixin";
+import { loadAuthConfig, loadConfig } from "../../lib/config";
+import { ConflictError, DuplicateKeyError, NotFoundError, UnauthorizedError } from "../../lib/errors";
+import { params, id, page, pageSize, pageOf } from "../../lib/actions";
+import { signToken } from "../../lib/auth";
+import type { AuthUser, Role } from "../../lib/auth";
+import type { Doc, Store } from "../../lib/storage";
+import { DUMMY_HASH, hashPassword, verifyPassword } from "./passwords";
+import { LoginThrottle } from "../../lib/auth";
+
+export interface User {
+	id: string;
+	email: string;
+	name: string;
+	role: Role;
+	address: Record<string, string> | null;
+	createdAt: string;
+	updatedAt: string;
+}
+
+const email = { type: "email", normalize: true, max: 254 } as const;
+const password = { type: "string", min: 8, max: 200 } as const;
+const name = { type: "string", min: 1, max: 100, trim: true } as const;
+const address = {
+	type: "object",
+	optional: true,
+	nullable: true,
+	strict: "remove",
+	props: {
+		line1: { type: "string", max: 200, trim: true },
+		line2: { type: "string", max: 200, trim: true, optional: true },
+		city: { type: "string", max: 100, trim: true },
+		postalCode: { type: "string", max: 20, trim: true },
+		country: { type: "string", max: 56, trim: true },
+	},
+} as const;
+
+/** The public view: the password hash never leaves the service. */
+function toUser(doc: Doc): User {
+	const { passwordHash: _hash, ...user } = doc;
+	return user as unknown as User;
+}
+
+const UsersService: ServiceSchema = {
+	name: "users",
+	mixins: [
+		DbMixin(
+			{ name: "users", fields: { email: "string", name: "string", role: "string", passwordHash: "string", address: "json", createdAt: "string", updatedAt: "string" }, unique: ["email"], indexes: ["role"] },
+			outboxCollection("users"),
+		),
+		EventsMixin,
+		AuthMixin,
+		CacheCleanerMixin,
+	],
+
+	actions: {
+		register: {
+			params: params({ email, password, name }),
+			async handler(ctx: Context<{ email: string; password: string; name: string }, { $statusCode?: number; $location?: string }>) {
+				const user = await this.createUser(ctx.params, "customer");
+				await this.publishEvent(ctx, "user.registered", { userId: user.id, email: user.email, name: user.name }, { id: `${user.id}:registered` });
+				ctx.meta.$statusCode = 201;
+				ctx.meta.$location = "/api/users/me";
+				return { token: this.issueToken(user), user };
+			},
+		},
+
+		login: {
+			params: params({ email, password: { type: "string", min: 1, max: 200 } }),
+			async handler(ctx: Context<{ email: string; password: string }, { clientIp?: string }>) {
+				// The gateway puts the client address in meta; a body field could be forged.
+				const throttleKey = `${ctx.params.email}|${ctx.meta.clientIp ?? ""}`;
+				await this.throttle.attempt(throttleKey);
+				const doc = await this.store.findOne({ email: ctx.params.email });
+				const ok = await verifyPassword(ctx.params.password, (doc?.passwordHash as string) ?? DUMMY_HASH);
+				if (!doc || !ok) throw new UnauthorizedError("Invalid email or password", "INVALID_CREDENTIALS");
+				await this.throttle.reset(throttleKey);
+				const user = toUser(doc);
+				return { token: this.issueToken(user), user };
+			},
+		},
+
+		me: {
+			auth: "user",
+			params: params({}),
+			async handler(ctx: Context) {
+				return this.findUser(this.currentUser(ctx).id);
+			},
+		},
+
+		updateMe: {
+			auth: "user",
+			params: params({ name: { ...name, optional: true }, address }),
+			async handler(ctx: Context<{ name?: string; address?: Record<string, string> | null }>) {
+				const userId = this.currentUser(ctx).id;
+				const set: Record<string, unknown> = { updatedAt: new Date().toISOString() };
+				if (ctx.params.name !== undefined) set.name = ctx.params.name;
+				if (ctx.params.address !== undefined) set.address = ctx.params.address;
+				if (!(await this.store.update({ id: userId }, { set }))) throw new NotFoundError("User");
+				await this.cleanCache();
+				return this.findUser(userId);
+			},
+		},
+
+		list: {
+			auth: "admin",
+			params: params({ page, pageSize, role: { type: "enum", values: ["customer", "admin"], optional: true } }),
+			async handler(ctx: Context<{ page?: number; pageSize?: number; role?: Role }>) {
+				const { page: p = 1, pageSize: size = 20, role } = ctx.params;
+				const where = role ? { role } : {};
+				const [rows, total] = await Promise.all([
+					this.store.find(where, { sort: ["createdAt", "id"], limit: size, offset: (p - 1) * size }),
+					this.store.count(where),
+				]);
+				return pageOf(rows.map(toUser), total, p, size);
+			},
+		},
+
+		/** The gateway's view of a token's subject; cached, and cleared when the user changes or is removed. */
+		principal: {
+			params: params({ id }),
+			cache: { keys: ["id"], ttl: 60 },
+			async handler(ctx: Context<{ id: string }>): Promise<AuthUser | null> {
+				const doc = await this.store.findOne({ id: ctx.params.id });
+				return doc ? { id: doc.id, email: doc.email as string, name: doc.name as string, role: doc.role as Role } : null;
+			},
+		},
+
+		/** Ids of every admin, for notifications addressed to staff. */
+		adminIds: {
+			params: params({}),
+			async handler(): Promise<string[]> {
+				return (await this.store.find({ role: "admin" }, { limit: 1000 })).map((d: Doc) => d.id);
+			},
+		},
+
+		/** Operator action (REPL): removing a user invalidates its tokens at once. */
+		remove: {
+			auth: "admin",
+			params: params({ id }),
+			async handler(ctx: Context<{ id: string }>) {
+				if (!(await this.store.remove({ id: ctx.params.id }))) throw new NotFoundError("User");
+				await this.cleanCache();
+				return { id: ctx.params.id, removed: true };
+			},
+		},
+	},
+
+	methods: {
+		async createUser(input: { email: string; password: string; name: string }, role: Role): Promise<User> {
+			const now = new Date().toISOString();
+			const doc = { id: randomUUID(), email: input.email, name: input.name, role, address: null, passwordHash: await hashPassword(input.password), createdAt: now, updatedAt: now };
+			try {
+				return toUser(await this.store.insert(doc));
+			} catch (err) {
+				if (err instanceof DuplicateKeyError) throw new ConflictError("An account with this email already exists", "EMAIL_TAKEN");
+				throw err;
+			}
+		},
+
+		async findUser(userId: string): Promise<User> {
+			const doc = await this.store.findOne({ id: userId });
+			if (!doc) throw new NotFoundError("User");
+			return toUser(doc);
+		},
+
+		issueToken(user: User): string {
+			return signToken({ sub: user.id, role: user.role }, this.auth.jwtSecret, this.auth.jwtExpiresIn);
+		},
+
+		async ensureAdmin(): Promise<void> {
+			const admin = this.config.admin;
+			if (!admin) return;
+			if (await this.store.findOne({ email: admin.email.toLowerCase() })) return;
+			try {
+				await this.createUser({ email: admin.email.toLowerCase(), password: admin.password, name: "Administrator" }, "admin");
+				this.logger.info(`Admin account ${admin.email} created`);
+			} catch (err) {
+				// Another users node created it first.
+				if (!(err instanceof ConflictError)) throw err;
+			}
+		},
+	},
+
+	created() {
+		this.config = loadConfig();
+		this.auth = loadAuthConfig();
+		this.store = this.stores.users as Store;
+		this.throttle = new LoginThrottle(this.broker, this.config.loginMaxFailures, this.config.loginWindowMs);
+	},
+
+	async started() {
+		await this.ensureAdmin();
+	},
+};
+
+export default UsersService;
