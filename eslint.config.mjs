@@ -1,0 +1,24 @@
+// Type-aware rules catch what matters most in saga code (a promise nobody awaits, an async callback where a sync
+// one is expected); Prettier owns the layout, so the rules that only concern layout are off.
+import eslint from "@eslint/js";
+import tseslint from "typescript-eslint";
+import prettier from "eslint-config-prettier";
+
+export default tseslint.config(
+	{ ignores: ["dist/", "node_modules/", "benchmark/results/", "data/", "**/*.js", "**/*.mjs"] },
+	eslint.configs.recommended,
+	...tseslint.configs.recommendedTypeChecked,
+	{
+		languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+		rules: {
+			"max-len": ["error", { code: 120, tabWidth: 2, ignoreUrls: true, ignoreRegExpLiterals: true }],
+			"@typescript-eslint/no-floating-promises": "error",
+			"@typescript-eslint/no-misused-promises": "error",
+			"@typescript-eslint/no-unused-vars": [
+				"error",
+				{ argsIgnorePattern: "^_", varsIgnorePattern: "^_", ignoreRestSiblings: true },
+			],
+		},
+	},
+	prettier,
+);
