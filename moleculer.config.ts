@@ -41,7 +41,14 @@ export function brokerOptions(env: NodeJS.ProcessEnv = process.env): BrokerOptio
 		requestTimeout: Number(env.REQUEST_TIMEOUT_MS ?? 5000),
 		// Off by default: a timed-out write would run twice. Idempotent internal actions (keyed by order) opt in with
 		// their own `retryPolicy`. No node at all (or an open breaker) is not retried, so such calls fail fast.
-		retryPolicy: { enabled: false, retries: 2, delay: 100, maxDelay: 1000, factor: 2, check: (err: any) => !!err?.retryable && err.type !== "SERVICE_NOT_AVAILABLE" },
+		retryPolicy: {
+			enabled: false,
+			retries: 2,
+			delay: 100,
+			maxDelay: 1000,
+			factor: 2,
+			check: (err: any) => !!err?.retryable && err.type !== "SERVICE_NOT_AVAILABLE",
+		},
 		contextParamsCloning: false,
 		maxCallLevel: 20,
 		// A node that dies without saying goodbye is dropped after 9 s, so calls stop waiting for it.
@@ -59,7 +66,8 @@ export function brokerOptions(env: NodeJS.ProcessEnv = process.env): BrokerOptio
 			halfOpenTime: 5_000,
 			// Only a failing endpoint trips its breaker: timeouts, lost requests, unexpected errors. Typed answers such as
 			// OUT_OF_STOCK, PAYMENT_DECLINED or a PAYMENT_UNAVAILABLE passed on from further down are not its fault.
-			check: (err: any) => !!err && (["REQUEST_TIMEOUT", "REQUEST_REJECTED"].includes(err.type) || (err.code >= 500 && !err.type)),
+			check: (err: any) =>
+				!!err && (["REQUEST_TIMEOUT", "REQUEST_REJECTED"].includes(err.type) || (err.code >= 500 && !err.type)),
 		},
 		bulkhead: { enabled: false, concurrency: 10, maxQueueSize: 100 },
 		validator: true,
@@ -69,7 +77,10 @@ export function brokerOptions(env: NodeJS.ProcessEnv = process.env): BrokerOptio
 
 		middlewares: [
 			// The channels package types its middlewares loosely; they are Moleculer middlewares.
-			ChannelsMiddleware({ adapter: channelAdapter(config.eventsUrl, nodeID, namespace), context: true } as never) as unknown as Middleware,
+			ChannelsMiddleware({
+				adapter: channelAdapter(config.eventsUrl, nodeID, namespace),
+				context: true,
+			} as never) as unknown as Middleware,
 			ChannelsTracing() as unknown as Middleware,
 			// After the channels' Tracing, so that channel spans start with their service set.
 			RequestContextMiddleware(env.LOG_FORMAT === "json"),
@@ -100,7 +111,12 @@ export function brokerOptions(env: NodeJS.ProcessEnv = process.env): BrokerOptio
 	// moleculer-runner replaces a top-level option with the raw value of its upper-case env var, which would turn the
 	// cacher options above into a bare `CACHER` URL (no prefix, no TTL): rebuild them from whatever it assigns.
 	let cacherOptions = options.cacher;
-	Object.defineProperty(options, "cacher", { enumerable: true, configurable: true, get: () => cacherOptions, set: value => (cacherOptions = typeof value === "string" ? cacher(value) : value) });
+	Object.defineProperty(options, "cacher", {
+		enumerable: true,
+		configurable: true,
+		get: () => cacherOptions,
+		set: value => (cacherOptions = typeof value === "string" ? cacher(value) : value),
+	});
 	return options;
 }
 

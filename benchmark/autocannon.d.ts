@@ -4,7 +4,9 @@ declare module "autocannon" {
 
 	interface AutocannonClient {
 		/** Replaces the requests the connection cycles through (each merged with the instance's method, headers and URL). */
-		setRequests(requests: { method?: string; path?: string; headers?: Record<string, string>; body?: string | Buffer }[]): void;
+		setRequests(
+			requests: { method?: string; path?: string; headers?: Record<string, string>; body?: string | Buffer }[],
+		): void;
 	}
 
 	interface Options {
@@ -40,7 +42,10 @@ declare module "autocannon" {
 
 	interface Instance extends EventEmitter, PromiseLike<Result> {
 		stop(): void;
-		on(event: "response", listener: (client: AutocannonClient, statusCode: number, resBytes: number, responseTime: number) => void): this;
+		on(
+			event: "response",
+			listener: (client: AutocannonClient, statusCode: number, resBytes: number, responseTime: number) => void,
+		): this;
 		on(event: string, listener: (...args: any[]) => void): this;
 	}
 

@@ -25,7 +25,11 @@ function owner(url: string): string {
 		const parts = url.slice(nm + "node_modules/".length).split("/");
 		return parts[0].startsWith("@") ? `${parts[0]}/${parts[1]}` : parts[0];
 	}
-	return path.relative(ROOT, url.replace(/^file:\/\//, "")).split("/").slice(0, 2).join("/");
+	return path
+		.relative(ROOT, url.replace(/^file:\/\//, ""))
+		.split("/")
+		.slice(0, 2)
+		.join("/");
 }
 
 export function summarise(file: string, top = 25): string {
@@ -45,9 +49,15 @@ export function summarise(file: string, top = 25): string {
 		const o = f.functionName === "(garbage collector)" ? "(garbage collector)" : owner(f.url);
 		byOwner.set(o, (byOwner.get(o) ?? 0) + us);
 	}
-	const idle = [...self].filter(([id]) => byId.get(id)!.callFrame.functionName === "(idle)").reduce((a, [, us]) => a + us, 0);
+	const idle = [...self]
+		.filter(([id]) => byId.get(id)!.callFrame.functionName === "(idle)")
+		.reduce((a, [, us]) => a + us, 0);
 	const pct = (us: number) => `${((us / total) * 100).toFixed(1).padStart(5)} %`;
-	const lines = [`${path.basename(file)}: ${(total / 1e6).toFixed(1)} s sampled, idle ${pct(idle)}`, "", "self time by package:"];
+	const lines = [
+		`${path.basename(file)}: ${(total / 1e6).toFixed(1)} s sampled, idle ${pct(idle)}`,
+		"",
+		"self time by package:",
+	];
 	for (const [o, us] of [...byOwner].sort((a, b) => b[1] - a[1]).slice(0, 15)) lines.push(`  ${pct(us)}  ${o}`);
 	lines.push("", `top ${top} functions by self time:`);
 	for (const [fn, us] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, top)) lines.push(`  ${pct(us)}  ${fn}`);

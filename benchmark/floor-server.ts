@@ -21,7 +21,11 @@ const broker = new ServiceBroker({
 broker.createService({
 	name: "api",
 	mixins: [ApiGateway],
-	settings: { port: 0, ip: "127.0.0.1", routes: [{ path: "/api", mappingPolicy: "restrict", aliases: { "GET /products/:id": "products.get" } }] },
+	settings: {
+		port: 0,
+		ip: "127.0.0.1",
+		routes: [{ path: "/api", mappingPolicy: "restrict", aliases: { "GET /products/:id": "products.get" } }],
+	},
 });
 
 broker.createService({

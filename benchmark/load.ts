@@ -62,13 +62,20 @@ async function fire(spec: LoadSpec, seconds: number): Promise<Measurement> {
 	const sorted = latencies.subarray(0, count).sort();
 	let sum = 0;
 	for (const v of sorted) sum += v;
-	const statusCodes = Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, { count: n }]) => [code, Number(n)]));
+	const statusCodes = Object.fromEntries(
+		Object.entries(result.statusCodeStats ?? {}).map(([code, { count: n }]) => [code, Number(n)]),
+	);
 	return {
 		connections: spec.connections,
 		seconds: result.duration,
 		requests: result.requests.total,
 		rps: round(result.requests.total / result.duration, 0),
-		latencyMs: { p50: round(percentile(sorted, 50)), p99: round(percentile(sorted, 99)), mean: round(count ? sum / count : NaN), max: round(percentile(sorted, 100)) },
+		latencyMs: {
+			p50: round(percentile(sorted, 50)),
+			p99: round(percentile(sorted, 99)),
+			mean: round(count ? sum / count : NaN),
+			max: round(percentile(sorted, 100)),
+		},
 		errors: result.errors + result.non2xx,
 		non2xx: result.non2xx,
 		statusCodes,
@@ -81,11 +88,18 @@ async function fire(spec: LoadSpec, seconds: number): Promise<Measurement> {
  */
 export async function measure(
 	spec: LoadSpec,
-	opts: { warmupSeconds: number; seconds: number; cpuOf?: Record<string, number>; around?: <T>(run: () => Promise<T>) => Promise<T> },
+	opts: {
+		warmupSeconds: number;
+		seconds: number;
+		cpuOf?: Record<string, number>;
+		around?: <T>(run: () => Promise<T>) => Promise<T>;
+	},
 ): Promise<Measurement & { warmup: { requests: number; errors: number }; cpuMsPerRequest: Record<string, number> }> {
 	const warm = opts.warmupSeconds > 0 ? await fire(spec, opts.warmupSeconds) : { requests: 0, errors: 0 };
 	const around = opts.around ?? (<T>(run: () => Promise<T>) => run());
 	const { result: run, cpuMs } = await around(() => cpuDuring(opts.cpuOf ?? {}, () => fire(spec, opts.seconds)));
-	const cpuMsPerRequest = Object.fromEntries(Object.entries(cpuMs).map(([name, ms]) => [name, run.requests ? round(ms / run.requests, 3) : NaN]));
+	const cpuMsPerRequest = Object.fromEntries(
+		Object.entries(cpuMs).map(([name, ms]) => [name, run.requests ? round(ms / run.requests, 3) : NaN]),
+	);
 	return { ...run, warmup: { requests: warm.requests, errors: warm.errors }, cpuMsPerRequest };
 }

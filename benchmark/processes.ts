@@ -45,7 +45,10 @@ export function serverPids(): Record<string, number> {
 }
 
 /** CPU ms each process spends while `work` runs. */
-export async function cpuDuring<T>(pids: Record<string, number>, work: () => Promise<T>): Promise<{ result: T; cpuMs: Record<string, number> }> {
+export async function cpuDuring<T>(
+	pids: Record<string, number>,
+	work: () => Promise<T>,
+): Promise<{ result: T; cpuMs: Record<string, number> }> {
 	const before = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuMsOf(pid)]));
 	const result = await work();
 	const cpuMs: Record<string, number> = {};
@@ -74,7 +77,16 @@ export class SelfRssSampler {
 	}
 }
 
-export function machineInfo(): { cpu: string; cores: number; memoryGB: number; node: string; platform: string; loadAverage: number[]; loadAverageEnd?: number[]; date: string } {
+export function machineInfo(): {
+	cpu: string;
+	cores: number;
+	memoryGB: number;
+	node: string;
+	platform: string;
+	loadAverage: number[];
+	loadAverageEnd?: number[];
+	date: string;
+} {
 	const cpus = os.cpus();
 	return {
 		cpu: cpus[0]?.model.trim() ?? "unknown",
@@ -97,7 +109,11 @@ export interface ReferenceServer {
  * Starts a reference server in its own process answering `body`: `limit-server.ts` (bare node:http) or
  * `floor-server.ts` (moleculer-web and one trivial action, configured by `env`).
  */
-export async function startReferenceServer(script: "limit-server" | "floor-server", body: string, env: Record<string, string> = {}): Promise<ReferenceServer> {
+export async function startReferenceServer(
+	script: "limit-server" | "floor-server",
+	body: string,
+	env: Record<string, string> = {},
+): Promise<ReferenceServer> {
 	const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, `benchmark/${script}.ts`)], {
 		cwd: ROOT,
 		env: { ...process.env, ...env, LIMIT_BODY: body },

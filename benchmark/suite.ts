@@ -33,9 +33,30 @@ export interface BenchOptions {
  * action answering the same JSON) bare and with the shop's defaults, to tell the shop's own cost from Moleculer's.
  */
 const REFERENCES = [
-	{ group: "limit", key: "limit", process: "limit server", script: "limit-server", env: {}, label: (bytes: number) => `node:http, fixed ${bytes} B product JSON` },
-	{ group: "reference", key: "floor", process: "floor server", script: "floor-server", env: { FLOOR_METRICS: "false", FLOOR_CACHE: "false" }, label: () => "moleculer-web, 1 trivial action" },
-	{ group: "reference", key: "floorDefaults", process: "floor server, metrics+cache", script: "floor-server", env: { FLOOR_METRICS: "true", FLOOR_CACHE: "true" }, label: () => "the same + metrics + memory cache hit" },
+	{
+		group: "limit",
+		key: "limit",
+		process: "limit server",
+		script: "limit-server",
+		env: {},
+		label: (bytes: number) => `node:http, fixed ${bytes} B product JSON`,
+	},
+	{
+		group: "reference",
+		key: "floor",
+		process: "floor server",
+		script: "floor-server",
+		env: { FLOOR_METRICS: "false", FLOOR_CACHE: "false" },
+		label: () => "moleculer-web, 1 trivial action",
+	},
+	{
+		group: "reference",
+		key: "floorDefaults",
+		process: "floor server, metrics+cache",
+		script: "floor-server",
+		env: { FLOOR_METRICS: "true", FLOOR_CACHE: "true" },
+		label: () => "the same + metrics + memory cache hit",
+	},
 ] as const;
 
 const GROUPS: Record<GroupName, (ctx: GroupContext) => Promise<GroupResult>> = {
@@ -76,10 +97,20 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
 					log(`${ref.group}: ${ref.label(bytes)}, ${CONNECTIONS.read} connections`);
 					const measured = await measure(
 						{ url: `${server.url}/api/products/reference`, connections: CONNECTIONS.read },
-						{ warmupSeconds: opts.warmupSeconds, seconds: opts.seconds, cpuOf: { [ref.process]: server.pid, "load generator": process.pid } },
+						{
+							warmupSeconds: opts.warmupSeconds,
+							seconds: opts.seconds,
+							cpuOf: { [ref.process]: server.pid, "load generator": process.pid },
+						},
 					);
 					references.push({ group: ref.group, key: ref.key, label: ref.label(bytes), ratio: null, ...measured });
-					processes.push({ group: ref.group, name: ref.process, services: [], idleRssMB: null, peakRssMB: memoryOf(server.pid)?.peakMB ?? NaN });
+					processes.push({
+						group: ref.group,
+						name: ref.process,
+						services: [],
+						idleRssMB: null,
+						peakRssMB: memoryOf(server.pid)?.peakMB ?? NaN,
+					});
 				} finally {
 					await server.stop();
 				}
@@ -95,12 +126,21 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
 		processes.push(...result.processes);
 		invariants.push(result.invariants);
 	}
-	processes.push({ group: "load generator", name: "benchmark (autocannon)", services: [], idleRssMB: null, peakRssMB: self.stop() });
+	processes.push({
+		group: "load generator",
+		name: "benchmark (autocannon)",
+		services: [],
+		idleRssMB: null,
+		peakRssMB: self.stop(),
+	});
 	// Other work on the machine skews every ratio: the load at the end shows whether the run had it to itself.
 	machine.loadAverageEnd = machineInfo().loadAverage;
 
 	const limitRps = references.find(r => r.key === "limit")?.rps ?? null;
-	const scenarios = [...references, ...groupScenarios].map(s => ({ ...s, ratio: limitRps ? Math.round((s.rps / limitRps) * 10_000) / 10_000 : null }));
+	const scenarios = [...references, ...groupScenarios].map(s => ({
+		...s,
+		ratio: limitRps ? Math.round((s.rps / limitRps) * 10_000) / 10_000 : null,
+	}));
 	const partial = { scenarios, processes, invariants };
 	const report: BenchReport = {
 		machine,

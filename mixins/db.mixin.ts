@@ -21,7 +21,10 @@ export function DbMixin(...collections: CollectionSpec[]): Partial<ServiceSchema
 			async storageReachable(): Promise<boolean> {
 				// On SQL every collection shares one connection: one ping answers for all.
 				const stores = Object.values(this.stores as Record<string, Store>);
-				return Promise.all((this.sequelize ? stores.slice(0, 1) : stores).map(store => store.ping())).then(() => true, () => false);
+				return Promise.all((this.sequelize ? stores.slice(0, 1) : stores).map(store => store.ping())).then(
+					() => true,
+					() => false,
+				);
 			},
 		},
 
@@ -31,10 +34,13 @@ export function DbMixin(...collections: CollectionSpec[]): Partial<ServiceSchema
 				// A failed model sync closes the Sequelize instance, so every attempt starts from a fresh one.
 				this.sequelize = sql ? createSequelize(this.dbUri) : undefined;
 				try {
-					for (const store of Object.values(this.stores as Record<string, Store>)) await store.connect(this.broker, this.sequelize);
+					for (const store of Object.values(this.stores as Record<string, Store>))
+						await store.connect(this.broker, this.sequelize);
 					return;
 				} catch (err: any) {
-					this.logger.warn(`Cannot open the ${this.name} database (${err.message}); retrying in ${CONNECT_RETRY_MS} ms`);
+					this.logger.warn(
+						`Cannot open the ${this.name} database (${err.message}); retrying in ${CONNECT_RETRY_MS} ms`,
+					);
 					await this.sequelize?.close().catch(() => undefined);
 					await new Promise(resolve => setTimeout(resolve, CONNECT_RETRY_MS));
 				}

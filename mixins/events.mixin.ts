@@ -14,7 +14,14 @@ const BATCH = 100;
 export function outboxCollection(service: string): CollectionSpec {
 	return {
 		name: `${service}_outbox`,
-		fields: { type: "string", event: "json", requestID: "string", parentID: "string", createdAt: "string", claimedUntil: "string" },
+		fields: {
+			type: "string",
+			event: "json",
+			requestID: "string",
+			parentID: "string",
+			createdAt: "string",
+			claimedUntil: "string",
+		},
 		indexes: ["claimedUntil"],
 	};
 }
@@ -25,7 +32,11 @@ export function outboxCollection(service: string): CollectionSpec {
  */
 function requestHeaders(row: Record<string, unknown>): Record<string, string> {
 	if (!row.requestID) return {};
-	const headers: Record<string, string> = { $requestID: String(row.requestID), $tracing: row.parentID ? "true" : "false", $level: "1" };
+	const headers: Record<string, string> = {
+		$requestID: String(row.requestID),
+		$tracing: row.parentID ? "true" : "false",
+		$level: "1",
+	};
 	if (row.parentID) headers.$parentID = String(row.parentID);
 	return headers;
 }
@@ -70,7 +81,15 @@ export const EventsMixin: Partial<ServiceSchema> = {
 		): Promise<DomainEvent> {
 			const event = createEvent(type, data, this.name, { id: opts.id, correlationId: ctx?.requestID ?? null });
 			// parentID is the publishing action's span, kept only when its trace is sampled: consumers join it then.
-			const row = { id: event.id, type, event, requestID: ctx?.requestID ?? "", parentID: ctx?.tracing ? ctx.id : "", createdAt: event.occurredAt, claimedUntil: new Date(Date.now() + CLAIM_MS).toISOString() };
+			const row = {
+				id: event.id,
+				type,
+				event,
+				requestID: ctx?.requestID ?? "",
+				parentID: ctx?.tracing ? ctx.id : "",
+				createdAt: event.occurredAt,
+				claimedUntil: new Date(Date.now() + CLAIM_MS).toISOString(),
+			};
 			try {
 				await this.outboxStore().insert(row, opts.tx);
 			} catch (err) {
@@ -93,34 +112,42 @@ export const EventsMixin: Partial<ServiceSchema> = {
 			if (this.sendScheduled) return;
 			this.sendScheduled = true;
 			// Sending serves many requests: it must not run inside the request that published.
-			outsideRequest(() => setImmediate(() => {
-				this.sendScheduled = false;
-				this.sendUnsent().catch((err: Error) => this.logger.warn(`Sending events failed: ${err.message}`));
-			}));
+			outsideRequest(() =>
+				setImmediate(() => {
+					this.sendScheduled = false;
+					this.sendUnsent().catch((err: Error) => this.logger.warn(`Sending events failed: ${err.message}`));
+				}),
+			);
 		},
 
 		async sendUnsent(): Promise<void> {
 			// Before the broker has started, in-process consumers may not be subscribed yet: "$broker.started" sends them.
 			if (!this.broker.started) return;
 			const rows: Doc[] = this.unsent.splice(0);
-			await Promise.all(rows.map(async row => {
-				try {
-					await this.send(row);
-				} catch (err: any) {
-					this.logger.warn(`Event ${row.id} not sent yet (${err.message}); the relay will retry`);
-					await this.retryLater(row).catch(() => undefined);
-				}
-			}));
+			await Promise.all(
+				rows.map(async row => {
+					try {
+						await this.send(row);
+					} catch (err: any) {
+						this.logger.warn(`Event ${row.id} not sent yet (${err.message}); the relay will retry`);
+						await this.retryLater(row).catch(() => undefined);
+					}
+				}),
+			);
 		},
 
 		/** Shortens this node's claim, so that a relay round retries the row in a few seconds. */
 		retryLater(row: Doc): Promise<number> {
-			return this.outboxStore().update({ id: row.id }, { set: { claimedUntil: new Date(Date.now() + RETRY_MS).toISOString() } });
+			return this.outboxStore().update(
+				{ id: row.id },
+				{ set: { claimedUntil: new Date(Date.now() + RETRY_MS).toISOString() } },
+			);
 		},
 
 		async send(row: Doc): Promise<void> {
 			// A stopping adapter drops what it is given without an error: keep the row for another node instead.
-			if (this.broker.stopping || this.broker.channelAdapter?.stopping) throw new Error("the event bus connection is closing");
+			if (this.broker.stopping || this.broker.channelAdapter?.stopping)
+				throw new Error("the event bus connection is closing");
 			await this.broker.sendToChannel(row.type, row.event, { headers: requestHeaders(row) });
 			await this.outboxStore().remove({ id: row.id });
 			this.broker.metrics.increment("emporium.events.published", { type: row.type });
@@ -134,7 +161,10 @@ export const EventsMixin: Partial<ServiceSchema> = {
 			try {
 				for (;;) {
 					const now = new Date().toISOString();
-					const due = await this.outboxStore().find({ claimedUntil: { $lt: now } }, { sort: ["createdAt"], limit: BATCH });
+					const due = await this.outboxStore().find(
+						{ claimedUntil: { $lt: now } },
+						{ sort: ["createdAt"], limit: BATCH },
+					);
 					if (due.length === 0) return sent;
 					for (const row of due) {
 						const claimed = await this.outboxStore().update(
@@ -170,7 +200,10 @@ export const EventsMixin: Partial<ServiceSchema> = {
 
 	started() {
 		this.relayTimer = setInterval(
-			() => outsideRequest(() => this.relayOutbox().catch((err: Error) => this.logger.warn(`Outbox relay failed: ${err.message}`))),
+			() =>
+				outsideRequest(() =>
+					this.relayOutbox().catch((err: Error) => this.logger.warn(`Outbox relay failed: ${err.message}`)),
+				),
 			RELAY_INTERVAL_MS,
 		);
 	},

@@ -20,17 +20,22 @@ const shared: Env = {
 	SEED: env.SEED ?? "true",
 };
 
-const LAYOUT = ([
-	{ name: "api-1", services: ["api"], env: { PORT: String(firstPort) } },
-	{ name: "api-2", services: ["api"], env: { PORT: String(firstPort + 1) } },
-	{ name: "users-1", services: ["users"] },
-	{ name: "products-1", services: ["products"] },
-	{ name: "inventory-1", services: ["inventory"] },
-	{ name: "payments-1", services: ["payments"] },
-	{ name: "orders-1", services: ["orders"] },
-	{ name: "orders-2", services: ["orders"] },
-	{ name: "notifications-1", services: ["notifications"] },
-] as NodeSpec[]).map((spec, i): NodeSpec & { env: Env } => ({ ...spec, env: { ...spec.env, METRICS_PORT: String(firstMetricsPort + i) } }));
+const LAYOUT = (
+	[
+		{ name: "api-1", services: ["api"], env: { PORT: String(firstPort) } },
+		{ name: "api-2", services: ["api"], env: { PORT: String(firstPort + 1) } },
+		{ name: "users-1", services: ["users"] },
+		{ name: "products-1", services: ["products"] },
+		{ name: "inventory-1", services: ["inventory"] },
+		{ name: "payments-1", services: ["payments"] },
+		{ name: "orders-1", services: ["orders"] },
+		{ name: "orders-2", services: ["orders"] },
+		{ name: "notifications-1", services: ["notifications"] },
+	] as NodeSpec[]
+).map((spec, i): NodeSpec & { env: Env } => ({
+	...spec,
+	env: { ...spec.env, METRICS_PORT: String(firstMetricsPort + i) },
+}));
 
 const COLOURS = [31, 32, 33, 34, 35, 36, 91, 92, 93, 94, 95, 96];
 const width = Math.max(...LAYOUT.map(s => s.name.length));
@@ -56,7 +61,10 @@ async function waitUntilReady(ports: number[], timeoutMs: number): Promise<boole
 	const pending = new Set(ports);
 	while (pending.size && Date.now() < deadline) {
 		for (const port of [...pending]) {
-			const ok = await fetch(`http://127.0.0.1:${port}/health/ready`).then(res => res.ok, () => false);
+			const ok = await fetch(`http://127.0.0.1:${port}/health/ready`).then(
+				res => res.ok,
+				() => false,
+			);
 			if (ok) pending.delete(port);
 		}
 		if (pending.size) await new Promise(resolve => setTimeout(resolve, 500));
@@ -67,21 +75,32 @@ async function waitUntilReady(ports: number[], timeoutMs: number): Promise<boole
 async function main(): Promise<void> {
 	const scheme = shared.DB_URI!.split(":")[0].toLowerCase();
 	if (["memory", "nedb"].includes(scheme)) {
-		throw new Error(`DB_URI=${shared.DB_URI}: the nodes of a cluster need a shared database (mysql://, mariadb://, postgres:// or mongodb://)`);
+		throw new Error(
+			`DB_URI=${shared.DB_URI}: the nodes of a cluster need a shared database (mysql://, mariadb://, postgres:// or mongodb://)`,
+		);
 	}
 	say("building dist/ (npm run build) ...");
 	const { typeErrors } = await buildDist();
 	if (typeErrors) say(`type errors (npm run typecheck), running what tsc emitted anyway:\n${typeErrors}`);
 	if (scheme !== "mongodb" && scheme !== "mongodb+srv") await ensureDatabase(shared.DB_URI!);
 
-	say(`transporter ${redact(shared.TRANSPORTER)} | events ${redact(shared.EVENTS_URL)} | cache ${redact(shared.CACHER)} | data ${redact(shared.DB_URI)} | namespace "${shared.NAMESPACE}"`);
+	say(
+		`transporter ${redact(shared.TRANSPORTER)} | events ${redact(shared.EVENTS_URL)} | cache ${redact(shared.CACHER)} | data ${redact(shared.DB_URI)} | namespace "${shared.NAMESPACE}"`,
+	);
 	say(`${"node ID".padEnd(width)}  ${"services".padEnd(13)}  endpoints`);
 	for (const spec of LAYOUT) {
-		const ports = [spec.env.PORT ? `http://127.0.0.1:${spec.env.PORT}` : "", metrics ? `metrics http://127.0.0.1:${spec.env.METRICS_PORT}/metrics` : ""].filter(Boolean).join("  ");
+		const ports = [
+			spec.env.PORT ? `http://127.0.0.1:${spec.env.PORT}` : "",
+			metrics ? `metrics http://127.0.0.1:${spec.env.METRICS_PORT}/metrics` : "",
+		]
+			.filter(Boolean)
+			.join("  ");
 		say(`${spec.name.padEnd(width)}  ${spec.services.join(",").padEnd(13)}  ${ports}`);
 	}
 
-	const nodes: ShopNode[] = LAYOUT.map(spec => startNode(spec, { env: shared, onLine: (name, line) => process.stdout.write(`${prefix(name)} ${line}\n`) }));
+	const nodes: ShopNode[] = LAYOUT.map(spec =>
+		startNode(spec, { env: shared, onLine: (name, line) => process.stdout.write(`${prefix(name)} ${line}\n`) }),
+	);
 	let stopping = false;
 	for (const node of nodes) {
 		node.exited.then(code => {
@@ -106,8 +125,12 @@ async function main(): Promise<void> {
 
 	const gatewayPorts = LAYOUT.filter(s => s.env.PORT).map(s => Number(s.env.PORT));
 	if (await waitUntilReady(gatewayPorts, 120_000)) {
-		say(`ready: ${gatewayPorts.map(p => `http://127.0.0.1:${p}`).join(" and ")} (try: curl http://127.0.0.1:${gatewayPorts[0]}/api/products)`);
-		say(`REPL into this cluster: ${shared.NAMESPACE ? `NAMESPACE=${shared.NAMESPACE} ` : ""}npm run repl; Ctrl-C here stops every node`);
+		say(
+			`ready: ${gatewayPorts.map(p => `http://127.0.0.1:${p}`).join(" and ")} (try: curl http://127.0.0.1:${gatewayPorts[0]}/api/products)`,
+		);
+		say(
+			`REPL into this cluster: ${shared.NAMESPACE ? `NAMESPACE=${shared.NAMESPACE} ` : ""}npm run repl; Ctrl-C here stops every node`,
+		);
 	} else if (!stopping) {
 		say("the gateways did not report ready within 120 s; see the node logs above");
 	}

@@ -44,7 +44,11 @@ function run(command: string, args: string[]): Promise<{ code: number | null; ou
  * (tsc still emits, exit code 2; `npm run typecheck` is the gate for those): they come back as a warning.
  */
 export async function buildDist(): Promise<{ typeErrors?: string }> {
-	const { code, output } = await run(process.execPath, [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", path.join(ROOT, "tsconfig.build.json")]);
+	const { code, output } = await run(process.execPath, [
+		path.join(ROOT, "node_modules/typescript/bin/tsc"),
+		"-p",
+		path.join(ROOT, "tsconfig.build.json"),
+	]);
 	if (code === 0) return {};
 	if (code === 2) return { typeErrors: output };
 	throw new Error(`tsc -p tsconfig.build.json exited with ${code}:\n${output}`);
@@ -121,11 +125,26 @@ export interface StartOptions {
  */
 export function startNode(spec: NodeSpec, opts: StartOptions = {}): ShopNode {
 	const nodeID = `${opts.nodeIdPrefix ?? ""}${spec.name}`;
-	const env: Env = { ...process.env, ...opts.env, ...spec.env, NODEID: nodeID, SERVICES: spec.services.join(","), SERVICEDIR: path.join(DIST, "services") };
+	const env: Env = {
+		...process.env,
+		...opts.env,
+		...spec.env,
+		NODEID: nodeID,
+		SERVICES: spec.services.join(","),
+		SERVICEDIR: path.join(DIST, "services"),
+	};
 	for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
 	const child = spawn(
 		process.execPath,
-		["--require", path.join(DIST, "scripts/exit-with-parent.js"), RUNNER, "--config", path.join(DIST, "moleculer.config.js"), "--mask", "**/*.service.js"],
+		[
+			"--require",
+			path.join(DIST, "scripts/exit-with-parent.js"),
+			RUNNER,
+			"--config",
+			path.join(DIST, "moleculer.config.js"),
+			"--mask",
+			"**/*.service.js",
+		],
 		// Its own process group: a Ctrl-C in the terminal reaches only the parent, which stops each node once.
 		{ cwd: ROOT, env: env as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"], detached: true },
 	);
@@ -174,7 +193,11 @@ export function startNode(spec: NodeSpec, opts: StartOptions = {}): ShopNode {
 }
 
 /** Stops every node that still runs, all at once; resolves when all have exited. */
-export async function stopNodes(nodes: Iterable<ShopNode>, signal: NodeJS.Signals = "SIGTERM", graceMs?: number): Promise<void> {
+export async function stopNodes(
+	nodes: Iterable<ShopNode>,
+	signal: NodeJS.Signals = "SIGTERM",
+	graceMs?: number,
+): Promise<void> {
 	await Promise.all([...nodes].map(node => node.stop(signal, graceMs)));
 }
 

@@ -35,13 +35,38 @@ export async function runAcrossNodes(ctx: GroupContext): Promise<GroupResult> {
 	const database = `${SERVER_URLS.mariadb}/emporium_bench_${randomBytes(4).toString("hex")}`;
 	await ensureDatabase(database);
 	const port = await freePort();
-	const actors = ["api", "users", "products", "inventory", "payments", "orders", ...(ctx.withNotifications ? ["notifications"] : [])];
-	const shared = { ...productionEnv(namespace), TRANSPORTER: SERVER_URLS.nats, EVENTS_URL: SERVER_URLS.nats, CACHER: SERVER_URLS.redis, DB_URI: database };
-	ctx.log(`across-nodes: starting ${actors.length} nodes (namespace ${namespace}, database ${database.split("/").pop()})`);
+	const actors = [
+		"api",
+		"users",
+		"products",
+		"inventory",
+		"payments",
+		"orders",
+		...(ctx.withNotifications ? ["notifications"] : []),
+	];
+	const shared = {
+		...productionEnv(namespace),
+		TRANSPORTER: SERVER_URLS.nats,
+		EVENTS_URL: SERVER_URLS.nats,
+		CACHER: SERVER_URLS.redis,
+		DB_URI: database,
+	};
+	ctx.log(
+		`across-nodes: starting ${actors.length} nodes (namespace ${namespace}, database ${database.split("/").pop()})`,
+	);
 	const nodes: ShopNode[] = [];
 	for (const actor of actors) {
-		const env = { METRICS_PORT: String(await freePort()), ...(actor === "api" ? { PORT: String(port) } : {}), ...cpuProfileEnv(ctx.cpuProfileDir, `across-nodes-${actor}`) };
-		nodes.push(startNode({ name: actor, services: [actor], env }, { env: shared, nodeIdPrefix: `${namespace}-`, onLine: ctx.onNodeLine }));
+		const env = {
+			METRICS_PORT: String(await freePort()),
+			...(actor === "api" ? { PORT: String(port) } : {}),
+			...cpuProfileEnv(ctx.cpuProfileDir, `across-nodes-${actor}`),
+		};
+		nodes.push(
+			startNode(
+				{ name: actor, services: [actor], env },
+				{ env: shared, nodeIdPrefix: `${namespace}-`, onLine: ctx.onNodeLine },
+			),
+		);
 	}
 	const auditor = await joinShop(namespace, SERVER_URLS.nats);
 	try {
@@ -68,7 +93,9 @@ export async function runAcrossNodes(ctx: GroupContext): Promise<GroupResult> {
 	} finally {
 		await auditor.stop();
 		await stopNodes(nodes);
-		await dropNamespace(namespace, SERVER_URLS.nats, SERVER_URLS.redis).catch(err => ctx.log(`could not drop namespace ${namespace}: ${err.message}`));
+		await dropNamespace(namespace, SERVER_URLS.nats, SERVER_URLS.redis).catch(err =>
+			ctx.log(`could not drop namespace ${namespace}: ${err.message}`),
+		);
 		await dropDatabase(database).catch(err => ctx.log(`could not drop ${database}: ${err.message}`));
 	}
 }

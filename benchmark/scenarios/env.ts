@@ -53,14 +53,23 @@ export function cpuProfileEnv(dir: string | undefined, name: string): Env {
 		"process.on('SIGWINCH', () => {",
 		"  if (!profiling) { profiling = true; session.post('Profiler.start'); return; }",
 		"  profiling = false; const file = `" + prefix + ".${++n}.cpuprofile`;",
-		"  session.post('Profiler.stop', (err, res) => { if (err) return; mkdirSync(" + JSON.stringify(path.dirname(prefix)) + ", { recursive: true }); writeFileSync(file + '.tmp', JSON.stringify(res.profile)); renameSync(file + '.tmp', file); });",
+		"  session.post('Profiler.stop', (err, res) => { if (err) return; mkdirSync(" +
+			JSON.stringify(path.dirname(prefix)) +
+			", { recursive: true }); writeFileSync(file + '.tmp', JSON.stringify(res.profile)); renameSync(file + '.tmp', file); });",
 		"});",
-	].join(" ").replace("import { mkdirSync, writeFileSync }", "import { mkdirSync, renameSync, writeFileSync }");
+	]
+		.join(" ")
+		.replace("import { mkdirSync, writeFileSync }", "import { mkdirSync, renameSync, writeFileSync }");
 	return { NODE_OPTIONS: `--import "data:text/javascript,${encodeURIComponent(preload)}"` };
 }
 
 /** Profiles the processes (name to pid, started with `cpuProfileEnv`) while `work` runs; saves `<dir>/<name>-<label>.cpuprofile`. */
-export async function profileDuring<T>(dir: string | undefined, pids: Record<string, number>, label: string, work: () => Promise<T>): Promise<T> {
+export async function profileDuring<T>(
+	dir: string | undefined,
+	pids: Record<string, number>,
+	label: string,
+	work: () => Promise<T>,
+): Promise<T> {
 	if (!dir) return work();
 	mkdirSync(dir, { recursive: true });
 	const toggle = () => Object.values(pids).forEach(pid => process.kill(pid, "SIGWINCH"));

@@ -13,13 +13,25 @@ export const ALL_ACTORS = ["api", "users", "products", "inventory", "payments", 
  * broker joins through it to check the invariants afterwards (local calls never leave the process).
  * `one-process-no-metrics` runs it with METRICS=false: not a target, it shows what the built-in metrics cost.
  */
-export async function runOneProcess(ctx: GroupContext, group: "one-process" | "one-process-no-metrics" = "one-process"): Promise<GroupResult> {
+export async function runOneProcess(
+	ctx: GroupContext,
+	group: "one-process" | "one-process-no-metrics" = "one-process",
+): Promise<GroupResult> {
 	const namespace = uniqueNamespace();
 	const [port, metricsPort] = [await freePort(), await freePort()];
 	const metrics = group === "one-process" ? { METRICS_PORT: String(metricsPort) } : { METRICS: "false" };
-	const env = { ...productionEnv(namespace), TRANSPORTER: SERVER_URLS.nats, PORT: String(port), ...metrics, ...cpuProfileEnv(ctx.cpuProfileDir, `${group}-shop`) };
+	const env = {
+		...productionEnv(namespace),
+		TRANSPORTER: SERVER_URLS.nats,
+		PORT: String(port),
+		...metrics,
+		...cpuProfileEnv(ctx.cpuProfileDir, `${group}-shop`),
+	};
 	ctx.log(`${group}: starting the shop (namespace ${namespace})`);
-	const shop: ShopNode = startNode({ name: "shop", services: ALL_ACTORS }, { env, nodeIdPrefix: `${namespace}-`, onLine: ctx.onNodeLine });
+	const shop: ShopNode = startNode(
+		{ name: "shop", services: ALL_ACTORS },
+		{ env, nodeIdPrefix: `${namespace}-`, onLine: ctx.onNodeLine },
+	);
 	const auditor = await joinShop(namespace, SERVER_URLS.nats);
 	try {
 		await waitForShop(auditor, [shop], 60_000);
@@ -34,7 +46,9 @@ export async function runOneProcess(ctx: GroupContext, group: "one-process" | "o
 		return {
 			scenarios,
 			invariants,
-			processes: [{ group, name: "shop", services: ALL_ACTORS, idleRssMB: idle?.rssMB ?? null, peakRssMB: memory?.peakMB ?? NaN }],
+			processes: [
+				{ group, name: "shop", services: ALL_ACTORS, idleRssMB: idle?.rssMB ?? null, peakRssMB: memory?.peakMB ?? NaN },
+			],
 		};
 	} finally {
 		await auditor.stop();

@@ -34,7 +34,11 @@ async function call(baseUrl: string, method: string, path: string, body?: unknow
 	const headers: Record<string, string> = {};
 	if (body !== undefined) headers["content-type"] = "application/json";
 	if (token) headers.authorization = `Bearer ${token}`;
-	const res = await fetch(baseUrl + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+	const res = await fetch(baseUrl + path, {
+		method,
+		headers,
+		body: body === undefined ? undefined : JSON.stringify(body),
+	});
 	const text = await res.text();
 	if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
 	return text ? JSON.parse(text) : null;
@@ -44,7 +48,10 @@ async function call(baseUrl: string, method: string, path: string, body?: unknow
 export async function waitForApi(baseUrl: string, timeoutMs = 60_000): Promise<void> {
 	const deadline = Date.now() + timeoutMs;
 	for (;;) {
-		const ok = await fetch(`${baseUrl}/api/products?pageSize=1`).then(res => res.ok, () => false);
+		const ok = await fetch(`${baseUrl}/api/products?pageSize=1`).then(
+			res => res.ok,
+			() => false,
+		);
 		if (ok) return;
 		if (Date.now() > deadline) throw new Error(`${baseUrl} did not answer within ${timeoutMs} ms`);
 		await new Promise(resolve => setTimeout(resolve, 200));
@@ -57,20 +64,30 @@ export async function seedShop(baseUrl: string, admin: { email: string; password
 	const run = randomBytes(3).toString("hex");
 	const productIds: string[] = [];
 	for (let i = 0; i < PRODUCTS; i++) {
-		const product = await call(baseUrl, "POST", "/api/products", {
-			name: `Benchmark product ${String(i).padStart(2, "0")}`,
-			description: "A product of ordinary size: a name, a sentence of description, a price, a category and a SKU.",
-			price: 1000 + i * 100,
-			currency: "EUR",
-			category: "benchmark",
-			sku: `BENCH-${run}-${String(i).padStart(2, "0")}`,
-		}, adminToken);
+		const product = await call(
+			baseUrl,
+			"POST",
+			"/api/products",
+			{
+				name: `Benchmark product ${String(i).padStart(2, "0")}`,
+				description: "A product of ordinary size: a name, a sentence of description, a price, a category and a SKU.",
+				price: 1000 + i * 100,
+				currency: "EUR",
+				category: "benchmark",
+				sku: `BENCH-${run}-${String(i).padStart(2, "0")}`,
+			},
+			adminToken,
+		);
 		await call(baseUrl, "PUT", `/api/inventory/${product.id}`, { available: STOCK_PER_PRODUCT }, adminToken);
 		productIds.push(product.id);
 	}
 	const tokens = await Promise.all(
 		Array.from({ length: CONNECTIONS.order }, async (_, i) => {
-			const { token } = await call(baseUrl, "POST", "/api/auth/register", { email: `bench-${run}-${i}@example.com`, password: "benchmark-password", name: `Customer ${i}` });
+			const { token } = await call(baseUrl, "POST", "/api/auth/register", {
+				email: `bench-${run}-${i}@example.com`,
+				password: "benchmark-password",
+				name: `Customer ${i}`,
+			});
 			return token as string;
 		}),
 	);
@@ -91,7 +108,11 @@ export function shopPaths(shop: SeededShop): PathSpec[] {
 		{
 			key: "productById",
 			label: "GET /api/products/:id (cache hit)",
-			load: { url: `${shop.baseUrl}/api/products/${ids[0]}`, connections: CONNECTIONS.read, perConnection: n => ({ path: `/api/products/${ids[n % ids.length]}` }) },
+			load: {
+				url: `${shop.baseUrl}/api/products/${ids[0]}`,
+				connections: CONNECTIONS.read,
+				perConnection: n => ({ path: `/api/products/${ids[n % ids.length]}` }),
+			},
 		},
 		{
 			key: "productList",
@@ -107,9 +128,15 @@ export function shopPaths(shop: SeededShop): PathSpec[] {
 				connections: CONNECTIONS.order,
 				perConnection: n => ({
 					path: "/api/orders",
-					headers: { "content-type": "application/json", authorization: `Bearer ${shop.tokens[n % shop.tokens.length]}` },
+					headers: {
+						"content-type": "application/json",
+						authorization: `Bearer ${shop.tokens[n % shop.tokens.length]}`,
+					},
 					body: JSON.stringify({
-						items: Array.from({ length: LINES_PER_ORDER }, (_, line) => ({ productId: ids[(n * LINES_PER_ORDER + line) % ids.length], quantity: 1 })),
+						items: Array.from({ length: LINES_PER_ORDER }, (_, line) => ({
+							productId: ids[(n * LINES_PER_ORDER + line) % ids.length],
+							quantity: 1,
+						})),
 						paymentToken: "tok_visa",
 						shippingAddress: { line1: "1 Benchmark Street", city: "Lyon", postalCode: "69001", country: "FR" },
 					}),
@@ -123,15 +150,27 @@ export function shopPaths(shop: SeededShop): PathSpec[] {
  * Measures each path in turn: warm-up, then the measured run, with the CPU each process spends on it (and a CPU
  * profile of each shop process, `<group>-<process>-<path>.cpuprofile`, when asked).
  */
-export async function runPaths(ctx: GroupContext, group: GroupName, shop: SeededShop, pids: Record<string, number>): Promise<ScenarioResult[]> {
+export async function runPaths(
+	ctx: GroupContext,
+	group: GroupName,
+	shop: SeededShop,
+	pids: Record<string, number>,
+): Promise<ScenarioResult[]> {
 	const results: ScenarioResult[] = [];
 	// The loopback servers only serve the shop across nodes (in one process NATS carries nothing but the audit).
 	const watched = { ...pids, "load generator": process.pid, ...(group === "across-nodes" ? serverPids() : {}) };
 	const profiled = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [`${group}-${name}`, pid]));
 	for (const path of shopPaths(shop).filter(p => !ctx.paths || ctx.paths.includes(p.key))) {
-		ctx.log(`${group}: ${path.label}, ${path.load.connections} connections, ${ctx.warmupSeconds} s warm-up + ${ctx.seconds} s`);
+		ctx.log(
+			`${group}: ${path.label}, ${path.load.connections} connections, ${ctx.warmupSeconds} s warm-up + ${ctx.seconds} s`,
+		);
 		const around = <T>(run: () => Promise<T>) => profileDuring(ctx.cpuProfileDir, profiled, path.key, run);
-		const measured = await measure(path.load, { warmupSeconds: ctx.warmupSeconds, seconds: ctx.seconds, cpuOf: watched, around });
+		const measured = await measure(path.load, {
+			warmupSeconds: ctx.warmupSeconds,
+			seconds: ctx.seconds,
+			cpuOf: watched,
+			around,
+		});
 		results.push({ group, key: path.key, label: path.label, ratio: null, ...measured });
 	}
 	return results;

@@ -13,7 +13,11 @@ export class LoginThrottle {
 	/** Expired memory entries are swept when the map has doubled since the last sweep (amortised, bounded). */
 	private sweepAt = 1000;
 
-	constructor(private readonly broker: ServiceBroker, private readonly maxFailures: number, private readonly windowMs: number) {}
+	constructor(
+		private readonly broker: ServiceBroker,
+		private readonly maxFailures: number,
+		private readonly windowMs: number,
+	) {}
 
 	private get redis(): Redis | undefined {
 		return (this.broker.cacher as unknown as { client?: Redis } | null)?.client;
@@ -27,7 +31,10 @@ export class LoginThrottle {
 	async attempt(key: string): Promise<void> {
 		const { count, retryAfterMs } = this.redis ? await this.countInRedis(this.redisKey(key)) : this.countInMemory(key);
 		if (count > this.maxFailures) {
-			throw new TooManyRequestsError("Too many failed logins, try again later", Math.max(1, Math.ceil(retryAfterMs / 1000)));
+			throw new TooManyRequestsError(
+				"Too many failed logins, try again later",
+				Math.max(1, Math.ceil(retryAfterMs / 1000)),
+			);
 		}
 	}
 

@@ -31,6 +31,9 @@ export function verifyToken(token: string, secret: string): TokenClaims {
 		return { sub: claims.sub, role: claims.role };
 	} catch (err) {
 		const expired = err instanceof jwt.TokenExpiredError;
-		throw new UnauthorizedError(expired ? "Token expired" : "Invalid token", expired ? "TOKEN_EXPIRED" : "INVALID_TOKEN");
+		throw new UnauthorizedError(
+			expired ? "Token expired" : "Invalid token",
+			expired ? "TOKEN_EXPIRED" : "INVALID_TOKEN",
+		);
 	}
 }

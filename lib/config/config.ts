@@ -43,7 +43,9 @@ export interface AuthConfig {
 export function loadAuthConfig(env: Env = process.env): AuthConfig {
 	const jwtSecret = readSecret("JWT_SECRET", env);
 	if (env.NODE_ENV === "production" && (!jwtSecret || jwtSecret === DEV_JWT_SECRET || jwtSecret.length < 32)) {
-		throw new Error("JWT_SECRET (or JWT_SECRET_FILE) must be set to a secret of at least 32 characters when NODE_ENV=production");
+		throw new Error(
+			"JWT_SECRET (or JWT_SECRET_FILE) must be set to a secret of at least 32 characters when NODE_ENV=production",
+		);
 	}
 	return { jwtSecret: jwtSecret ?? DEV_JWT_SECRET, jwtExpiresIn: env.JWT_EXPIRES_IN || "1h" };
 }
@@ -69,7 +71,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
 	const adminPassword = readSecret("ADMIN_PASSWORD", env);
 	let admin: AppConfig["admin"] = null;
 	if (adminEmail && adminPassword) admin = { email: adminEmail, password: adminPassword };
-	else if (!production) admin = { email: adminEmail ?? DEFAULT_ADMIN.email, password: adminPassword ?? DEFAULT_ADMIN.password };
+	else if (!production)
+		admin = { email: adminEmail ?? DEFAULT_ADMIN.email, password: adminPassword ?? DEFAULT_ADMIN.password };
 
 	const seedFlag = bool(env, "SEED");
 	return {
@@ -81,7 +84,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
 		dataDir: env.DATA_DIR || undefined,
 		eventsUrl: env.EVENTS_URL || undefined,
 		trustProxy: bool(env, "TRUST_PROXY") ?? false,
-		corsOrigins: (env.CORS_ORIGINS ?? "").split(",").map(s => s.trim()).filter(Boolean),
+		corsOrigins: (env.CORS_ORIGINS ?? "")
+			.split(",")
+			.map(s => s.trim())
+			.filter(Boolean),
 		loginMaxFailures: int(env, "LOGIN_MAX_FAILURES", 10),
 		loginWindowMs: int(env, "LOGIN_WINDOW_SECONDS", 15 * 60) * 1000,
 	};

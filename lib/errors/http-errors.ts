@@ -29,23 +29,54 @@ export function toHttpError(err: ErrorLike): HttpError {
 	const type = typeof err.type === "string" ? err.type : "";
 	const headers: Record<string, string> = {};
 
-	if (["SERVICE_NOT_AVAILABLE", "SERVICE_NOT_FOUND", "REQUEST_TIMEOUT"].includes(type) || err.name === "ServiceNotAvailableError") {
+	if (
+		["SERVICE_NOT_AVAILABLE", "SERVICE_NOT_FOUND", "REQUEST_TIMEOUT"].includes(type) ||
+		err.name === "ServiceNotAvailableError"
+	) {
 		return { status: 503, body: { ...UNAVAILABLE }, headers: { "Retry-After": "1" } };
 	}
-	if (type === "entity.parse.failed") return { status: 400, body: { name: "BadRequestError", message: "Malformed JSON body", code: 400, type: "INVALID_JSON" }, headers };
-	if (type === "entity.too.large") return { status: 413, body: { name: "PayloadTooLargeError", message: "Request body exceeds 1 MB", code: 413, type: "PAYLOAD_TOO_LARGE" }, headers };
+	if (type === "entity.parse.failed")
+		return {
+			status: 400,
+			body: { name: "BadRequestError", message: "Malformed JSON body", code: 400, type: "INVALID_JSON" },
+			headers,
+		};
+	if (type === "entity.too.large")
+		return {
+			status: 413,
+			body: {
+				name: "PayloadTooLargeError",
+				message: "Request body exceeds 1 MB",
+				code: 413,
+				type: "PAYLOAD_TOO_LARGE",
+			},
+			headers,
+		};
 	if (code >= 400 && code < 500) {
 		let data = err.data;
 		// Validation details without the submitted values: they may be passwords.
-		if (type === "VALIDATION_ERROR" && Array.isArray(data)) data = data.map(({ actual: _actual, ...rest }: Record<string, unknown>) => rest);
+		if (type === "VALIDATION_ERROR" && Array.isArray(data))
+			data = data.map(({ actual: _actual, ...rest }: Record<string, unknown>) => rest);
 		if (code === 429) {
 			const retryAfter = (data as { retryAfter?: number } | undefined)?.retryAfter;
 			if (retryAfter) headers["Retry-After"] = String(retryAfter);
 		}
-		return { status: code, body: { name: err.name ?? "Error", message: err.message ?? "", code, type: type || "CLIENT_ERROR", data }, headers };
+		return {
+			status: code,
+			body: { name: err.name ?? "Error", message: err.message ?? "", code, type: type || "CLIENT_ERROR", data },
+			headers,
+		};
 	}
 	if (code === 503 && type) {
-		return { status: 503, body: { name: err.name ?? "Error", message: err.message ?? "", code, type, data: err.data }, headers: { "Retry-After": "1" } };
+		return {
+			status: 503,
+			body: { name: err.name ?? "Error", message: err.message ?? "", code, type, data: err.data },
+			headers: { "Retry-After": "1" },
+		};
 	}
-	return { status: 500, body: { name: "InternalServerError", message: "Internal server error", code: 500, type: "INTERNAL_ERROR" }, headers };
+	return {
+		status: 500,
+		body: { name: "InternalServerError", message: "Internal server error", code: 500, type: "INTERNAL_ERROR" },
+		headers,
+	};
 }

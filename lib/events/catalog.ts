@@ -3,10 +3,21 @@ import { randomUUID } from "node:crypto";
 /** Every domain event published on the bus (README "Domain events" lists their payloads). */
 export const DOMAIN_EVENTS = [
 	"user.registered",
-	"product.created", "product.updated", "product.deleted",
-	"order.created", "order.confirmed", "order.failed", "order.cancelled", "order.shipped", "order.delivered",
-	"payment.succeeded", "payment.failed", "payment.refunded",
-	"inventory.reserved", "inventory.released", "inventory.low",
+	"product.created",
+	"product.updated",
+	"product.deleted",
+	"order.created",
+	"order.confirmed",
+	"order.failed",
+	"order.cancelled",
+	"order.shipped",
+	"order.delivered",
+	"payment.succeeded",
+	"payment.failed",
+	"payment.refunded",
+	"inventory.reserved",
+	"inventory.released",
+	"inventory.low",
 ] as const;
 export type DomainEventType = (typeof DOMAIN_EVENTS)[number];
 
@@ -28,7 +39,14 @@ export function createEvent<T extends Record<string, any>>(
 	source: string,
 	opts: { id?: string; correlationId?: string | null } = {},
 ): DomainEvent<T> {
-	return { id: opts.id ?? randomUUID(), type, occurredAt: new Date().toISOString(), source, correlationId: opts.correlationId ?? null, data };
+	return {
+		id: opts.id ?? randomUUID(),
+		type,
+		occurredAt: new Date().toISOString(),
+		source,
+		correlationId: opts.correlationId ?? null,
+		data,
+	};
 }
 
 /** The envelope as a fastest-validator schema, for channel handlers' `params`. */

@@ -21,7 +21,11 @@ const WEEK_NS = 7 * 24 * 3600 * 1e9;
 const STREAM_LIMITS = { max_age: WEEK_NS };
 const NATS_CONNECTION = { waitOnFirstConnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 1000 };
 
-export function channelAdapter(eventsUrl: string | undefined, nodeID: string, namespace: string): string | Record<string, unknown> {
+export function channelAdapter(
+	eventsUrl: string | undefined,
+	nodeID: string,
+	namespace: string,
+): string | Record<string, unknown> {
 	if (!eventsUrl) return "Fake";
 	const scheme = eventsUrl.split(":")[0].toLowerCase();
 	// The adapter joins prefix and channel with a dot itself ("<namespace>.order.created"); NATS rejects "a..b".
@@ -60,8 +64,14 @@ export function channelAdapter(eventsUrl: string | undefined, nodeID: string, na
 		};
 	}
 	if (scheme === "kafka") {
-		const brokers = eventsUrl.replace(/^kafka:\/\//i, "").split(",").map(s => s.replace(/^kafka:\/\//i, "").replace(/\/$/, ""));
-		return { type: "Kafka", options: { ...CHANNEL_DEFAULTS, prefix, consumerName: nodeID, kafka: { brokers, clientId: nodeID } } };
+		const brokers = eventsUrl
+			.replace(/^kafka:\/\//i, "")
+			.split(",")
+			.map(s => s.replace(/^kafka:\/\//i, "").replace(/\/$/, ""));
+		return {
+			type: "Kafka",
+			options: { ...CHANNEL_DEFAULTS, prefix, consumerName: nodeID, kafka: { brokers, clientId: nodeID } },
+		};
 	}
 	throw new Error(`Unsupported EVENTS_URL scheme "${scheme}:" (nats, redis, kafka; unset for in-process)`);
 }
@@ -78,7 +88,10 @@ export function JetStreamStreamsMiddleware(eventsUrl: string | undefined): Middl
 		async starting(broker: ServiceBroker) {
 			if (!eventsUrl?.toLowerCase().startsWith("nats:")) return;
 			const { connect } = await import("nats");
-			const connection = await connect({ ...NATS_CONNECTION, servers: eventsUrl.split(",").map(url => new URL(url).host) });
+			const connection = await connect({
+				...NATS_CONNECTION,
+				servers: eventsUrl.split(",").map(url => new URL(url).host),
+			});
 			try {
 				const jsm = await connection.jetstreamManager();
 				for (const channel of [...DOMAIN_EVENTS, DEAD_LETTER_CHANNEL]) {

@@ -18,7 +18,11 @@ export function KafkaTopicsMiddleware(eventsUrl: string | undefined): Middleware
 				const prefix = broker.namespace ? `${broker.namespace}.` : "";
 				const existing = new Set(await admin.listTopics());
 				const topics = [...DOMAIN_EVENTS, DEAD_LETTER_CHANNEL].map(t => prefix + t).filter(t => !existing.has(t));
-				if (topics.length) await admin.createTopics({ waitForLeaders: true, topics: topics.map(topic => ({ topic, numPartitions: 3 })) });
+				if (topics.length)
+					await admin.createTopics({
+						waitForLeaders: true,
+						topics: topics.map(topic => ({ topic, numPartitions: 3 })),
+					});
 				broker.logger.info(`Kafka topics ready (${topics.length} created)`);
 			} finally {
 				await admin.disconnect();

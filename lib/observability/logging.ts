@@ -28,14 +28,16 @@ export function redactText(text: string): string {
 export function redact(value: unknown, depth = 0, seen = new WeakSet<object>()): unknown {
 	if (typeof value === "string") return redactText(value);
 	if (value === null || typeof value !== "object") return value;
-	const isPlain = Array.isArray(value) || Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null;
+	const isPlain =
+		Array.isArray(value) || Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null;
 	if (!isPlain) return value;
 	if (seen.has(value)) return "[Circular]";
 	if (depth >= MAX_DEPTH) return "[Object]";
 	seen.add(value);
 	if (Array.isArray(value)) return value.map(item => redact(item, depth + 1, seen));
 	// A validation error names the field and echoes its value: `{ field: "password", actual: "..." }`.
-	const echoesSecret = typeof (value as { field?: unknown }).field === "string" && SECRET_KEY.test((value as { field: string }).field);
+	const echoesSecret =
+		typeof (value as { field?: unknown }).field === "string" && SECRET_KEY.test((value as { field: string }).field);
 	return Object.fromEntries(
 		Object.entries(value).map(([key, item]) => {
 			const secret = SECRET_KEY.test(key) || (echoesSecret && key === "actual");
@@ -45,7 +47,14 @@ export function redact(value: unknown, depth = 0, seen = new WeakSet<object>()):
 }
 
 function errorFields(err: Error & { code?: unknown; type?: unknown; data?: unknown }) {
-	return redact({ type: err.name, message: err.message, code: err.code, errorType: err.type, data: err.data, stack: err.stack });
+	return redact({
+		type: err.name,
+		message: err.message,
+		code: err.code,
+		errorType: err.type,
+		data: err.data,
+		stack: err.stack,
+	});
 }
 
 /**
@@ -76,7 +85,12 @@ class JsonLogger extends PinoLogger {
 		const level = bindings ? this.getLogLevel(bindings.mod) : null;
 		if (!bindings || !level) return null;
 		const logger = this.pino.child(
-			{ nodeID: bindings.nodeID, ns: bindings.ns || undefined, service: bindings.svc ?? bindings.mod, version: bindings.ver },
+			{
+				nodeID: bindings.nodeID,
+				ns: bindings.ns || undefined,
+				service: bindings.svc ?? bindings.mod,
+				version: bindings.ver,
+			},
 			{ level },
 		);
 		return (type: LogLevels, args: unknown[]) => {
@@ -98,7 +112,11 @@ class RedactingConsoleLogger extends ConsoleLogger {
 		// The console logger drops a level that is off only after this redacts, which costs on every request.
 		const enabled = LEVELS.indexOf(this.getLogLevel(bindings!.mod) as LogLevels);
 		return (type: LogLevels, args: unknown[]) => {
-			if (LEVELS.indexOf(type) <= enabled) handler(type, args.map(arg => redact(arg)));
+			if (LEVELS.indexOf(type) <= enabled)
+				handler(
+					type,
+					args.map(arg => redact(arg)),
+				);
 		};
 	}
 }

@@ -4,15 +4,54 @@ import { DOMAIN_EVENTS, type DomainEvent } from "../events";
 /** Business metrics. Labels stay low-cardinality: statuses, outcomes, event types; never user or order ids. */
 export const BUSINESS_METRICS = [
 	{ type: "counter", name: "emporium.orders.total", labelNames: ["status"], description: "Orders by final status" },
-	{ type: "counter", name: "emporium.orders.value", labelNames: ["currency"], description: "Value of confirmed orders in minor units" },
-	{ type: "counter", name: "emporium.payments.total", labelNames: ["outcome"], description: "Payment attempts by outcome" },
-	{ type: "counter", name: "emporium.inventory.rejections", labelNames: [], description: "Stock reservations rejected for lack of stock" },
-	{ type: "counter", name: "emporium.notifications.sent", labelNames: ["type"], description: "Notifications delivered" },
-	{ type: "counter", name: "emporium.events.published", labelNames: ["type"], description: "Domain events relayed to the bus" },
-	{ type: "counter", name: "emporium.events.consumed", labelNames: ["type", "group"], description: "Domain events handled" },
-	{ type: "counter", name: "emporium.events.dead_lettered", labelNames: ["type"], description: "Domain events moved to the dead-letter channel" },
 	{
-		type: "histogram", name: "emporium.events.lag", labelNames: ["type", "group"], unit: "second", description: "Seconds from a domain event's occurrence to the end of its handling",
+		type: "counter",
+		name: "emporium.orders.value",
+		labelNames: ["currency"],
+		description: "Value of confirmed orders in minor units",
+	},
+	{
+		type: "counter",
+		name: "emporium.payments.total",
+		labelNames: ["outcome"],
+		description: "Payment attempts by outcome",
+	},
+	{
+		type: "counter",
+		name: "emporium.inventory.rejections",
+		labelNames: [],
+		description: "Stock reservations rejected for lack of stock",
+	},
+	{
+		type: "counter",
+		name: "emporium.notifications.sent",
+		labelNames: ["type"],
+		description: "Notifications delivered",
+	},
+	{
+		type: "counter",
+		name: "emporium.events.published",
+		labelNames: ["type"],
+		description: "Domain events relayed to the bus",
+	},
+	{
+		type: "counter",
+		name: "emporium.events.consumed",
+		labelNames: ["type", "group"],
+		description: "Domain events handled",
+	},
+	{
+		type: "counter",
+		name: "emporium.events.dead_lettered",
+		labelNames: ["type"],
+		description: "Domain events moved to the dead-letter channel",
+	},
+	{
+		type: "histogram",
+		name: "emporium.events.lag",
+		labelNames: ["type", "group"],
+		unit: "second",
+		description: "Seconds from a domain event's occurrence to the end of its handling",
 		buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
 	},
 ] as const;
@@ -39,7 +78,10 @@ export function EventLagMiddleware(): Middleware {
 				const occurredAt = Date.parse(ctx.params?.occurredAt ?? "");
 				if (Number.isFinite(occurredAt)) {
 					const type = KNOWN_EVENTS.has(ctx.params.type ?? "") ? ctx.params.type! : "other";
-					broker.metrics.observe("emporium.events.lag", Math.max(0, Date.now() - occurredAt) / 1000, { type, group: chan.group });
+					broker.metrics.observe("emporium.events.lag", Math.max(0, Date.now() - occurredAt) / 1000, {
+						type,
+						group: chan.group,
+					});
 				}
 				return result;
 			};

@@ -23,14 +23,22 @@ interface StoredMetric {
 	unit?: string;
 	snapshot(): SnapshotItem[];
 }
-type PrometheusReporterClass = new (opts: Record<string, unknown>) => InstanceType<typeof MetricReporters.Prometheus> & {
+type PrometheusReporterClass = new (opts: Record<string, unknown>) => InstanceType<
+	typeof MetricReporters.Prometheus
+> & {
 	registry: Omit<MetricRegistry, "store"> & { broker: ServiceBroker; store: Map<string, StoredMetric> };
 	handler(req: IncomingMessage, res: ServerResponse): void;
 	labelsToStr(labels: Record<string, unknown>, extra?: Record<string, unknown>): string;
 };
 const MoleculerPrometheusReporter = MetricReporters.Prometheus as unknown as PrometheusReporterClass;
 
-const HISTOGRAM_STATS = [["min", "min"], ["mean", "mean"], ["variance", "variance"], ["stddev", "stdDev"], ["max", "max"]] as const;
+const HISTOGRAM_STATS = [
+	["min", "min"],
+	["mean", "mean"],
+	["variance", "variance"],
+	["stddev", "stdDev"],
+	["max", "max"],
+] as const;
 
 function sampleValue(value: number | string | null | undefined): string {
 	if (value == null || Number.isNaN(Number(value))) return "NaN";
@@ -56,7 +64,8 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 export class PrometheusReporter extends MoleculerPrometheusReporter {
 	handler(req: IncomingMessage, res: ServerResponse): void {
 		const path = (req.url ?? "").split("?")[0];
-		if (req.method === "GET" && path === "/health/live") return sendJson(res, 200, { status: "ok", nodeID: this.registry.broker.nodeID });
+		if (req.method === "GET" && path === "/health/live")
+			return sendJson(res, 200, { status: "ok", nodeID: this.registry.broker.nodeID });
 		if (req.method === "GET" && path === "/health/ready") {
 			nodeReadiness(this.registry.broker).then(
 				readiness => sendJson(res, readiness.status === "ready" ? 200 : 503, readiness),
@@ -74,7 +83,13 @@ export class PrometheusReporter extends MoleculerPrometheusReporter {
 	generatePrometheusResponse(): string {
 		const out: string[] = [];
 		const family = (name: string, type: string, help: string, samples: string[]) => {
-			if (samples.length) out.push(`# HELP ${name} ${help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n")}`, `# TYPE ${name} ${type}`, ...samples, "");
+			if (samples.length)
+				out.push(
+					`# HELP ${name} ${help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n")}`,
+					`# TYPE ${name} ${type}`,
+					...samples,
+					"",
+				);
 		};
 		this.registry.store.forEach(metric => {
 			// Moleculer skips os.datetime too: one label value per second.
@@ -83,13 +98,27 @@ export class PrometheusReporter extends MoleculerPrometheusReporter {
 			if (items.length === 0) return;
 			const name = this.formatMetricName(metric.name).replace(/[.-]/g, "_");
 			const help = metric.description ?? metric.name + (metric.unit ? ` (${metric.unit})` : "");
-			const line = (suffix: string, item: SnapshotItem, value: number | string | null | undefined, extra?: Record<string, unknown>) =>
-				`${name}${suffix}${this.labelsToStr(item.labels, extra)} ${sampleValue(value)}`;
+			const line = (
+				suffix: string,
+				item: SnapshotItem,
+				value: number | string | null | undefined,
+				extra?: Record<string, unknown>,
+			) => `${name}${suffix}${this.labelsToStr(item.labels, extra)} ${sampleValue(value)}`;
 
 			if (metric.type === "info") {
-				family(name, "gauge", help, items.map(item => line("", item, 1, { value: item.value })));
+				family(
+					name,
+					"gauge",
+					help,
+					items.map(item => line("", item, 1, { value: item.value })),
+				);
 			} else if (metric.type !== "histogram") {
-				family(name, metric.type, help, items.map(item => line("", item, item.value)));
+				family(
+					name,
+					metric.type,
+					help,
+					items.map(item => line("", item, item.value)),
+				);
 			} else {
 				const withQuantiles = items.some(item => item.quantiles);
 				const withBuckets = items.some(item => item.buckets);
@@ -99,14 +128,38 @@ export class PrometheusReporter extends MoleculerPrometheusReporter {
 					line("_bucket", item, item.count, { le: "+Inf" }),
 				];
 				if (withQuantiles) {
-					family(name, "summary", help, items.flatMap(item => [...Object.entries(item.quantiles ?? {}).map(([q, v]) => line("", item, v, { quantile: q })), ...sumAndCount(item)]));
+					family(
+						name,
+						"summary",
+						help,
+						items.flatMap(item => [
+							...Object.entries(item.quantiles ?? {}).map(([q, v]) => line("", item, v, { quantile: q })),
+							...sumAndCount(item),
+						]),
+					);
 					if (withBuckets) family(`${name}_bucket`, "untyped", `${help}, cumulative buckets`, items.flatMap(buckets));
-					for (const [suffix, key] of HISTOGRAM_STATS) family(`${name}_${suffix}`, "gauge", `${help}, ${suffix}`, items.map(item => line(`_${suffix}`, item, item[key])));
+					for (const [suffix, key] of HISTOGRAM_STATS)
+						family(
+							`${name}_${suffix}`,
+							"gauge",
+							`${help}, ${suffix}`,
+							items.map(item => line(`_${suffix}`, item, item[key])),
+						);
 				} else if (withBuckets) {
-					family(name, "histogram", help, items.flatMap(item => [...buckets(item), ...sumAndCount(item)]));
+					family(
+						name,
+						"histogram",
+						help,
+						items.flatMap(item => [...buckets(item), ...sumAndCount(item)]),
+					);
 				}
 			}
-			family(`${name}_rate`, "gauge", `${help}, per second`, items.filter(item => item.rate != null).map(item => line("_rate", item, item.rate)));
+			family(
+				`${name}_rate`,
+				"gauge",
+				`${help}, per second`,
+				items.filter(item => item.rate != null).map(item => line("_rate", item, item.rate)),
+			);
 		});
 		return out.join("\n");
 	}
@@ -114,7 +167,8 @@ export class PrometheusReporter extends MoleculerPrometheusReporter {
 
 function reporterOptions(env: NodeJS.ProcessEnv) {
 	const port = Number(env.METRICS_PORT ?? 3030);
-	if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`METRICS_PORT must be a port number, got "${env.METRICS_PORT}"`);
+	if (!Number.isInteger(port) || port < 0 || port > 65535)
+		throw new Error(`METRICS_PORT must be a port number, got "${env.METRICS_PORT}"`);
 	return { port, path: "/metrics" };
 }
 

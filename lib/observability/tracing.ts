@@ -19,8 +19,16 @@ interface SpanLike {
 	type: string;
 	service?: { fullName?: string };
 }
-type ZipkinPayload = Record<string, unknown> & { parentId: string | null; duration: number | null; localEndpoint: { serviceName: string | null }; remoteEndpoint?: unknown; tags: Record<string, unknown> };
-type ZipkinExporterClass = new (opts: Record<string, unknown>) => TracerExporters.Zipkin & { makePayload(span: SpanLike): ZipkinPayload };
+type ZipkinPayload = Record<string, unknown> & {
+	parentId: string | null;
+	duration: number | null;
+	localEndpoint: { serviceName: string | null };
+	remoteEndpoint?: unknown;
+	tags: Record<string, unknown>;
+};
+type ZipkinExporterClass = new (
+	opts: Record<string, unknown>,
+) => TracerExporters.Zipkin & { makePayload(span: SpanLike): ZipkinPayload };
 const MoleculerZipkinExporter = TracerExporters.Zipkin as unknown as ZipkinExporterClass;
 
 /**
@@ -50,7 +58,8 @@ export class ZipkinExporter extends MoleculerZipkinExporter {
 export function tracingOptions(env: NodeJS.ProcessEnv): TracerOptions {
 	const zipkinUrl = env.ZIPKIN_URL;
 	const rate = Number(env.TRACING_SAMPLE_RATE ?? 1);
-	if (!(rate >= 0 && rate <= 1)) throw new Error(`TRACING_SAMPLE_RATE must be between 0 and 1, got "${env.TRACING_SAMPLE_RATE}"`);
+	if (!(rate >= 0 && rate <= 1))
+		throw new Error(`TRACING_SAMPLE_RATE must be between 0 and 1, got "${env.TRACING_SAMPLE_RATE}"`);
 	return {
 		enabled: !!zipkinUrl,
 		sampling: { rate },

@@ -3,7 +3,15 @@ import type { ServiceBroker, LoggerInstance } from "moleculer";
 import { MemoryAdapter } from "moleculer-db";
 import SequelizeAdapter from "moleculer-db-adapter-sequelize";
 import MongoAdapter from "moleculer-db-adapter-mongo";
-import { Sequelize, DataTypes, Op, literal, type ModelAttributeColumnOptions, type Transaction, type WhereOptions } from "sequelize";
+import {
+	Sequelize,
+	DataTypes,
+	Op,
+	literal,
+	type ModelAttributeColumnOptions,
+	type Transaction,
+	type WhereOptions,
+} from "sequelize";
 import { DuplicateKeyError, StorageUnavailableError } from "../errors";
 
 /**
@@ -23,7 +31,16 @@ export interface CollectionSpec {
 }
 
 type Scalar = string | number | boolean | null;
-export type Condition = Scalar | { $gte?: number | string; $lte?: number | string; $gt?: number | string; $lt?: number | string; $ne?: Scalar; $in?: Scalar[] };
+export type Condition =
+	| Scalar
+	| {
+			$gte?: number | string;
+			$lte?: number | string;
+			$gt?: number | string;
+			$lt?: number | string;
+			$ne?: Scalar;
+			$in?: Scalar[];
+	  };
 export type Where = Record<string, Condition>;
 export interface FindOptions {
 	sort?: string[];
@@ -51,7 +68,8 @@ interface AdapterLike {
 }
 
 /** Driver errors that mean the database went away mid-query (mysql2 codes, pg messages). */
-const LOST_CONNECTION = /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|PROTOCOL_CONNECTION_LOST|ER_SERVER_SHUTDOWN|57P01)$|Connection terminated|server closed the connection/;
+const LOST_CONNECTION =
+	/^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|PROTOCOL_CONNECTION_LOST|ER_SERVER_SHUTDOWN|57P01)$|Connection terminated|server closed the connection/;
 
 const SQL_OPS = { $gte: Op.gte, $lte: Op.lte, $gt: Op.gt, $lt: Op.lt, $ne: Op.ne, $in: Op.in } as const;
 
@@ -80,13 +98,25 @@ export function createSequelize(uri: string): Sequelize {
 
 function sqlColumn(field: string, type: FieldType): ModelAttributeColumnOptions {
 	switch (type) {
-		case "string": return { type: DataTypes.STRING(255) };
-		case "text": return { type: DataTypes.TEXT };
-		case "int": return { type: DataTypes.INTEGER };
-		case "bool": return { type: DataTypes.BOOLEAN };
+		case "string":
+			return { type: DataTypes.STRING(255) };
+		case "text":
+			return { type: DataTypes.TEXT };
+		case "int":
+			return { type: DataTypes.INTEGER };
+		case "bool":
+			return { type: DataTypes.BOOLEAN };
 		// BIGINT comes back as a string from mysql2 and pg; money stays an exact integer below 2^53.
-		case "money": return { type: DataTypes.BIGINT, get(this: any) { const v = this.getDataValue(field); return v == null ? v : Number(v); } };
-		case "json": return { type: DataTypes.TEXT("medium" as any) };
+		case "money":
+			return {
+				type: DataTypes.BIGINT,
+				get(this: any) {
+					const v = this.getDataValue(field);
+					return v == null ? v : Number(v);
+				},
+			};
+		case "json":
+			return { type: DataTypes.TEXT("medium" as any) };
 	}
 }
 
@@ -102,7 +132,9 @@ export class Store {
 		private readonly logger: LoggerInstance,
 	) {
 		this.kind = storeKind(uri);
-		this.jsonFields = Object.entries(spec.fields).filter(([, t]) => t === "json").map(([f]) => f);
+		this.jsonFields = Object.entries(spec.fields)
+			.filter(([, t]) => t === "json")
+			.map(([f]) => f);
 	}
 
 	/** `sequelize` is the service's shared SQL connection (required for SQL URIs). */
@@ -123,7 +155,9 @@ export class Store {
 	private createAdapter(): AdapterLike {
 		if (this.kind === "memory") {
 			const dir = this.uri.startsWith("nedb://") ? this.uri.slice("nedb://".length) : process.env.DATA_DIR;
-			return new MemoryAdapter(dir ? { filename: path.join(dir, `${this.spec.name}.db`), autoload: true } : {}) as unknown as AdapterLike;
+			return new MemoryAdapter(
+				dir ? { filename: path.join(dir, `${this.spec.name}.db`), autoload: true } : {},
+			) as unknown as AdapterLike;
 		}
 		if (this.kind === "sql") return new SequelizeAdapter(this.sequelize!) as unknown as AdapterLike;
 		return new MongoAdapter(this.uri, { useUnifiedTopology: true }) as unknown as AdapterLike;
@@ -131,21 +165,32 @@ export class Store {
 
 	private sqlModel() {
 		if (this.kind !== "sql") return {};
-		const define: Record<string, ModelAttributeColumnOptions> = { id: { type: DataTypes.STRING(128), primaryKey: true } };
+		const define: Record<string, ModelAttributeColumnOptions> = {
+			id: { type: DataTypes.STRING(128), primaryKey: true },
+		};
 		for (const [field, type] of Object.entries(this.spec.fields)) {
-			define[field] = { ...sqlColumn(field, type), allowNull: true, unique: this.spec.unique?.includes(field) || undefined };
+			define[field] = {
+				...sqlColumn(field, type),
+				allowNull: true,
+				unique: this.spec.unique?.includes(field) || undefined,
+			};
 		}
 		return {
 			name: this.spec.name,
 			define,
-			options: { tableName: this.spec.name, timestamps: false, indexes: (this.spec.indexes ?? []).map(f => ({ fields: [f] })) },
+			options: {
+				tableName: this.spec.name,
+				timestamps: false,
+				indexes: (this.spec.indexes ?? []).map(f => ({ fields: [f] })),
+			},
 		};
 	}
 
 	private async ensureIndexes(): Promise<void> {
 		if (this.kind === "memory") {
 			await this.adapter.db.ensureIndex({ fieldName: "id", unique: true });
-			for (const f of this.spec.unique ?? []) await this.adapter.db.ensureIndex({ fieldName: f, unique: true, sparse: true });
+			for (const f of this.spec.unique ?? [])
+				await this.adapter.db.ensureIndex({ fieldName: f, unique: true, sparse: true });
 			for (const f of this.spec.indexes ?? []) await this.adapter.db.ensureIndex({ fieldName: f });
 		} else if (this.kind === "mongo") {
 			const col = this.adapter.collection;
@@ -160,11 +205,19 @@ export class Store {
 		try {
 			return await work();
 		} catch (err: any) {
-			if (err?.errorType === "uniqueViolated" || err?.name === "SequelizeUniqueConstraintError" || err?.code === 11000) {
+			if (
+				err?.errorType === "uniqueViolated" ||
+				err?.name === "SequelizeUniqueConstraintError" ||
+				err?.code === 11000
+			) {
 				throw new DuplicateKeyError(this.spec.name);
 			}
 			const name: string = err?.name ?? "";
-			if (/Sequelize(Connection\w*|HostNotFound|HostNotReachable|AccessDenied|Timeout)Error/.test(name) || /^Mongo(Network|ServerSelection|NotConnected)/.test(name) || LOST_CONNECTION.test(String(err?.original?.code ?? err?.original?.message ?? ""))) {
+			if (
+				/Sequelize(Connection\w*|HostNotFound|HostNotReachable|AccessDenied|Timeout)Error/.test(name) ||
+				/^Mongo(Network|ServerSelection|NotConnected)/.test(name) ||
+				LOST_CONNECTION.test(String(err?.original?.code ?? err?.original?.message ?? ""))
+			) {
 				this.logger.warn(`Store ${this.spec.name} unavailable: ${err.message}`);
 				throw new StorageUnavailableError();
 			}
@@ -235,14 +288,22 @@ export class Store {
 	findOne(where: Where, tx?: Transaction): Promise<Doc | null> {
 		return this.guard(async () => {
 			const q = this.query(where);
-			const raw = this.kind === "sql" ? await this.adapter.model.findOne({ where: q, transaction: tx }) : await this.adapter.findOne(q);
+			const raw =
+				this.kind === "sql"
+					? await this.adapter.model.findOne({ where: q, transaction: tx })
+					: await this.adapter.findOne(q);
 			return raw ? this.toDoc(raw) : null;
 		});
 	}
 
 	find(where: Where, opts: FindOptions = {}): Promise<Doc[]> {
 		return this.guard(async () => {
-			const rows = await this.adapter.find({ query: this.query(where, opts.search), sort: opts.sort, limit: opts.limit, offset: opts.offset });
+			const rows = await this.adapter.find({
+				query: this.query(where, opts.search),
+				sort: opts.sort,
+				limit: opts.limit,
+				offset: opts.offset,
+			});
 			return rows.map(r => this.toDoc(r));
 		});
 	}
@@ -260,7 +321,12 @@ export class Store {
 				const quote = (f: string) => this.sequelize!.getQueryInterface().quoteIdentifier(f);
 				for (const [f, n] of Object.entries(change.inc ?? {})) values[f] = literal(`${quote(f)} + ${Math.trunc(n)}`);
 				// No validators or hooks are defined: skipping them halves Sequelize's CPU per UPDATE (it builds an instance to validate).
-				const [n] = await this.adapter.model.update(values, { where: q as WhereOptions, transaction: tx, validate: false, hooks: false });
+				const [n] = await this.adapter.model.update(values, {
+					where: q as WhereOptions,
+					transaction: tx,
+					validate: false,
+					hooks: false,
+				});
 				return n;
 			}
 			const modifier: Record<string, unknown> = {};

@@ -8,7 +8,11 @@ import { toHttpError } from "../../lib/errors";
 import { verifyToken } from "../../lib/auth";
 import { ACTORS } from "../../lib/config";
 
-type Req = IncomingMessage & { $action?: { auth?: "user" | "admin" }; $ctx?: Context; socket: { remoteAddress?: string } };
+type Req = IncomingMessage & {
+	$action?: { auth?: "user" | "admin" };
+	$ctx?: Context;
+	socket: { remoteAddress?: string };
+};
 
 /** Client-supplied request ids are kept only when they are safe to log and to derive trace ids from. */
 const REQUEST_ID = /^[A-Za-z0-9_-]{8,64}$/;
@@ -80,7 +84,14 @@ const ApiService: ServiceSchema = {
 				authentication: true,
 				authorization: true,
 				bodyParsers: { json: { limit: "1mb", strict: true, reviver: dropProtoKeys }, urlencoded: false },
-				cors: config.corsOrigins.length ? { origin: (origin: string) => config.corsOrigins.includes(origin), methods: ["GET", "POST", "PUT", "PATCH", "DELETE"], exposedHeaders: ["X-Request-ID", "Retry-After"], maxAge: 600 } : undefined,
+				cors: config.corsOrigins.length
+					? {
+							origin: (origin: string) => config.corsOrigins.includes(origin),
+							methods: ["GET", "POST", "PUT", "PATCH", "DELETE"],
+							exposedHeaders: ["X-Request-ID", "Retry-After"],
+							maxAge: 600,
+						}
+					: undefined,
 				onBeforeCall(ctx: Context<unknown, Record<string, unknown>>, _route: unknown, req: Req) {
 					ctx.meta.clientIp = this.clientIp(req);
 					const key = req.headers["idempotency-key"];
@@ -90,7 +101,13 @@ const ApiService: ServiceSchema = {
 		],
 		onError(this: any, req: Req, res: ServerResponse, err: Error & { code?: number }) {
 			const { status, body, headers } = toHttpError(err);
-			if (status === 500) this.logger.error(`${req.method} ${req.url} failed`, { requestID: req.$ctx?.requestID, error: err.message, type: (err as any).type, stack: err.stack });
+			if (status === 500)
+				this.logger.error(`${req.method} ${req.url} failed`, {
+					requestID: req.$ctx?.requestID,
+					error: err.message,
+					type: (err as any).type,
+					stack: err.stack,
+				});
 			const requestID = req.$ctx?.requestID;
 			if (requestID) res.setHeader("X-Request-ID", requestID);
 			for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
@@ -154,7 +171,10 @@ const ApiService: ServiceSchema = {
 		async cacheReachable(): Promise<boolean> {
 			const client = (this.broker.cacher as any)?.client;
 			if (!client?.ping) return true;
-			return client.ping().then(() => true, () => false);
+			return client.ping().then(
+				() => true,
+				() => false,
+			);
 		},
 	},
 

@@ -18,8 +18,16 @@ type ReservationStatus = "RESERVED" | "COMMITTED" | "RELEASED" | "RESTORED";
 
 class Shortage extends Error {}
 
-const STOCK = { name: "stock", fields: { productId: "string", available: "int", reserved: "int", sold: "int", received: "int", updatedAt: "string" }, unique: ["productId"] } as const;
-const RESERVATIONS = { name: "reservations", fields: { orderId: "string", productId: "string", quantity: "int", status: "string", updatedAt: "string" }, indexes: ["orderId"] } as const;
+const STOCK = {
+	name: "stock",
+	fields: { productId: "string", available: "int", reserved: "int", sold: "int", received: "int", updatedAt: "string" },
+	unique: ["productId"],
+} as const;
+const RESERVATIONS = {
+	name: "reservations",
+	fields: { orderId: "string", productId: "string", quantity: "int", status: "string", updatedAt: "string" },
+	indexes: ["orderId"],
+} as const;
 
 const InventoryService: ServiceSchema = {
 	name: "inventory",
@@ -75,7 +83,15 @@ const InventoryService: ServiceSchema = {
 		/** Internal: all lines or none. Reserving the same order again has no further effect. */
 		reserve: {
 			retryPolicy: IDEMPOTENT_RETRY,
-			params: params({ orderId: id, items: { type: "array", min: 1, max: 100, items: { type: "object", strict: "remove", props: { productId: id, quantity } } } }),
+			params: params({
+				orderId: id,
+				items: {
+					type: "array",
+					min: 1,
+					max: 100,
+					items: { type: "object", strict: "remove", props: { productId: id, quantity } },
+				},
+			}),
 			async handler(ctx: Context<{ orderId: string; items: Line[] }>) {
 				const { orderId } = ctx.params;
 				// A fixed order of products keeps concurrent SQL transactions from deadlocking.
@@ -92,7 +108,11 @@ const InventoryService: ServiceSchema = {
 							throw err;
 						}
 						const stock = await this.stock.findOne({ productId: line.productId });
-						short.push({ productId: line.productId, requested: line.quantity, available: (stock?.available as number) ?? 0 });
+						short.push({
+							productId: line.productId,
+							requested: line.quantity,
+							available: (stock?.available as number) ?? 0,
+						});
 					}
 				}
 				if (short.length) {
@@ -111,7 +131,10 @@ const InventoryService: ServiceSchema = {
 			retryPolicy: IDEMPOTENT_RETRY,
 			params: params({ orderId: id }),
 			async handler(ctx: Context<{ orderId: string }>) {
-				return { orderId: ctx.params.orderId, committed: await this.settle(ctx, ctx.params.orderId, "RESERVED", "COMMITTED", movements.commit) };
+				return {
+					orderId: ctx.params.orderId,
+					committed: await this.settle(ctx, ctx.params.orderId, "RESERVED", "COMMITTED", movements.commit),
+				};
 			},
 		},
 
@@ -121,7 +144,9 @@ const InventoryService: ServiceSchema = {
 			params: params({ orderId: id }),
 			async handler(ctx: Context<{ orderId: string }>) {
 				const { orderId } = ctx.params;
-				const released = (await this.settle(ctx, orderId, "RESERVED", "RELEASED", movements.release)) + (await this.settle(ctx, orderId, "COMMITTED", "RESTORED", movements.restore));
+				const released =
+					(await this.settle(ctx, orderId, "RESERVED", "RELEASED", movements.release)) +
+					(await this.settle(ctx, orderId, "COMMITTED", "RESTORED", movements.restore));
 				if (released) await this.publishEvent(ctx, "inventory.released", { orderId }, { id: `${orderId}:released` });
 				return { orderId, released };
 			},
@@ -132,10 +157,24 @@ const InventoryService: ServiceSchema = {
 			params: params(auditPage),
 			async handler(ctx: Context<{ offset?: number; limit?: number }>) {
 				const { offset = 0, limit = 10_000_000 } = ctx.params;
-				const [stock, reservations] = await Promise.all([this.stock.find({}, { limit: 1_000_000 }), this.reservations.find({}, { sort: ["id"], offset, limit })]);
+				const [stock, reservations] = await Promise.all([
+					this.stock.find({}, { limit: 1_000_000 }),
+					this.reservations.find({}, { sort: ["id"], offset, limit }),
+				]);
 				return {
-					stock: stock.map(({ productId, available, reserved, sold, received }: Doc) => ({ productId, available, reserved, sold, received })),
-					reservations: reservations.map(({ orderId, productId, quantity, status }: Doc) => ({ orderId, productId, quantity, status })),
+					stock: stock.map(({ productId, available, reserved, sold, received }: Doc) => ({
+						productId,
+						available,
+						reserved,
+						sold,
+						received,
+					})),
+					reservations: reservations.map(({ orderId, productId, quantity, status }: Doc) => ({
+						orderId,
+						productId,
+						quantity,
+						status,
+					})),
 				};
 			},
 		},
@@ -157,7 +196,11 @@ const InventoryService: ServiceSchema = {
 		async stockView(ctx: Context, productId: string, before?: number) {
 			const { available, reserved } = await this.findStock(productId);
 			if (before !== undefined && crossedLowThreshold(before, available, this.config.lowStockThreshold)) {
-				await this.publishEvent(ctx, "inventory.low", { productId, available, threshold: this.config.lowStockThreshold });
+				await this.publishEvent(ctx, "inventory.low", {
+					productId,
+					available,
+					threshold: this.config.lowStockThreshold,
+				});
 			}
 			return { productId, available, reserved };
 		},
@@ -171,7 +214,15 @@ const InventoryService: ServiceSchema = {
 		/** Creates the product's counters at zero if they do not exist yet. */
 		async ensureStock(productId: string): Promise<void> {
 			try {
-				await this.stock.insert({ id: productId, productId, available: 0, reserved: 0, sold: 0, received: 0, updatedAt: new Date().toISOString() });
+				await this.stock.insert({
+					id: productId,
+					productId,
+					available: 0,
+					reserved: 0,
+					sold: 0,
+					received: 0,
+					updatedAt: new Date().toISOString(),
+				});
 			} catch (err) {
 				if (!(err instanceof DuplicateKeyError)) throw err;
 			}
@@ -181,13 +232,22 @@ const InventoryService: ServiceSchema = {
 		async move(productId: string, movement: Movement, tx?: unknown): Promise<boolean> {
 			const where: Record<string, unknown> = { productId };
 			if (movement.guard) where[movement.guard.counter] = { $gte: movement.guard.min };
-			return (await this.stock.update(where, { inc: movement.inc, set: { updatedAt: new Date().toISOString() } }, tx)) === 1;
+			return (
+				(await this.stock.update(where, { inc: movement.inc, set: { updatedAt: new Date().toISOString() } }, tx)) === 1
+			);
 		},
 
 		/** The reservation row and the stock movement commit together (one SQL transaction). */
 		async reserveLine(orderId: string, line: Line): Promise<void> {
 			await this.stock.transaction(async (tx: unknown) => {
-				const row = { id: `${orderId}:${line.productId}`, orderId, productId: line.productId, quantity: line.quantity, status: "RESERVED", updatedAt: new Date().toISOString() };
+				const row = {
+					id: `${orderId}:${line.productId}`,
+					orderId,
+					productId: line.productId,
+					quantity: line.quantity,
+					status: "RESERVED",
+					updatedAt: new Date().toISOString(),
+				};
 				try {
 					await this.reservations.insert(row, tx);
 				} catch (err) {
@@ -205,14 +265,27 @@ const InventoryService: ServiceSchema = {
 		 * Moves every reservation of the order from one status to the next, applying its stock movement once. All rows
 		 * of the order go in one SQL transaction: two statements fewer per extra line, and the order settles whole.
 		 */
-		async settle(ctx: Context, orderId: string, from: ReservationStatus, to: ReservationStatus, movement: (q: number) => Movement): Promise<number> {
+		async settle(
+			ctx: Context,
+			orderId: string,
+			from: ReservationStatus,
+			to: ReservationStatus,
+			movement: (q: number) => Movement,
+		): Promise<number> {
 			const rows = await this.reservations.find({ orderId, status: from }, { limit: 1000 });
 			if (rows.length === 0) return 0;
 			return this.stock.transaction(async (tx: unknown) => {
 				let moved = 0;
 				for (const row of rows) {
 					// The status flip is the idempotency check: only one caller wins it.
-					if (!(await this.reservations.update({ id: row.id, status: from }, { set: { status: to, updatedAt: new Date().toISOString() } }, tx))) continue;
+					if (
+						!(await this.reservations.update(
+							{ id: row.id, status: from },
+							{ set: { status: to, updatedAt: new Date().toISOString() } },
+							tx,
+						))
+					)
+						continue;
 					if (!(await this.move(row.productId as string, movement(row.quantity as number), tx))) {
 						throw new Error(`Stock counters of ${row.productId} do not cover reservation ${row.id}`);
 					}
@@ -224,12 +297,20 @@ const InventoryService: ServiceSchema = {
 
 		async checkLowStock(ctx: Context, orderId: string, lines: Line[]): Promise<void> {
 			// One query for all lines, not one per line.
-			const stock: Doc[] = await this.stock.find({ productId: { $in: lines.map(line => line.productId) } }, { limit: lines.length });
+			const stock: Doc[] = await this.stock.find(
+				{ productId: { $in: lines.map(line => line.productId) } },
+				{ limit: lines.length },
+			);
 			const available = new Map(stock.map(row => [row.productId as string, row.available as number]));
 			for (const line of lines) {
 				const after = available.get(line.productId) ?? 0;
 				if (crossedLowThreshold(after + line.quantity, after, this.config.lowStockThreshold)) {
-					await this.publishEvent(ctx, "inventory.low", { productId: line.productId, available: after, threshold: this.config.lowStockThreshold }, { id: `${orderId}:${line.productId}:low` });
+					await this.publishEvent(
+						ctx,
+						"inventory.low",
+						{ productId: line.productId, available: after, threshold: this.config.lowStockThreshold },
+						{ id: `${orderId}:${line.productId}:low` },
+					);
 				}
 			}
 		},

@@ -22,16 +22,26 @@ function positive(n: number): number {
 }
 
 export const movements = {
-	reserve: (q: number): Movement => ({ inc: { available: -positive(q), reserved: q }, guard: { counter: "available", min: q } }),
-	release: (q: number): Movement => ({ inc: { available: positive(q), reserved: -q }, guard: { counter: "reserved", min: q } }),
-	commit: (q: number): Movement => ({ inc: { reserved: -positive(q), sold: q }, guard: { counter: "reserved", min: q } }),
+	reserve: (q: number): Movement => ({
+		inc: { available: -positive(q), reserved: q },
+		guard: { counter: "available", min: q },
+	}),
+	release: (q: number): Movement => ({
+		inc: { available: positive(q), reserved: -q },
+		guard: { counter: "reserved", min: q },
+	}),
+	commit: (q: number): Movement => ({
+		inc: { reserved: -positive(q), sold: q },
+		guard: { counter: "reserved", min: q },
+	}),
 	/** A cancelled sale puts its units back on the shelf. */
 	restore: (q: number): Movement => ({ inc: { sold: -positive(q), available: q }, guard: { counter: "sold", min: q } }),
 	restock: (q: number): Movement => ({ inc: { available: positive(q), received: q } }),
 };
 
 export function apply(counters: StockCounters, movement: Movement): StockCounters {
-	if (movement.guard && counters[movement.guard.counter] < movement.guard.min) throw new RangeError(`Not enough ${movement.guard.counter}`);
+	if (movement.guard && counters[movement.guard.counter] < movement.guard.min)
+		throw new RangeError(`Not enough ${movement.guard.counter}`);
 	const next = { ...counters };
 	for (const [k, v] of Object.entries(movement.inc)) next[k as Counter] += v!;
 	return next;

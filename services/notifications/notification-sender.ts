@@ -28,13 +28,30 @@ function money(amount: number, currency: string): string {
 /** Title and body for each event type a user is told about. */
 export function describe(type: string, data: Record<string, any>): { title: string; body: string } {
 	switch (type) {
-		case "user.registered": return { title: "Welcome to Emporium", body: `Hello ${data.name}, your account is ready.` };
-		case "order.confirmed": return { title: "Order confirmed", body: `Order ${data.orderId} is confirmed: ${money(data.total, data.currency)}.` };
-		case "order.failed": return { title: "Order failed", body: `Order ${data.orderId} could not be completed (${data.failureReason}).` };
-		case "order.cancelled": return { title: "Order cancelled", body: `Order ${data.orderId} was cancelled.` };
-		case "order.shipped": return { title: "Order shipped", body: `Order ${data.orderId} is on its way.` };
-		case "payment.refunded": return { title: "Refund issued", body: `${money(data.amount, data.currency)} was refunded for order ${data.orderId}.` };
-		case "inventory.low": return { title: "Low stock", body: `Product ${data.productId} is down to ${data.available} (threshold ${data.threshold}).` };
-		default: throw new Error(`No notification for event type ${type}`);
+		case "user.registered":
+			return { title: "Welcome to Emporium", body: `Hello ${data.name}, your account is ready.` };
+		case "order.confirmed":
+			return {
+				title: "Order confirmed",
+				body: `Order ${data.orderId} is confirmed: ${money(data.total, data.currency)}.`,
+			};
+		case "order.failed":
+			return { title: "Order failed", body: `Order ${data.orderId} could not be completed (${data.failureReason}).` };
+		case "order.cancelled":
+			return { title: "Order cancelled", body: `Order ${data.orderId} was cancelled.` };
+		case "order.shipped":
+			return { title: "Order shipped", body: `Order ${data.orderId} is on its way.` };
+		case "payment.refunded":
+			return {
+				title: "Refund issued",
+				body: `${money(data.amount, data.currency)} was refunded for order ${data.orderId}.`,
+			};
+		case "inventory.low":
+			return {
+				title: "Low stock",
+				body: `Product ${data.productId} is down to ${data.available} (threshold ${data.threshold}).`,
+			};
+		default:
+			throw new Error(`No notification for event type ${type}`);
 	}
 }

@@ -10,7 +10,14 @@ import type { Store } from "../../lib/storage";
 import { LogSender, describe, type NotificationSender } from "./notification-sender";
 
 /** Events addressed to the user named in their data; `inventory.low` goes to every admin. */
-const USER_EVENTS = ["user.registered", "order.confirmed", "order.failed", "order.cancelled", "order.shipped", "payment.refunded"] as const;
+const USER_EVENTS = [
+	"user.registered",
+	"order.confirmed",
+	"order.failed",
+	"order.cancelled",
+	"order.shipped",
+	"payment.refunded",
+] as const;
 
 async function notify(this: any, ctx: Context<DomainEvent>) {
 	const event = ctx.params;
@@ -21,7 +28,22 @@ async function notify(this: any, ctx: Context<DomainEvent>) {
 
 const NotificationsService: ServiceSchema = {
 	name: "notifications",
-	mixins: [DbMixin({ name: "notifications", fields: { userId: "string", eventId: "string", type: "string", title: "string", body: "text", data: "json", createdAt: "string" }, indexes: ["userId", "createdAt"] }), AuthMixin],
+	mixins: [
+		DbMixin({
+			name: "notifications",
+			fields: {
+				userId: "string",
+				eventId: "string",
+				type: "string",
+				title: "string",
+				body: "text",
+				data: "json",
+				createdAt: "string",
+			},
+			indexes: ["userId", "createdAt"],
+		}),
+		AuthMixin,
+	],
 
 	actions: {
 		list: {
@@ -30,7 +52,10 @@ const NotificationsService: ServiceSchema = {
 			async handler(ctx: Context<{ page?: number; pageSize?: number }>) {
 				const { page: p = 1, pageSize: size = 20 } = ctx.params;
 				const where = { userId: this.currentUser(ctx).id };
-				const [rows, total] = await Promise.all([this.store.find(where, { sort: ["-createdAt", "id"], limit: size, offset: (p - 1) * size }), this.store.count(where)]);
+				const [rows, total] = await Promise.all([
+					this.store.find(where, { sort: ["-createdAt", "id"], limit: size, offset: (p - 1) * size }),
+					this.store.count(where),
+				]);
 				return pageOf(rows, total, p, size);
 			},
 		},
@@ -44,7 +69,13 @@ const NotificationsService: ServiceSchema = {
 			const { title, body } = describe(event.type, event.data);
 			const notification = {
 				id: createHash("sha256").update(`${event.id}|${userId}`).digest("hex").slice(0, 32),
-				userId, eventId: event.id, type: event.type, title, body, data: event.data, createdAt: new Date().toISOString(),
+				userId,
+				eventId: event.id,
+				type: event.type,
+				title,
+				body,
+				data: event.data,
+				createdAt: new Date().toISOString(),
 			};
 			try {
 				await this.store.insert(notification);

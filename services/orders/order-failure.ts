@@ -36,22 +36,50 @@ export function classifyFailure(step: SagaStep, err: ErrorLike, orderId: string)
 	// Even "no node available" may follow a timed-out attempt (retries) that the payments node still carries out.
 	const chargeMayExist = step === "commit" || (step === "payment" && !refused);
 	if (refused) {
-		const data = { ...(typeof err.data === "object" && err.data ? (err.data as Record<string, unknown>) : {}), orderId };
-		return { step, chargeMayExist, name: err.name ?? "MoleculerClientError", code: err.code ?? 409, type, message: err.message ?? type, data };
+		const data = {
+			...(typeof err.data === "object" && err.data ? (err.data as Record<string, unknown>) : {}),
+			orderId,
+		};
+		return {
+			step,
+			chargeMayExist,
+			name: err.name ?? "MoleculerClientError",
+			code: err.code ?? 409,
+			type,
+			message: err.message ?? type,
+			data,
+		};
 	}
 	if (step === "payment" || type === "PAYMENT_UNAVAILABLE") {
 		const unavailable = new PaymentUnavailableError();
-		return { step, chargeMayExist, name: "PaymentUnavailableError", code: 503, type: unavailable.type, message: unavailable.message, data: { orderId } };
+		return {
+			step,
+			chargeMayExist,
+			name: "PaymentUnavailableError",
+			code: 503,
+			type: unavailable.type,
+			message: unavailable.message,
+			data: { orderId },
+		};
 	}
-	return { step, chargeMayExist, name: "ServiceUnavailableError", code: 503, type: "SERVICE_UNAVAILABLE", message: "The order could not be completed, try again later", data: { orderId } };
+	return {
+		step,
+		chargeMayExist,
+		name: "ServiceUnavailableError",
+		code: 503,
+		type: "SERVICE_UNAVAILABLE",
+		message: "The order could not be completed, try again later",
+		data: { orderId },
+	};
 }
 
 /** The error a client gets for a failed order, the first time and on every idempotent replay. */
 export function failureError(failure: OrderFailure): Error {
 	const { MoleculerClientError, MoleculerError } = Errors;
-	const err = failure.code < 500
-		? new MoleculerClientError(failure.message, failure.code, failure.type, failure.data)
-		: new MoleculerError(failure.message, failure.code, failure.type, failure.data);
+	const err =
+		failure.code < 500
+			? new MoleculerClientError(failure.message, failure.code, failure.type, failure.data)
+			: new MoleculerError(failure.message, failure.code, failure.type, failure.data);
 	err.name = failure.name;
 	return err;
 }

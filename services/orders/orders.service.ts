@@ -28,9 +28,22 @@ const RECOVERY_PARALLEL = 8;
 const ORDERS = {
 	name: "orders",
 	fields: {
-		userId: "string", status: "string", items: "json", currency: "string", total: "money", paymentToken: "string", shippingAddress: "json",
-		failure: "json", failureReason: "string", idempotencyKey: "string", requestHash: "string", settled: "bool", leaseOwner: "string", leaseUntil: "string",
-		createdAt: "string", updatedAt: "string",
+		userId: "string",
+		status: "string",
+		items: "json",
+		currency: "string",
+		total: "money",
+		paymentToken: "string",
+		shippingAddress: "json",
+		failure: "json",
+		failureReason: "string",
+		idempotencyKey: "string",
+		requestHash: "string",
+		settled: "bool",
+		leaseOwner: "string",
+		leaseUntil: "string",
+		createdAt: "string",
+		updatedAt: "string",
 	},
 	unique: ["idempotencyKey"],
 	indexes: ["userId", "status", "leaseUntil", "createdAt"],
@@ -54,14 +67,37 @@ const OrdersService: ServiceSchema = {
 			bulkhead: { enabled: true, concurrency: 50, maxQueueSize: 5000 },
 			timeout: 30_000,
 			params: params({
-				items: { type: "array", min: 1, max: 50, items: { type: "object", strict: "remove", props: { productId: id, quantity } } },
+				items: {
+					type: "array",
+					min: 1,
+					max: 50,
+					items: { type: "object", strict: "remove", props: { productId: id, quantity } },
+				},
 				paymentToken: { type: "string", min: 1, max: 100 },
-				shippingAddress: { type: "object", optional: true, strict: "remove", props: { line1: "string|max:200", line2: "string|max:200|optional", city: "string|max:100", postalCode: "string|max:20", country: "string|max:56" } },
+				shippingAddress: {
+					type: "object",
+					optional: true,
+					strict: "remove",
+					props: {
+						line1: "string|max:200",
+						line2: "string|max:200|optional",
+						city: "string|max:100",
+						postalCode: "string|max:20",
+						country: "string|max:56",
+					},
+				},
 			}),
-			async handler(ctx: Context<CreateParams, { idempotencyKey?: string; $statusCode?: number; $responseHeaders?: Record<string, string> }>) {
+			async handler(
+				ctx: Context<
+					CreateParams,
+					{ idempotencyKey?: string; $statusCode?: number; $responseHeaders?: Record<string, string> }
+				>,
+			) {
 				const user = this.currentUser(ctx);
 				const key = ctx.meta.idempotencyKey ? `${user.id}:${ctx.meta.idempotencyKey}` : null;
-				const requestHash = createHash("sha256").update(JSON.stringify([ctx.params.items, ctx.params.paymentToken, ctx.params.shippingAddress ?? null])).digest("hex");
+				const requestHash = createHash("sha256")
+					.update(JSON.stringify([ctx.params.items, ctx.params.paymentToken, ctx.params.shippingAddress ?? null]))
+					.digest("hex");
 				if (key) {
 					const existing = await this.store.findOne({ idempotencyKey: key });
 					if (existing) return this.replay(ctx, existing, requestHash);
@@ -76,22 +112,49 @@ const OrdersService: ServiceSchema = {
 				// once: stored as FAILED in the same write, before it takes any stock.
 				const refused = (this.broker.registry as any).getActionEndpoints("payments.charge")?.hasAvailable()
 					? null
-					: { ...classifyFailure("payment", new Errors.ServiceNotAvailableError({ action: "payments.charge" }), orderId), chargeMayExist: false };
+					: {
+							...classifyFailure(
+								"payment",
+								new Errors.ServiceNotAvailableError({ action: "payments.charge" }),
+								orderId,
+							),
+							chargeMayExist: false,
+						};
 				const order: Doc = {
-					id: orderId, userId: user.id, status: refused ? "FAILED" : "PENDING", items: priced.items, currency: priced.currency, total: priced.total,
-					paymentToken: ctx.params.paymentToken, shippingAddress: ctx.params.shippingAddress ?? null, failure: refused, failureReason: refused?.type ?? null,
-					idempotencyKey: key, requestHash, settled: !!refused, leaseOwner: this.broker.nodeID, leaseUntil: new Date(Date.now() + LEASE_MS).toISOString(),
-					createdAt: now, updatedAt: now,
+					id: orderId,
+					userId: user.id,
+					status: refused ? "FAILED" : "PENDING",
+					items: priced.items,
+					currency: priced.currency,
+					total: priced.total,
+					paymentToken: ctx.params.paymentToken,
+					shippingAddress: ctx.params.shippingAddress ?? null,
+					failure: refused,
+					failureReason: refused?.type ?? null,
+					idempotencyKey: key,
+					requestHash,
+					settled: !!refused,
+					leaseOwner: this.broker.nodeID,
+					leaseUntil: new Date(Date.now() + LEASE_MS).toISOString(),
+					createdAt: now,
+					updatedAt: now,
 				};
 				try {
 					await this.store.transaction(async (tx: unknown) => {
 						await this.store.insert(order, tx);
-						await this.publishEvent(ctx, "order.created", this.eventData({ ...order, status: "PENDING", failure: null }), { id: `${order.id}:created`, tx });
-						if (refused) await this.publishEvent(ctx, "order.failed", this.eventData(order), { id: `${order.id}:failed`, tx });
+						await this.publishEvent(
+							ctx,
+							"order.created",
+							this.eventData({ ...order, status: "PENDING", failure: null }),
+							{ id: `${order.id}:created`, tx },
+						);
+						if (refused)
+							await this.publishEvent(ctx, "order.failed", this.eventData(order), { id: `${order.id}:failed`, tx });
 					});
 				} catch (err) {
 					// A concurrent request with the same key won the insert: answer with its order.
-					if (err instanceof DuplicateKeyError && key) return this.replay(ctx, (await this.store.findOne({ idempotencyKey: key }))!, requestHash);
+					if (err instanceof DuplicateKeyError && key)
+						return this.replay(ctx, (await this.store.findOne({ idempotencyKey: key }))!, requestHash);
 					throw err;
 				}
 				if (refused) {
@@ -104,7 +167,12 @@ const OrdersService: ServiceSchema = {
 
 		list: {
 			auth: "user",
-			params: params({ page, pageSize, userId: { ...id, optional: true }, status: { type: "enum", values: [...ORDER_STATUSES], optional: true } }),
+			params: params({
+				page,
+				pageSize,
+				userId: { ...id, optional: true },
+				status: { type: "enum", values: [...ORDER_STATUSES], optional: true },
+			}),
 			async handler(ctx: Context<{ page?: number; pageSize?: number; userId?: string; status?: OrderStatus }>) {
 				const { page: p = 1, pageSize: size = 20, userId, status } = ctx.params;
 				const where: Record<string, string> = {};
@@ -112,7 +180,10 @@ const OrdersService: ServiceSchema = {
 				if (!this.isAdmin(ctx)) where.userId = this.currentUser(ctx).id;
 				else if (userId) where.userId = userId;
 				if (status) where.status = status;
-				const [rows, total] = await Promise.all([this.store.find(where, { sort: ["-createdAt", "id"], limit: size, offset: (p - 1) * size }), this.store.count(where)]);
+				const [rows, total] = await Promise.all([
+					this.store.find(where, { sort: ["-createdAt", "id"], limit: size, offset: (p - 1) * size }),
+					this.store.count(where),
+				]);
 				return pageOf(rows.map(view), total, p, size);
 			},
 		},
@@ -131,7 +202,18 @@ const OrdersService: ServiceSchema = {
 			async handler(ctx: Context<{ id: string }>) {
 				const order = await this.findOwnOrder(ctx, ctx.params.id);
 				assertTransition(order.status, "CANCELLED");
-				const cancelled = await this.transition(ctx, order, "CONFIRMED", { status: "CANCELLED", settled: false, leaseOwner: this.broker.nodeID, leaseUntil: new Date(Date.now() + LEASE_MS).toISOString() }, "order.cancelled");
+				const cancelled = await this.transition(
+					ctx,
+					order,
+					"CONFIRMED",
+					{
+						status: "CANCELLED",
+						settled: false,
+						leaseOwner: this.broker.nodeID,
+						leaseUntil: new Date(Date.now() + LEASE_MS).toISOString(),
+					},
+					"order.cancelled",
+				);
 				if (!cancelled) throw new ConflictError("The order changed meanwhile, reload it", "INVALID_TRANSITION");
 				await this.compensate(ctx, cancelled);
 				return view(await this.reload(order.id));
@@ -157,7 +239,9 @@ const OrdersService: ServiceSchema = {
 			params: params(auditPage),
 			async handler(ctx: Context<{ offset?: number; limit?: number }>) {
 				const { offset = 0, limit = 10_000_000 } = ctx.params;
-				return (await this.store.find({}, { sort: ["id"], offset, limit })).map(({ id: orderId, status, settled }: Doc) => ({ id: orderId, status, settled: !!settled }));
+				return (await this.store.find({}, { sort: ["id"], offset, limit })).map(
+					({ id: orderId, status, settled }: Doc) => ({ id: orderId, status, settled: !!settled }),
+				);
 			},
 		},
 	},
@@ -168,10 +252,23 @@ const OrdersService: ServiceSchema = {
 		 * an abandoned order simply runs it again from the start.
 		 */
 		async advance(caller: Caller, order: Doc): Promise<Doc> {
-			const lines = (order.items as { productId: string; quantity: number }[]).map(({ productId, quantity: q }) => ({ productId, quantity: q }));
+			const lines = (order.items as { productId: string; quantity: number }[]).map(({ productId, quantity: q }) => ({
+				productId,
+				quantity: q,
+			}));
 			const steps: [SagaStep, () => Promise<unknown>][] = [
 				["reserve", () => caller.call("inventory.reserve", { orderId: order.id, items: lines })],
-				["payment", () => caller.call("payments.charge", { orderId: order.id, userId: order.userId, amount: order.total, currency: order.currency, paymentToken: order.paymentToken })],
+				[
+					"payment",
+					() =>
+						caller.call("payments.charge", {
+							orderId: order.id,
+							userId: order.userId,
+							amount: order.total,
+							currency: order.currency,
+							paymentToken: order.paymentToken,
+						}),
+				],
 				["commit", () => caller.call("inventory.commit", { orderId: order.id })],
 			];
 			let leaseUntil = Date.parse(order.leaseUntil as string);
@@ -179,7 +276,13 @@ const OrdersService: ServiceSchema = {
 				// A slow saga renews its lease; if another node has taken the order over meanwhile, this run stops.
 				if (Date.now() > leaseUntil - LEASE_MS / 2) {
 					const next = new Date(Date.now() + LEASE_MS).toISOString();
-					if (!(await this.store.update({ id: order.id, status: "PENDING", leaseOwner: this.broker.nodeID }, { set: { leaseUntil: next } }))) return this.reload(order.id);
+					if (
+						!(await this.store.update(
+							{ id: order.id, status: "PENDING", leaseOwner: this.broker.nodeID },
+							{ set: { leaseUntil: next } },
+						))
+					)
+						return this.reload(order.id);
 					leaseUntil = Date.parse(next);
 				}
 				try {
@@ -189,7 +292,13 @@ const OrdersService: ServiceSchema = {
 					return this.fail(caller, order, classifyFailure(step, err, order.id));
 				}
 			}
-			const confirmed = await this.transition(this.contextOf(caller), order, "PENDING", { status: "CONFIRMED", settled: true }, "order.confirmed");
+			const confirmed = await this.transition(
+				this.contextOf(caller),
+				order,
+				"PENDING",
+				{ status: "CONFIRMED", settled: true },
+				"order.confirmed",
+			);
 			if (confirmed) {
 				this.broker.metrics.increment("emporium.orders.total", { status: "CONFIRMED" });
 				this.broker.metrics.increment("emporium.orders.value", { currency: order.currency }, order.total as number);
@@ -198,7 +307,13 @@ const OrdersService: ServiceSchema = {
 		},
 
 		async fail(caller: Caller, order: Doc, failure: OrderFailure): Promise<Doc> {
-			const failed = await this.transition(this.contextOf(caller), order, "PENDING", { status: "FAILED", failure, failureReason: failure.type }, "order.failed");
+			const failed = await this.transition(
+				this.contextOf(caller),
+				order,
+				"PENDING",
+				{ status: "FAILED", failure, failureReason: failure.type },
+				"order.failed",
+			);
 			if (!failed) return this.reload(order.id);
 			this.broker.metrics.increment("emporium.orders.total", { status: "FAILED" });
 			await this.compensate(caller, failed);
@@ -212,7 +327,11 @@ const OrdersService: ServiceSchema = {
 				const failure = order.failure as OrderFailure | null;
 				if (order.status === "CANCELLED" || failure?.chargeMayExist) {
 					// Short and without retries: the client is waiting, and recovery retries an unsettled order anyway.
-					await caller.call("payments.refund", { orderId: order.id, reason: order.status === "CANCELLED" ? "cancelled" : failure!.type }, { timeout: REFUND_TIMEOUT_MS, retries: 0 });
+					await caller.call(
+						"payments.refund",
+						{ orderId: order.id, reason: order.status === "CANCELLED" ? "cancelled" : failure!.type },
+						{ timeout: REFUND_TIMEOUT_MS, retries: 0 },
+					);
 				}
 				await this.store.update({ id: order.id }, { set: { settled: true } });
 			} catch (err: any) {
@@ -221,11 +340,23 @@ const OrdersService: ServiceSchema = {
 		},
 
 		/** Compare-and-set of the status, with its domain event in the same transaction; null if the order moved on. */
-		async transition(ctx: Context | null, order: Doc, from: OrderStatus, set: Record<string, unknown>, event: DomainEventType): Promise<Doc | null> {
+		async transition(
+			ctx: Context | null,
+			order: Doc,
+			from: OrderStatus,
+			set: Record<string, unknown>,
+			event: DomainEventType,
+		): Promise<Doc | null> {
 			const next = { ...order, ...set, updatedAt: new Date().toISOString() };
 			const changed = await this.store.transaction(async (tx: unknown) => {
-				if (!(await this.store.update({ id: order.id, status: from }, { set: { ...set, updatedAt: next.updatedAt } }, tx))) return false;
-				await this.publishEvent(ctx, event, this.eventData(next), { id: `${order.id}:${String(set.status).toLowerCase()}`, tx });
+				if (
+					!(await this.store.update({ id: order.id, status: from }, { set: { ...set, updatedAt: next.updatedAt } }, tx))
+				)
+					return false;
+				await this.publishEvent(ctx, event, this.eventData(next), {
+					id: `${order.id}:${String(set.status).toLowerCase()}`,
+					tx,
+				});
 				return true;
 			});
 			return changed ? next : null;
@@ -233,7 +364,15 @@ const OrdersService: ServiceSchema = {
 
 		eventData(order: Doc) {
 			const failure = order.failure as OrderFailure | null;
-			return { orderId: order.id, userId: order.userId, status: order.status, total: order.total, currency: order.currency, items: order.items, failureReason: failure?.type ?? null };
+			return {
+				orderId: order.id,
+				userId: order.userId,
+				status: order.status,
+				total: order.total,
+				currency: order.currency,
+				items: order.items,
+				failureReason: failure?.type ?? null,
+			};
 		},
 
 		respond(ctx: Context<unknown, { $statusCode?: number; $location?: string }>, order: Doc) {
@@ -244,14 +383,24 @@ const OrdersService: ServiceSchema = {
 		},
 
 		/** The same key from the same user answers with the first order once it has settled, and never charges again. */
-		async replay(ctx: Context<unknown, { $responseHeaders?: Record<string, string> }>, existing: Doc, requestHash: string) {
-			if (existing.requestHash !== requestHash) throw new ConflictError("This Idempotency-Key was used for a different request", "IDEMPOTENCY_KEY_REUSED");
+		async replay(
+			ctx: Context<unknown, { $responseHeaders?: Record<string, string> }>,
+			existing: Doc,
+			requestHash: string,
+		) {
+			if (existing.requestHash !== requestHash)
+				throw new ConflictError("This Idempotency-Key was used for a different request", "IDEMPOTENCY_KEY_REUSED");
 			let order = existing;
-			for (const deadline = Date.now() + REPLAY_WAIT_MS; order.status === "PENDING" && Date.now() < deadline; ) {
+			for (const deadline = Date.now() + REPLAY_WAIT_MS; order.status === "PENDING" && Date.now() < deadline;) {
 				await new Promise(resolve => setTimeout(resolve, 25));
 				order = await this.reload(existing.id);
 			}
-			if (order.status === "PENDING") throw new ConflictError("The first request with this Idempotency-Key is still in progress", "IDEMPOTENT_REQUEST_IN_PROGRESS", { orderId: order.id });
+			if (order.status === "PENDING")
+				throw new ConflictError(
+					"The first request with this Idempotency-Key is still in progress",
+					"IDEMPOTENT_REQUEST_IN_PROGRESS",
+					{ orderId: order.id },
+				);
 			ctx.meta.$responseHeaders = { "Idempotent-Replayed": "true" };
 			return this.respond(ctx, order);
 		},
@@ -276,16 +425,21 @@ const OrdersService: ServiceSchema = {
 		/** Picks up orders whose node died or gave up mid-way (lease expired) and finishes or compensates them. */
 		async recoverOrders(): Promise<void> {
 			const now = new Date().toISOString();
-			const stale: Doc[] = await this.store.find({ settled: false, leaseUntil: { $lt: now } }, { sort: ["leaseUntil"], limit: RECOVERY_BATCH });
+			const stale: Doc[] = await this.store.find(
+				{ settled: false, leaseUntil: { $lt: now } },
+				{ sort: ["leaseUntil"], limit: RECOVERY_BATCH },
+			);
 			const recoverOne = async (order: Doc) => {
 				const lease = { leaseOwner: this.broker.nodeID, leaseUntil: new Date(Date.now() + LEASE_MS).toISOString() };
-				if (!(await this.store.update({ id: order.id, leaseUntil: order.leaseUntil as string }, { set: lease }))) return;
+				if (!(await this.store.update({ id: order.id, leaseUntil: order.leaseUntil as string }, { set: lease })))
+					return;
 				Object.assign(order, lease);
 				this.logger.info(`Recovering order ${order.id} (${order.status})`);
 				if (order.status === "PENDING") await this.advance(this.broker, order);
 				else await this.compensate(this.broker, order);
 			};
-			for (let i = 0; i < stale.length; i += RECOVERY_PARALLEL) await Promise.all(stale.slice(i, i + RECOVERY_PARALLEL).map(recoverOne));
+			for (let i = 0; i < stale.length; i += RECOVERY_PARALLEL)
+				await Promise.all(stale.slice(i, i + RECOVERY_PARALLEL).map(recoverOne));
 		},
 	},
 

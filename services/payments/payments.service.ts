@@ -19,7 +19,11 @@ interface ChargeParams {
 	paymentToken: string;
 }
 
-const STATUS_BY_OUTCOME: Record<ChargeOutcome, PaymentStatus> = { SUCCEEDED: "SUCCEEDED", DECLINED: "DECLINED", UNAVAILABLE: "FAILED" };
+const STATUS_BY_OUTCOME: Record<ChargeOutcome, PaymentStatus> = {
+	SUCCEEDED: "SUCCEEDED",
+	DECLINED: "DECLINED",
+	UNAVAILABLE: "FAILED",
+};
 
 function publicView(doc: Doc) {
 	const { paymentToken: _token, ...payment } = doc;
@@ -30,7 +34,22 @@ const PaymentsService: ServiceSchema = {
 	name: "payments",
 	mixins: [
 		DbMixin(
-			{ name: "payments", fields: { orderId: "string", userId: "string", amount: "money", currency: "string", status: "string", paymentToken: "string", failureReason: "string", createdAt: "string", updatedAt: "string", refundedAt: "string" }, unique: ["orderId"] },
+			{
+				name: "payments",
+				fields: {
+					orderId: "string",
+					userId: "string",
+					amount: "money",
+					currency: "string",
+					status: "string",
+					paymentToken: "string",
+					failureReason: "string",
+					createdAt: "string",
+					updatedAt: "string",
+					refundedAt: "string",
+				},
+				unique: ["orderId"],
+			},
 			outboxCollection("payments"),
 		),
 		EventsMixin,
@@ -40,7 +59,13 @@ const PaymentsService: ServiceSchema = {
 	actions: {
 		/** Internal and idempotent per order: a repeated charge returns the first outcome and never charges twice. */
 		charge: {
-			params: params({ orderId: id, userId: id, amount: { type: "number", integer: true, min: 0 }, currency: { type: "string", length: 3 }, paymentToken: { type: "string", min: 1, max: 100 } }),
+			params: params({
+				orderId: id,
+				userId: id,
+				amount: { type: "number", integer: true, min: 0 },
+				currency: { type: "string", length: 3 },
+				paymentToken: { type: "string", min: 1, max: 100 },
+			}),
 			retryPolicy: IDEMPOTENT_RETRY,
 			// A stuck provider must not hold the caller for the whole request timeout on every attempt.
 			timeout: 2000,
@@ -49,24 +74,39 @@ const PaymentsService: ServiceSchema = {
 				const payment = await this.claimCharge(ctx.params);
 				if (payment.status === "SUCCEEDED") return publicView(payment);
 				if (payment.status === "DECLINED") throw new PaymentDeclinedError({ orderId: ctx.params.orderId });
-				if (payment.status !== "PENDING") throw new ConflictError(`Payment of order ${ctx.params.orderId} is ${payment.status}`, "PAYMENT_CLOSED");
+				if (payment.status !== "PENDING")
+					throw new ConflictError(`Payment of order ${ctx.params.orderId} is ${payment.status}`, "PAYMENT_CLOSED");
 
 				const outcome = await this.provider.charge(ctx.params.paymentToken, ctx.params.amount, ctx.params.currency);
 				const status = STATUS_BY_OUTCOME[outcome as ChargeOutcome];
 				const now = new Date().toISOString();
-				const settled = await this.store.update({ id: payment.id, status: "PENDING" }, { set: { status, updatedAt: now, failureReason: outcome === "SUCCEEDED" ? null : outcome } });
+				const settled = await this.store.update(
+					{ id: payment.id, status: "PENDING" },
+					{ set: { status, updatedAt: now, failureReason: outcome === "SUCCEEDED" ? null : outcome } },
+				);
 				if (!settled && outcome === "SUCCEEDED") {
 					// The order was voided while the provider was charging: give the money back at once.
 					await this.provider.refund(ctx.params.paymentToken, ctx.params.amount, ctx.params.currency);
 					throw new ConflictError(`Payment of order ${ctx.params.orderId} was voided`, "PAYMENT_CLOSED");
 				}
 				this.broker.metrics.increment("emporium.payments.total", { outcome: status });
-				const data = { orderId: ctx.params.orderId, userId: ctx.params.userId, paymentId: payment.id, amount: ctx.params.amount, currency: ctx.params.currency };
+				const data = {
+					orderId: ctx.params.orderId,
+					userId: ctx.params.userId,
+					paymentId: payment.id,
+					amount: ctx.params.amount,
+					currency: ctx.params.currency,
+				};
 				if (outcome === "SUCCEEDED") {
 					await this.publishEvent(ctx, "payment.succeeded", data, { id: `${payment.id}:succeeded` });
 					return publicView({ ...payment, status, updatedAt: now });
 				}
-				await this.publishEvent(ctx, "payment.failed", { ...data, reason: outcome }, { id: `${payment.id}:${outcome.toLowerCase()}:${Date.now()}` });
+				await this.publishEvent(
+					ctx,
+					"payment.failed",
+					{ ...data, reason: outcome },
+					{ id: `${payment.id}:${outcome.toLowerCase()}:${Date.now()}` },
+				);
 				if (outcome === "DECLINED") throw new PaymentDeclinedError({ orderId: ctx.params.orderId });
 				throw new PaymentUnavailableError({ orderId: ctx.params.orderId });
 			},
@@ -82,17 +122,49 @@ const PaymentsService: ServiceSchema = {
 				let payment = await this.store.findOne({ orderId });
 				if (!payment) {
 					try {
-						return publicView(await this.store.insert({ id: randomUUID(), orderId, userId: "", amount: 0, currency: "", status: "VOIDED", paymentToken: "", failureReason: ctx.params.reason ?? null, createdAt: now, updatedAt: now, refundedAt: null }));
+						return publicView(
+							await this.store.insert({
+								id: randomUUID(),
+								orderId,
+								userId: "",
+								amount: 0,
+								currency: "",
+								status: "VOIDED",
+								paymentToken: "",
+								failureReason: ctx.params.reason ?? null,
+								createdAt: now,
+								updatedAt: now,
+								refundedAt: null,
+							}),
+						);
 					} catch (err) {
 						if (!(err instanceof DuplicateKeyError)) throw err;
 						payment = (await this.store.findOne({ orderId }))!;
 					}
 				}
-				if (payment.status === "PENDING") await this.store.update({ id: payment.id, status: "PENDING" }, { set: { status: "VOIDED", updatedAt: now } });
-				if (await this.store.update({ id: payment.id, status: "SUCCEEDED" }, { set: { status: "REFUNDED", refundedAt: now, updatedAt: now } })) {
+				if (payment.status === "PENDING")
+					await this.store.update({ id: payment.id, status: "PENDING" }, { set: { status: "VOIDED", updatedAt: now } });
+				if (
+					await this.store.update(
+						{ id: payment.id, status: "SUCCEEDED" },
+						{ set: { status: "REFUNDED", refundedAt: now, updatedAt: now } },
+					)
+				) {
 					await this.provider.refund(payment.paymentToken, payment.amount, payment.currency);
 					this.broker.metrics.increment("emporium.payments.total", { outcome: "REFUNDED" });
-					await this.publishEvent(ctx, "payment.refunded", { orderId, userId: payment.userId, paymentId: payment.id, amount: payment.amount, currency: payment.currency, reason: ctx.params.reason ?? null }, { id: `${payment.id}:refunded` });
+					await this.publishEvent(
+						ctx,
+						"payment.refunded",
+						{
+							orderId,
+							userId: payment.userId,
+							paymentId: payment.id,
+							amount: payment.amount,
+							currency: payment.currency,
+							reason: ctx.params.reason ?? null,
+						},
+						{ id: `${payment.id}:refunded` },
+					);
 				}
 				return publicView((await this.store.findOne({ id: payment.id }))!);
 			},
@@ -103,7 +175,10 @@ const PaymentsService: ServiceSchema = {
 			params: params(auditPage),
 			async handler(ctx: Context<{ offset?: number; limit?: number }>) {
 				const { offset = 0, limit = 10_000_000 } = ctx.params;
-				return (await this.store.find({}, { sort: ["id"], offset, limit })).map(({ orderId, status }: Doc) => ({ orderId, status }));
+				return (await this.store.find({}, { sort: ["id"], offset, limit })).map(({ orderId, status }: Doc) => ({
+					orderId,
+					status,
+				}));
 			},
 		},
 
@@ -115,7 +190,10 @@ const PaymentsService: ServiceSchema = {
 				await ctx.call("orders.get", { id: ctx.params.orderId });
 				const { page: p = 1, pageSize: size = 20 } = ctx.params;
 				const where = { orderId: ctx.params.orderId };
-				const [rows, total] = await Promise.all([this.store.find(where, { sort: ["createdAt"], limit: size, offset: (p - 1) * size }), this.store.count(where)]);
+				const [rows, total] = await Promise.all([
+					this.store.find(where, { sort: ["createdAt"], limit: size, offset: (p - 1) * size }),
+					this.store.count(where),
+				]);
 				return pageOf(rows.map(publicView), total, p, size);
 			},
 		},
@@ -125,14 +203,28 @@ const PaymentsService: ServiceSchema = {
 		/** Inserts the order's payment as PENDING, or takes over a FAILED one for another attempt; else returns it as is. */
 		async claimCharge(input: ChargeParams): Promise<Doc> {
 			const now = new Date().toISOString();
-			const fresh = { id: randomUUID(), ...input, status: "PENDING", failureReason: null, createdAt: now, updatedAt: now, refundedAt: null };
+			const fresh = {
+				id: randomUUID(),
+				...input,
+				status: "PENDING",
+				failureReason: null,
+				createdAt: now,
+				updatedAt: now,
+				refundedAt: null,
+			};
 			try {
 				return await this.store.insert(fresh);
 			} catch (err) {
 				if (!(err instanceof DuplicateKeyError)) throw err;
 			}
 			const existing: Doc = (await this.store.findOne({ orderId: input.orderId }))!;
-			if (existing.status === "FAILED" && (await this.store.update({ id: existing.id, status: "FAILED" }, { set: { status: "PENDING", paymentToken: input.paymentToken, updatedAt: now } }))) {
+			if (
+				existing.status === "FAILED" &&
+				(await this.store.update(
+					{ id: existing.id, status: "FAILED" },
+					{ set: { status: "PENDING", paymentToken: input.paymentToken, updatedAt: now } },
+				))
+			) {
 				return { ...existing, status: "PENDING" };
 			}
 			if (existing.status === "PENDING") throw new PaymentUnavailableError({ orderId: input.orderId });

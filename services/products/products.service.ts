@@ -22,7 +22,12 @@ export interface Product {
 	updatedAt: string;
 }
 
-const SORTS: Record<string, string[]> = { name: ["name", "id"], price: ["price", "id"], "-price": ["-price", "id"], "-createdAt": ["-createdAt", "id"] };
+const SORTS: Record<string, string[]> = {
+	name: ["name", "id"],
+	price: ["price", "id"],
+	"-price": ["-price", "id"],
+	"-createdAt": ["-createdAt", "id"],
+};
 const fields = {
 	name: { type: "string", min: 1, max: 200, trim: true },
 	description: { type: "string", max: 5000, optional: true },
@@ -33,14 +38,30 @@ const fields = {
 } as const;
 
 function optionalFields<T extends Record<string, object>>(schema: T) {
-	return Object.fromEntries(Object.entries(schema).map(([k, v]) => [k, { ...v, optional: true }])) as { [K in keyof T]: T[K] & { optional: true } };
+	return Object.fromEntries(Object.entries(schema).map(([k, v]) => [k, { ...v, optional: true }])) as {
+		[K in keyof T]: T[K] & { optional: true };
+	};
 }
 
 const ProductsService: ServiceSchema = {
 	name: "products",
 	mixins: [
 		DbMixin(
-			{ name: "products", fields: { name: "string", description: "text", price: "money", currency: "string", category: "string", sku: "string", createdAt: "string", updatedAt: "string" }, unique: ["sku"], indexes: ["category", "createdAt", "price", "name"] },
+			{
+				name: "products",
+				fields: {
+					name: "string",
+					description: "text",
+					price: "money",
+					currency: "string",
+					category: "string",
+					sku: "string",
+					createdAt: "string",
+					updatedAt: "string",
+				},
+				unique: ["sku"],
+				indexes: ["category", "createdAt", "price", "name"],
+			},
 			outboxCollection("products"),
 		),
 		EventsMixin,
@@ -58,7 +79,9 @@ const ProductsService: ServiceSchema = {
 				sort: { type: "enum", values: Object.keys(SORTS), optional: true },
 			}),
 			cache: { keys: ["page", "pageSize", "search", "category", "sort"] },
-			async handler(ctx: Context<{ page?: number; pageSize?: number; search?: string; category?: string; sort?: string }>) {
+			async handler(
+				ctx: Context<{ page?: number; pageSize?: number; search?: string; category?: string; sort?: string }>,
+			) {
 				const { page: p = 1, pageSize: size = 20, search, category, sort = "name" } = ctx.params;
 				// Only the documented filters become a query; nothing from the client is passed through.
 				const where: Where = category ? { category } : {};
@@ -91,7 +114,9 @@ const ProductsService: ServiceSchema = {
 		create: {
 			auth: "admin",
 			params: params(fields),
-			async handler(ctx: Context<Omit<Product, "id" | "createdAt" | "updatedAt">, { $statusCode?: number; $location?: string }>) {
+			async handler(
+				ctx: Context<Omit<Product, "id" | "createdAt" | "updatedAt">, { $statusCode?: number; $location?: string }>,
+			) {
 				const product = await this.createProduct(ctx, ctx.params);
 				ctx.meta.$statusCode = 201;
 				ctx.meta.$location = `/api/products/${product.id}`;
@@ -106,7 +131,9 @@ const ProductsService: ServiceSchema = {
 				const { id: productId, ...changes } = ctx.params;
 				const set = { ...changes, updatedAt: new Date().toISOString() };
 				const matched = await this.store.update({ id: productId }, { set }).catch((err: unknown) => {
-					throw err instanceof DuplicateKeyError ? new ConflictError("A product with this SKU already exists", "SKU_TAKEN") : err;
+					throw err instanceof DuplicateKeyError
+						? new ConflictError("A product with this SKU already exists", "SKU_TAKEN")
+						: err;
 				});
 				if (!matched) throw new NotFoundError("Product");
 				const product = await this.findProduct(productId);
@@ -136,16 +163,35 @@ const ProductsService: ServiceSchema = {
 			return doc as unknown as Product;
 		},
 
-		async createProduct(ctx: Context | null, input: Omit<Product, "id" | "createdAt" | "updatedAt">, productId: string = randomUUID()): Promise<Product> {
+		async createProduct(
+			ctx: Context | null,
+			input: Omit<Product, "id" | "createdAt" | "updatedAt">,
+			productId: string = randomUUID(),
+		): Promise<Product> {
 			const now = new Date().toISOString();
-			const doc = { ...input, description: input.description ?? "", currency: input.currency ?? "USD", id: productId, createdAt: now, updatedAt: now };
+			const doc = {
+				...input,
+				description: input.description ?? "",
+				currency: input.currency ?? "USD",
+				id: productId,
+				createdAt: now,
+				updatedAt: now,
+			};
 			try {
 				await this.store.insert(doc);
 			} catch (err) {
-				if (err instanceof DuplicateKeyError) throw new ConflictError("A product with this SKU already exists", "SKU_TAKEN");
+				if (err instanceof DuplicateKeyError)
+					throw new ConflictError("A product with this SKU already exists", "SKU_TAKEN");
 				throw err;
 			}
-			await this.publishEvent(ctx, "product.created", { productId, sku: doc.sku, name: doc.name, price: doc.price, currency: doc.currency, category: doc.category });
+			await this.publishEvent(ctx, "product.created", {
+				productId,
+				sku: doc.sku,
+				name: doc.name,
+				price: doc.price,
+				currency: doc.currency,
+				category: doc.category,
+			});
 			await this.cleanCache();
 			return doc as Product;
 		},

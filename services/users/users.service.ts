@@ -50,7 +50,20 @@ const UsersService: ServiceSchema = {
 	name: "users",
 	mixins: [
 		DbMixin(
-			{ name: "users", fields: { email: "string", name: "string", role: "string", passwordHash: "string", address: "json", createdAt: "string", updatedAt: "string" }, unique: ["email"], indexes: ["role"] },
+			{
+				name: "users",
+				fields: {
+					email: "string",
+					name: "string",
+					role: "string",
+					passwordHash: "string",
+					address: "json",
+					createdAt: "string",
+					updatedAt: "string",
+				},
+				unique: ["email"],
+				indexes: ["role"],
+			},
 			outboxCollection("users"),
 		),
 		EventsMixin,
@@ -61,9 +74,16 @@ const UsersService: ServiceSchema = {
 	actions: {
 		register: {
 			params: params({ email, password, name }),
-			async handler(ctx: Context<{ email: string; password: string; name: string }, { $statusCode?: number; $location?: string }>) {
+			async handler(
+				ctx: Context<{ email: string; password: string; name: string }, { $statusCode?: number; $location?: string }>,
+			) {
 				const user = await this.createUser(ctx.params, "customer");
-				await this.publishEvent(ctx, "user.registered", { userId: user.id, email: user.email, name: user.name }, { id: `${user.id}:registered` });
+				await this.publishEvent(
+					ctx,
+					"user.registered",
+					{ userId: user.id, email: user.email, name: user.name },
+					{ id: `${user.id}:registered` },
+				);
 				ctx.meta.$statusCode = 201;
 				ctx.meta.$location = "/api/users/me";
 				return { token: this.issueToken(user), user };
@@ -127,7 +147,9 @@ const UsersService: ServiceSchema = {
 			cache: { keys: ["id"], ttl: 60 },
 			async handler(ctx: Context<{ id: string }>): Promise<AuthUser | null> {
 				const doc = await this.store.findOne({ id: ctx.params.id });
-				return doc ? { id: doc.id, email: doc.email as string, name: doc.name as string, role: doc.role as Role } : null;
+				return doc
+					? { id: doc.id, email: doc.email as string, name: doc.name as string, role: doc.role as Role }
+					: null;
 			},
 		},
 
@@ -154,11 +176,21 @@ const UsersService: ServiceSchema = {
 	methods: {
 		async createUser(input: { email: string; password: string; name: string }, role: Role): Promise<User> {
 			const now = new Date().toISOString();
-			const doc = { id: randomUUID(), email: input.email, name: input.name, role, address: null, passwordHash: await hashPassword(input.password), createdAt: now, updatedAt: now };
+			const doc = {
+				id: randomUUID(),
+				email: input.email,
+				name: input.name,
+				role,
+				address: null,
+				passwordHash: await hashPassword(input.password),
+				createdAt: now,
+				updatedAt: now,
+			};
 			try {
 				return toUser(await this.store.insert(doc));
 			} catch (err) {
-				if (err instanceof DuplicateKeyError) throw new ConflictError("An account with this email already exists", "EMAIL_TAKEN");
+				if (err instanceof DuplicateKeyError)
+					throw new ConflictError("An account with this email already exists", "EMAIL_TAKEN");
 				throw err;
 			}
 		},
@@ -178,7 +210,10 @@ const UsersService: ServiceSchema = {
 			if (!admin) return;
 			if (await this.store.findOne({ email: admin.email.toLowerCase() })) return;
 			try {
-				await this.createUser({ email: admin.email.toLowerCase(), password: admin.password, name: "Administrator" }, "admin");
+				await this.createUser(
+					{ email: admin.email.toLowerCase(), password: admin.password, name: "Administrator" },
+					"admin",
+				);
 				this.logger.info(`Admin account ${admin.email} created`);
 			} catch (err) {
 				// Another users node created it first.

@@ -37,11 +37,17 @@ function variablesTheCodeReads(): Set<string> {
 	const literal = "[\"']([A-Z][A-Z0-9_]*)[\"']";
 	const perService = "`\\$\\{\\s*\\w+\\.toUpperCase\\(\\)\\s*\\}(_[A-Z0-9_]+)`";
 	for (const source of sources) {
-		for (const pattern of [/process\.env\.([A-Z][A-Z0-9_]*)/g, /\benv\.([A-Z][A-Z0-9_]*)/g, new RegExp(`\\benv\\[\\s*${literal}\\s*\\]`, "g"), new RegExp(`\\(\\s*env\\s*,\\s*${literal}`, "g")]) {
+		for (const pattern of [
+			/process\.env\.([A-Z][A-Z0-9_]*)/g,
+			/\benv\.([A-Z][A-Z0-9_]*)/g,
+			new RegExp(`\\benv\\[\\s*${literal}\\s*\\]`, "g"),
+			new RegExp(`\\(\\s*env\\s*,\\s*${literal}`, "g"),
+		]) {
 			for (const m of source.matchAll(pattern)) names.add(m[1]);
 		}
 		// readSecret("X") reads X and X_FILE.
-		for (const m of source.matchAll(new RegExp(`readSecret\\(\\s*${literal}`, "g"))) names.add(m[1]).add(`${m[1]}_FILE`);
+		for (const m of source.matchAll(new RegExp(`readSecret\\(\\s*${literal}`, "g")))
+			names.add(m[1]).add(`${m[1]}_FILE`);
 		// readSecret(`${service.toUpperCase()}_DB_URI`) reads one variable (and its _FILE) per actor.
 		for (const m of source.matchAll(new RegExp(`readSecret\\(\\s*${perService}`, "g"))) {
 			for (const actor of ACTORS) names.add(`${actor.toUpperCase()}${m[1]}`).add(`${actor.toUpperCase()}${m[1]}_FILE`);
@@ -102,26 +108,39 @@ function composeEnv(svc: Json): { fromFiles: Env; inline: Env; effective: Env } 
 	return { fromFiles, inline, effective: { ...imageEnv, ...fromFiles, ...inline } };
 }
 /** The actors a Compose node hosts (its SERVICES list). */
-const hosts = (svc: Json) => (composeEnv(svc).effective.SERVICES ?? "").split(",").map(s => s.trim()).filter(Boolean);
+const hosts = (svc: Json) =>
+	(composeEnv(svc).effective.SERVICES ?? "")
+		.split(",")
+		.map(s => s.trim())
+		.filter(Boolean);
 
 // --- Kubernetes ----------------------------------------------------------------------------------------------
 const kustomization = yamlFile("k8s/kustomization.yaml");
-const manifestFiles = readdirSync(path.join(ROOT, "k8s")).filter(f => /\.ya?ml$/.test(f) && !/^kustomization\.ya?ml$/.test(f));
-const manifests: Json[] = manifestFiles.flatMap(file => parseAllDocuments(read(path.join("k8s", file))).map(doc => {
-	if (doc.errors.length) throw new Error(`k8s/${file}: ${doc.errors.map(e => e.message).join("; ")}`);
-	return doc.toJS();
-})).filter(Boolean);
+const manifestFiles = readdirSync(path.join(ROOT, "k8s")).filter(
+	f => /\.ya?ml$/.test(f) && !/^kustomization\.ya?ml$/.test(f),
+);
+const manifests: Json[] = manifestFiles
+	.flatMap(file =>
+		parseAllDocuments(read(path.join("k8s", file))).map(doc => {
+			if (doc.errors.length) throw new Error(`k8s/${file}: ${doc.errors.map(e => e.message).join("; ")}`);
+			return doc.toJS();
+		}),
+	)
+	.filter(Boolean);
 const ofKind = (kind: string) => manifests.filter(m => m.kind === kind);
 const configMapData: Env = Object.assign({}, ...ofKind("ConfigMap").map(m => m.data ?? {}));
 const secrets = ofKind("Secret");
 const deployments = ofKind("Deployment");
 function containerEnv(container: Json): { inline: Env; effective: Env } {
 	const inline: Env = Object.fromEntries((container.env ?? []).map((e: Json) => [e.name, e.value ?? ""]));
-	const fromConfigMaps: Env = Object.assign({}, ...(container.envFrom ?? []).map((src: Json) => {
-		const cm = ofKind("ConfigMap").find(m => m.metadata.name === src.configMapRef?.name);
-		expect(cm, `ConfigMap ${src.configMapRef?.name} referenced by ${container.name}`).toBeDefined();
-		return cm.data;
-	}));
+	const fromConfigMaps: Env = Object.assign(
+		{},
+		...(container.envFrom ?? []).map((src: Json) => {
+			const cm = ofKind("ConfigMap").find(m => m.metadata.name === src.configMapRef?.name);
+			expect(cm, `ConfigMap ${src.configMapRef?.name} referenced by ${container.name}`).toBeDefined();
+			return cm.data;
+		}),
+	);
 	return { inline, effective: { ...imageEnv, ...fromConfigMaps, ...inline } };
 }
 const k8sNode = (d: Json) => d.spec.template.spec.containers[0];
@@ -163,11 +182,16 @@ describe("Dockerfile", () => {
 	});
 
 	it("keeps in the build context everything the build compiles", () => {
-		const ignored = read(".dockerignore").split("\n").map(l => l.trim()).filter(l => l && !l.startsWith("#"));
+		const ignored = read(".dockerignore")
+			.split("\n")
+			.map(l => l.trim())
+			.filter(l => l && !l.startsWith("#"));
 		const compiled: string[] = JSON.parse(read("tsconfig.build.json")).include;
 		for (const entry of compiled) expect(ignored, entry).not.toContain(entry);
 		// A compiled file importing from an ignored directory (say test/) would break the image build only.
-		const sources = compiled.flatMap(entry => (entry.endsWith(".ts") ? [entry] : existsSync(path.join(ROOT, entry)) ? tsFiles(entry) : []));
+		const sources = compiled.flatMap(entry =>
+			entry.endsWith(".ts") ? [entry] : existsSync(path.join(ROOT, entry)) ? tsFiles(entry) : [],
+		);
 		for (const file of sources) {
 			for (const m of read(file).matchAll(/from\s+["'](\.[^"']+)["']/g)) {
 				const top = path.relative(ROOT, path.resolve(ROOT, path.dirname(file), m[1])).split(path.sep)[0];
@@ -189,7 +213,10 @@ describe("Compose and Kubernetes name real actors", () => {
 	it("Compose runs one container per actor and two gateways, each SERVICES naming a service file", () => {
 		for (const [name, svc] of composeNodes) {
 			expect(hosts(svc).length, `${name} SERVICES`).toBeGreaterThan(0);
-			for (const hosted of hosts(svc)) expect(existsSync(path.join(ROOT, `services/${hosted}/${hosted}.service.ts`)), `${name} hosts ${hosted}`).toBe(true);
+			for (const hosted of hosts(svc))
+				expect(existsSync(path.join(ROOT, `services/${hosted}/${hosted}.service.ts`)), `${name} hosts ${hosted}`).toBe(
+					true,
+				);
 		}
 		const count = (actor: string) => composeNodes.filter(([, svc]) => hosts(svc).includes(actor)).length;
 		for (const actor of ACTORS) expect(count(actor), actor).toBeGreaterThanOrEqual(1);
@@ -208,7 +235,18 @@ describe("environment", () => {
 	const known = variablesTheCodeReads();
 
 	it("the scan of the code finds the variables it is known to read", () => {
-		for (const name of ["NODE_ENV", "PORT", "TRANSPORTER", "JWT_SECRET_FILE", "ORDERS_DB_URI", "PRODUCTS_DB_URI_FILE", "METRICS_PORT", "SERVICES", "SERVICEDIR"]) expect(known, name).toContain(name);
+		for (const name of [
+			"NODE_ENV",
+			"PORT",
+			"TRANSPORTER",
+			"JWT_SECRET_FILE",
+			"ORDERS_DB_URI",
+			"PRODUCTS_DB_URI_FILE",
+			"METRICS_PORT",
+			"SERVICES",
+			"SERVICEDIR",
+		])
+			expect(known, name).toContain(name);
 	});
 
 	it("every variable the deployment files set is one the code reads", () => {
@@ -220,8 +258,12 @@ describe("environment", () => {
 			for (const name of Object.keys(inline)) set.push([`compose ${svcName}`, name]);
 		}
 		for (const name of Object.keys(configMapData)) set.push(["ConfigMap", name]);
-		for (const secret of secrets) for (const name of Object.keys({ ...secret.data, ...secret.stringData })) set.push([`Secret ${secret.metadata.name}`, name]);
-		for (const d of deployments) for (const name of Object.keys(containerEnv(k8sNode(d)).inline)) set.push([`Deployment ${d.metadata.name}`, name]);
+		for (const secret of secrets)
+			for (const name of Object.keys({ ...secret.data, ...secret.stringData }))
+				set.push([`Secret ${secret.metadata.name}`, name]);
+		for (const d of deployments)
+			for (const name of Object.keys(containerEnv(k8sNode(d)).inline))
+				set.push([`Deployment ${d.metadata.name}`, name]);
 		expect(set.length).toBeGreaterThan(20);
 		expect(set.filter(([, name]) => !known.has(name)).map(([where, name]) => `${where}: ${name}`)).toEqual([]);
 	});
@@ -233,7 +275,11 @@ describe("environment", () => {
 			expect(env.JWT_SECRET?.length ?? 0, `${name} JWT_SECRET`).toBeGreaterThanOrEqual(32);
 		}
 		const users = composeNodes.find(([, svc]) => hosts(svc).includes("users"))![1];
-		expect(composeEnv(users).effective).toMatchObject({ ADMIN_EMAIL: expect.any(String), ADMIN_PASSWORD: expect.any(String), SEED: "true" });
+		expect(composeEnv(users).effective).toMatchObject({
+			ADMIN_EMAIL: expect.any(String),
+			ADMIN_PASSWORD: expect.any(String),
+			SEED: "true",
+		});
 		for (const d of deployments) {
 			const { effective } = containerEnv(k8sNode(d));
 			expect(effective.NODE_ENV).toBe("production");
@@ -246,8 +292,12 @@ describe("environment", () => {
 	it("URLs in the Compose configuration point at Compose services, and MySQL databases exist with those credentials", () => {
 		const mysql = composeServices.mysql;
 		const mysqlEnv = listOrMap(mysql.environment);
-		const initDir = mysql.volumes.map((v: string) => v.split(":")).find(([, target]: string[]) => target === "/docker-entrypoint-initdb.d")[0];
-		const initSql = readdirSync(path.join(ROOT, "docker", initDir)).map(f => read(path.join("docker", initDir, f))).join("\n");
+		const initDir = mysql.volumes
+			.map((v: string) => v.split(":"))
+			.find(([, target]: string[]) => target === "/docker-entrypoint-initdb.d")[0];
+		const initSql = readdirSync(path.join(ROOT, "docker", initDir))
+			.map(f => read(path.join("docker", initDir, f)))
+			.join("\n");
 		const created = [...initSql.matchAll(/CREATE DATABASE (?:IF NOT EXISTS )?`?(\w+)`?/gi)].map(m => m[1]);
 		for (const [name, svc] of composeNodes) {
 			for (const [key, value] of Object.entries(composeEnv(svc).effective)) {
@@ -255,7 +305,10 @@ describe("environment", () => {
 				const url = new URL(value.replace(/^(kafka|nats|redis|mysql|mongodb):/, "http:"));
 				expect(composeServices, `${name} ${key} host`).toHaveProperty([url.hostname]);
 				if (value.startsWith("mysql:")) {
-					expect([decodeURIComponent(url.username), decodeURIComponent(url.password)], `${key} credentials`).toEqual([mysqlEnv.MYSQL_USER, mysqlEnv.MYSQL_PASSWORD]);
+					expect([decodeURIComponent(url.username), decodeURIComponent(url.password)], `${key} credentials`).toEqual([
+						mysqlEnv.MYSQL_USER,
+						mysqlEnv.MYSQL_PASSWORD,
+					]);
 					expect(created, `${key} database`).toContain(url.pathname.slice(1));
 				}
 			}
@@ -285,7 +338,8 @@ describe("ports of health checks, probes and scrape targets", () => {
 		expect(nodeJob.metrics_path ?? "/metrics").toBe("/metrics");
 		const expected = composeNodes.map(([name, svc]) => `${name}:${composeEnv(svc).effective.METRICS_PORT}`);
 		expect([...targets(nodeJob)].sort()).toEqual([...expected].sort());
-		for (const job of prometheus.scrape_configs) for (const target of targets(job)) expect(composeServices, target).toHaveProperty([target.split(":")[0]]);
+		for (const job of prometheus.scrape_configs)
+			for (const target of targets(job)) expect(composeServices, target).toHaveProperty([target.split(":")[0]]);
 		const mounted = composeServices.prometheus.volumes.map((v: string) => v.split(":"));
 		expect(mounted).toContainEqual(["./prometheus.yml", "/etc/prometheus/prometheus.yml", "ro"]);
 	});
@@ -296,14 +350,22 @@ describe("ports of health checks, probes and scrape targets", () => {
 			const env = containerEnv(container).effective;
 			const isGateway = env.SERVICES === "api";
 			const healthPort = Number(isGateway ? env.PORT : env.METRICS_PORT);
-			const probes = { readinessProbe: "/health/ready", livenessProbe: "/health/live", startupProbe: "/health/live" } as const;
+			const probes = {
+				readinessProbe: "/health/ready",
+				livenessProbe: "/health/live",
+				startupProbe: "/health/live",
+			} as const;
 			for (const [probe, healthPath] of Object.entries(probes)) {
 				if (probe !== "startupProbe") expect(container[probe], `${d.metadata.name} ${probe}`).toBeDefined();
 				if (!container[probe]) continue;
 				expect(container[probe].httpGet.path, `${d.metadata.name} ${probe}`).toBe(healthPath);
-				expect(containerPort(container, container[probe].httpGet.port), `${d.metadata.name} ${probe} port`).toBe(healthPort);
+				expect(containerPort(container, container[probe].httpGet.port), `${d.metadata.name} ${probe} port`).toBe(
+					healthPort,
+				);
 			}
-			expect(Number(d.spec.template.metadata.annotations["prometheus.io/port"]), `${d.metadata.name} scrape port`).toBe(Number(env.METRICS_PORT));
+			expect(Number(d.spec.template.metadata.annotations["prometheus.io/port"]), `${d.metadata.name} scrape port`).toBe(
+				Number(env.METRICS_PORT),
+			);
 			expect(containerPort(container, "metrics")).toBe(Number(env.METRICS_PORT));
 			expect(container.resources.requests).toBeDefined();
 			expect(container.resources.limits).toBeDefined();
@@ -337,7 +399,8 @@ describe("orchestration", () => {
 			}
 		}
 		const nodeDependencies = (svc: Json) => Object.keys(svc.depends_on ?? {});
-		for (const [name, svc] of composeNodes) expect(nodeDependencies(svc), name).toEqual(expect.arrayContaining(["nats", "redis", "kafka"]));
+		for (const [name, svc] of composeNodes)
+			expect(nodeDependencies(svc), name).toEqual(expect.arrayContaining(["nats", "redis", "kafka"]));
 	});
 
 	it("the kustomization lists every manifest and only files that exist, in its own namespace", () => {
@@ -353,12 +416,18 @@ describe("orchestration", () => {
 		const targets = ofKind("HorizontalPodAutoscaler").map(h => h.spec.scaleTargetRef);
 		const names = deployments.map(d => d.metadata.name);
 		for (const target of targets) expect(names).toContain(target.name);
-		const scaled = targets.map(t => containerEnv(k8sNode(deployments.find(d => d.metadata.name === t.name))).inline.SERVICES);
+		const scaled = targets.map(
+			t => containerEnv(k8sNode(deployments.find(d => d.metadata.name === t.name))).inline.SERVICES,
+		);
 		expect(scaled.sort()).toEqual(["api", "orders"]);
 	});
 
 	it("secret files named by *_FILE variables are mounted from keys the Secret has", () => {
-		const secretKeys = (name: string) => Object.keys({ ...secrets.find(s => s.metadata.name === name)?.data, ...secrets.find(s => s.metadata.name === name)?.stringData });
+		const secretKeys = (name: string) =>
+			Object.keys({
+				...secrets.find(s => s.metadata.name === name)?.data,
+				...secrets.find(s => s.metadata.name === name)?.stringData,
+			});
 		for (const d of deployments) {
 			const container = k8sNode(d);
 			for (const [name, file] of Object.entries(containerEnv(container).inline).filter(([n]) => n.endsWith("_FILE"))) {
@@ -381,7 +450,9 @@ describe("orchestration", () => {
 });
 
 describe("Grafana", () => {
-	const dashboardsMount = composeServices.grafana.volumes.map((v: string) => v.split(":")).find(([source]: string[]) => source === "./grafana/dashboards");
+	const dashboardsMount = composeServices.grafana.volumes
+		.map((v: string) => v.split(":"))
+		.find(([source]: string[]) => source === "./grafana/dashboards");
 	const provider = yamlFile("docker/grafana/provisioning/dashboards/emporium.yml").providers[0];
 	const datasource = yamlFile("docker/grafana/provisioning/datasources/prometheus.yml").datasources[0];
 	const dashboards = readdirSync(path.join(ROOT, "docker/grafana/dashboards")).filter(f => f.endsWith(".json"));
@@ -395,8 +466,14 @@ describe("Grafana", () => {
 
 	it("the dashboard queries only metrics the nodes export, through the provisioned data source", () => {
 		const exported = new Set<string>();
-		const names = [...Object.values(METRIC as Record<string, unknown>).filter((v): v is string => typeof v === "string" && v.startsWith("moleculer.")), ...BUSINESS_METRICS.map(m => m.name)];
-		for (const name of names.map(n => n.replace(/[.-]/g, "_"))) for (const suffix of ["", "_bucket", "_sum", "_count"]) exported.add(name + suffix);
+		const names = [
+			...Object.values(METRIC as Record<string, unknown>).filter(
+				(v): v is string => typeof v === "string" && v.startsWith("moleculer."),
+			),
+			...BUSINESS_METRICS.map(m => m.name),
+		];
+		for (const name of names.map(n => n.replace(/[.-]/g, "_")))
+			for (const suffix of ["", "_bucket", "_sum", "_count"]) exported.add(name + suffix);
 
 		for (const file of dashboards) {
 			const dashboard = JSON.parse(read(path.join("docker/grafana/dashboards", file)));
@@ -408,7 +485,15 @@ describe("Grafana", () => {
 			// Kafka consumer lag comes from kafka-exporter, which Prometheus must scrape.
 			if (exprs.some(e => /\bkafka_/.test(e))) expect(read("docker/prometheus.yml")).toMatch(/\bkafka-exporter:\d+/);
 			// The issue's panels: requests, latency, errors, circuit breakers, orders per status, stock rejections, event lag.
-			for (const metric of ["moleculer_request_total", "moleculer_request_time_bucket", "moleculer_request_error_total", "moleculer_circuit_breaker_opened_active", "emporium_orders_total", "emporium_inventory_rejections", "emporium_events_consumed"]) {
+			for (const metric of [
+				"moleculer_request_total",
+				"moleculer_request_time_bucket",
+				"moleculer_request_error_total",
+				"moleculer_circuit_breaker_opened_active",
+				"emporium_orders_total",
+				"emporium_inventory_rejections",
+				"emporium_events_consumed",
+			]) {
 				expect(used, metric).toContain(metric);
 			}
 		}

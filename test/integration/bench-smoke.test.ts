@@ -18,10 +18,18 @@ describe("benchmark smoke run", () => {
 	let report: BenchReport | undefined;
 
 	beforeAll(async () => {
-		for (const name of ["nats", "redis", "mariadb"] as const) if (!(await portOpen(SERVERS[name].port))) missing.push(name);
+		for (const name of ["nats", "redis", "mariadb"] as const)
+			if (!(await portOpen(SERVERS[name].port))) missing.push(name);
 		if (missing.length && process.env.CI) throw new Error(`required servers are not running: ${missing.join(", ")}`);
 		if (missing.length) return;
-		report = await runBench({ seconds: 1, warmupSeconds: 0.5, groups: ["one-process", "across-nodes"], out, build: true, targets: false });
+		report = await runBench({
+			seconds: 1,
+			warmupSeconds: 0.5,
+			groups: ["one-process", "across-nodes"],
+			out,
+			build: true,
+			targets: false,
+		});
 	}, 300_000);
 
 	afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -30,9 +38,15 @@ describe("benchmark smoke run", () => {
 		if (!report) return ctx.skip(`servers not running: ${missing.join(", ")}`);
 		const rows = report.scenarios.map(s => `${s.group} ${s.key}`);
 		expect(rows).toEqual([
-			"limit limit", "reference floor", "reference floorDefaults",
-			"one-process productById", "one-process productList", "one-process orderPlacement",
-			"across-nodes productById", "across-nodes productList", "across-nodes orderPlacement",
+			"limit limit",
+			"reference floor",
+			"reference floorDefaults",
+			"one-process productById",
+			"one-process productList",
+			"one-process orderPlacement",
+			"across-nodes productById",
+			"across-nodes productList",
+			"across-nodes orderPlacement",
 		]);
 		for (const s of report.scenarios) {
 			expect(s.requests, s.label).toBeGreaterThan(0);
@@ -44,13 +58,29 @@ describe("benchmark smoke run", () => {
 
 	it("checks the invariants after the load and finds them holding, with the orders confirmed", ctx => {
 		if (!report) return ctx.skip(`servers not running: ${missing.join(", ")}`);
-		expect(report.invariants.map(i => [i.group, i.ok, i.violations])).toEqual([["one-process", true, []], ["across-nodes", true, []]]);
-		for (const inv of report.invariants) expect((inv.counts as { orders: Record<string, number> }).orders.CONFIRMED).toBeGreaterThan(0);
+		expect(report.invariants.map(i => [i.group, i.ok, i.violations])).toEqual([
+			["one-process", true, []],
+			["across-nodes", true, []],
+		]);
+		for (const inv of report.invariants)
+			expect((inv.counts as { orders: Record<string, number> }).orders.CONFIRMED).toBeGreaterThan(0);
 	});
 
 	it("reports the peak RSS of every process and writes the JSON report with the machine", ctx => {
 		if (!report) return ctx.skip(`servers not running: ${missing.join(", ")}`);
-		expect(report.processes.map(p => p.name)).toEqual(["limit server", "floor server", "floor server, metrics+cache", "shop", "api", "users", "products", "inventory", "payments", "orders", "benchmark (autocannon)"]);
+		expect(report.processes.map(p => p.name)).toEqual([
+			"limit server",
+			"floor server",
+			"floor server, metrics+cache",
+			"shop",
+			"api",
+			"users",
+			"products",
+			"inventory",
+			"payments",
+			"orders",
+			"benchmark (autocannon)",
+		]);
 		for (const p of report.processes) expect(p.peakRssMB, p.name).toBeGreaterThan(10);
 		expect(existsSync(out)).toBe(true);
 		const written = JSON.parse(readFileSync(out, "utf8"));

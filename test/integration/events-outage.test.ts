@@ -29,7 +29,8 @@ interface Expected {
 }
 
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
-const figure = (label: string, values: Record<string, unknown>) => process.stdout.write(`[events-outage] ${label}: ${JSON.stringify(values)}\n`);
+const figure = (label: string, values: Record<string, unknown>) =>
+	process.stdout.write(`[events-outage] ${label}: ${JSON.stringify(values)}\n`);
 
 await describeWithServers(["nats", "mariadb"], "no lost domain events (event bus on its own NATS server)", () => {
 	const namespace = `ev${randomBytes(4).toString("hex")}`;
@@ -47,11 +48,19 @@ await describeWithServers(["nats", "mariadb"], "no lost domain events (event bus
 	/** Every notification the shop owes so far; each must exist exactly once. */
 	const expected: Expected[] = [];
 
-	const env = () => ({ NAMESPACE: namespace, TRANSPORTER: SERVERS.nats.url, EVENTS_URL: bus.url, NOTIFICATIONS_DB_URI: database.uri });
+	const env = () => ({
+		NAMESPACE: namespace,
+		TRANSPORTER: SERVERS.nats.url,
+		EVENTS_URL: bus.url,
+		NOTIFICATIONS_DB_URI: database.uri,
+	});
 
 	async function startNotifier(i: number): Promise<void> {
 		// Metrics on, to count the channel handler's failures, retries and dead letters; the reporter on a free port.
-		notifiers[i] = await startShop({ env: { ...env(), NODEID: `${namespace}-notifications-${i + 1}`, METRICS: "true", METRICS_PORT: "0" }, services: ["notifications"] });
+		notifiers[i] = await startShop({
+			env: { ...env(), NODEID: `${namespace}-notifications-${i + 1}`, METRICS: "true", METRICS_PORT: "0" },
+			services: ["notifications"],
+		});
 	}
 
 	async function stopNotifiers(): Promise<void> {
@@ -68,7 +77,9 @@ await describeWithServers(["nats", "mariadb"], "no lost domain events (event bus
 	}
 
 	function outbox(service: string): Store {
-		return (shop.broker.getLocalService(service) as unknown as { stores: Record<string, Store> }).stores[`${service}_outbox`];
+		return (shop.broker.getLocalService(service) as unknown as { stores: Record<string, Store> }).stores[
+			`${service}_outbox`
+		];
 	}
 
 	async function notifications(): Promise<Doc[]> {
@@ -79,19 +90,31 @@ await describeWithServers(["nats", "mariadb"], "no lost domain events (event bus
 	async function expectAllNotifiedOnce(timeoutMs = CATCH_UP_MS): Promise<{ rows: number; duplicates: number }> {
 		const key = (n: Doc | Expected) => `${n.eventId}|${n.userId}`;
 		let rows: Doc[] = [];
-		await eventually(async () => {
-			rows = await notifications();
-			const have = new Set(rows.map(key));
-			return expected.every(e => have.has(key(e)));
-		}, timeoutMs, 100);
+		await eventually(
+			async () => {
+				rows = await notifications();
+				const have = new Set(rows.map(key));
+				return expected.every(e => have.has(key(e)));
+			},
+			timeoutMs,
+			100,
+		);
 		const counts = new Map<string, number>();
 		for (const row of rows) counts.set(key(row), (counts.get(key(row)) ?? 0) + 1);
 		const duplicates = [...counts.values()].filter(n => n > 1).length;
 		expect(duplicates).toBe(0);
 		for (const e of expected) expect(rows.filter(r => key(r) === key(e)).map(r => r.type)).toEqual([e.type]);
 		// Notifications about orders are exactly the expected ones: no stray or malformed event made one.
-		const orderNotifications = rows.filter(r => String(r.type).startsWith("order.")).map(key).sort();
-		expect(orderNotifications).toEqual(expected.filter(e => e.type.startsWith("order.")).map(key).sort());
+		const orderNotifications = rows
+			.filter(r => String(r.type).startsWith("order."))
+			.map(key)
+			.sort();
+		expect(orderNotifications).toEqual(
+			expected
+				.filter(e => e.type.startsWith("order."))
+				.map(key)
+				.sort(),
+		);
 		return { rows: rows.length, duplicates };
 	}
 
@@ -101,19 +124,28 @@ await describeWithServers(["nats", "mariadb"], "no lost domain events (event bus
 		const end = Date.now() + durationMs;
 		for (let i = 0; Date.now() < end; i++) {
 			const customer = customers[i % customers.length];
-			pending.push((async () => {
-				const res = await api.post("/api/orders", { items: [{ productId, quantity: 1 }], paymentToken: "tok_visa" }, { token: customer.token });
-				expect(res.status, JSON.stringify(res.body)).toBe(201);
-				expect(res.body.status).toBe("CONFIRMED");
-				expected.push({ eventId: `${res.body.id}:confirmed`, userId: customer.user.id, type: "order.confirmed" });
-				return res.body.id as string;
-			})());
+			pending.push(
+				(async () => {
+					const res = await api.post(
+						"/api/orders",
+						{ items: [{ productId, quantity: 1 }], paymentToken: "tok_visa" },
+						{ token: customer.token },
+					);
+					expect(res.status, JSON.stringify(res.body)).toBe(201);
+					expect(res.body.status).toBe("CONFIRMED");
+					expected.push({ eventId: `${res.body.id}:confirmed`, userId: customer.user.id, type: "order.confirmed" });
+					return res.body.id as string;
+				})(),
+			);
 			await sleep(ORDER_EVERY_MS);
 		}
 		return Promise.all(pending);
 	}
 
-	async function consumerPending(channel: string, group = "notifications"): Promise<{ pending: number; ackPending: number; redelivered: number }> {
+	async function consumerPending(
+		channel: string,
+		group = "notifications",
+	): Promise<{ pending: number; ackPending: number; redelivered: number }> {
 		const info = await jsm.consumers.info(stream(channel), group);
 		return { pending: info.num_pending, ackPending: info.num_ack_pending, redelivered: info.num_redelivered };
 	}
@@ -121,7 +153,10 @@ await describeWithServers(["nats", "mariadb"], "no lost domain events (event bus
 	function channelMetric(name: string, channel: string): number {
 		let total = 0;
 		for (const node of notifiers) {
-			for (const v of (node?.broker.metrics.getMetric(name)?.snapshot() ?? []) as { labels: Record<string, string>; value: number }[]) {
+			for (const v of (node?.broker.metrics.getMetric(name)?.snapshot() ?? []) as {
+				labels: Record<string, string>;
+				value: number;
+			}[]) {
 				// The adapter labels these counters with the prefixed channel name.
 				if (v.labels.channel === `${namespace}.${channel}`) total += v.value;
 			}
@@ -139,7 +174,11 @@ await describeWithServers(["nats", "mariadb"], "no lost domain events (event bus
 		shop = await startShop({ env: { ...env(), NODEID: `${namespace}-shop` }, services: shopServices });
 		api = client(shop.url);
 		const admin = (await api.login("admin@example.com", "admin-password")).token;
-		const product = await api.post("/api/products", { name: "Outage umbrella", price: 1500, category: "Test", sku: `UMB-${namespace}` }, { token: admin });
+		const product = await api.post(
+			"/api/products",
+			{ name: "Outage umbrella", price: 1500, category: "Test", sku: `UMB-${namespace}` },
+			{ token: admin },
+		);
 		expect(product.status).toBe(201);
 		productId = product.body.id;
 		expect((await api.put(`/api/inventory/${productId}`, { available: 100_000 }, { token: admin })).status).toBe(200);
@@ -187,11 +226,24 @@ await describeWithServers(["nats", "mariadb"], "no lost domain events (event bus
 		await bus.start();
 		const { rows, duplicates } = await expectAllNotifiedOnce();
 		const caughtUpMs = Date.now() - restarted;
-		await eventually(async () => (await outbox("orders").count({})) === 0 && (await outbox("inventory").count({})) === 0, CATCH_UP_MS);
+		await eventually(
+			async () => (await outbox("orders").count({})) === 0 && (await outbox("inventory").count({})) === 0,
+			CATCH_UP_MS,
+		);
 		const outboxDrainedMs = Date.now() - restarted;
 		const onBus = (await jsm.streams.info(stream("order.confirmed"))).state.messages;
 		const consumer = await consumerPending("order.confirmed");
-		figure("bus outage", { outageMs: OUTAGE_MS, ordersConfirmed: placed.length, outboxAtRestart: { orders: ordersWaiting, inventory: inventoryWaiting }, orderConfirmedOnBus: onBus, redelivered: consumer.redelivered, notificationsCreated: rows - before, duplicates, catchUpMs: caughtUpMs, outboxDrainedMs });
+		figure("bus outage", {
+			outageMs: OUTAGE_MS,
+			ordersConfirmed: placed.length,
+			outboxAtRestart: { orders: ordersWaiting, inventory: inventoryWaiting },
+			orderConfirmedOnBus: onBus,
+			redelivered: consumer.redelivered,
+			notificationsCreated: rows - before,
+			duplicates,
+			catchUpMs: caughtUpMs,
+			outboxDrainedMs,
+		});
 		expect(consumer).toMatchObject({ pending: 0, ackPending: 0 });
 	});
 
@@ -209,7 +261,14 @@ await describeWithServers(["nats", "mariadb"], "no lost domain events (event bus
 		for (let i = 0; i < notifiers.length; i++) await startNotifier(i);
 		const { rows, duplicates } = await expectAllNotifiedOnce();
 		const caughtUpMs = Date.now() - restarted;
-		figure("notifications nodes down", { downMs: OUTAGE_MS, ordersConfirmed: placed.length, waitingOnBus: waiting.pending + waiting.ackPending, notificationsCreated: rows - before, duplicates, catchUpMs: caughtUpMs });
+		figure("notifications nodes down", {
+			downMs: OUTAGE_MS,
+			ordersConfirmed: placed.length,
+			waitingOnBus: waiting.pending + waiting.ackPending,
+			notificationsCreated: rows - before,
+			duplicates,
+			catchUpMs: caughtUpMs,
+		});
 		expect(await consumerPending("order.confirmed")).toMatchObject({ pending: 0, ackPending: 0 });
 
 		// What the customer sees through the gateway: each of their notifications, once.
@@ -220,12 +279,20 @@ await describeWithServers(["nats", "mariadb"], "no lost domain events (event bus
 			return res.status === 200 ? res : null;
 		}, 10_000);
 		const seen = mine.body.rows.map((n: { eventId: string }) => n.eventId).sort();
-		expect(seen).toEqual(expected.filter(e => e.userId === customer.user.id).map(e => e.eventId).sort());
+		expect(seen).toEqual(
+			expected
+				.filter(e => e.userId === customer.user.id)
+				.map(e => e.eventId)
+				.sort(),
+		);
 	});
 
 	it("dead-letters a message whose handler keeps failing, after its retries, while the others flow on", async () => {
 		const deadLetters: { payload: unknown; headers: Record<string, string> }[] = [];
-		watcher = await startShop({ env: { ...env(), TRANSPORTER: undefined, NODEID: `${namespace}-watcher` }, services: [] });
+		watcher = await startShop({
+			env: { ...env(), TRANSPORTER: undefined, NODEID: `${namespace}-watcher` },
+			services: [],
+		});
 		watcher.broker.createService({
 			name: "dead-letter-watch",
 			channels: {
@@ -239,25 +306,41 @@ await describeWithServers(["nats", "mariadb"], "no lost domain events (event bus
 				},
 			},
 		});
-		await eventually(async () => (await jsm.consumers.info(stream(DEAD_LETTER_CHANNEL), "dead-letter-watch").catch(() => null)) !== null);
+		await eventually(
+			async () =>
+				(await jsm.consumers.info(stream(DEAD_LETTER_CHANNEL), "dead-letter-watch").catch(() => null)) !== null,
+		);
 
 		const failuresBefore = channelMetric("moleculer.channels.messages.errors.total", "order.confirmed");
 		// A confirmation without an event id: the handler must refuse it (it would otherwise record a notification no id can deduplicate).
-		const poison = { type: "order.confirmed", occurredAt: new Date().toISOString(), source: "test", correlationId: null, data: { orderId: "poison", userId: customers[0].user.id, total: 100, currency: "USD" } };
+		const poison = {
+			type: "order.confirmed",
+			occurredAt: new Date().toISOString(),
+			source: "test",
+			correlationId: null,
+			data: { orderId: "poison", userId: customers[0].user.id, total: 100, currency: "USD" },
+		};
 		await shop.broker.sendToChannel("order.confirmed", poison);
 		const placed = await placeOrdersFor(2000);
 
 		await expectAllNotifiedOnce();
 		const dead = await eventually(async () => deadLetters[0], 10_000);
 		expect(dead.payload).toEqual(poison);
-		expect(dead.headers).toMatchObject({ "x-original-channel": `${namespace}.order.confirmed`, "x-original-group": "notifications" });
+		expect(dead.headers).toMatchObject({
+			"x-original-channel": `${namespace}.order.confirmed`,
+			"x-original-group": "notifications",
+		});
 		await sleep(500);
 		expect(deadLetters).toHaveLength(1);
 		const deliveries = channelMetric("moleculer.channels.messages.errors.total", "order.confirmed") - failuresBefore;
 		// maxRetries (5) counts deliveries: four redeliveries, then the dead-letter channel.
 		expect(deliveries).toBe(5);
 		expect(channelMetric("moleculer.channels.messages.deadLettering.total", "order.confirmed")).toBe(1);
-		figure("dead letter", { failedDeliveries: deliveries, deadLettered: deadLetters.length, ordersConfirmedMeanwhile: placed.length });
+		figure("dead letter", {
+			failedDeliveries: deliveries,
+			deadLettered: deadLetters.length,
+			ordersConfirmedMeanwhile: placed.length,
+		});
 	});
 
 	it("keeps an event in the outbox while the bus refuses it for want of a stream, and sends it once the stream exists", async () => {
@@ -279,6 +362,9 @@ await describeWithServers(["nats", "mariadb"], "no lost domain events (event bus
 		await eventually(async () => (await outbox("orders").count({})) === 0, 10_000);
 		const message = await jsm.streams.getMessage(name, { last_by_subj: `${namespace}.order.created` });
 		expect(message.json<{ id: string }>().id).toBe(`${orderId}:created`);
-		figure("no stream yet", { heldInOutboxMs: sentAfter - Date.parse(String(row?.createdAt)), sentWithinMs: Date.now() - sentAfter });
+		figure("no stream yet", {
+			heldInOutboxMs: sentAfter - Date.parse(String(row?.createdAt)),
+			sentWithinMs: Date.now() - sentAfter,
+		});
 	});
 });

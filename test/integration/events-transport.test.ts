@@ -57,13 +57,26 @@ for (const bus of BUSES) {
 
 		beforeAll(async () => {
 			db = await createTestDatabase("mariadb");
-			const env = { NAMESPACE: namespace, TRANSPORTER: SERVERS.nats.url, EVENTS_URL: bus.url, NOTIFICATIONS_DB_URI: db.uri };
+			const env = {
+				NAMESPACE: namespace,
+				TRANSPORTER: SERVERS.nats.url,
+				EVENTS_URL: bus.url,
+				NOTIFICATIONS_DB_URI: db.uri,
+			};
 			// Consumer groups start at new messages: the notifiers subscribe before anything is published.
 			for (const i of [1, 2]) {
 				// Metrics on (Prometheus on a free port) for the per-node count of handled events.
-				notifiers.push(await startShop({ env: { ...env, NODEID: `${namespace}-notifications-${i}`, METRICS: "true", METRICS_PORT: "0" }, services: ["notifications"] }));
+				notifiers.push(
+					await startShop({
+						env: { ...env, NODEID: `${namespace}-notifications-${i}`, METRICS: "true", METRICS_PORT: "0" },
+						services: ["notifications"],
+					}),
+				);
 			}
-			shop = await startShop({ env: { ...env, NODEID: `${namespace}-shop` }, services: ["api", "users", "products", "inventory", "orders", "payments"] });
+			shop = await startShop({
+				env: { ...env, NODEID: `${namespace}-shop` },
+				services: ["api", "users", "products", "inventory", "orders", "payments"],
+			});
 			api = client(shop.url);
 		});
 
@@ -76,15 +89,26 @@ for (const bus of BUSES) {
 
 		it("creates each notification once and handles each event on one node only", async () => {
 			const admin = (await api.login("admin@example.com", "admin-password")).token;
-			const product = await api.post("/api/products", { name: "Mug", price: 900, category: "kitchen", sku: "MUG-1" }, { token: admin });
-			await eventually(async () => (await api.put(`/api/inventory/${product.body.id}`, { available: 1000 }, { token: admin })).status === 200);
+			const product = await api.post(
+				"/api/products",
+				{ name: "Mug", price: 900, category: "kitchen", sku: "MUG-1" },
+				{ token: admin },
+			);
+			await eventually(
+				async () =>
+					(await api.put(`/api/inventory/${product.body.id}`, { available: 1000 }, { token: admin })).status === 200,
+			);
 
 			for (let i = 0; i < CUSTOMERS; i++) {
 				const customer = await api.register(`customer${i}@example.com`, "customer-password", `Customer ${i}`);
 				customers.push(customer);
 				const items = [{ productId: product.body.id, quantity: 1 }];
-				expect((await api.post("/api/orders", { items, paymentToken: "tok_visa" }, { token: customer.token })).status).toBe(201);
-				expect((await api.post("/api/orders", { items, paymentToken: "tok_declined" }, { token: customer.token })).status).toBe(402);
+				expect(
+					(await api.post("/api/orders", { items, paymentToken: "tok_visa" }, { token: customer.token })).status,
+				).toBe(201);
+				expect(
+					(await api.post("/api/orders", { items, paymentToken: "tok_declined" }, { token: customer.token })).status,
+				).toBe(402);
 			}
 
 			const expected = CUSTOMERS * EVENTS_PER_CUSTOMER.length;
@@ -93,7 +117,9 @@ for (const bus of BUSES) {
 			await new Promise(resolve => setTimeout(resolve, 1000));
 
 			const perNode = notifiers.map(handled);
-			process.stdout.write(`${bus.name}: ${expected} events handled as ${perNode.join(" + ")} by the two notifications nodes\n`);
+			process.stdout.write(
+				`${bus.name}: ${expected} events handled as ${perNode.join(" + ")} by the two notifications nodes\n`,
+			);
 			expect(perNode[0] + perNode[1]).toBe(expected);
 			expect(Math.min(...perNode)).toBeGreaterThan(0);
 

@@ -33,7 +33,8 @@ type Json = null | boolean | number | string | RawNumber | JsonObject | Json[];
 
 function toJson(value: Json): string {
 	if (value instanceof RawNumber) return value.text;
-	if (value instanceof JsonObject) return `{${value.entries.map(([k, v]) => `${JSON.stringify(k)}:${toJson(v)}`).join(",")}}`;
+	if (value instanceof JsonObject)
+		return `{${value.entries.map(([k, v]) => `${JSON.stringify(k)}:${toJson(v)}`).join(",")}}`;
 	if (Array.isArray(value)) return `[${value.map(toJson).join(",")}]`;
 	return JSON.stringify(value) ?? "null";
 }
@@ -49,14 +50,45 @@ const asciiString = (maxLength: number) => fc.string({ unit: printable, maxLengt
 const unicodeString = fc.string({ unit: "grapheme", maxLength: 30 });
 /** Any UTF-16 code units, lone surrogates included (JSON carries them as \ud800 escapes). */
 const binaryString = fc.string({ unit: "binary", maxLength: 30 });
-const longString = fc.integer({ min: 201, max: 20_000 }).chain(n => fc.constantFrom("x".repeat(n), `${"é".repeat(n)}@example.com`, "💥".repeat(n)));
+const longString = fc
+	.integer({ min: 201, max: 20_000 })
+	.chain(n => fc.constantFrom("x".repeat(n), `${"é".repeat(n)}@example.com`, "💥".repeat(n)));
 const hugeNumber = fc.constantFrom<Json>(
-	raw("1e400"), raw("-1e400"), 1e308, -1e308, Number.MAX_SAFE_INTEGER + 2, 2 ** 53, 2 ** 63, -(2 ** 31), 2 ** 32, raw("123456789012345678901234567890"), raw("-0"), raw("1E3"), raw("0.1e1"), raw("1.0"),
+	raw("1e400"),
+	raw("-1e400"),
+	1e308,
+	-1e308,
+	Number.MAX_SAFE_INTEGER + 2,
+	2 ** 53,
+	2 ** 63,
+	-(2 ** 31),
+	2 ** 32,
+	raw("123456789012345678901234567890"),
+	raw("-0"),
+	raw("1E3"),
+	raw("0.1e1"),
+	raw("1.0"),
 );
-const oddNumber = fc.oneof(fc.integer({ min: -1000, max: 2000 }), fc.double({ min: -1e6, max: 1e6 }), fc.double(), hugeNumber);
+const oddNumber = fc.oneof(
+	fc.integer({ min: -1000, max: 2000 }),
+	fc.double({ min: -1e6, max: 1e6 }),
+	fc.double(),
+	hugeNumber,
+);
 const OPERATORS: Json[] = [
-	obj(["$gt", ""]), obj(["$ne", null]), obj(["$ne", "x"]), obj(["$regex", ".*"]), obj(["$where", "sleep(1000) || true"]), obj(["$in", []]), obj(["$nin", [""]]),
-	obj(["$exists", true]), obj(["$or", [obj(["role", "admin"])]]), obj(["$gte", 0]), obj(["$lt", raw("1e400")]), obj(["$not", obj(["$eq", 1])]), obj(["$elemMatch", obj(["$gt", 0])]),
+	obj(["$gt", ""]),
+	obj(["$ne", null]),
+	obj(["$ne", "x"]),
+	obj(["$regex", ".*"]),
+	obj(["$where", "sleep(1000) || true"]),
+	obj(["$in", []]),
+	obj(["$nin", [""]]),
+	obj(["$exists", true]),
+	obj(["$or", [obj(["role", "admin"])]]),
+	obj(["$gte", 0]),
+	obj(["$lt", raw("1e400")]),
+	obj(["$not", obj(["$eq", 1])]),
+	obj(["$elemMatch", obj(["$gt", 0])]),
 ];
 const operatorObject = fc.constantFrom(...OPERATORS);
 const pollution = fc.constantFrom<Json>(
@@ -66,26 +98,61 @@ const pollution = fc.constantFrom<Json>(
 	obj(["__proto__", obj(["__proto__", obj(["polluted", "deep"])])]),
 );
 const hostileKey = fc.oneof(
-	fc.constantFrom("__proto__", "constructor", "prototype", "$gt", "$where", "$set", "id", "_id", "role", "userId", "passwordHash", "status", "settled", "toString", "hasOwnProperty", "valueOf", ""),
+	fc.constantFrom(
+		"__proto__",
+		"constructor",
+		"prototype",
+		"$gt",
+		"$where",
+		"$set",
+		"id",
+		"_id",
+		"role",
+		"userId",
+		"passwordHash",
+		"status",
+		"settled",
+		"toString",
+		"hasOwnProperty",
+		"valueOf",
+		"",
+	),
 	unicodeString,
 );
 const anyJson: fc.Arbitrary<Json> = fc.letrec<{ value: Json }>(tie => ({
 	value: fc.oneof(
 		{ depthSize: "small", withCrossShrink: true },
-		fc.constant(null), fc.boolean(), oddNumber, unicodeString, binaryString, operatorObject, pollution,
+		fc.constant(null),
+		fc.boolean(),
+		oddNumber,
+		unicodeString,
+		binaryString,
+		operatorObject,
+		pollution,
 		fc.array(tie("value"), { maxLength: 4 }),
 		fc.array(fc.tuple(hostileKey, tie("value")), { maxLength: 4 }).map(entries => new JsonObject(entries)),
 	),
 })).value;
 /** Everything a field should not be. */
-const garbage: fc.Arbitrary<Json> = fc.oneof(anyJson, operatorObject, pollution, hugeNumber, longString, unicodeString, fc.constantFrom<Json>("", " ", "null", "true", "[object Object]", "0", "-1", "1.5", [], obj()));
+const garbage: fc.Arbitrary<Json> = fc.oneof(
+	anyJson,
+	operatorObject,
+	pollution,
+	hugeNumber,
+	longString,
+	unicodeString,
+	fc.constantFrom<Json>("", " ", "null", "true", "[object Object]", "0", "-1", "1.5", [], obj()),
+);
 /** Mostly the right thing, sometimes anything else. */
-const field = (valid: fc.Arbitrary<Json>) => fc.oneof({ weight: 3, arbitrary: valid }, { weight: 2, arbitrary: garbage });
+const field = (valid: fc.Arbitrary<Json>) =>
+	fc.oneof({ weight: 3, arbitrary: valid }, { weight: 2, arbitrary: garbage });
 
 type FieldSpec = Record<string, fc.Arbitrary<Json>>;
 
 function wellFormed(fields: FieldSpec): fc.Arbitrary<JsonObject> {
-	return fc.tuple(...Object.entries(fields).map(([key, arb]) => arb.map(v => [key, v] as [string, Json]))).map(entries => new JsonObject(entries));
+	return fc
+		.tuple(...Object.entries(fields).map(([key, arb]) => arb.map(v => [key, v] as [string, Json])))
+		.map(entries => new JsonObject(entries));
 }
 
 /** Often a well-formed object, otherwise the expected fields (each may be missing or wrong) and hostile extras. */
@@ -94,24 +161,74 @@ function objectOf(fields: FieldSpec): fc.Arbitrary<JsonObject> {
 }
 
 function mangled(fields: FieldSpec): fc.Arbitrary<JsonObject> {
-	const present = Object.entries(fields).map(([key, arb]) => fc.option(field(arb).map(v => [key, v] as [string, Json]), { freq: 6 }));
+	const present = Object.entries(fields).map(([key, arb]) =>
+		fc.option(
+			field(arb).map(v => [key, v] as [string, Json]),
+			{ freq: 6 },
+		),
+	);
 	return fc
-		.tuple(fc.tuple(...present), fc.array(fc.tuple(hostileKey, garbage), { maxLength: 2 }), fc.option(pollution, { freq: 4 }))
-		.map(([entries, extras, polluter]) => new JsonObject([...entries.filter((e): e is [string, Json] => e !== null), ...extras, ...(polluter instanceof JsonObject ? polluter.entries : [])]));
+		.tuple(
+			fc.tuple(...present),
+			fc.array(fc.tuple(hostileKey, garbage), { maxLength: 2 }),
+			fc.option(pollution, { freq: 4 }),
+		)
+		.map(
+			([entries, extras, polluter]) =>
+				new JsonObject([
+					...entries.filter((e): e is [string, Json] => e !== null),
+					...extras,
+					...(polluter instanceof JsonObject ? polluter.entries : []),
+				]),
+		);
 }
 
 /** Query strings in qs syntax, including `a[$ne]=x`, `a[]=` and pollution paths, plus malformed percent escapes. */
 function queryOf(fields: Record<string, fc.Arbitrary<string>>): fc.Arbitrary<string> {
 	const names = Object.keys(fields);
-	const value = fc.oneof(unicodeString, asciiString(20), fc.constantFrom("", "-1", "0", "1.5", "1e400", "NaN", "Infinity", "0x10", "99999999999999999999", "true", "null"), longString.map(s => s.slice(0, 3000)));
+	const value = fc.oneof(
+		unicodeString,
+		asciiString(20),
+		fc.constantFrom("", "-1", "0", "1.5", "1e400", "NaN", "Infinity", "0x10", "99999999999999999999", "true", "null"),
+		longString.map(s => s.slice(0, 3000)),
+	);
 	const name = names.length ? fc.constantFrom(...names) : fc.constant("q");
 	const pair = fc.oneof(
-		{ weight: 4, arbitrary: name.chain(n => fc.oneof(fields[n] ?? value, value).map(v => `${n}=${encodeURIComponent(v)}`)) },
-		{ weight: 2, arbitrary: fc.tuple(name, fc.constantFrom("$ne", "$gt", "$regex", "$in", "$where", "$exists", "0", "")).chain(([n, op]) => value.map(v => `${n}[${op}]=${encodeURIComponent(v)}`)) },
-		{ weight: 1, arbitrary: fc.constantFrom("__proto__[polluted]=yes", "constructor[prototype][polluted]=yes", "__proto__.polluted=yes", "role=admin", "userId[$ne]=x", "%", "%zz=1", "%E0%A4%A=1", "a==b", "=x", "&&&", `${"a[".repeat(30)}]=1`) },
-		{ weight: 1, arbitrary: fc.tuple(unicodeString, value).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`) },
+		{
+			weight: 4,
+			arbitrary: name.chain(n => fc.oneof(fields[n] ?? value, value).map(v => `${n}=${encodeURIComponent(v)}`)),
+		},
+		{
+			weight: 2,
+			arbitrary: fc
+				.tuple(name, fc.constantFrom("$ne", "$gt", "$regex", "$in", "$where", "$exists", "0", ""))
+				.chain(([n, op]) => value.map(v => `${n}[${op}]=${encodeURIComponent(v)}`)),
+		},
+		{
+			weight: 1,
+			arbitrary: fc.constantFrom(
+				"__proto__[polluted]=yes",
+				"constructor[prototype][polluted]=yes",
+				"__proto__.polluted=yes",
+				"role=admin",
+				"userId[$ne]=x",
+				"%",
+				"%zz=1",
+				"%E0%A4%A=1",
+				"a==b",
+				"=x",
+				"&&&",
+				`${"a[".repeat(30)}]=1`,
+			),
+		},
+		{
+			weight: 1,
+			arbitrary: fc.tuple(unicodeString, value).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`),
+		},
 	);
-	const documented = fc.tuple(...names.map(n => fields[n].map(v => `${n}=${encodeURIComponent(v)}`))).map(pairs => pairs.join("&"));
+	const documented = fc
+		.tuple(...names.map(n => fields[n].map(v => `${n}=${encodeURIComponent(v)}`)))
+		.map(pairs => pairs.join("&"));
 	// Node's HTTP parser refuses request heads over 16 KB (431) before the gateway sees them: stay below.
 	const random = fc.array(pair, { maxLength: 6 }).map(pairs => pairs.join("&").slice(0, 8000));
 	return names.length ? fc.oneof({ weight: 1, arbitrary: documented }, { weight: 2, arbitrary: random }) : random;
@@ -119,9 +236,18 @@ function queryOf(fields: Record<string, fc.Arbitrary<string>>): fc.Arbitrary<str
 
 const stringField = (min: number, max: number) => fc.string({ unit: "grapheme", minLength: min, maxLength: max });
 const intString = (min: number, max: number) => fc.integer({ min, max }).map(String);
-const addressFields: FieldSpec = { line1: stringField(1, 30), line2: stringField(0, 30), city: stringField(1, 20), postalCode: asciiString(10), country: stringField(1, 20) };
+const addressFields: FieldSpec = {
+	line1: stringField(1, 30),
+	line2: stringField(0, 30),
+	city: stringField(1, 20),
+	postalCode: asciiString(10),
+	country: stringField(1, 20),
+};
 /** Nested objects: mostly well-formed, so the request as a whole gets past validation often enough to reach the handlers. */
-const address = fc.oneof({ weight: 4, arbitrary: wellFormed(addressFields) }, { weight: 1, arbitrary: objectOf(addressFields) });
+const address = fc.oneof(
+	{ weight: 4, arbitrary: wellFormed(addressFields) },
+	{ weight: 1, arbitrary: objectOf(addressFields) },
+);
 
 // ---------------------------------------------------------------------------------------------------------------
 
@@ -159,36 +285,81 @@ const productFields: FieldSpec = {
 };
 
 const ENDPOINTS: Record<string, EndpointSpec> = {
-	"POST /auth/register": { body: p => ({ email: fc.oneof(fc.emailAddress(), fc.constantFrom(...p.emails)), password: stringField(8, 30), name: stringField(1, 30) }) },
-	"POST /auth/login": { body: p => ({ email: fc.oneof(fc.emailAddress(), fc.constantFrom(...p.emails)), password: stringField(1, 30) }) },
+	"POST /auth/register": {
+		body: p => ({
+			email: fc.oneof(fc.emailAddress(), fc.constantFrom(...p.emails)),
+			password: stringField(8, 30),
+			name: stringField(1, 30),
+		}),
+	},
+	"POST /auth/login": {
+		body: p => ({ email: fc.oneof(fc.emailAddress(), fc.constantFrom(...p.emails)), password: stringField(1, 30) }),
+	},
 	"GET /users/me": {},
 	"PATCH /users/me": { body: () => ({ name: stringField(1, 30), address: fc.oneof(address, fc.constant(null)) }) },
 	"GET /users": { query: () => ({ ...PAGING, role: fc.constantFrom("customer", "admin", "root") }) },
-	"GET /products": { query: () => ({ ...PAGING, search: unicodeString, category: fc.constantFrom("books", "BOOKS", "electronics", "fuzz"), sort: fc.constantFrom("name", "price", "-price", "-createdAt", "password") }) },
+	"GET /products": {
+		query: () => ({
+			...PAGING,
+			search: unicodeString,
+			category: fc.constantFrom("books", "BOOKS", "electronics", "fuzz"),
+			sort: fc.constantFrom("name", "price", "-price", "-createdAt", "password"),
+		}),
+	},
 	"GET /products/:id": { params: ["id"] },
 	"POST /products": { body: () => productFields },
 	"PATCH /products/:id": { params: ["id"], body: () => productFields },
 	"DELETE /products/:id": { params: ["id"] },
 	"GET /inventory/:productId": { params: ["productId"] },
-	"PUT /inventory/:productId": { params: ["productId"], body: () => ({ available: fc.integer({ min: 0, max: 1_000_000_000 }) }) },
-	"POST /inventory/:productId/restock": { params: ["productId"], body: () => ({ quantity: fc.integer({ min: 0, max: 1000 }) }) },
+	"PUT /inventory/:productId": {
+		params: ["productId"],
+		body: () => ({ available: fc.integer({ min: 0, max: 1_000_000_000 }) }),
+	},
+	"POST /inventory/:productId/restock": {
+		params: ["productId"],
+		body: () => ({ quantity: fc.integer({ min: 0, max: 1000 }) }),
+	},
 	"POST /orders": {
 		body: p => {
 			const lineFields = { productId: fc.constantFrom(...p.productIds), quantity: fc.integer({ min: 1, max: 5 }) };
-			const line = fc.oneof({ weight: 5, arbitrary: wellFormed(lineFields) }, { weight: 1, arbitrary: objectOf(lineFields) });
+			const line = fc.oneof(
+				{ weight: 5, arbitrary: wellFormed(lineFields) },
+				{ weight: 1, arbitrary: objectOf(lineFields) },
+			);
 			// Many lines of one product: each is within limits, together they are not.
-			const heavy = fc.constantFrom(...p.productIds).chain(productId => fc.array(fc.integer({ min: 300, max: 1000 }).map(q => obj(["productId", productId], ["quantity", q])), { minLength: 2, maxLength: 6 }));
+			const heavy = fc.constantFrom(...p.productIds).chain(productId =>
+				fc.array(
+					fc.integer({ min: 300, max: 1000 }).map(q => obj(["productId", productId], ["quantity", q])),
+					{ minLength: 2, maxLength: 6 },
+				),
+			);
 			return {
-				items: fc.oneof({ weight: 4, arbitrary: fc.array(line, { minLength: 1, maxLength: 4 }) }, { weight: 1, arbitrary: heavy }),
-				paymentToken: fc.oneof({ weight: 4, arbitrary: fc.constant("tok_visa") }, { weight: 1, arbitrary: fc.constant("tok_declined") }, { weight: 1, arbitrary: asciiString(20) }),
+				items: fc.oneof(
+					{ weight: 4, arbitrary: fc.array(line, { minLength: 1, maxLength: 4 }) },
+					{ weight: 1, arbitrary: heavy },
+				),
+				paymentToken: fc.oneof(
+					{ weight: 4, arbitrary: fc.constant("tok_visa") },
+					{ weight: 1, arbitrary: fc.constant("tok_declined") },
+					{ weight: 1, arbitrary: asciiString(20) },
+				),
 				shippingAddress: address,
 			};
 		},
 	},
-	"GET /orders": { query: p => ({ ...PAGING, userId: fc.constantFrom(...p.userIds), status: fc.constantFrom("PENDING", "CONFIRMED", "FAILED", "cancelled") }) },
+	"GET /orders": {
+		query: p => ({
+			...PAGING,
+			userId: fc.constantFrom(...p.userIds),
+			status: fc.constantFrom("PENDING", "CONFIRMED", "FAILED", "cancelled"),
+		}),
+	},
 	"GET /orders/:id": { params: ["id"] },
 	"POST /orders/:id/cancel": { params: ["id"] },
-	"PATCH /orders/:id/status": { params: ["id"], body: () => ({ status: fc.constantFrom("SHIPPED", "DELIVERED", "CANCELLED", "PENDING", "shipped") }) },
+	"PATCH /orders/:id/status": {
+		params: ["id"],
+		body: () => ({ status: fc.constantFrom("SHIPPED", "DELIVERED", "CANCELLED", "PENDING", "shipped") }),
+	},
 	"GET /payments": { query: p => ({ ...PAGING, orderId: fc.constantFrom(...p.orderIds) }) },
 	"GET /notifications": { query: () => PAGING },
 };
@@ -197,9 +368,39 @@ function idFor(pattern: string, pools: Pools): fc.Arbitrary<string> {
 	const known = pattern.startsWith("/orders") ? pools.orderIds : pools.productIds;
 	return fc.oneof(
 		{ weight: 4, arbitrary: fc.constantFrom(...known).map(encodeURIComponent) },
-		{ weight: 2, arbitrary: fc.oneof(unicodeString, asciiString(70), fc.integer({ min: 65, max: 2000 }).map(n => "i".repeat(n))).map(encodeURIComponent) },
+		{
+			weight: 2,
+			arbitrary: fc
+				.oneof(
+					unicodeString,
+					asciiString(70),
+					fc.integer({ min: 65, max: 2000 }).map(n => "i".repeat(n)),
+				)
+				.map(encodeURIComponent),
+		},
 		{ weight: 2, arbitrary: fc.constantFrom(...OPERATORS).map(op => encodeURIComponent(toJson(op))) },
-		{ weight: 1, arbitrary: fc.constantFrom("__proto__", "constructor", "prototype", "%7B%22%24gt%22%3A%22%22%7D", "%24where", "%", "%zz", "%E0%A4%A", "%00", "null", "undefined", "[object Object]", "1e400", "..", "%2e%2e", "a%2Fb", " ") },
+		{
+			weight: 1,
+			arbitrary: fc.constantFrom(
+				"__proto__",
+				"constructor",
+				"prototype",
+				"%7B%22%24gt%22%3A%22%22%7D",
+				"%24where",
+				"%",
+				"%zz",
+				"%E0%A4%A",
+				"%00",
+				"null",
+				"undefined",
+				"[object Object]",
+				"1e400",
+				"..",
+				"%2e%2e",
+				"a%2Fb",
+				" ",
+			),
+		},
 	);
 }
 
@@ -208,24 +409,71 @@ function requestArb(alias: string, pools: Pools): fc.Arbitrary<FuzzRequest> {
 	const [method, pattern] = alias.split(" ");
 	const names = spec.params ?? [];
 	const ids = names.length ? fc.tuple(...names.map(() => idFor(pattern, pools))) : fc.constant([] as string[]);
-	const query = fc.oneof({ weight: 3, arbitrary: queryOf(spec.query?.(pools) ?? {}) }, { weight: 1, arbitrary: fc.constant("") });
-	const bodyText: fc.Arbitrary<string | undefined> = method === "GET"
-		? fc.constant(undefined)
-		: fc.oneof(
-			{ weight: 8, arbitrary: spec.body ? objectOf(spec.body(pools)).map(toJson) : fc.oneof(fc.constant(undefined), anyJson.map(toJson)) },
-			{ weight: 1, arbitrary: anyJson.map(toJson) },
-			{ weight: 1, arbitrary: fc.constantFrom(undefined, "", "{", '{"a":', "{'a':1}", "null", "[]", "\u0000", "\ufeff{}", "[".repeat(3000) + "]".repeat(3000), `{"a":${"[".repeat(2000)}${"]".repeat(2000)}}`, "1e400", '"just a string"') },
-		);
+	const query = fc.oneof(
+		{ weight: 3, arbitrary: queryOf(spec.query?.(pools) ?? {}) },
+		{ weight: 1, arbitrary: fc.constant("") },
+	);
+	const bodyText: fc.Arbitrary<string | undefined> =
+		method === "GET"
+			? fc.constant(undefined)
+			: fc.oneof(
+					{
+						weight: 8,
+						arbitrary: spec.body
+							? objectOf(spec.body(pools)).map(toJson)
+							: fc.oneof(fc.constant(undefined), anyJson.map(toJson)),
+					},
+					{ weight: 1, arbitrary: anyJson.map(toJson) },
+					{
+						weight: 1,
+						arbitrary: fc.constantFrom(
+							undefined,
+							"",
+							"{",
+							'{"a":',
+							"{'a':1}",
+							"null",
+							"[]",
+							"\u0000",
+							"\ufeff{}",
+							"[".repeat(3000) + "]".repeat(3000),
+							`{"a":${"[".repeat(2000)}${"]".repeat(2000)}}`,
+							"1e400",
+							'"just a string"',
+						),
+					},
+				);
 	const authorization = fc.oneof(
 		{ weight: 3, arbitrary: fc.constant(`Bearer ${pools.tokens.admin}`) },
 		{ weight: 3, arbitrary: fc.constantFrom(`Bearer ${pools.tokens.customer}`, `Bearer ${pools.tokens.other}`) },
 		{ weight: 1, arbitrary: fc.constant(undefined) },
-		{ weight: 1, arbitrary: fc.oneof(asciiString(60), asciiString(60).map(s => `Bearer ${s}`), fc.constant(`Bearer ${pools.tokens.expired}`)) },
+		{
+			weight: 1,
+			arbitrary: fc.oneof(
+				asciiString(60),
+				asciiString(60).map(s => `Bearer ${s}`),
+				fc.constant(`Bearer ${pools.tokens.expired}`),
+			),
+		},
 	);
 	const headers = fc.record(
 		{
 			authorization,
-			"content-type": fc.oneof({ weight: 6, arbitrary: fc.constant("application/json") }, { weight: 1, arbitrary: fc.constantFrom("text/plain", "application/x-www-form-urlencoded", "application/json; charset=utf-16", "application/json; charset=latin1", "multipart/form-data; boundary=x", "application/xml", "*/*") }),
+			"content-type": fc.oneof(
+				{ weight: 6, arbitrary: fc.constant("application/json") },
+				{
+					weight: 1,
+					arbitrary: fc.constantFrom(
+						"text/plain",
+						"application/x-www-form-urlencoded",
+						"application/json; charset=utf-16",
+						"application/json; charset=latin1",
+						"multipart/form-data; boundary=x",
+						"application/xml",
+						"*/*",
+					),
+				},
+			),
 			"idempotency-key": asciiString(300),
 			"x-request-id": asciiString(80),
 			"x-forwarded-for": asciiString(40),
@@ -234,12 +482,24 @@ function requestArb(alias: string, pools: Pools): fc.Arbitrary<FuzzRequest> {
 		},
 		{ requiredKeys: ["authorization", "content-type"] },
 	);
-	const otherMethod = fc.oneof({ weight: 12, arbitrary: fc.constant(method) }, { weight: 1, arbitrary: fc.constantFrom("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS") });
+	const otherMethod = fc.oneof(
+		{ weight: 12, arbitrary: fc.constant(method) },
+		{ weight: 1, arbitrary: fc.constantFrom("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS") },
+	);
 	return fc.record({ method: otherMethod, ids, query, body: bodyText, headers }).map(r => {
 		let i = 0;
 		const path = `/api${pattern.replace(/:\w+/g, () => r.ids[i++])}`;
-		const headersOut = Object.fromEntries(Object.entries(r.headers).filter(([, v]) => v !== undefined)) as Record<string, string>;
-		return { method: r.method, path, query: r.query, body: r.method === "GET" || r.method === "OPTIONS" ? undefined : r.body, headers: headersOut };
+		const headersOut = Object.fromEntries(Object.entries(r.headers).filter(([, v]) => v !== undefined)) as Record<
+			string,
+			string
+		>;
+		return {
+			method: r.method,
+			path,
+			query: r.query,
+			body: r.method === "GET" || r.method === "OPTIONS" ? undefined : r.body,
+			headers: headersOut,
+		};
 	});
 }
 
@@ -271,14 +531,19 @@ function clientMadeQuery(q: RecordedQuery): string | null {
 	for (const [field, cond] of Object.entries(q.where)) {
 		if (!known.has(field)) return `unknown field "${field}"`;
 		if (isScalar(cond)) continue;
-		if (typeof cond !== "object" || Array.isArray(cond) || Object.getPrototypeOf(cond) !== Object.prototype) return `non-scalar value for "${field}"`;
-		const allowed = SERVICE_OPERATORS[`${q.collection}.${field}`] ?? (field === "claimedUntil" && q.collection.endsWith("_outbox") ? ["$lt"] : []);
+		if (typeof cond !== "object" || Array.isArray(cond) || Object.getPrototypeOf(cond) !== Object.prototype)
+			return `non-scalar value for "${field}"`;
+		const allowed =
+			SERVICE_OPERATORS[`${q.collection}.${field}`] ??
+			(field === "claimedUntil" && q.collection.endsWith("_outbox") ? ["$lt"] : []);
 		for (const [op, operand] of Object.entries(cond as Record<string, unknown>)) {
 			if (!allowed.includes(op)) return `operator ${op} on "${field}"`;
-			if (!(isScalar(operand) || (op === "$in" && Array.isArray(operand) && operand.every(v => typeof v === "string")))) return `operand of ${op} on "${field}" is ${JSON.stringify(operand)}`;
+			if (!(isScalar(operand) || (op === "$in" && Array.isArray(operand) && operand.every(v => typeof v === "string"))))
+				return `operand of ${op} on "${field}" is ${JSON.stringify(operand)}`;
 		}
 	}
-	if (q.search !== undefined && typeof (q.search as { text?: unknown }).text !== "string") return "search text is not a string";
+	if (q.search !== undefined && typeof (q.search as { text?: unknown }).text !== "string")
+		return "search text is not a string";
 	for (const key of Object.keys(q.set ?? {})) if (!known.has(key)) return `write to unknown field "${key}"`;
 	return null;
 }
@@ -294,11 +559,20 @@ describe("fuzzing every endpoint", () => {
 	const errorTypes = new Map<string, number>();
 	let sent = 0;
 	let hostileQueryStrings = 0;
-	const originals = { find: Store.prototype.find, count: Store.prototype.count, findOne: Store.prototype.findOne, update: Store.prototype.update, remove: Store.prototype.remove, insert: Store.prototype.insert };
+	const originals = {
+		find: Store.prototype.find,
+		count: Store.prototype.count,
+		findOne: Store.prototype.findOne,
+		update: Store.prototype.update,
+		remove: Store.prototype.remove,
+		insert: Store.prototype.insert,
+	};
 	const prototypeKeys = Object.getOwnPropertyNames(Object.prototype).sort().join(",");
 
 	function stores(): [string, Store][] {
-		return shop.broker.services.flatMap(s => Object.entries(((s as unknown as { stores?: Record<string, Store> }).stores ?? {})));
+		return shop.broker.services.flatMap(s =>
+			Object.entries((s as unknown as { stores?: Record<string, Store> }).stores ?? {}),
+		);
 	}
 
 	/** Every document of every store, per collection, in a stable order. */
@@ -323,7 +597,7 @@ describe("fuzzing every endpoint", () => {
 	/** Waits until accepted work has finished its follow-ups (events relayed, notifications written). */
 	async function settle(): Promise<Map<string, string>> {
 		let last = await snapshot();
-		for (const deadline = Date.now() + 5000; Date.now() < deadline; ) {
+		for (const deadline = Date.now() + 5000; Date.now() < deadline;) {
 			await new Promise(r => setTimeout(r, 30));
 			const next = await snapshot();
 			const outboxEmpty = [...next].every(([name, docs]) => !name.endsWith("_outbox") || docs === "[]");
@@ -333,7 +607,10 @@ describe("fuzzing every endpoint", () => {
 		throw new Error("the shop did not settle within 5 s");
 	}
 
-	const stockCounters = (snap: Map<string, string>) => (JSON.parse(snap.get("stock") ?? "[]") as Record<string, unknown>[]).map(({ productId, available, reserved, sold, received }) => ({ productId, available, reserved, sold, received }));
+	const stockCounters = (snap: Map<string, string>) =>
+		(JSON.parse(snap.get("stock") ?? "[]") as Record<string, unknown>[]).map(
+			({ productId, available, reserved, sold, received }) => ({ productId, available, reserved, sold, received }),
+		);
 
 	beforeAll(async () => {
 		for (const op of ["find", "count", "findOne", "update", "remove", "insert"] as const) {
@@ -341,7 +618,15 @@ describe("fuzzing every endpoint", () => {
 				if (recording) {
 					const fields = Object.keys(this.spec.fields);
 					if (op === "insert") queries.push({ collection: this.spec.name, op, where: {}, fields, set: args[0] });
-					else queries.push({ collection: this.spec.name, op, where: args[0], fields, search: op === "find" ? args[1]?.search : op === "count" ? args[1] : undefined, set: op === "update" ? args[1]?.set : undefined });
+					else
+						queries.push({
+							collection: this.spec.name,
+							op,
+							where: args[0],
+							fields,
+							search: op === "find" ? args[1]?.search : op === "count" ? args[1] : undefined,
+							set: op === "update" ? args[1]?.set : undefined,
+						});
 				}
 				return (originals[op] as (...a: unknown[]) => unknown).apply(this, args);
 			};
@@ -354,18 +639,35 @@ describe("fuzzing every endpoint", () => {
 		const other = await api.register(`fuzz-bob-${run}@example.com`, "bob-password");
 		// Products the fuzzer may delete or empty without starving the order endpoints of the seeded ones.
 		for (let i = 0; i < 20; i++) {
-			const created = await api.post("/api/products", { name: `Fuzz ${i}`, price: 100 + i, category: "fuzz", sku: `FUZZ-${run}-${i}` }, { token: admin.token });
-			await eventually(async () => (await api.put(`/api/inventory/${created.body.id}`, { available: 1000 }, { token: admin.token })).status === 200);
+			const created = await api.post(
+				"/api/products",
+				{ name: `Fuzz ${i}`, price: 100 + i, category: "fuzz", sku: `FUZZ-${run}-${i}` },
+				{ token: admin.token },
+			);
+			await eventually(
+				async () =>
+					(await api.put(`/api/inventory/${created.body.id}`, { available: 1000 }, { token: admin.token })).status ===
+					200,
+			);
 		}
 		const products = (await api.get("/api/products?pageSize=100")).body.rows.map((p: { id: string }) => p.id);
-		const order = await api.post("/api/orders", { items: [{ productId: products[0], quantity: 1 }], paymentToken: "tok_visa" }, { token: customer.token });
+		const order = await api.post(
+			"/api/orders",
+			{ items: [{ productId: products[0], quantity: 1 }], paymentToken: "tok_visa" },
+			{ token: customer.token },
+		);
 		expect(order.status).toBe(201);
 		pools = {
 			productIds: products,
 			orderIds: [order.body.id],
 			userIds: [customer.user.id, other.user.id, admin.user.id],
 			emails: ["admin@example.com", customer.user.email, other.user.email],
-			tokens: { admin: admin.token, customer: customer.token, other: other.token, expired: jwt.sign({ sub: customer.user.id, role: "customer", exp: 1 }, DEV_JWT_SECRET) },
+			tokens: {
+				admin: admin.token,
+				customer: customer.token,
+				other: other.token,
+				expired: jwt.sign({ sub: customer.user.id, role: "customer", exp: 1 }, DEV_JWT_SECRET),
+			},
 		};
 		baseline = await settle();
 		recording = true;
@@ -376,7 +678,9 @@ describe("fuzzing every endpoint", () => {
 		Object.assign(Store.prototype, originals);
 		await shop?.stop();
 		const sorted = [...histogram].sort(([a], [b]) => a - b).map(([status, n]) => `${status}: ${n}`);
-		console.info(`fuzz: ${sent} requests (${hostileQueryStrings} with operators in the query string), status histogram { ${sorted.join(", ")} }`);
+		console.info(
+			`fuzz: ${sent} requests (${hostileQueryStrings} with operators in the query string), status histogram { ${sorted.join(", ")} }`,
+		);
 		for (const [alias, statuses] of perEndpoint) console.info(`fuzz: ${alias.padEnd(36)} ${JSON.stringify(statuses)}`);
 		console.info(`fuzz: errors by status and type ${JSON.stringify(Object.fromEntries([...errorTypes].sort()))}`);
 	});
@@ -393,7 +697,10 @@ describe("fuzzing every endpoint", () => {
 
 	async function sendAndCheck(alias: string, req: FuzzRequest): Promise<number> {
 		const before = await snapshot();
-		expect(changedCollections(baseline, before), "state changed after the previous (rejected) request finished").toEqual([]);
+		expect(
+			changedCollections(baseline, before),
+			"state changed after the previous (rejected) request finished",
+		).toEqual([]);
 		queries.length = 0;
 
 		const url = `${shop.url}${req.path}${req.query ? `?${req.query}` : ""}`;
@@ -415,15 +722,27 @@ describe("fuzzing every endpoint", () => {
 		let body: any;
 		if (res.status >= 400) {
 			expect(() => (body = JSON.parse(text)), what).not.toThrow();
-			expect(body, what).toEqual(expect.objectContaining({ name: expect.any(String), message: expect.any(String), code: res.status, type: expect.any(String) }));
+			expect(body, what).toEqual(
+				expect.objectContaining({
+					name: expect.any(String),
+					message: expect.any(String),
+					code: res.status,
+					type: expect.any(String),
+				}),
+			);
 		} else if (text) body = JSON.parse(text);
 
 		expect(Object.getOwnPropertyNames(Object.prototype).sort().join(","), what).toBe(prototypeKeys);
 		expect(({} as Record<string, unknown>).polluted, what).toBeUndefined();
-		for (const q of queries) expect(clientMadeQuery(q), `${what}\nstore ${q.op} on ${q.collection}: ${JSON.stringify(q.where)}`).toBeNull();
+		for (const q of queries)
+			expect(clientMadeQuery(q), `${what}\nstore ${q.op} on ${q.collection}: ${JSON.stringify(q.where)}`).toBeNull();
 
 		// A declined card or an empty shelf is a processed order: it is kept as FAILED and must give back what it took.
-		const processedOrder = req.path === "/api/orders" && req.method === "POST" && ["PAYMENT_DECLINED", "OUT_OF_STOCK"].includes(body?.type) && typeof body?.data?.orderId === "string";
+		const processedOrder =
+			req.path === "/api/orders" &&
+			req.method === "POST" &&
+			["PAYMENT_DECLINED", "OUT_OF_STOCK"].includes(body?.type) &&
+			typeof body?.data?.orderId === "string";
 		if (res.status >= 400 && !processedOrder) {
 			const after = await snapshot();
 			expect(changedCollections(before, after), `rejected request changed state: ${what}`).toEqual([]);
@@ -431,7 +750,10 @@ describe("fuzzing every endpoint", () => {
 		} else if (processedOrder) {
 			baseline = await settle();
 			expect(stockCounters(baseline), `a failed order kept stock: ${what}`).toEqual(stockCounters(before));
-			expect(JSON.parse(baseline.get("orders")!).find((o: { id: string }) => o.id === body.data.orderId)?.status, what).toBe("FAILED");
+			expect(
+				JSON.parse(baseline.get("orders")!).find((o: { id: string }) => o.id === body.data.orderId)?.status,
+				what,
+			).toBe("FAILED");
 		} else if (req.method === "GET") {
 			const after = await snapshot();
 			expect(changedCollections(before, after), `a GET changed state: ${what}`).toEqual([]);
@@ -452,36 +774,136 @@ describe("fuzzing every endpoint", () => {
 		const json = { "content-type": "application/json" };
 		const cases: [string, FuzzRequest, string][] = [
 			["GET /products", { method: "GET", path: "/api/products", query: "category[$ne]=x", headers: {} }, "anonymous"],
-			["GET /products", { method: "GET", path: "/api/products", query: "search[$regex]=.*&sort[$gt]=", headers: {} }, "anonymous"],
-			["GET /products/:id", { method: "GET", path: "/api/products/%7B%22%24gt%22%3A%22%22%7D", query: "", headers: {} }, "anonymous"],
+			[
+				"GET /products",
+				{ method: "GET", path: "/api/products", query: "search[$regex]=.*&sort[$gt]=", headers: {} },
+				"anonymous",
+			],
+			[
+				"GET /products/:id",
+				{ method: "GET", path: "/api/products/%7B%22%24gt%22%3A%22%22%7D", query: "", headers: {} },
+				"anonymous",
+			],
 			["GET /products/:id", { method: "GET", path: "/api/products/x", query: "id[$ne]=x", headers: {} }, "anonymous"],
-			["GET /inventory/:productId", { method: "GET", path: "/api/inventory/%7B%22%24ne%22%3Anull%7D", query: "", headers: {} }, "anonymous"],
-			["GET /orders", { method: "GET", path: "/api/orders", query: "userId[$ne]=x", headers: { authorization: `Bearer ${customer}` } }, "customer"],
-			["GET /orders", { method: "GET", path: "/api/orders", query: "userId[$ne]=x&status[$in][]=CONFIRMED", headers: { authorization: `Bearer ${admin}` } }, "admin"],
-			["GET /orders/:id", { method: "GET", path: "/api/orders/%7B%22%24gt%22%3A%22%22%7D", query: "", headers: { authorization: `Bearer ${customer}` } }, "customer"],
-			["GET /payments", { method: "GET", path: "/api/payments", query: "orderId[$ne]=x", headers: { authorization: `Bearer ${customer}` } }, "customer"],
-			["GET /users", { method: "GET", path: "/api/users", query: "role[$ne]=admin", headers: { authorization: `Bearer ${admin}` } }, "admin"],
-			["POST /auth/login", { method: "POST", path: "/api/auth/login", query: "", body: '{"email":{"$gt":""},"password":{"$gt":""}}', headers: json }, "anonymous"],
-			["POST /auth/login", { method: "POST", path: "/api/auth/login", query: "email[$gt]=&password[$gt]=", body: "{}", headers: json }, "anonymous"],
-			["POST /orders", { method: "POST", path: "/api/orders", query: "", body: `{"items":[{"productId":{"$gt":""},"quantity":1}],"paymentToken":"tok_visa"}`, headers: { ...json, authorization: `Bearer ${customer}` } }, "customer"],
-			["PATCH /products/:id", { method: "PATCH", path: `/api/products/${pools.productIds[0]}`, query: "", body: '{"price":{"$inc":1000},"sku":{"$ne":null}}', headers: { ...json, authorization: `Bearer ${admin}` } }, "admin"],
+			[
+				"GET /inventory/:productId",
+				{ method: "GET", path: "/api/inventory/%7B%22%24ne%22%3Anull%7D", query: "", headers: {} },
+				"anonymous",
+			],
+			[
+				"GET /orders",
+				{
+					method: "GET",
+					path: "/api/orders",
+					query: "userId[$ne]=x",
+					headers: { authorization: `Bearer ${customer}` },
+				},
+				"customer",
+			],
+			[
+				"GET /orders",
+				{
+					method: "GET",
+					path: "/api/orders",
+					query: "userId[$ne]=x&status[$in][]=CONFIRMED",
+					headers: { authorization: `Bearer ${admin}` },
+				},
+				"admin",
+			],
+			[
+				"GET /orders/:id",
+				{
+					method: "GET",
+					path: "/api/orders/%7B%22%24gt%22%3A%22%22%7D",
+					query: "",
+					headers: { authorization: `Bearer ${customer}` },
+				},
+				"customer",
+			],
+			[
+				"GET /payments",
+				{
+					method: "GET",
+					path: "/api/payments",
+					query: "orderId[$ne]=x",
+					headers: { authorization: `Bearer ${customer}` },
+				},
+				"customer",
+			],
+			[
+				"GET /users",
+				{ method: "GET", path: "/api/users", query: "role[$ne]=admin", headers: { authorization: `Bearer ${admin}` } },
+				"admin",
+			],
+			[
+				"POST /auth/login",
+				{
+					method: "POST",
+					path: "/api/auth/login",
+					query: "",
+					body: '{"email":{"$gt":""},"password":{"$gt":""}}',
+					headers: json,
+				},
+				"anonymous",
+			],
+			[
+				"POST /auth/login",
+				{ method: "POST", path: "/api/auth/login", query: "email[$gt]=&password[$gt]=", body: "{}", headers: json },
+				"anonymous",
+			],
+			[
+				"POST /orders",
+				{
+					method: "POST",
+					path: "/api/orders",
+					query: "",
+					body: `{"items":[{"productId":{"$gt":""},"quantity":1}],"paymentToken":"tok_visa"}`,
+					headers: { ...json, authorization: `Bearer ${customer}` },
+				},
+				"customer",
+			],
+			[
+				"PATCH /products/:id",
+				{
+					method: "PATCH",
+					path: `/api/products/${pools.productIds[0]}`,
+					query: "",
+					body: '{"price":{"$inc":1000},"sku":{"$ne":null}}',
+					headers: { ...json, authorization: `Bearer ${admin}` },
+				},
+				"admin",
+			],
 		];
-		for (const [alias, req, who] of cases) expect([404, 422], `${req.method} ${req.path}?${req.query} as ${who}`).toContain(await send(alias, req));
+		for (const [alias, req, who] of cases)
+			expect([404, 422], `${req.method} ${req.path}?${req.query} as ${who}`).toContain(await send(alias, req));
 	});
 
 	it.each(Object.keys(API_ALIASES))("%s", async alias => {
 		expect(ENDPOINTS[alias], `no fuzz generator for ${alias}`).toBeDefined();
-		await fc.assert(fc.asyncProperty(requestArb(alias, pools), async req => {
-			await send(alias, req);
-		}), { numRuns: RUNS_PER_ENDPOINT, seed: SEED, endOnFailure: true });
+		await fc.assert(
+			fc.asyncProperty(requestArb(alias, pools), async req => {
+				await send(alias, req);
+			}),
+			{ numRuns: RUNS_PER_ENDPOINT, seed: SEED, endOnFailure: true },
+		);
 	});
 
 	it("drops __proto__ keys of a body instead of merging their contents into the action's params", async () => {
 		const api = client(shop.url);
-		const smuggled = await api.request("POST", "/api/orders", { token: pools.tokens.customer, rawBody: `{"__proto__":{"items":[{"productId":"${pools.productIds[0]}","quantity":1}],"paymentToken":"tok_visa"}}` });
+		const smuggled = await api.request("POST", "/api/orders", {
+			token: pools.tokens.customer,
+			rawBody: `{"__proto__":{"items":[{"productId":"${pools.productIds[0]}","quantity":1}],"paymentToken":"tok_visa"}}`,
+		});
 		expect(smuggled.status).toBe(422);
 		const me = (await api.get("/api/users/me", { token: pools.tokens.other })).body;
-		expect((await api.request("PATCH", "/api/users/me", { token: pools.tokens.other, rawBody: '{"__proto__":{"name":"Mallory"}}' })).body.name).toBe(me.name);
+		expect(
+			(
+				await api.request("PATCH", "/api/users/me", {
+					token: pools.tokens.other,
+					rawBody: '{"__proto__":{"name":"Mallory"}}',
+				})
+			).body.name,
+		).toBe(me.name);
 		baseline = await settle();
 	});
 

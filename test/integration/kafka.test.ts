@@ -10,23 +10,26 @@ import { orderFlowScenario } from "../support/scenarios";
  */
 const brokers = process.env.KAFKA_BROKERS;
 
-describe.skipIf(!brokers)(`domain events over Kafka${brokers ? "" : " [skipped: KAFKA_BROKERS not set, no Kafka broker here]"}`, () => {
-	let shop: Shop;
-	let secondNotifications: Shop;
+describe.skipIf(!brokers)(
+	`domain events over Kafka${brokers ? "" : " [skipped: KAFKA_BROKERS not set, no Kafka broker here]"}`,
+	() => {
+		let shop: Shop;
+		let secondNotifications: Shop;
 
-	beforeAll(async () => {
-		// A fresh namespace gives fresh topics and consumer groups.
-		const env = { EVENTS_URL: `kafka://${brokers}`, NAMESPACE: `k${randomBytes(3).toString("hex")}` };
-		shop = await startShop({ env });
-		secondNotifications = await startShop({ env, services: ["notifications"] });
-	}, 120_000);
+		beforeAll(async () => {
+			// A fresh namespace gives fresh topics and consumer groups.
+			const env = { EVENTS_URL: `kafka://${brokers}`, NAMESPACE: `k${randomBytes(3).toString("hex")}` };
+			shop = await startShop({ env });
+			secondNotifications = await startShop({ env, services: ["notifications"] });
+		}, 120_000);
 
-	afterAll(async () => {
-		await secondNotifications?.stop();
-		await shop?.stop();
-	});
+		afterAll(async () => {
+			await secondNotifications?.stop();
+			await shop?.stop();
+		});
 
-	it("delivers each event once to the notifications group", async () => {
-		await orderFlowScenario(shop, "Kafka");
-	}, 120_000);
-});
+		it("delivers each event once to the notifications group", async () => {
+			await orderFlowScenario(shop, "Kafka");
+		}, 120_000);
+	},
+);

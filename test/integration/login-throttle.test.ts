@@ -17,7 +17,12 @@ const WINDOW_SECONDS = 15 * 60;
 
 function expectThrottled(res: Response) {
 	expect(res.status, JSON.stringify(res.body)).toBe(429);
-	expect(res.body).toMatchObject({ name: expect.any(String), message: expect.any(String), code: 429, type: "TOO_MANY_REQUESTS" });
+	expect(res.body).toMatchObject({
+		name: expect.any(String),
+		message: expect.any(String),
+		code: 429,
+		type: "TOO_MANY_REQUESTS",
+	});
 	const retryAfter = res.headers.get("retry-after");
 	expect(retryAfter).toMatch(/^\d+$/);
 	expect(Number(retryAfter)).toBeGreaterThan(0);
@@ -26,7 +31,8 @@ function expectThrottled(res: Response) {
 	return Number(retryAfter);
 }
 
-const login = (api: Client, email: string, password: string, headers?: Record<string, string>) => api.request("POST", "/api/auth/login", { body: { email, password }, headers });
+const login = (api: Client, email: string, password: string, headers?: Record<string, string>) =>
+	api.request("POST", "/api/auth/login", { body: { email, password }, headers });
 
 describe("login throttling (one gateway, memory count)", () => {
 	const run = randomBytes(4).toString("hex");
@@ -47,7 +53,8 @@ describe("login throttling (one gateway, memory count)", () => {
 		const email = `victim-${run}@example.com`;
 		await api.register(email, "the-right-password");
 		const from = { "x-forwarded-for": "198.51.100.7" };
-		for (let i = 1; i <= MAX_FAILURES; i++) expect((await login(api, email, `guess-${i}`, from)).status, `failure ${i}`).toBe(401);
+		for (let i = 1; i <= MAX_FAILURES; i++)
+			expect((await login(api, email, `guess-${i}`, from)).status, `failure ${i}`).toBe(401);
 
 		const retryAfter = expectThrottled(await login(api, email, "guess-11", from));
 		console.info(`blocked after ${MAX_FAILURES} failures, Retry-After: ${retryAfter} s`);
@@ -67,7 +74,9 @@ describe("login throttling (one gateway, memory count)", () => {
 		const email = `burst-${run}@example.com`;
 		await api.register(email, "the-right-password");
 		const from = { "x-forwarded-for": "198.51.100.8" };
-		const statuses = (await Promise.all(Array.from({ length: 30 }, (_, i) => login(api, email, `parallel-guess-${i}`, from)))).map(r => r.status);
+		const statuses = (
+			await Promise.all(Array.from({ length: 30 }, (_, i) => login(api, email, `parallel-guess-${i}`, from)))
+		).map(r => r.status);
 		const histogram = statuses.reduce<Record<number, number>>((h, s) => ({ ...h, [s]: (h[s] ?? 0) + 1 }), {});
 		console.info(`30 parallel wrong logins: ${JSON.stringify(histogram)}`);
 		expect(histogram[401]).toBe(MAX_FAILURES);
@@ -107,61 +116,74 @@ describe("login throttling (short window)", () => {
 
 // An async suite: whether the servers are up is known only after a connection attempt (no top-level await in CommonJS).
 describe("login throttling with Redis", async () => {
-	await describeWithServers(["redis", "nats", "postgres"], "shared by two gateways (Redis count, NATS, PostgreSQL users)", () => {
-		const run = randomBytes(4).toString("hex");
-		const email = `shared-${run}@example.com`;
-		const namespace = `throttle-${run}`;
-		let redis: Redis;
-		let database: { uri: string; drop: () => Promise<void> };
-		let gatewayA: Shop;
-		let gatewayB: Shop;
+	await describeWithServers(
+		["redis", "nats", "postgres"],
+		"shared by two gateways (Redis count, NATS, PostgreSQL users)",
+		() => {
+			const run = randomBytes(4).toString("hex");
+			const email = `shared-${run}@example.com`;
+			const namespace = `throttle-${run}`;
+			let redis: Redis;
+			let database: { uri: string; drop: () => Promise<void> };
+			let gatewayA: Shop;
+			let gatewayB: Shop;
 
-		beforeAll(async () => {
-			redis = new Redis(SERVERS.redis.url);
-			database = await createTestDatabase("postgres");
-			// Two nodes, each a gateway with its own users actor (preferLocal keeps each gateway on its own),
-			// over one users database: only Redis can carry the count from one to the other.
-			const env = { TRANSPORTER: SERVERS.nats.url, NAMESPACE: namespace, CACHER: SERVERS.redis.url, USERS_DB_URI: database.uri };
-			gatewayA = await startShop({ env: { ...env, NODEID: `gateway-a-${run}` }, services: ["api", "users"] });
-			gatewayB = await startShop({ env: { ...env, NODEID: `gateway-b-${run}` }, services: ["api", "users"] });
-			await gatewayA.broker.waitForServices(["users"]);
-		});
+			beforeAll(async () => {
+				redis = new Redis(SERVERS.redis.url);
+				database = await createTestDatabase("postgres");
+				// Two nodes, each a gateway with its own users actor (preferLocal keeps each gateway on its own),
+				// over one users database: only Redis can carry the count from one to the other.
+				const env = {
+					TRANSPORTER: SERVERS.nats.url,
+					NAMESPACE: namespace,
+					CACHER: SERVERS.redis.url,
+					USERS_DB_URI: database.uri,
+				};
+				gatewayA = await startShop({ env: { ...env, NODEID: `gateway-a-${run}` }, services: ["api", "users"] });
+				gatewayB = await startShop({ env: { ...env, NODEID: `gateway-b-${run}` }, services: ["api", "users"] });
+				await gatewayA.broker.waitForServices(["users"]);
+			});
 
-		afterAll(async () => {
-			await Promise.all([gatewayA?.stop(), gatewayB?.stop()]);
-			const keys = redis ? await redis.keys(`emporium:*:login-failures:*-${run}@example.com|*`) : [];
-			if (keys.length) await redis.del(...keys);
-			redis?.disconnect();
-			await database?.drop();
-		});
+			afterAll(async () => {
+				await Promise.all([gatewayA?.stop(), gatewayB?.stop()]);
+				const keys = redis ? await redis.keys(`emporium:*:login-failures:*-${run}@example.com|*`) : [];
+				if (keys.length) await redis.del(...keys);
+				redis?.disconnect();
+				await database?.drop();
+			});
 
-		it("counts failures made on gateway A when the next attempt arrives on gateway B", async () => {
-			const a = client(gatewayA.url);
-			const b = client(gatewayB.url);
-			await a.register(email, "the-right-password");
-			expect((await login(b, email, "the-right-password")).status).toBe(200);
+			it("counts failures made on gateway A when the next attempt arrives on gateway B", async () => {
+				const a = client(gatewayA.url);
+				const b = client(gatewayB.url);
+				await a.register(email, "the-right-password");
+				expect((await login(b, email, "the-right-password")).status).toBe(200);
 
-			for (let i = 1; i <= MAX_FAILURES - 1; i++) expect((await login(a, email, `guess-${i}`)).status).toBe(401);
-			// The tenth failure lands on B: the count is one for both gateways.
-			expect((await login(b, email, "guess-10")).status).toBe(401);
-			const retryAfter = expectThrottled(await login(a, email, "the-right-password"));
-			expectThrottled(await login(b, email, "the-right-password"));
-			console.info(`shared count: blocked on both gateways after ${MAX_FAILURES} failures split A/B, Retry-After: ${retryAfter} s`);
+				for (let i = 1; i <= MAX_FAILURES - 1; i++) expect((await login(a, email, `guess-${i}`)).status).toBe(401);
+				// The tenth failure lands on B: the count is one for both gateways.
+				expect((await login(b, email, "guess-10")).status).toBe(401);
+				const retryAfter = expectThrottled(await login(a, email, "the-right-password"));
+				expectThrottled(await login(b, email, "the-right-password"));
+				console.info(
+					`shared count: blocked on both gateways after ${MAX_FAILURES} failures split A/B, Retry-After: ${retryAfter} s`,
+				);
 
-			const [key] = await redis.keys(`emporium:*:login-failures:${email}|*`);
-			expect(key).toBeDefined();
-			expect(await redis.pttl(key)).toBeGreaterThan(0);
-			expect(Number(await redis.get(key))).toBeGreaterThanOrEqual(MAX_FAILURES);
-		});
+				const [key] = await redis.keys(`emporium:*:login-failures:${email}|*`);
+				expect(key).toBeDefined();
+				expect(await redis.pttl(key)).toBeGreaterThan(0);
+				expect(Number(await redis.get(key))).toBeGreaterThanOrEqual(MAX_FAILURES);
+			});
 
-		it("counts parallel attempts on both gateways atomically: 30 simultaneous guesses get 10 password checks", async () => {
-			const burst = `burst-${run}@example.com`;
-			const gateways = [client(gatewayA.url), client(gatewayB.url)];
-			await gateways[0].register(burst, "the-right-password");
-			const statuses = (await Promise.all(Array.from({ length: 30 }, (_, i) => login(gateways[i % 2], burst, `parallel-guess-${i}`)))).map(r => r.status);
-			const histogram = statuses.reduce<Record<number, number>>((h, s) => ({ ...h, [s]: (h[s] ?? 0) + 1 }), {});
-			console.info(`30 parallel wrong logins over two gateways: ${JSON.stringify(histogram)}`);
-			expect(histogram).toEqual({ 401: MAX_FAILURES, 429: 30 - MAX_FAILURES });
-		});
-	});
+			it("counts parallel attempts on both gateways atomically: 30 simultaneous guesses get 10 password checks", async () => {
+				const burst = `burst-${run}@example.com`;
+				const gateways = [client(gatewayA.url), client(gatewayB.url)];
+				await gateways[0].register(burst, "the-right-password");
+				const statuses = (
+					await Promise.all(Array.from({ length: 30 }, (_, i) => login(gateways[i % 2], burst, `parallel-guess-${i}`)))
+				).map(r => r.status);
+				const histogram = statuses.reduce<Record<number, number>>((h, s) => ({ ...h, [s]: (h[s] ?? 0) + 1 }), {});
+				console.info(`30 parallel wrong logins over two gateways: ${JSON.stringify(histogram)}`);
+				expect(histogram).toEqual({ 401: MAX_FAILURES, 429: 30 - MAX_FAILURES });
+			});
+		},
+	);
 });

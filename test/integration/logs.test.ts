@@ -40,9 +40,34 @@ describe("JSON logs of a node (LOG_FORMAT=json, LOGLEVEL=debug)", () => {
 
 	beforeAll(async () => {
 		const port = await freePort();
-		const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: "development", PORT: String(port), HOST: "127.0.0.1", NODEID: nodeID, NAMESPACE: nodeID, LOG_FORMAT: "json", LOGLEVEL: "debug", METRICS: "false", SEED: "true" };
-		for (const key of ["TRANSPORTER", "EVENTS_URL", "CACHER", "DB_URI", "ZIPKIN_URL", "SERVICES", "SERVICEDIR"]) delete env[key];
-		node = spawn(process.execPath, ["--import", "tsx", "node_modules/moleculer/bin/moleculer-runner.js", "--config", "moleculer.config.ts", "--mask", "**/*.service.ts", "services"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+		const env: NodeJS.ProcessEnv = {
+			...process.env,
+			NODE_ENV: "development",
+			PORT: String(port),
+			HOST: "127.0.0.1",
+			NODEID: nodeID,
+			NAMESPACE: nodeID,
+			LOG_FORMAT: "json",
+			LOGLEVEL: "debug",
+			METRICS: "false",
+			SEED: "true",
+		};
+		for (const key of ["TRANSPORTER", "EVENTS_URL", "CACHER", "DB_URI", "ZIPKIN_URL", "SERVICES", "SERVICEDIR"])
+			delete env[key];
+		node = spawn(
+			process.execPath,
+			[
+				"--import",
+				"tsx",
+				"node_modules/moleculer/bin/moleculer-runner.js",
+				"--config",
+				"moleculer.config.ts",
+				"--mask",
+				"**/*.service.ts",
+				"services",
+			],
+			{ cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] },
+		);
 		exited = new Promise(resolve => node.once("exit", resolve));
 		readline.createInterface({ input: node.stdout! }).on("line", line => stdout.push(line));
 		node.stderr!.on("data", chunk => (stderr += chunk));
@@ -61,16 +86,28 @@ describe("JSON logs of a node (LOG_FORMAT=json, LOGLEVEL=debug)", () => {
 
 		// A client-chosen request id is kept and logged.
 		requestIDs.login = `login-${randomBytes(4).toString("hex")}`;
-		const login = await api.post("/api/auth/login", { email, password }, { headers: { "X-Request-ID": requestIDs.login } });
+		const login = await api.post(
+			"/api/auth/login",
+			{ email, password },
+			{ headers: { "X-Request-ID": requestIDs.login } },
+		);
 		expect(login.status).toBe(200);
 		expect(login.headers.get("x-request-id")).toBe(requestIDs.login);
 		tokens.push(login.body.token);
 
 		const productId = (await api.get("/api/products")).body.rows[0].id;
-		const order = await api.post("/api/orders", { items: [{ productId, quantity: 1 }], paymentToken: "tok_visa" }, { token: login.body.token });
+		const order = await api.post(
+			"/api/orders",
+			{ items: [{ productId, quantity: 1 }], paymentToken: "tok_visa" },
+			{ token: login.body.token },
+		);
 		expect(order.status).toBe(201);
 		requestIDs.order = order.headers.get("x-request-id")!;
-		const declined = await api.post("/api/orders", { items: [{ productId, quantity: 1 }], paymentToken: "tok_declined" }, { token: login.body.token });
+		const declined = await api.post(
+			"/api/orders",
+			{ items: [{ productId, quantity: 1 }], paymentToken: "tok_declined" },
+			{ token: login.body.token },
+		);
 		expect(declined.status).toBe(402);
 		requestIDs.declined = declined.headers.get("x-request-id")!;
 
@@ -87,18 +124,24 @@ describe("JSON logs of a node (LOG_FORMAT=json, LOGLEVEL=debug)", () => {
 		}
 	});
 
-	const lines = () => stdout.map((text, index) => {
-		try {
-			return JSON.parse(text) as LogLine;
-		} catch {
-			throw new Error(`stdout line ${index + 1} is not JSON: ${text}`);
-		}
-	});
+	const lines = () =>
+		stdout.map((text, index) => {
+			try {
+				return JSON.parse(text) as LogLine;
+			} catch {
+				throw new Error(`stdout line ${index + 1} is not JSON: ${text}`);
+			}
+		});
 
 	it("writes one JSON object per line with level, time, nodeID and service", () => {
 		expect(stdout.length).toBeGreaterThan(50);
 		for (const line of lines()) {
-			expect(line).toMatchObject({ nodeID, time: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/), service: expect.any(String), msg: expect.any(String) });
+			expect(line).toMatchObject({
+				nodeID,
+				time: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+				service: expect.any(String),
+				msg: expect.any(String),
+			});
 			expect(LEVELS).toContain(line.level);
 		}
 		const levels = new Set(lines().map(line => line.level));
@@ -110,17 +153,35 @@ describe("JSON logs of a node (LOG_FORMAT=json, LOGLEVEL=debug)", () => {
 		const all = lines();
 		const of = (requestID: string) => all.filter(line => line.requestID === requestID);
 		// The gateway logs each request on arrival and on response (debug), inside its handler.
-		expect(of(requestIDs.register).map(l => l.msg)).toEqual(expect.arrayContaining(["=> POST /api/auth/register", expect.stringMatching(/^<= 201 POST \/api\/auth\/register/)]));
-		expect(of(requestIDs.login).map(l => l.msg)).toEqual(expect.arrayContaining(["=> POST /api/auth/login", expect.stringMatching(/^<= 200 POST \/api\/auth\/login/)]));
+		expect(of(requestIDs.register).map(l => l.msg)).toEqual(
+			expect.arrayContaining([
+				"=> POST /api/auth/register",
+				expect.stringMatching(/^<= 201 POST \/api\/auth\/register/),
+			]),
+		);
+		expect(of(requestIDs.login).map(l => l.msg)).toEqual(
+			expect.arrayContaining(["=> POST /api/auth/login", expect.stringMatching(/^<= 200 POST \/api\/auth\/login/)]),
+		);
 		const order = of(requestIDs.order);
-		expect(order.map(l => l.msg)).toEqual(expect.arrayContaining(["=> POST /api/orders", expect.stringMatching(/^<= 201 POST \/api\/orders/)]));
+		expect(order.map(l => l.msg)).toEqual(
+			expect.arrayContaining(["=> POST /api/orders", expect.stringMatching(/^<= 201 POST \/api\/orders/)]),
+		);
 		// The orders action logs why an order failed, on its own service's logger.
-		expect(of(requestIDs.declined).filter(l => l.service === "orders").map(l => l.msg)).toEqual([expect.stringMatching(/^Order [\w-]+ failed at payment: PAYMENT_DECLINED/)]);
+		expect(
+			of(requestIDs.declined)
+				.filter(l => l.service === "orders")
+				.map(l => l.msg),
+		).toEqual([expect.stringMatching(/^Order [\w-]+ failed at payment: PAYMENT_DECLINED/)]);
 		// Event handlers run after the response, in another service, and still log the id of the order's request.
-		expect(order.filter(l => l.service === "notifications").map(l => l.msg)).toEqual([expect.stringMatching(/^Notification order\.confirmed for user /)]);
-		expect(all.filter(l => l.msg.startsWith("Notification user.registered")).map(l => l.requestID)).toEqual([requestIDs.register]);
+		expect(order.filter(l => l.service === "notifications").map(l => l.msg)).toEqual([
+			expect.stringMatching(/^Notification order\.confirmed for user /),
+		]);
+		expect(all.filter(l => l.msg.startsWith("Notification user.registered")).map(l => l.requestID)).toEqual([
+			requestIDs.register,
+		]);
 		// Every request line of the gateway carries a request id.
-		for (const line of all.filter(l => l.service === "api" && /^(=>|<=) /.test(l.msg))) expect(line.requestID).toBeTruthy();
+		for (const line of all.filter(l => l.service === "api" && /^(=>|<=) /.test(l.msg)))
+			expect(line.requestID).toBeTruthy();
 	});
 
 	it("logs no password, token or password hash", () => {

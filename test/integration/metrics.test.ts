@@ -53,10 +53,30 @@ describe("Prometheus metrics and node probes on the metrics port", () => {
 		expect((await api.put(`/api/inventory/${scarce.id}`, { available: 1 }, { token: admin })).status).toBe(200);
 		const before = await scrape(shop.broker);
 
-		const confirmed = await api.post("/api/orders", { items: [{ productId: plenty.id, quantity: 2 }], paymentToken: "tok_visa" }, { token: customer });
+		const confirmed = await api.post(
+			"/api/orders",
+			{ items: [{ productId: plenty.id, quantity: 2 }], paymentToken: "tok_visa" },
+			{ token: customer },
+		);
 		expect(confirmed.status).toBe(201);
-		expect((await api.post("/api/orders", { items: [{ productId: plenty.id, quantity: 1 }], paymentToken: "tok_declined" }, { token: customer })).status).toBe(402);
-		expect((await api.post("/api/orders", { items: [{ productId: scarce.id, quantity: 2 }], paymentToken: "tok_visa" }, { token: customer })).status).toBe(409);
+		expect(
+			(
+				await api.post(
+					"/api/orders",
+					{ items: [{ productId: plenty.id, quantity: 1 }], paymentToken: "tok_declined" },
+					{ token: customer },
+				)
+			).status,
+		).toBe(402);
+		expect(
+			(
+				await api.post(
+					"/api/orders",
+					{ items: [{ productId: scarce.id, quantity: 2 }], paymentToken: "tok_visa" },
+					{ token: customer },
+				)
+			).status,
+		).toBe(409);
 		const { currency, total } = confirmed.body as { currency: string; total: number };
 		expect(total).toBe(2 * plenty.price);
 
@@ -76,7 +96,12 @@ describe("Prometheus metrics and node probes on the metrics port", () => {
 			["emporium_notifications_sent", { type: "order.failed" }, 2],
 			["emporium_events_lag_count", { type: "order.failed", group: "notifications" }, 2],
 		];
-		const deltas = (after: Map<string, MetricFamily>) => expected.map(([name, labels]) => [name, labels, sampleValue(after, name, labels) - sampleValue(before, name, labels)]);
+		const deltas = (after: Map<string, MetricFamily>) =>
+			expected.map(([name, labels]) => [
+				name,
+				labels,
+				sampleValue(after, name, labels) - sampleValue(before, name, labels),
+			]);
 		// Events are relayed and consumed after the responses: wait until all are counted (or show what is not).
 		let after = await scrape(shop.broker);
 		await eventually(async () => {
@@ -91,8 +116,12 @@ describe("Prometheus metrics and node probes on the metrics port", () => {
 		// Every sample carries the node's labels; the business counters are typed counters with a description.
 		const orders = after.get("emporium_orders_total")!;
 		expect(orders).toMatchObject({ type: "counter", help: "Orders by final status" });
-		for (const sample of orders.samples) expect(sample.labels).toMatchObject({ nodeID: shop.broker.nodeID, namespace: shop.broker.namespace });
-		expect(after.get("emporium_events_lag")).toMatchObject({ type: "histogram", help: "Seconds from a domain event's occurrence to the end of its handling" });
+		for (const sample of orders.samples)
+			expect(sample.labels).toMatchObject({ nodeID: shop.broker.nodeID, namespace: shop.broker.namespace });
+		expect(after.get("emporium_events_lag")).toMatchObject({
+			type: "histogram",
+			help: "Seconds from a domain event's occurrence to the end of its handling",
+		});
 		// Moleculer's own request metrics are there too, per action.
 		expect(sampleValue(after, "moleculer_request_total", { action: "orders.create" })).toBeGreaterThanOrEqual(3);
 	});
@@ -111,7 +140,12 @@ describe("Prometheus metrics and node probes on the metrics port", () => {
 			checks: {
 				broker: "ok",
 				services: "ok",
-				...Object.fromEntries(["products", "orders", "inventory", "payments", "users", "notifications"].map(name => [`database.${name}`, "ok"])),
+				...Object.fromEntries(
+					["products", "orders", "inventory", "payments", "users", "notifications"].map(name => [
+						`database.${name}`,
+						"ok",
+					]),
+				),
 			},
 		});
 		expect((await fetch(`${base}/health`)).status).toBe(404);
@@ -122,7 +156,10 @@ describe("Prometheus metrics and node probes on the metrics port", () => {
 		try {
 			const ready = await fetch(`${metricsBase(ordersOnly.broker)}/health/ready`);
 			expect(ready.status).toBe(503);
-			expect(await ready.json()).toMatchObject({ status: "not ready", checks: { broker: "ok", "database.orders": "ok", services: "missing: inventory, payments, products" } });
+			expect(await ready.json()).toMatchObject({
+				status: "not ready",
+				checks: { broker: "ok", "database.orders": "ok", services: "missing: inventory, payments, products" },
+			});
 			expect((await fetch(`${metricsBase(ordersOnly.broker)}/health/live`)).status).toBe(200);
 		} finally {
 			await ordersOnly.stop();
@@ -135,7 +172,18 @@ describe("Prometheus metrics and node probes on the metrics port", () => {
  * queue, and `emporium_events_dead_lettered{type}` counts it.
  */
 function deadLetterBroker(eventsUrl: string, namespace: string, redisOptions?: Record<string, number>): ServiceBroker {
-	const broker = new ServiceBroker({ ...brokerOptions({ ...process.env, ...METRICS_ENV, EVENTS_URL: eventsUrl, NAMESPACE: namespace, NODEID: `${namespace}-dlq`, TRANSPORTER: "", CACHER: "" }), logger: false });
+	const broker = new ServiceBroker({
+		...brokerOptions({
+			...process.env,
+			...METRICS_ENV,
+			EVENTS_URL: eventsUrl,
+			NAMESPACE: namespace,
+			NODEID: `${namespace}-dlq`,
+			TRANSPORTER: "",
+			CACHER: "",
+		}),
+		logger: false,
+	});
 	broker.createService({
 		name: "failing",
 		channels: {
@@ -153,10 +201,17 @@ function deadLetterBroker(eventsUrl: string, namespace: string, redisOptions?: R
 }
 
 async function expectDeadLettered(broker: ServiceBroker): Promise<void> {
-	const send = (broker as unknown as { sendToChannel(name: string, payload: unknown): Promise<void> }).sendToChannel.bind(broker);
+	const send = (
+		broker as unknown as { sendToChannel(name: string, payload: unknown): Promise<void> }
+	).sendToChannel.bind(broker);
 	const before = sampleValue(await scrape(broker), "emporium_events_dead_lettered", { type: "order.failed" });
 	await send("order.failed", { id: "dlq-probe-1", type: "order.failed", data: {} });
-	await eventually(async () => sampleValue(await scrape(broker), "emporium_events_dead_lettered", { type: "order.failed" }) - before === 1, 15_000, 100);
+	await eventually(
+		async () =>
+			sampleValue(await scrape(broker), "emporium_events_dead_lettered", { type: "order.failed" }) - before === 1,
+		15_000,
+		100,
+	);
 	// Nothing more arrives: one message, one dead letter.
 	await new Promise(resolve => setTimeout(resolve, 500));
 	expect(sampleValue(await scrape(broker), "emporium_events_dead_lettered", { type: "order.failed" }) - before).toBe(1);
@@ -187,7 +242,11 @@ await describeWithServers(["redis"], "dead-lettered events are counted with Redi
 
 	beforeAll(async () => {
 		// The Redis adapter reclaims a failed message only after `minIdleTime` (1 hour by default).
-		broker = deadLetterBroker(SERVERS.redis.url, namespace, { minIdleTime: 100, claimInterval: 50, processingAttemptsInterval: 50 });
+		broker = deadLetterBroker(SERVERS.redis.url, namespace, {
+			minIdleTime: 100,
+			claimInterval: 50,
+			processingAttemptsInterval: 50,
+		});
 		await broker.start();
 	});
 

@@ -9,19 +9,22 @@ import { orderFlowScenario } from "../support/scenarios";
  */
 const mongoUri = process.env.MONGO_URI;
 
-describe.skipIf(!mongoUri)(`order flow on MongoDB${mongoUri ? "" : " [skipped: MONGO_URI not set, no MongoDB server here]"}`, () => {
-	let shop: Shop;
+describe.skipIf(!mongoUri)(
+	`order flow on MongoDB${mongoUri ? "" : " [skipped: MONGO_URI not set, no MongoDB server here]"}`,
+	() => {
+		let shop: Shop;
 
-	beforeAll(async () => {
-		const db = `emporium_t_${randomBytes(4).toString("hex")}`;
-		shop = await startShop({ env: { DB_URI: `${mongoUri!.replace(/\/$/, "")}/${db}` } });
-	});
+		beforeAll(async () => {
+			const db = `emporium_t_${randomBytes(4).toString("hex")}`;
+			shop = await startShop({ env: { DB_URI: `${mongoUri!.replace(/\/$/, "")}/${db}` } });
+		});
 
-	afterAll(async () => {
-		await shop?.stop();
-	});
+		afterAll(async () => {
+			await shop?.stop();
+		});
 
-	it("places, notifies, cancels and never oversells", async () => {
-		await orderFlowScenario(shop, "MongoDB");
-	}, 60_000);
-});
+		it("places, notifies, cancels and never oversells", async () => {
+			await orderFlowScenario(shop, "MongoDB");
+		}, 60_000);
+	},
+);

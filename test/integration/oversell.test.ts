@@ -25,7 +25,14 @@ describe("no oversell on the in-memory default (one process)", () => {
 		const admin = (await api.login("admin@example.com", "admin-password")).token;
 		const customers = [];
 		for (let i = 0; i < 8; i++) customers.push((await api.register(`mem${i}@example.com`, "customer-password")).token);
-		await oversellScenario(balancedClients([shop.url]), shop.url, admin, customers, () => auditShop(shop.broker), "in-memory, one process");
+		await oversellScenario(
+			balancedClients([shop.url]),
+			shop.url,
+			admin,
+			customers,
+			() => auditShop(shop.broker),
+			"in-memory, one process",
+		);
 	}, 120_000);
 });
 
@@ -44,6 +51,13 @@ await describeWithServers(["nats", "redis", "postgres"], "no oversell on Postgre
 	});
 
 	it("sells exactly 100 of 1,000 concurrent attempts through two gateways, two orders and two inventory nodes", async () => {
-		await oversellScenario(shop.send, shop.gateways[0], shop.admin, shop.customers, () => auditShop(shop.observer), "PostgreSQL, 2 gateways, 2 orders, 2 inventory nodes");
+		await oversellScenario(
+			shop.send,
+			shop.gateways[0],
+			shop.admin,
+			shop.customers,
+			() => auditShop(shop.observer),
+			"PostgreSQL, 2 gateways, 2 orders, 2 inventory nodes",
+		);
 	}, 120_000);
 });

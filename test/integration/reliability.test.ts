@@ -21,14 +21,29 @@ await describeWithServers(["nats", "redis"], "reliability across nodes (MariaDB)
 	async function newProduct(stock: number): Promise<string> {
 		const sku = `R-${randomBytes(4).toString("hex")}`;
 		const api = client(shop.gateways[0]);
-		const product = await api.post("/api/products", { name: sku, price: 250, category: "test", sku }, { token: shop.admin });
+		const product = await api.post(
+			"/api/products",
+			{ name: sku, price: 250, category: "test", sku },
+			{ token: shop.admin },
+		);
 		expect(product.status).toBe(201);
-		await eventually(async () => (await api.put(`/api/inventory/${product.body.id}`, { available: stock }, { token: shop.admin })).status === 200, 10_000);
+		await eventually(
+			async () =>
+				(await api.put(`/api/inventory/${product.body.id}`, { available: stock }, { token: shop.admin })).status ===
+				200,
+			10_000,
+		);
 		return product.body.id;
 	}
 
 	function order(productId: string, i: number, headers?: Record<string, string>) {
-		return shop.send(c => c.post("/api/orders", { items: [{ productId, quantity: 1 }], paymentToken: "tok_visa" }, { token: shop.customers[i % shop.customers.length], headers }));
+		return shop.send(c =>
+			c.post(
+				"/api/orders",
+				{ items: [{ productId, quantity: 1 }], paymentToken: "tok_visa" },
+				{ token: shop.customers[i % shop.customers.length], headers },
+			),
+		);
 	}
 
 	async function settledAudit(timeoutMs = 30_000) {
@@ -61,15 +76,30 @@ await describeWithServers(["nats", "redis"], "reliability across nodes (MariaDB)
 	});
 
 	it("1. sells exactly the stock: 1,000 concurrent attempts for 100 units through two gateways", async () => {
-		await oversellScenario(shop.send, shop.gateways[0], shop.admin, shop.customers, () => auditShop(shop.observer), "MariaDB, 2 gateways, 2 orders, 2 inventory nodes");
+		await oversellScenario(
+			shop.send,
+			shop.gateways[0],
+			shop.admin,
+			shop.customers,
+			() => auditShop(shop.observer),
+			"MariaDB, 2 gateways, 2 orders, 2 inventory nodes",
+		);
 	}, 120_000);
 	it("2. one Idempotency-Key: 20 concurrent requests over both gateways give one order and one charge", async () => {
 		const productId = await newProduct(10);
 		const headers = { "Idempotency-Key": `idem-${shop.namespace}` };
 		const token = shop.customers[0];
-		const results = await Promise.all(Array.from({ length: 20 }, () => shop.send(c => c.post("/api/orders", { items: [{ productId, quantity: 1 }], paymentToken: "tok_visa" }, { token, headers }))));
+		const results = await Promise.all(
+			Array.from({ length: 20 }, () =>
+				shop.send(c =>
+					c.post("/api/orders", { items: [{ productId, quantity: 1 }], paymentToken: "tok_visa" }, { token, headers }),
+				),
+			),
+		);
 		const ids = new Set(results.map(r => r.body.id));
-		console.log(`[idempotency] statuses ${JSON.stringify(summarise(results.map(r => ({ status: r.status, ms: r.ms }))).statuses)}, distinct orders ${ids.size}`);
+		console.log(
+			`[idempotency] statuses ${JSON.stringify(summarise(results.map(r => ({ status: r.status, ms: r.ms }))).statuses)}, distinct orders ${ids.size}`,
+		);
 		expect(results.every(r => r.status === 201)).toBe(true);
 		expect(ids.size).toBe(1);
 		const payments = await client(shop.gateways[0]).get(`/api/payments?orderId=${[...ids][0]}`, { token });
@@ -79,7 +109,11 @@ await describeWithServers(["nats", "redis"], "reliability across nodes (MariaDB)
 
 	it("3. kill -9 of an orders node with 200 orders in flight: every order ends CONFIRMED or FAILED", async () => {
 		const productId = await newProduct(150);
-		const inFlight = Promise.all(Array.from({ length: 200 }, (_, i) => order(productId, i).catch(err => ({ status: 0, body: { type: String(err) }, ms: 0 }))));
+		const inFlight = Promise.all(
+			Array.from({ length: 200 }, (_, i) =>
+				order(productId, i).catch(err => ({ status: 0, body: { type: String(err) }, ms: 0 })),
+			),
+		);
 		await new Promise(r => setTimeout(r, 150));
 		const killed = shop.nodes.get("orders-1")!;
 		await killed.stop("SIGKILL");
@@ -87,14 +121,26 @@ await describeWithServers(["nats", "redis"], "reliability across nodes (MariaDB)
 		try {
 			// Asked of the surviving orders node: the dead one stays in the registry until its heartbeat times out.
 			const survivor = shop.nodes.get("orders-2")!.nodeID;
-			const settled = await eventually(async () => {
-				const orders = await shop.observer.call<OrderRow[], Record<string, never>>("orders.audit", {}, { nodeID: survivor });
-				return orders.every(o => o.status !== "PENDING" && o.settled) ? orders : null;
-			}, 30_000, 250);
+			const settled = await eventually(
+				async () => {
+					const orders = await shop.observer.call<OrderRow[], Record<string, never>>(
+						"orders.audit",
+						{},
+						{ nodeID: survivor },
+					);
+					return orders.every(o => o.status !== "PENDING" && o.settled) ? orders : null;
+				},
+				30_000,
+				250,
+			);
 			const byStatus = summarise(settled.map(o => ({ status: o.status as unknown as number, ms: 0 }))).statuses;
-			console.log(`[crash] every order settled ${Date.now() - killedAt} ms after the kill: ${JSON.stringify(byStatus)}`);
+			console.log(
+				`[crash] every order settled ${Date.now() - killedAt} ms after the kill: ${JSON.stringify(byStatus)}`,
+			);
 			const results = await inFlight;
-			console.log(`[crash] client view ${JSON.stringify(summarise(results.map(r => ({ status: r.status, type: r.body?.type, ms: r.ms }))).statuses)}`);
+			console.log(
+				`[crash] client view ${JSON.stringify(summarise(results.map(r => ({ status: r.status, type: r.body?.type, ms: r.ms }))).statuses)}`,
+			);
 			await eventually(async () => !shop.observer.registry.nodes.get(killed.nodeID)?.available, 30_000, 250);
 			const audit = await settledAudit();
 			expect(audit.violations).toEqual([]);
@@ -114,13 +160,18 @@ await describeWithServers(["nats", "redis"], "reliability across nodes (MariaDB)
 			const trippingRun = Promise.all(Array.from({ length: 30 }, (_, i) => order(productId, i)));
 			await new Promise(r => setTimeout(r, 1000));
 			const reads = [];
-			for (let i = 0; i < 10; i++) reads.push(await shop.send(c => c.get("/api/orders?pageSize=5", { token: shop.customers[i % shop.customers.length] })));
+			for (let i = 0; i < 10; i++)
+				reads.push(
+					await shop.send(c => c.get("/api/orders?pageSize=5", { token: shop.customers[i % shop.customers.length] })),
+				);
 			const readReport = summarise(reads.map(r => ({ status: r.status, ms: r.ms })));
 			console.log(`[bulkhead] order reads while payments hangs: ${JSON.stringify(readReport)}`);
 			expect(readReport.statuses).toEqual({ 200: 10 });
 			expect(readReport.latencyMs.max).toBeLessThan(500);
 			const tripping = await trippingRun;
-			console.log(`[breaker] while payments hangs: ${JSON.stringify(summarise(tripping.map(r => ({ status: r.status, type: r.body?.type, ms: r.ms }))))}`);
+			console.log(
+				`[breaker] while payments hangs: ${JSON.stringify(summarise(tripping.map(r => ({ status: r.status, type: r.body?.type, ms: r.ms }))))}`,
+			);
 			expect(tripping.every(r => r.status === 503 && r.body.type === "PAYMENT_UNAVAILABLE")).toBe(true);
 
 			const fast = [];
@@ -130,7 +181,10 @@ await describeWithServers(["nats", "redis"], "reliability across nodes (MariaDB)
 			expect(report.statuses).toEqual({ 503: 20 });
 			expect(report.types).toEqual({ PAYMENT_UNAVAILABLE: 20 });
 			expect(report.latencyMs.p90).toBeLessThan(50);
-			expect((await client(shop.gateways[0]).get(`/api/inventory/${productId}`)).body).toMatchObject({ available: 500, reserved: 0 });
+			expect((await client(shop.gateways[0]).get(`/api/inventory/${productId}`)).body).toMatchObject({
+				available: 500,
+				reserved: 0,
+			});
 		} finally {
 			payments.child.kill("SIGCONT");
 		}
@@ -139,10 +193,14 @@ await describeWithServers(["nats", "redis"], "reliability across nodes (MariaDB)
 		console.log(`[breaker] orders succeed again ${Date.now() - resumedAt} ms after payments resumed`);
 		// Each orders node has its own breaker: wait until both have closed theirs.
 		let inARow = 0;
-		await eventually(async () => {
-			inARow = (await order(productId, 1)).status === 201 ? inARow + 1 : 0;
-			return inARow >= 10;
-		}, 30_000, 100);
+		await eventually(
+			async () => {
+				inARow = (await order(productId, 1)).status === 201 ? inARow + 1 : 0;
+				return inARow >= 10;
+			},
+			30_000,
+			100,
+		);
 		const audit = await settledAudit();
 		expect(audit.violations).toEqual([]);
 	}, 120_000);
@@ -157,7 +215,9 @@ await describeWithServers(["nats", "redis"], "reliability across nodes (MariaDB)
 		try {
 			const results = await load;
 			const report = summarise(results.map(r => ({ status: r.status, type: r.body?.type, ms: r.ms })));
-			console.log(`[graceful] ${JSON.stringify(report)}; exit codes orders-2=${await ordersExit} api-2=${await gatewayExit}`);
+			console.log(
+				`[graceful] ${JSON.stringify(report)}; exit codes orders-2=${await ordersExit} api-2=${await gatewayExit}`,
+			);
 			expect(Object.keys(report.statuses)).toEqual(["201"]);
 			expect(await ordersExit).toBe(0);
 			expect(await gatewayExit).toBe(0);

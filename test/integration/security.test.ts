@@ -29,7 +29,9 @@ class CapturingLogger extends Loggers.Base {
 		const max = LEVELS.indexOf(level);
 		return (type, args) => {
 			if (LEVELS.indexOf(type) > max) return;
-			this.lines.push(`[${type}] ${bindings?.mod}: ${args.map(a => (typeof a === "string" ? a : inspect(a, { depth: 10, breakLength: Infinity }))).join(" ")}`);
+			this.lines.push(
+				`[${type}] ${bindings?.mod}: ${args.map(a => (typeof a === "string" ? a : inspect(a, { depth: 10, breakLength: Infinity }))).join(" ")}`,
+			);
 		};
 	}
 }
@@ -46,7 +48,8 @@ interface MatrixRow {
 	check?(role: Role, res: Response): void;
 }
 
-const b64url = (value: unknown) => Buffer.from(typeof value === "string" ? value : JSON.stringify(value)).toString("base64url");
+const b64url = (value: unknown) =>
+	Buffer.from(typeof value === "string" ? value : JSON.stringify(value)).toString("base64url");
 
 describe("security", () => {
 	const run = randomBytes(4).toString("hex");
@@ -73,7 +76,11 @@ describe("security", () => {
 	const loginUser = { email: `login-${run}@example.com`, password: `login-Pa55-${run}` };
 
 	/** Every request of this file goes through here, so each token handed out is remembered as a secret. */
-	async function call(method: string, url: string, opts: { token?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Response> {
+	async function call(
+		method: string,
+		url: string,
+		opts: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+	): Promise<Response> {
 		const res = await api.request(method, url, opts);
 		if (typeof res.body?.token === "string") secrets.add(res.body.token);
 		return res;
@@ -83,26 +90,54 @@ describe("security", () => {
 		const email = `${label}-${run}@example.com`;
 		const password = `${label}-Pa55word-${run}`;
 		secrets.add(password);
-		const res = await call("POST", "/api/auth/register", { body: { email, password, name: label === "ann" ? annName : `${label} ${run}` } });
+		const res = await call("POST", "/api/auth/register", {
+			body: { email, password, name: label === "ann" ? annName : `${label} ${run}` },
+		});
 		expect(res.status).toBe(201);
 		return res.body as { token: string; user: AuthUser };
 	}
 
 	async function newProduct(): Promise<string> {
-		const res = await call("POST", "/api/products", { token: adminToken, body: { name: `Widget ${randomBytes(3).toString("hex")}`, price: 1200, category: "test", sku: `SEC-${randomBytes(5).toString("hex")}` } });
+		const res = await call("POST", "/api/products", {
+			token: adminToken,
+			body: {
+				name: `Widget ${randomBytes(3).toString("hex")}`,
+				price: 1200,
+				category: "test",
+				sku: `SEC-${randomBytes(5).toString("hex")}`,
+			},
+		});
 		expect(res.status).toBe(201);
-		await eventually(async () => (await call("PUT", `/api/inventory/${res.body.id}`, { token: adminToken, body: { available: 1000 } })).status === 200);
+		await eventually(
+			async () =>
+				(await call("PUT", `/api/inventory/${res.body.id}`, { token: adminToken, body: { available: 1000 } }))
+					.status === 200,
+		);
 		return res.body.id;
 	}
 
 	async function annOrder(): Promise<string> {
-		const res = await call("POST", "/api/orders", { token: ann.token, body: { items: [{ productId, quantity: 1 }], paymentToken: "tok_visa", shippingAddress: { line1: annStreet, city: "Springfield", postalCode: "12345", country: "US" } } });
+		const res = await call("POST", "/api/orders", {
+			token: ann.token,
+			body: {
+				items: [{ productId, quantity: 1 }],
+				paymentToken: "tok_visa",
+				shippingAddress: { line1: annStreet, city: "Springfield", postalCode: "12345", country: "US" },
+			},
+		});
 		expect(res.status).toBe(201);
 		return res.body.id;
 	}
 
 	function expectErrorShape(res: Response) {
-		expect(res.body).toEqual(expect.objectContaining({ name: expect.any(String), message: expect.any(String), code: res.status, type: expect.any(String) }));
+		expect(res.body).toEqual(
+			expect.objectContaining({
+				name: expect.any(String),
+				message: expect.any(String),
+				code: res.status,
+				type: expect.any(String),
+			}),
+		);
 		expect(JSON.stringify(res.body)).not.toMatch(/\bat .*\.(ts|js):\d+|"stack"/);
 	}
 
@@ -135,7 +170,11 @@ describe("security", () => {
 		productId = await newProduct();
 		annOrderId = await annOrder();
 		// The owner's notifications exist, so "another customer does not see them" means something.
-		await eventually(async () => (await call("GET", "/api/notifications", { token: ann.token })).body.rows.some((n: { data: { orderId?: string } }) => n.data.orderId === annOrderId));
+		await eventually(async () =>
+			(await call("GET", "/api/notifications", { token: ann.token })).body.rows.some(
+				(n: { data: { orderId?: string } }) => n.data.orderId === annOrderId,
+			),
+		);
 	});
 
 	afterAll(async () => {
@@ -143,7 +182,8 @@ describe("security", () => {
 		rmSync(dir, { recursive: true, force: true });
 	});
 
-	const tokenOf = (role: Role) => ({ anonymous: undefined, owner: ann.token, other: bob.token, admin: adminToken })[role];
+	const tokenOf = (role: Role) =>
+		({ anonymous: undefined, owner: ann.token, other: bob.token, admin: adminToken })[role];
 	/** What identifies the owner and her order; none of it may reach anybody else. */
 	const ownerData = () => [ann.user.id, ann.user.email, annName, annStreet];
 
@@ -165,7 +205,8 @@ describe("security", () => {
 		"GET /users/me": {
 			expected: [401, 200, 200, 200],
 			request: async () => ({}),
-			check: (role, res) => expect(res.body.id).toBe({ owner: ann.user.id, other: bob.user.id, admin: admin.id, anonymous: "" }[role]),
+			check: (role, res) =>
+				expect(res.body.id).toBe({ owner: ann.user.id, other: bob.user.id, admin: admin.id, anonymous: "" }[role]),
 		},
 		"PATCH /users/me": {
 			expected: [401, 200, 200, 200],
@@ -180,17 +221,32 @@ describe("security", () => {
 		"GET /products/:id": { expected: [200, 200, 200, 200], request: async () => ({ params: { id: productId } }) },
 		"POST /products": {
 			expected: [401, 403, 403, 201],
-			request: async () => ({ body: { name: "Matrix product", price: 100, category: "test", sku: `MX-${randomBytes(5).toString("hex")}` } }),
+			request: async () => ({
+				body: { name: "Matrix product", price: 100, category: "test", sku: `MX-${randomBytes(5).toString("hex")}` },
+			}),
 		},
-		"PATCH /products/:id": { expected: [401, 403, 403, 200], request: async () => ({ params: { id: productId }, body: { price: 1200 } }) },
-		"DELETE /products/:id": { expected: [401, 403, 403, 200], request: async () => ({ params: { id: await newProduct() } }) },
+		"PATCH /products/:id": {
+			expected: [401, 403, 403, 200],
+			request: async () => ({ params: { id: productId }, body: { price: 1200 } }),
+		},
+		"DELETE /products/:id": {
+			expected: [401, 403, 403, 200],
+			request: async () => ({ params: { id: await newProduct() } }),
+		},
 		"GET /inventory/:productId": { expected: [200, 200, 200, 200], request: async () => ({ params: { productId } }) },
-		"PUT /inventory/:productId": { expected: [401, 403, 403, 200], request: async () => ({ params: { productId }, body: { available: 1000 } }) },
-		"POST /inventory/:productId/restock": { expected: [401, 403, 403, 200], request: async () => ({ params: { productId }, body: { quantity: 1 } }) },
+		"PUT /inventory/:productId": {
+			expected: [401, 403, 403, 200],
+			request: async () => ({ params: { productId }, body: { available: 1000 } }),
+		},
+		"POST /inventory/:productId/restock": {
+			expected: [401, 403, 403, 200],
+			request: async () => ({ params: { productId }, body: { quantity: 1 } }),
+		},
 		"POST /orders": {
 			expected: [401, 201, 201, 201],
 			request: async () => ({ body: { items: [{ productId, quantity: 1 }], paymentToken: "tok_visa" } }),
-			check: (role, res) => expect(res.body.userId).toBe({ owner: ann.user.id, other: bob.user.id, admin: admin.id, anonymous: "" }[role]),
+			check: (role, res) =>
+				expect(res.body.userId).toBe({ owner: ann.user.id, other: bob.user.id, admin: admin.id, anonymous: "" }[role]),
 		},
 		"GET /orders": {
 			expected: [401, 200, 200, 200],
@@ -204,7 +260,8 @@ describe("security", () => {
 		"GET /orders/:id": {
 			expected: [401, 200, 404, 200],
 			request: async () => ({ params: { id: annOrderId } }),
-			check: (_role, res) => expect(res.body).toMatchObject({ id: annOrderId, userId: ann.user.id, shippingAddress: { line1: annStreet } }),
+			check: (_role, res) =>
+				expect(res.body).toMatchObject({ id: annOrderId, userId: ann.user.id, shippingAddress: { line1: annStreet } }),
 		},
 		"POST /orders/:id/cancel": {
 			expected: [401, 200, 404, 200],
@@ -254,7 +311,8 @@ describe("security", () => {
 				else row.check?.(role, res);
 				if (role === "anonymous" || role === "other") {
 					const text = JSON.stringify(res.body);
-					for (const marker of ownerData()) expect(text, `${alias} as ${role} shows the owner's data`).not.toContain(marker);
+					for (const marker of ownerData())
+						expect(text, `${alias} as ${role} shows the owner's data`).not.toContain(marker);
 				}
 				expect(JSON.stringify(res.body)).not.toMatch(/passwordHash|scrypt\$|paymentToken/);
 			}
@@ -287,9 +345,13 @@ describe("security", () => {
 		});
 
 		it("refuses a wrong signature, a tampered payload and another HMAC algorithm with the right secret", async () => {
-			await expectRefused(`Bearer ${jwt.sign({ sub: admin.id, role: "admin" }, `not-the-secret-${run}-padding-padding`, { algorithm: "HS256" })}`);
+			await expectRefused(
+				`Bearer ${jwt.sign({ sub: admin.id, role: "admin" }, `not-the-secret-${run}-padding-padding`, { algorithm: "HS256" })}`,
+			);
 			await expectRefused(`Bearer ${jwt.sign({ sub: admin.id, role: "admin" }, envJwtSecret, { algorithm: "HS256" })}`);
-			await expectRefused(`Bearer ${jwt.sign({ sub: admin.id, role: "admin" }, DEV_JWT_SECRET, { algorithm: "HS256" })}`);
+			await expectRefused(
+				`Bearer ${jwt.sign({ sub: admin.id, role: "admin" }, DEV_JWT_SECRET, { algorithm: "HS256" })}`,
+			);
 			const [header, payload, signature] = ann.token.split(".");
 			const promoted = b64url({ ...JSON.parse(Buffer.from(payload, "base64url").toString()), role: "admin" });
 			await expectRefused(`Bearer ${header}.${promoted}.${signature}`);
@@ -298,18 +360,33 @@ describe("security", () => {
 		});
 
 		it("refuses expired and not-yet-valid tokens", async () => {
-			const expired = await expectRefused(`Bearer ${jwt.sign({ sub: ann.user.id, role: "customer", exp: now() - 60 }, jwtSecret, { algorithm: "HS256" })}`, "/api/users/me");
+			const expired = await expectRefused(
+				`Bearer ${jwt.sign({ sub: ann.user.id, role: "customer", exp: now() - 60 }, jwtSecret, { algorithm: "HS256" })}`,
+				"/api/users/me",
+			);
 			expect(expired.body.type).toBe("TOKEN_EXPIRED");
-			await expectRefused(`Bearer ${jwt.sign({ sub: ann.user.id, role: "customer", nbf: now() + 3600 }, jwtSecret, { algorithm: "HS256" })}`, "/api/users/me");
+			await expectRefused(
+				`Bearer ${jwt.sign({ sub: ann.user.id, role: "customer", nbf: now() + 3600 }, jwtSecret, { algorithm: "HS256" })}`,
+				"/api/users/me",
+			);
 		});
 
 		it("refuses malformed tokens and headers, also on public routes (never downgraded to anonymous)", async () => {
 			const valid = ann.token;
 			const [header, , signature] = valid.split(".");
 			const malformed = [
-				"Bearer not.a.token", "Bearer abc", "Bearer a.b.c.d", "Bearer", "Bearer ", `Bearer ${valid} extra`,
-				`Basic ${Buffer.from("admin:admin").toString("base64")}`, valid, `Bearer ${valid}!`, "Bearer eyJhbGciOiJIUzI1NiJ9.!!!.sig",
-				`Bearer ${header}.${b64url("not json")}.${signature}`, `Bearer ${b64url("{")}.${b64url({ sub: admin.id })}.${signature}`,
+				"Bearer not.a.token",
+				"Bearer abc",
+				"Bearer a.b.c.d",
+				"Bearer",
+				"Bearer ",
+				`Bearer ${valid} extra`,
+				`Basic ${Buffer.from("admin:admin").toString("base64")}`,
+				valid,
+				`Bearer ${valid}!`,
+				"Bearer eyJhbGciOiJIUzI1NiJ9.!!!.sig",
+				`Bearer ${header}.${b64url("not json")}.${signature}`,
+				`Bearer ${b64url("{")}.${b64url({ sub: admin.id })}.${signature}`,
 				`Bearer ${"A".repeat(4000)}`,
 			];
 			for (const authorization of malformed) {
@@ -321,7 +398,9 @@ describe("security", () => {
 		it("refuses correctly signed tokens without a usable subject or for a user that never existed", async () => {
 			await expectRefused(`Bearer ${jwt.sign({ role: "admin" }, jwtSecret, { algorithm: "HS256" })}`);
 			await expectRefused(`Bearer ${jwt.sign({ sub: 42, role: "admin" }, jwtSecret, { algorithm: "HS256" })}`);
-			await expectRefused(`Bearer ${jwt.sign({ sub: "00000000-0000-4000-8000-000000000000", role: "admin" }, jwtSecret, { algorithm: "HS256" })}`);
+			await expectRefused(
+				`Bearer ${jwt.sign({ sub: "00000000-0000-4000-8000-000000000000", role: "admin" }, jwtSecret, { algorithm: "HS256" })}`,
+			);
 			await expectRefused(`Bearer ${jwt.sign({ sub: { $gt: "" }, role: "admin" }, jwtSecret, { algorithm: "HS256" })}`);
 		});
 
@@ -335,24 +414,39 @@ describe("security", () => {
 			expect((await call("GET", "/api/users/me", { token: dan.token })).status).toBe(200);
 			// users.remove is an operator (REPL) action: it checks the caller like any other action.
 			await expect(shop.broker.call("users.remove", { id: dan.user.id })).rejects.toMatchObject({ code: 401 });
-			await expect(shop.broker.call("users.remove", { id: dan.user.id }, { meta: { user: bob.user } })).rejects.toMatchObject({ code: 403 });
+			await expect(
+				shop.broker.call("users.remove", { id: dan.user.id }, { meta: { user: bob.user } }),
+			).rejects.toMatchObject({ code: 403 });
 			expect((await call("GET", "/api/users/me", { token: dan.token })).status).toBe(200);
 			await shop.broker.call("users.remove", { id: dan.user.id }, { meta: { user: admin } });
 			await expectRefused(`Bearer ${dan.token}`, "/api/users/me");
 			await expectRefused(`Bearer ${dan.token}`, "/api/products");
-			expect((await call("POST", "/api/orders", { token: dan.token, body: { items: [{ productId, quantity: 1 }], paymentToken: "tok_visa" } })).status).toBe(401);
+			expect(
+				(
+					await call("POST", "/api/orders", {
+						token: dan.token,
+						body: { items: [{ productId, quantity: 1 }], paymentToken: "tok_visa" },
+					})
+				).status,
+			).toBe(401);
 		});
 	});
 
 	describe("secrets", () => {
 		it("signs tokens with the secret from JWT_SECRET_FILE, which wins over JWT_SECRET", () => {
-			expect(jwt.verify(ann.token, jwtSecret, { algorithms: ["HS256"] })).toMatchObject({ sub: ann.user.id, role: "customer" });
+			expect(jwt.verify(ann.token, jwtSecret, { algorithms: ["HS256"] })).toMatchObject({
+				sub: ann.user.id,
+				role: "customer",
+			});
 			expect(() => jwt.verify(ann.token, envJwtSecret, { algorithms: ["HS256"] })).toThrow(/signature/);
 		});
 
 		it("creates the admin from ADMIN_EMAIL and ADMIN_PASSWORD_FILE, and no default admin in production", async () => {
 			expect(admin).toMatchObject({ email: adminEmail, role: "admin" });
-			expect((await call("POST", "/api/auth/login", { body: { email: "admin@example.com", password: "admin-password" } })).status).toBe(401);
+			expect(
+				(await call("POST", "/api/auth/login", { body: { email: "admin@example.com", password: "admin-password" } }))
+					.status,
+			).toBe(401);
 		});
 
 		it("opens the users store named by USERS_DB_URI_FILE, with hashed passwords only", () => {
@@ -367,10 +461,22 @@ describe("security", () => {
 		it("never logs a password, a token or the JWT secret (log level debug, after everything above)", async () => {
 			// A last register, login and order, so the log covers them whatever ran before.
 			const eve = await register("eve");
-			const login = await call("POST", "/api/auth/login", { body: { email: eve.user.email, password: `eve-Pa55word-${run}` } });
+			const login = await call("POST", "/api/auth/login", {
+				body: { email: eve.user.email, password: `eve-Pa55word-${run}` },
+			});
 			expect(login.status).toBe(200);
-			expect((await call("POST", "/api/orders", { token: login.body.token, body: { items: [{ productId, quantity: 1 }], paymentToken: "tok_visa" } })).status).toBe(201);
-			expect((await call("POST", "/api/auth/login", { body: { email: eve.user.email, password: `wrong-${run}-password` } })).status).toBe(401);
+			expect(
+				(
+					await call("POST", "/api/orders", {
+						token: login.body.token,
+						body: { items: [{ productId, quantity: 1 }], paymentToken: "tok_visa" },
+					})
+				).status,
+			).toBe(201);
+			expect(
+				(await call("POST", "/api/auth/login", { body: { email: eve.user.email, password: `wrong-${run}-password` } }))
+					.status,
+			).toBe(401);
 			secrets.add(`wrong-${run}-password`);
 
 			const log = logger.lines.join("\n");
@@ -378,7 +484,8 @@ describe("security", () => {
 			expect(logger.lines.some(line => line.startsWith("[debug]"))).toBe(true);
 			expect(log).toContain("POST /api/auth/login");
 			// A token counts as leaked when its signature alone shows up.
-			const leaks = (line: string) => [...secrets].some(secret => line.includes(secret) || line.includes(secret.split(".")[2] ?? "\0"));
+			const leaks = (line: string) =>
+				[...secrets].some(secret => line.includes(secret) || line.includes(secret.split(".")[2] ?? "\0"));
 			const mask = (line: string) => [...secrets].reduce((out, secret) => out.replaceAll(secret, "«secret»"), line);
 			expect(logger.lines.filter(leaks).map(mask).slice(0, 5)).toEqual([]);
 			expect(log).not.toMatch(/scrypt\$[0-9a-f]/);

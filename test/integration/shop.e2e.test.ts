@@ -31,9 +31,15 @@ describe("the shop in one process, over HTTP", () => {
 	}
 
 	async function newProduct(sku: string, price: number, stock: number) {
-		const created = await api.post("/api/products", { name: `Product ${sku}`, price, category: "Test", sku }, { token: admin });
+		const created = await api.post(
+			"/api/products",
+			{ name: `Product ${sku}`, price, category: "Test", sku },
+			{ token: admin },
+		);
 		expect(created.status).toBe(201);
-		expect((await api.put(`/api/inventory/${created.body.id}`, { available: stock }, { token: admin })).status).toBe(200);
+		expect((await api.put(`/api/inventory/${created.body.id}`, { available: stock }, { token: admin })).status).toBe(
+			200,
+		);
 		return created.body as { id: string; price: number };
 	}
 
@@ -47,7 +53,10 @@ describe("the shop in one process, over HTTP", () => {
 		});
 
 		it("refuses a duplicate email (409), a short password (422) and bad credentials (401, one message)", async () => {
-			expect((await api.post("/api/auth/register", { email: "ANN@example.com", password: "another-pass", name: "Ann 2" })).body).toMatchObject({ code: 409, type: "EMAIL_TAKEN" });
+			expect(
+				(await api.post("/api/auth/register", { email: "ANN@example.com", password: "another-pass", name: "Ann 2" }))
+					.body,
+			).toMatchObject({ code: 409, type: "EMAIL_TAKEN" });
 			const short = await api.post("/api/auth/register", { email: "c@example.com", password: "short", name: "C" });
 			expect(short.status).toBe(422);
 			expect(short.body.data.map((d: { field: string }) => d.field)).toEqual(["password"]);
@@ -56,11 +65,21 @@ describe("the shop in one process, over HTTP", () => {
 			expect(wrong.status).toBe(401);
 			expect(unknown.status).toBe(401);
 			expect(unknown.body.message).toBe(wrong.body.message);
-			expect((await api.post("/api/auth/login", { email: "ANN@example.com", password: "ann-password" })).status).toBe(200);
+			expect((await api.post("/api/auth/login", { email: "ANN@example.com", password: "ann-password" })).status).toBe(
+				200,
+			);
 		});
 
 		it("updates the profile, ignoring fields that are not part of it", async () => {
-			const res = await api.patch("/api/users/me", { name: "Ann B", role: "admin", address: { line1: "1 Main St", city: "Springfield", postalCode: "12345", country: "US" } }, { token: ann.token });
+			const res = await api.patch(
+				"/api/users/me",
+				{
+					name: "Ann B",
+					role: "admin",
+					address: { line1: "1 Main St", city: "Springfield", postalCode: "12345", country: "US" },
+				},
+				{ token: ann.token },
+			);
 			expect(res.status).toBe(200);
 			expect(res.body).toMatchObject({ name: "Ann B", role: "customer", address: { city: "Springfield" } });
 		});
@@ -100,7 +119,11 @@ describe("the shop in one process, over HTTP", () => {
 		});
 
 		it("gets one product, 404 for an unknown id", async () => {
-			expect((await api.get("/api/products/seed-book-001")).body).toMatchObject({ sku: "BOOK-001", price: 3999, currency: "USD" });
+			expect((await api.get("/api/products/seed-book-001")).body).toMatchObject({
+				sku: "BOOK-001",
+				price: 3999,
+				currency: "USD",
+			});
 			expect((await api.get("/api/products/nope")).body).toMatchObject({ code: 404, type: "NOT_FOUND" });
 		});
 
@@ -112,10 +135,15 @@ describe("the shop in one process, over HTTP", () => {
 			expect(created.status).toBe(201);
 			expect(created.headers.get("location")).toBe(`/api/products/${created.body.id}`);
 			expect(created.body).toMatchObject({ ...body, category: "gadgets", currency: "USD" });
-			expect((await api.post("/api/products", body, { token: admin })).body).toMatchObject({ code: 409, type: "SKU_TAKEN" });
+			expect((await api.post("/api/products", body, { token: admin })).body).toMatchObject({
+				code: 409,
+				type: "SKU_TAKEN",
+			});
 
 			expect((await api.get(`/api/products/${created.body.id}`)).body.price).toBe(1234);
-			expect((await api.patch(`/api/products/${created.body.id}`, { price: 999 }, { token: admin })).body.price).toBe(999);
+			expect((await api.patch(`/api/products/${created.body.id}`, { price: 999 }, { token: admin })).body.price).toBe(
+				999,
+			);
 			expect((await api.get(`/api/products/${created.body.id}`)).body.price).toBe(999);
 			await eventually(async () => (await api.get(`/api/inventory/${created.body.id}`)).status === 200);
 			expect((await api.delete(`/api/products/${created.body.id}`, { token: admin })).status).toBe(200);
@@ -127,8 +155,14 @@ describe("the shop in one process, over HTTP", () => {
 		it("shows, sets and restocks stock (admin only)", async () => {
 			const product = await newProduct("INV-1", 500, 3);
 			expect(await stockOf(product.id)).toEqual({ productId: product.id, available: 3, reserved: 0 });
-			expect((await api.post(`/api/inventory/${product.id}/restock`, { quantity: 4 }, { token: admin })).body).toEqual({ productId: product.id, available: 7, reserved: 0 });
-			expect((await api.post(`/api/inventory/${product.id}/restock`, { quantity: 4 }, { token: ann.token })).status).toBe(403);
+			expect((await api.post(`/api/inventory/${product.id}/restock`, { quantity: 4 }, { token: admin })).body).toEqual({
+				productId: product.id,
+				available: 7,
+				reserved: 0,
+			});
+			expect(
+				(await api.post(`/api/inventory/${product.id}/restock`, { quantity: 4 }, { token: ann.token })).status,
+			).toBe(403);
 			expect((await api.put(`/api/inventory/${product.id}`, { available: -1 }, { token: admin })).status).toBe(422);
 			expect((await api.put(`/api/inventory/unknown`, { available: 5 }, { token: admin })).status).toBe(404);
 			expect((await api.get(`/api/inventory/unknown`)).status).toBe(404);
@@ -138,15 +172,36 @@ describe("the shop in one process, over HTTP", () => {
 	describe("orders", () => {
 		it("places an order, notifies, cancels with a refund and puts the stock back", async () => {
 			const product = await newProduct("ORD-1", 2500, 10);
-			const placed = await api.post("/api/orders", { items: [{ productId: product.id, quantity: 2 }, { productId: product.id, quantity: 1 }], paymentToken: "tok_visa" }, { token: ann.token });
+			const placed = await api.post(
+				"/api/orders",
+				{
+					items: [
+						{ productId: product.id, quantity: 2 },
+						{ productId: product.id, quantity: 1 },
+					],
+					paymentToken: "tok_visa",
+				},
+				{ token: ann.token },
+			);
 			expect(placed.status).toBe(201);
-			expect(placed.body).toMatchObject({ status: "CONFIRMED", userId: ann.user.id, total: 7500, currency: "USD", items: [{ productId: product.id, name: "Product ORD-1", unitPrice: 2500, quantity: 3, lineTotal: 7500 }] });
+			expect(placed.body).toMatchObject({
+				status: "CONFIRMED",
+				userId: ann.user.id,
+				total: 7500,
+				currency: "USD",
+				items: [{ productId: product.id, name: "Product ORD-1", unitPrice: 2500, quantity: 3, lineTotal: 7500 }],
+			});
 			expect(placed.body).not.toHaveProperty("paymentToken");
 			expect(await stockOf(product.id)).toMatchObject({ available: 7, reserved: 0 });
 
 			const notes = await eventually(async () => {
 				const res = await api.get("/api/notifications", { token: ann.token });
-				return res.body.rows.find((n: { type: string; data: { orderId: string } }) => n.type === "order.confirmed" && n.data.orderId === placed.body.id) ? res : null;
+				return res.body.rows.find(
+					(n: { type: string; data: { orderId: string } }) =>
+						n.type === "order.confirmed" && n.data.orderId === placed.body.id,
+				)
+					? res
+					: null;
 			});
 			expect(notes.body.rows.some((n: { type: string }) => n.type === "user.registered")).toBe(true);
 
@@ -157,33 +212,79 @@ describe("the shop in one process, over HTTP", () => {
 			expect(cancelled.status).toBe(200);
 			expect(cancelled.body.status).toBe("CANCELLED");
 			expect(await stockOf(product.id)).toMatchObject({ available: 10, reserved: 0 });
-			expect((await api.get(`/api/payments?orderId=${placed.body.id}`, { token: ann.token })).body.rows).toMatchObject([{ status: "REFUNDED" }]);
-			expect((await api.post(`/api/orders/${placed.body.id}/cancel`, undefined, { token: ann.token })).body).toMatchObject({ code: 409, type: "INVALID_TRANSITION" });
+			expect((await api.get(`/api/payments?orderId=${placed.body.id}`, { token: ann.token })).body.rows).toMatchObject([
+				{ status: "REFUNDED" },
+			]);
+			expect(
+				(await api.post(`/api/orders/${placed.body.id}/cancel`, undefined, { token: ann.token })).body,
+			).toMatchObject({ code: 409, type: "INVALID_TRANSITION" });
 			await eventually(async () => {
-				const types = (await api.get("/api/notifications", { token: ann.token })).body.rows.map((n: { type: string }) => n.type);
+				const types = (await api.get("/api/notifications", { token: ann.token })).body.rows.map(
+					(n: { type: string }) => n.type,
+				);
 				return types.includes("order.cancelled") && types.includes("payment.refunded");
 			});
 		});
 
 		it("keeps failed orders with their reason and releases everything: declined, unavailable, out of stock", async () => {
 			const product = await newProduct("ORD-2", 1000, 2);
-			const declined = await api.post("/api/orders", { items: [{ productId: product.id, quantity: 1 }], paymentToken: "tok_declined" }, { token: ann.token });
+			const declined = await api.post(
+				"/api/orders",
+				{ items: [{ productId: product.id, quantity: 1 }], paymentToken: "tok_declined" },
+				{ token: ann.token },
+			);
 			expect(declined.status).toBe(402);
 			expect(declined.body).toMatchObject({ type: "PAYMENT_DECLINED", data: { orderId: expect.any(String) } });
-			expect((await api.get(`/api/orders/${declined.body.data.orderId}`, { token: ann.token })).body).toMatchObject({ status: "FAILED", failureReason: "PAYMENT_DECLINED" });
+			expect((await api.get(`/api/orders/${declined.body.data.orderId}`, { token: ann.token })).body).toMatchObject({
+				status: "FAILED",
+				failureReason: "PAYMENT_DECLINED",
+			});
 
-			const unavailable = await api.post("/api/orders", { items: [{ productId: product.id, quantity: 1 }], paymentToken: "tok_unavailable" }, { token: ann.token });
+			const unavailable = await api.post(
+				"/api/orders",
+				{ items: [{ productId: product.id, quantity: 1 }], paymentToken: "tok_unavailable" },
+				{ token: ann.token },
+			);
 			expect(unavailable.status).toBe(503);
 			expect(unavailable.body.type).toBe("PAYMENT_UNAVAILABLE");
 
-			const short = await api.post("/api/orders", { items: [{ productId: product.id, quantity: 3 }, { productId: "seed-book-001", quantity: 1 }], paymentToken: "tok_visa" }, { token: ann.token });
+			const short = await api.post(
+				"/api/orders",
+				{
+					items: [
+						{ productId: product.id, quantity: 3 },
+						{ productId: "seed-book-001", quantity: 1 },
+					],
+					paymentToken: "tok_visa",
+				},
+				{ token: ann.token },
+			);
 			expect(short.status).toBe(409);
-			expect(short.body).toMatchObject({ type: "OUT_OF_STOCK", data: { orderId: expect.any(String), lines: [{ productId: product.id, requested: 3, available: 2 }] } });
+			expect(short.body).toMatchObject({
+				type: "OUT_OF_STOCK",
+				data: { orderId: expect.any(String), lines: [{ productId: product.id, requested: 3, available: 2 }] },
+			});
 			expect(await stockOf(product.id)).toMatchObject({ available: 2, reserved: 0 });
 
-			expect((await api.post("/api/orders", { items: [{ productId: "ghost", quantity: 1 }], paymentToken: "tok_visa" }, { token: ann.token })).body).toMatchObject({ code: 422, type: "UNKNOWN_PRODUCT" });
-			for (const items of [[], [{ productId: product.id, quantity: 0 }], [{ productId: product.id, quantity: 1.5 }], [{ productId: product.id, quantity: 1001 }], Array.from({ length: 51 }, () => ({ productId: product.id, quantity: 1 }))]) {
-				expect((await api.post("/api/orders", { items, paymentToken: "tok_visa" }, { token: ann.token })).status).toBe(422);
+			expect(
+				(
+					await api.post(
+						"/api/orders",
+						{ items: [{ productId: "ghost", quantity: 1 }], paymentToken: "tok_visa" },
+						{ token: ann.token },
+					)
+				).body,
+			).toMatchObject({ code: 422, type: "UNKNOWN_PRODUCT" });
+			for (const items of [
+				[],
+				[{ productId: product.id, quantity: 0 }],
+				[{ productId: product.id, quantity: 1.5 }],
+				[{ productId: product.id, quantity: 1001 }],
+				Array.from({ length: 51 }, () => ({ productId: product.id, quantity: 1 })),
+			]) {
+				expect((await api.post("/api/orders", { items, paymentToken: "tok_visa" }, { token: ann.token })).status).toBe(
+					422,
+				);
 			}
 		});
 
@@ -191,7 +292,9 @@ describe("the shop in one process, over HTTP", () => {
 			const product = await newProduct("ORD-3", 700, 50);
 			const body = { items: [{ productId: product.id, quantity: 1 }], paymentToken: "tok_visa" };
 			const headers = { "Idempotency-Key": "checkout-42" };
-			const responses = await Promise.all(Array.from({ length: 20 }, () => api.post("/api/orders", body, { token: ann.token, headers })));
+			const responses = await Promise.all(
+				Array.from({ length: 20 }, () => api.post("/api/orders", body, { token: ann.token, headers })),
+			);
 			expect(responses.map(r => r.status)).toEqual(Array(20).fill(201));
 			const ids = new Set(responses.map(r => r.body.id));
 			expect(ids.size).toBe(1);
@@ -201,30 +304,63 @@ describe("the shop in one process, over HTTP", () => {
 			expect(await stockOf(product.id)).toMatchObject({ available: 49 });
 			// The key is per user, and reusing it for another request is refused.
 			expect((await api.post("/api/orders", body, { token: bob.token, headers })).body.id).not.toBe(orderId);
-			expect((await api.post("/api/orders", { ...body, paymentToken: "tok_declined" }, { token: ann.token, headers })).body.type).toBe("IDEMPOTENCY_KEY_REUSED");
+			expect(
+				(await api.post("/api/orders", { ...body, paymentToken: "tok_declined" }, { token: ann.token, headers })).body
+					.type,
+			).toBe("IDEMPOTENCY_KEY_REUSED");
 		});
 
 		it("shows orders to their owner and admins only; admins move them through shipping", async () => {
 			const product = await newProduct("ORD-4", 100, 5);
-			const order = (await api.post("/api/orders", { items: [{ productId: product.id, quantity: 1 }], paymentToken: "tok_visa" }, { token: bob.token })).body;
+			const order = (
+				await api.post(
+					"/api/orders",
+					{ items: [{ productId: product.id, quantity: 1 }], paymentToken: "tok_visa" },
+					{ token: bob.token },
+				)
+			).body;
 			expect((await api.get(`/api/orders/${order.id}`, { token: ann.token })).body).toMatchObject({ code: 404 });
 			expect((await api.post(`/api/orders/${order.id}/cancel`, undefined, { token: ann.token })).status).toBe(404);
 			expect((await api.get(`/api/payments?orderId=${order.id}`, { token: ann.token })).status).toBe(404);
-			expect((await api.get("/api/orders", { token: ann.token })).body.rows.every((o: { userId: string }) => o.userId === ann.user.id)).toBe(true);
-			expect((await api.get(`/api/orders?userId=${bob.user.id}`, { token: admin })).body.rows.map((o: { id: string }) => o.id)).toContain(order.id);
+			expect(
+				(await api.get("/api/orders", { token: ann.token })).body.rows.every(
+					(o: { userId: string }) => o.userId === ann.user.id,
+				),
+			).toBe(true);
+			expect(
+				(await api.get(`/api/orders?userId=${bob.user.id}`, { token: admin })).body.rows.map(
+					(o: { id: string }) => o.id,
+				),
+			).toContain(order.id);
 
-			expect((await api.patch(`/api/orders/${order.id}/status`, { status: "DELIVERED" }, { token: admin })).status).toBe(409);
-			expect((await api.patch(`/api/orders/${order.id}/status`, { status: "SHIPPED" }, { token: bob.token })).status).toBe(403);
-			expect((await api.patch(`/api/orders/${order.id}/status`, { status: "SHIPPED" }, { token: admin })).body.status).toBe("SHIPPED");
+			expect(
+				(await api.patch(`/api/orders/${order.id}/status`, { status: "DELIVERED" }, { token: admin })).status,
+			).toBe(409);
+			expect(
+				(await api.patch(`/api/orders/${order.id}/status`, { status: "SHIPPED" }, { token: bob.token })).status,
+			).toBe(403);
+			expect(
+				(await api.patch(`/api/orders/${order.id}/status`, { status: "SHIPPED" }, { token: admin })).body.status,
+			).toBe("SHIPPED");
 			expect((await api.post(`/api/orders/${order.id}/cancel`, undefined, { token: bob.token })).status).toBe(409);
-			expect((await api.patch(`/api/orders/${order.id}/status`, { status: "DELIVERED" }, { token: admin })).body.status).toBe("DELIVERED");
-			expect((await api.patch(`/api/orders/${order.id}/status`, { status: "CANCELLED" }, { token: admin })).status).toBe(422);
+			expect(
+				(await api.patch(`/api/orders/${order.id}/status`, { status: "DELIVERED" }, { token: admin })).body.status,
+			).toBe("DELIVERED");
+			expect(
+				(await api.patch(`/api/orders/${order.id}/status`, { status: "CANCELLED" }, { token: admin })).status,
+			).toBe(422);
 		});
 
 		it("never sells more than the stock under many simultaneous orders", async () => {
 			const product = await newProduct("ORD-5", 100, 10);
 			const results = await Promise.all(
-				Array.from({ length: 60 }, (_, i) => api.post("/api/orders", { items: [{ productId: product.id, quantity: 1 }], paymentToken: "tok_visa" }, { token: i % 2 ? ann.token : bob.token })),
+				Array.from({ length: 60 }, (_, i) =>
+					api.post(
+						"/api/orders",
+						{ items: [{ productId: product.id, quantity: 1 }], paymentToken: "tok_visa" },
+						{ token: i % 2 ? ann.token : bob.token },
+					),
+				),
 			);
 			const statuses = results.map(r => r.status);
 			expect(statuses.filter(s => s === 201)).toHaveLength(10);
@@ -235,9 +371,23 @@ describe("the shop in one process, over HTTP", () => {
 
 	describe("gateway", () => {
 		it("uses one error shape for malformed JSON, oversize bodies, bad tokens and unknown routes", async () => {
-			expect((await api.request("POST", "/api/auth/login", { rawBody: '{"email":' })).body).toEqual({ name: "BadRequestError", message: "Malformed JSON body", code: 400, type: "INVALID_JSON" });
-			expect((await api.request("POST", "/api/auth/login", { rawBody: JSON.stringify({ email: "a@b.co", password: "x".repeat(1_100_000) }) })).status).toBe(413);
-			expect((await api.get("/api/users/me", { token: "not.a.token" })).body).toMatchObject({ code: 401, type: "INVALID_TOKEN" });
+			expect((await api.request("POST", "/api/auth/login", { rawBody: '{"email":' })).body).toEqual({
+				name: "BadRequestError",
+				message: "Malformed JSON body",
+				code: 400,
+				type: "INVALID_JSON",
+			});
+			expect(
+				(
+					await api.request("POST", "/api/auth/login", {
+						rawBody: JSON.stringify({ email: "a@b.co", password: "x".repeat(1_100_000) }),
+					})
+				).status,
+			).toBe(413);
+			expect((await api.get("/api/users/me", { token: "not.a.token" })).body).toMatchObject({
+				code: 401,
+				type: "INVALID_TOKEN",
+			});
 			expect((await api.get("/api/users/me", { headers: { authorization: "Basic abc" } })).status).toBe(401);
 			// The scheme name is case-insensitive (RFC 7235).
 			expect((await api.get("/api/users/me", { headers: { authorization: `bearer ${ann.token}` } })).status).toBe(200);
@@ -247,7 +397,14 @@ describe("the shop in one process, over HTTP", () => {
 		});
 
 		it("exposes no internal action", async () => {
-			for (const path of ["/api/inventory.reserve", "/api/payments/charge", "/api/orders/audit", "/api/~node/health", "/api/$node/list", "/api/users/principal"]) {
+			for (const path of [
+				"/api/inventory.reserve",
+				"/api/payments/charge",
+				"/api/orders/audit",
+				"/api/~node/health",
+				"/api/$node/list",
+				"/api/users/principal",
+			]) {
 				const res = await api.post(path, { orderId: "x", items: [{ productId: "p", quantity: 1 }] }, { token: admin });
 				expect([404, 405]).toContain(res.status);
 			}
@@ -260,7 +417,11 @@ describe("the shop in one process, over HTTP", () => {
 			const error = await api.get("/api/products/nope", { headers: { "x-request-id": "req-abcdefghij" } });
 			expect(error.headers.get("x-request-id")).toBe("req-abcdefghij");
 			expect((await api.get("/api/products")).headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
-			expect((await api.get("/api/products", { headers: { "x-request-id": "bad id with spaces" } })).headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+			expect(
+				(await api.get("/api/products", { headers: { "x-request-id": "bad id with spaces" } })).headers.get(
+					"x-request-id",
+				),
+			).toMatch(/^[0-9a-f-]{36}$/);
 		});
 
 		it("answers health probes", async () => {

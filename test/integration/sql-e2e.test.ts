@@ -27,9 +27,15 @@ for (const kind of ["mariadb", "postgres"] as const) {
 		}
 
 		async function newProduct(sku: string, price: number, stock: number): Promise<string> {
-			const created = await api.post("/api/products", { name: `Product ${sku}`, price, category: "Test", sku }, { token: admin });
+			const created = await api.post(
+				"/api/products",
+				{ name: `Product ${sku}`, price, category: "Test", sku },
+				{ token: admin },
+			);
 			expect(created.status).toBe(201);
-			expect((await api.put(`/api/inventory/${created.body.id}`, { available: stock }, { token: admin })).status).toBe(200);
+			expect((await api.put(`/api/inventory/${created.body.id}`, { available: stock }, { token: admin })).status).toBe(
+				200,
+			);
 			return created.body.id;
 		}
 
@@ -40,7 +46,9 @@ for (const kind of ["mariadb", "postgres"] as const) {
 		beforeAll(async () => {
 			db = await createTestDatabase(kind);
 			redis = new Redis(SERVERS.redis.url);
-			shop = await startShop({ env: { DB_URI: db.uri, CACHER: SERVERS.redis.url, NAMESPACE: namespace, SEED: "true" } });
+			shop = await startShop({
+				env: { DB_URI: db.uri, CACHER: SERVERS.redis.url, NAMESPACE: namespace, SEED: "true" },
+			});
 			api = client(shop.url);
 			admin = (await api.login("admin@example.com", "admin-password")).token;
 			ann = await api.register("Ann@Example.COM", "ann-password", "Ann");
@@ -54,9 +62,16 @@ for (const kind of ["mariadb", "postgres"] as const) {
 		});
 
 		it("keeps users unique by normalised email", async () => {
-			const again = await api.post("/api/auth/register", { email: "ann@example.com", password: "another-pass", name: "Ann 2" });
+			const again = await api.post("/api/auth/register", {
+				email: "ann@example.com",
+				password: "another-pass",
+				name: "Ann 2",
+			});
 			expect(again.body).toMatchObject({ code: 409, type: "EMAIL_TAKEN" });
-			expect((await api.get("/api/users/me", { token: ann.token })).body).toMatchObject({ email: "ann@example.com", name: "Ann" });
+			expect((await api.get("/api/users/me", { token: ann.token })).body).toMatchObject({
+				email: "ann@example.com",
+				name: "Ann",
+			});
 		});
 
 		it("serves the seeded catalogue from SQL through the Redis cache, never stale after a change", async () => {
@@ -64,7 +79,9 @@ for (const kind of ["mariadb", "postgres"] as const) {
 			expect(books.body.total).toBe(6);
 			expect(books.body.rows[0].price).toBeGreaterThanOrEqual(books.body.rows[5].price);
 			// Case-insensitive search on both databases (LIKE on MariaDB's collation, ILIKE on PostgreSQL).
-			expect((await api.get("/api/products?search=KEYBOARD")).body.rows.map((p: { sku: string }) => p.sku)).toEqual(["ELEC-001"]);
+			expect((await api.get("/api/products?search=KEYBOARD")).body.rows.map((p: { sku: string }) => p.sku)).toEqual([
+				"ELEC-001",
+			]);
 
 			const first = await api.get("/api/products/seed-book-001");
 			expect(first.body).toMatchObject({ sku: "BOOK-001", price: 3999, currency: "USD" });
@@ -79,17 +96,30 @@ for (const kind of ["mariadb", "postgres"] as const) {
 			const productId = await newProduct("SQL-1", 2500, 10);
 			const placed = await order(productId, 3);
 			expect(placed.status).toBe(201);
-			expect(placed.body).toMatchObject({ status: "CONFIRMED", total: 7500, currency: "USD", items: [{ productId, unitPrice: 2500, quantity: 3, lineTotal: 7500 }] });
+			expect(placed.body).toMatchObject({
+				status: "CONFIRMED",
+				total: 7500,
+				currency: "USD",
+				items: [{ productId, unitPrice: 2500, quantity: 3, lineTotal: 7500 }],
+			});
 			expect(await stockOf(productId)).toMatchObject({ available: 7, reserved: 0 });
-			expect((await api.get(`/api/payments?orderId=${placed.body.id}`, { token: ann.token })).body.rows).toMatchObject([{ amount: 7500, status: "SUCCEEDED" }]);
+			expect((await api.get(`/api/payments?orderId=${placed.body.id}`, { token: ann.token })).body.rows).toMatchObject([
+				{ amount: 7500, status: "SUCCEEDED" },
+			]);
 
 			const cancelled = await api.post(`/api/orders/${placed.body.id}/cancel`, undefined, { token: ann.token });
 			expect(cancelled.body.status).toBe("CANCELLED");
 			expect(await stockOf(productId)).toMatchObject({ available: 10, reserved: 0 });
-			expect((await api.get(`/api/payments?orderId=${placed.body.id}`, { token: ann.token })).body.rows).toMatchObject([{ status: "REFUNDED" }]);
+			expect((await api.get(`/api/payments?orderId=${placed.body.id}`, { token: ann.token })).body.rows).toMatchObject([
+				{ status: "REFUNDED" },
+			]);
 			await eventually(async () => {
-				const types = (await api.get("/api/notifications", { token: ann.token })).body.rows.map((n: { type: string }) => n.type);
-				return ["user.registered", "order.confirmed", "order.cancelled", "payment.refunded"].every(t => types.includes(t));
+				const types = (await api.get("/api/notifications", { token: ann.token })).body.rows.map(
+					(n: { type: string }) => n.type,
+				);
+				return ["user.registered", "order.confirmed", "order.cancelled", "payment.refunded"].every(t =>
+					types.includes(t),
+				);
 			});
 		});
 
@@ -97,9 +127,16 @@ for (const kind of ["mariadb", "postgres"] as const) {
 			const productId = await newProduct("SQL-2", 1000, 2);
 			const declined = await order(productId, 1, "tok_declined");
 			expect(declined.body).toMatchObject({ code: 402, type: "PAYMENT_DECLINED" });
-			expect((await api.get(`/api/orders/${declined.body.data.orderId}`, { token: ann.token })).body).toMatchObject({ status: "FAILED", failureReason: "PAYMENT_DECLINED" });
+			expect((await api.get(`/api/orders/${declined.body.data.orderId}`, { token: ann.token })).body).toMatchObject({
+				status: "FAILED",
+				failureReason: "PAYMENT_DECLINED",
+			});
 			const short = await order(productId, 3);
-			expect(short.body).toMatchObject({ code: 409, type: "OUT_OF_STOCK", data: { lines: [{ productId, requested: 3, available: 2 }] } });
+			expect(short.body).toMatchObject({
+				code: 409,
+				type: "OUT_OF_STOCK",
+				data: { lines: [{ productId, requested: 3, available: 2 }] },
+			});
 			expect(await stockOf(productId)).toMatchObject({ available: 2, reserved: 0 });
 		});
 

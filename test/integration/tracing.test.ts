@@ -34,7 +34,11 @@ function startCollector(): Promise<{ url: string; spans: ZipkinSpan[]; bodies: s
 		let body = "";
 		req.on("data", chunk => (body += chunk));
 		req.on("end", () => {
-			if (req.method !== "POST" || req.url !== "/api/v2/spans" || !req.headers["content-type"]?.startsWith("application/json")) {
+			if (
+				req.method !== "POST" ||
+				req.url !== "/api/v2/spans" ||
+				!req.headers["content-type"]?.startsWith("application/json")
+			) {
 				res.writeHead(404).end();
 				return;
 			}
@@ -56,7 +60,15 @@ function startCollector(): Promise<{ url: string; spans: ZipkinSpan[]; bodies: s
 }
 
 /** The spans one order makes: the gateway's, its token check, the saga's steps. */
-const ORDER_SPANS = ["POST /api/orders", "action 'users.principal'", "action 'orders.create'", "action 'products.getMany'", "action 'inventory.reserve'", "action 'payments.charge'", "action 'inventory.commit'"];
+const ORDER_SPANS = [
+	"POST /api/orders",
+	"action 'users.principal'",
+	"action 'orders.create'",
+	"action 'products.getMany'",
+	"action 'inventory.reserve'",
+	"action 'payments.charge'",
+	"action 'inventory.commit'",
+];
 const HEX16 = /^[0-9a-f]{16}$/;
 const HEX32 = /^[0-9a-f]{32}$/;
 
@@ -72,10 +84,25 @@ await describeWithServers(["nats"], "tracing: one request is one Zipkin trace ac
 
 	beforeAll(async () => {
 		collector = await startCollector();
-		const env = { TRANSPORTER: SERVERS.nats.url, EVENTS_URL: SERVERS.nats.url, NAMESPACE: namespace, ZIPKIN_URL: collector.url, TRACING_SAMPLE_RATE: "1", CACHER: undefined, DB_URI: undefined };
-		const layout = { gateway: ["api", "users"], orders: ["orders", "notifications"], stock: ["products", "inventory", "payments"] };
+		const env = {
+			TRANSPORTER: SERVERS.nats.url,
+			EVENTS_URL: SERVERS.nats.url,
+			NAMESPACE: namespace,
+			ZIPKIN_URL: collector.url,
+			TRACING_SAMPLE_RATE: "1",
+			CACHER: undefined,
+			DB_URI: undefined,
+		};
+		const layout = {
+			gateway: ["api", "users"],
+			orders: ["orders", "notifications"],
+			stock: ["products", "inventory", "payments"],
+		};
 		for (const [name, services] of Object.entries(layout)) {
-			nodes[name] = await startShop({ env: { ...env, NODEID: `${namespace}-${name}`, SEED: String(name === "stock") }, services });
+			nodes[name] = await startShop({
+				env: { ...env, NODEID: `${namespace}-${name}`, SEED: String(name === "stock") },
+				services,
+			});
 		}
 		api = client(nodes.gateway.url);
 		await eventually(async () => (await api.get("/health/ready")).status === 200, 20_000, 200);
@@ -91,7 +118,11 @@ await describeWithServers(["nats"], "tracing: one request is one Zipkin trace ac
 
 	/** Places an order and waits until its trace holds the notification handler's span. */
 	async function traceOfOrder(headers: Record<string, string> = {}) {
-		const order = await api.post("/api/orders", { items: [{ productId, quantity: 1 }], paymentToken: "tok_visa" }, { token, headers });
+		const order = await api.post(
+			"/api/orders",
+			{ items: [{ productId, quantity: 1 }], paymentToken: "tok_visa" },
+			{ token, headers },
+		);
 		expect(order.status).toBe(201);
 		const requestID = order.headers.get("x-request-id")!;
 		const traceId = traceIdOf(requestID);
@@ -102,7 +133,10 @@ await describeWithServers(["nats"], "tracing: one request is one Zipkin trace ac
 			const found = spansOfTrace();
 			const ids = new Set(found.map(s => s.id));
 			const names = new Set(found.map(s => s.name));
-			return [...ORDER_SPANS, `channel '${namespace}.order.confirmed'`].every(name => names.has(name)) && found.every(s => s.parentId === undefined || ids.has(s.parentId));
+			return (
+				[...ORDER_SPANS, `channel '${namespace}.order.confirmed'`].every(name => names.has(name)) &&
+				found.every(s => s.parentId === undefined || ids.has(s.parentId))
+			);
 		};
 		await eventually(async () => complete(), 15_000, 100).catch(() => undefined);
 		return { requestID, traceId, spans: spansOfTrace() };
@@ -118,7 +152,9 @@ await describeWithServers(["nats"], "tracing: one request is one Zipkin trace ac
 			expect(span.id).toMatch(HEX16);
 			expect(span.name).toMatch(/^((action|channel) '.+'|[A-Z]+ \/api\/.+)$/);
 			expect(span.kind).toBe(span.name.startsWith("channel ") ? "CONSUMER" : "SERVER");
-			expect(Number.isInteger(span.timestamp) && span.timestamp >= startedAt * 1000 && span.timestamp <= Date.now() * 1000).toBe(true);
+			expect(
+				Number.isInteger(span.timestamp) && span.timestamp >= startedAt * 1000 && span.timestamp <= Date.now() * 1000,
+			).toBe(true);
 			expect(Number.isInteger(span.duration) && span.duration >= 1).toBe(true);
 			expect(span.localEndpoint.serviceName).toMatch(/^[a-z]+$/);
 			for (const value of Object.values(span.tags)) expect(typeof value).toBe("string");
@@ -129,7 +165,9 @@ await describeWithServers(["nats"], "tracing: one request is one Zipkin trace ac
 		}
 		const roots = spans.filter(s => s.parentId === undefined);
 		// moleculer-web names the gateway's span after the route.
-		expect(roots.map(s => [s.name, s.localEndpoint.serviceName, s.tags["action.name"]])).toEqual([["POST /api/orders", "api", "api.rest"]]);
+		expect(roots.map(s => [s.name, s.localEndpoint.serviceName, s.tags["action.name"]])).toEqual([
+			["POST /api/orders", "api", "api.rest"],
+		]);
 		return roots[0];
 	}
 
@@ -146,11 +184,22 @@ await describeWithServers(["nats"], "tracing: one request is one Zipkin trace ac
 		const root = expectOneTree(spans, traceId);
 
 		const create = named(spans, "action 'orders.create'");
-		expect(create).toMatchObject({ parentId: root.id, localEndpoint: { serviceName: "orders" }, tags: { nodeID: `${namespace}-orders`, requestID } });
+		expect(create).toMatchObject({
+			parentId: root.id,
+			localEndpoint: { serviceName: "orders" },
+			tags: { nodeID: `${namespace}-orders`, requestID },
+		});
 		for (const step of ["products.getMany", "inventory.reserve", "payments.charge", "inventory.commit"]) {
-			expect(named(spans, `action '${step}'`)).toMatchObject({ parentId: create.id, localEndpoint: { serviceName: step.split(".")[0] }, tags: { nodeID: `${namespace}-stock` } });
+			expect(named(spans, `action '${step}'`)).toMatchObject({
+				parentId: create.id,
+				localEndpoint: { serviceName: step.split(".")[0] },
+				tags: { nodeID: `${namespace}-stock` },
+			});
 		}
-		expect(named(spans, "action 'users.principal'")).toMatchObject({ parentId: root.id, tags: { nodeID: `${namespace}-gateway` } });
+		expect(named(spans, "action 'users.principal'")).toMatchObject({
+			parentId: root.id,
+			tags: { nodeID: `${namespace}-gateway` },
+		});
 		// The event was published by orders.create through the outbox; its handler joins the trace under it.
 		expect(named(spans, `channel '${namespace}.order.confirmed'`)).toMatchObject({
 			parentId: create.id,
@@ -158,7 +207,9 @@ await describeWithServers(["nats"], "tracing: one request is one Zipkin trace ac
 			localEndpoint: { serviceName: "notifications" },
 			tags: { nodeID: `${namespace}-orders`, requestID, eventType: "order.confirmed" },
 		});
-		expect(new Set(spans.map(s => s.tags.nodeID))).toEqual(new Set(["gateway", "orders", "stock"].map(n => `${namespace}-${n}`)));
+		expect(new Set(spans.map(s => s.tags.nodeID))).toEqual(
+			new Set(["gateway", "orders", "stock"].map(n => `${namespace}-${n}`)),
+		);
 	});
 
 	it("finds the trace of a client-chosen X-Request-ID, with a valid hex trace id", async () => {

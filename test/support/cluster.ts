@@ -10,7 +10,13 @@ export function uniqueNamespace(label: string): string {
 
 /** A broker without services that joins a cluster, to inspect its registry and call internal actions (audits). */
 export async function joinCluster(namespace: string, transporter: string = SERVERS.nats.url): Promise<ServiceBroker> {
-	const broker = new ServiceBroker({ namespace, nodeID: `${namespace}-test-client`, transporter, logger: false, requestTimeout: 10_000 });
+	const broker = new ServiceBroker({
+		namespace,
+		nodeID: `${namespace}-test-client`,
+		transporter,
+		logger: false,
+		requestTimeout: 10_000,
+	});
 	await broker.start();
 	return broker;
 }
@@ -18,7 +24,11 @@ export async function joinCluster(namespace: string, transporter: string = SERVE
 /** Services each node hosts, as `broker`'s registry sees them (only available nodes). */
 export function hostedServices(broker: ServiceBroker): Map<string, Set<string>> {
 	const byNode = new Map<string, Set<string>>();
-	const list = broker.registry.getServiceList({ onlyAvailable: true, skipInternal: true }) as { name: string; nodeID: string; available: boolean }[];
+	const list = broker.registry.getServiceList({ onlyAvailable: true, skipInternal: true }) as {
+		name: string;
+		nodeID: string;
+		available: boolean;
+	}[];
 	for (const { name, nodeID } of list) byNode.set(nodeID, (byNode.get(nodeID) ?? new Set()).add(name));
 	return byNode;
 }
@@ -35,7 +45,8 @@ export async function waitForNodes(broker: ServiceBroker, nodes: ShopNode[], tim
 		const hosted = hostedServices(broker);
 		const missing = nodes.filter(node => !node.services.every(s => hosted.get(node.nodeID)?.has(s)));
 		if (missing.length === 0) return;
-		if (Date.now() > deadline) throw new Error(`nodes not up within ${timeoutMs} ms: ${missing.map(n => n.name).join(", ")}`);
+		if (Date.now() > deadline)
+			throw new Error(`nodes not up within ${timeoutMs} ms: ${missing.map(n => n.name).join(", ")}`);
 		await new Promise(resolve => setTimeout(resolve, 200));
 	}
 }

@@ -3,7 +3,9 @@ import { Sequelize } from "sequelize";
 import { SERVERS } from "./servers";
 
 /** A throwaway database on the loopback MariaDB or PostgreSQL, so test files never share tables. */
-export async function createTestDatabase(kind: "mariadb" | "postgres"): Promise<{ uri: string; drop: () => Promise<void> }> {
+export async function createTestDatabase(
+	kind: "mariadb" | "postgres",
+): Promise<{ uri: string; drop: () => Promise<void> }> {
 	const name = `emporium_t_${randomBytes(4).toString("hex")}`;
 	const base = SERVERS[kind].url;
 	const admin = new Sequelize(kind === "postgres" ? `${base}/postgres` : `${base}/test`, { logging: false });
@@ -13,7 +15,9 @@ export async function createTestDatabase(kind: "mariadb" | "postgres"): Promise<
 		uri: `${base}/${name}`,
 		async drop() {
 			const a = new Sequelize(kind === "postgres" ? `${base}/postgres` : `${base}/test`, { logging: false });
-			await a.query(kind === "postgres" ? `DROP DATABASE IF EXISTS ${name} WITH (FORCE)` : `DROP DATABASE IF EXISTS ${name}`);
+			await a.query(
+				kind === "postgres" ? `DROP DATABASE IF EXISTS ${name} WITH (FORCE)` : `DROP DATABASE IF EXISTS ${name}`,
+			);
 			await a.close();
 		},
 	};

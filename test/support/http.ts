@@ -17,7 +17,11 @@ export function client(baseUrl: string) {
 		const headers: Record<string, string> = { ...opts.headers };
 		if (opts.body !== undefined || opts.rawBody !== undefined) headers["content-type"] ??= "application/json";
 		if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-		const res = await fetch(baseUrl + path, { method, headers, body: opts.rawBody ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body)) });
+		const res = await fetch(baseUrl + path, {
+			method,
+			headers,
+			body: opts.rawBody ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body)),
+		});
 		const text = await res.text();
 		let body: unknown = text;
 		try {
@@ -33,7 +37,8 @@ export function client(baseUrl: string) {
 		get: <T = any>(path: string, opts?: RequestOptions) => request<T>("GET", path, opts),
 		post: <T = any>(path: string, body?: unknown, opts?: RequestOptions) => request<T>("POST", path, { ...opts, body }),
 		put: <T = any>(path: string, body?: unknown, opts?: RequestOptions) => request<T>("PUT", path, { ...opts, body }),
-		patch: <T = any>(path: string, body?: unknown, opts?: RequestOptions) => request<T>("PATCH", path, { ...opts, body }),
+		patch: <T = any>(path: string, body?: unknown, opts?: RequestOptions) =>
+			request<T>("PATCH", path, { ...opts, body }),
 		delete: <T = any>(path: string, opts?: RequestOptions) => request<T>("DELETE", path, opts),
 
 		async register(email: string, password = "correct-horse", name = "Test User") {
@@ -53,7 +58,11 @@ export function client(baseUrl: string) {
 export type Client = ReturnType<typeof client>;
 
 /** Polls until `check` returns a truthy value or the time is up. */
-export async function eventually<T>(check: () => Promise<T | undefined | null | false>, timeoutMs = 5000, intervalMs = 50): Promise<T> {
+export async function eventually<T>(
+	check: () => Promise<T | undefined | null | false>,
+	timeoutMs = 5000,
+	intervalMs = 50,
+): Promise<T> {
 	const deadline = Date.now() + timeoutMs;
 	let last: unknown;
 	for (;;) {
@@ -63,7 +72,8 @@ export async function eventually<T>(check: () => Promise<T | undefined | null | 
 		} catch (err) {
 			last = err;
 		}
-		if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ""}`);
+		if (Date.now() > deadline)
+			throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ""}`);
 		await new Promise(r => setTimeout(r, intervalMs));
 	}
 }

@@ -26,7 +26,12 @@ export function summarise(results: { status: number; type?: string; ms: number }
 		sent: results.length + connectionErrors,
 		statuses,
 		types,
-		latencyMs: { p50: percentile(ms, 50), p90: percentile(ms, 90), p99: percentile(ms, 99), max: ms[ms.length - 1] ?? 0 },
+		latencyMs: {
+			p50: percentile(ms, 50),
+			p90: percentile(ms, 90),
+			p99: percentile(ms, 99),
+			max: ms[ms.length - 1] ?? 0,
+		},
 		connectionErrors,
 	};
 }
@@ -38,7 +43,9 @@ export function summarise(results: { status: number; type?: string; ms: number }
 export function balancedClients(urls: string[]) {
 	const clients: Client[] = urls.map(u => client(u));
 	let next = 0;
-	return async function send<T = any>(call: (c: Client) => Promise<Response<T>>): Promise<Response<T> & { ms: number }> {
+	return async function send<T = any>(
+		call: (c: Client) => Promise<Response<T>>,
+	): Promise<Response<T> & { ms: number }> {
 		let lastError: unknown;
 		const first = next++;
 		for (let attempt = 0; attempt < clients.length * 2; attempt++) {
@@ -50,7 +57,8 @@ export function balancedClients(urls: string[]) {
 			} catch (err: any) {
 				lastError = err;
 				const code = err?.cause?.code ?? err?.code;
-				if (!["ECONNREFUSED", "ECONNRESET", "UND_ERR_SOCKET", "EPIPE"].includes(code)) throw new Error(`${err.message} (${code ?? err?.cause?.message})`);
+				if (!["ECONNREFUSED", "ECONNRESET", "UND_ERR_SOCKET", "EPIPE"].includes(code))
+					throw new Error(`${err.message} (${code ?? err?.cause?.message})`);
 			}
 		}
 		throw lastError;
@@ -58,7 +66,11 @@ export function balancedClients(urls: string[]) {
 }
 
 /** Runs `workers` loops of `task` until `durationMs` has passed; returns every result. */
-export async function sustain<T>(workers: number, durationMs: number, task: (worker: number, i: number) => Promise<T>): Promise<T[]> {
+export async function sustain<T>(
+	workers: number,
+	durationMs: number,
+	task: (worker: number, i: number) => Promise<T>,
+): Promise<T[]> {
 	const until = Date.now() + durationMs;
 	const results: T[] = [];
 	await Promise.all(

@@ -22,18 +22,37 @@ export class PrivateMariaDb {
 	}
 
 	static async available(): Promise<boolean> {
-		return run("mariadb-install-db", ["--help"]).then(() => true, () => false);
+		return run("mariadb-install-db", ["--help"]).then(
+			() => true,
+			() => false,
+		);
 	}
 
 	async init(): Promise<void> {
-		await run("mariadb-install-db", ["--no-defaults", `--datadir=${this.dir}/data`, "--user=root", "--auth-root-authentication-method=normal", "--skip-test-db"]);
+		await run("mariadb-install-db", [
+			"--no-defaults",
+			`--datadir=${this.dir}/data`,
+			"--user=root",
+			"--auth-root-authentication-method=normal",
+			"--skip-test-db",
+		]);
 		await this.start();
 	}
 
 	async start(): Promise<void> {
 		this.child = spawn(
 			"/usr/sbin/mariadbd",
-			["--no-defaults", `--datadir=${this.dir}/data`, `--port=${this.port}`, "--bind-address=127.0.0.1", `--socket=${this.dir}/sock`, "--user=root", "--skip-log-bin", "--innodb-buffer-pool-size=64M", "--max-connections=500"],
+			[
+				"--no-defaults",
+				`--datadir=${this.dir}/data`,
+				`--port=${this.port}`,
+				"--bind-address=127.0.0.1",
+				`--socket=${this.dir}/sock`,
+				"--user=root",
+				"--skip-log-bin",
+				"--innodb-buffer-pool-size=64M",
+				"--max-connections=500",
+			],
 			{ stdio: "ignore" },
 		);
 		for (let i = 0; i < 100 && !(await portOpen(this.port)); i++) await new Promise(r => setTimeout(r, 100));

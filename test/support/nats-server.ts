@@ -7,7 +7,6 @@ import { portOpen } from "./servers";
 
 const NATS_SERVER_BIN = process.env.NATS_SERVER_BIN ?? "/usr/sbin/nats-server";
 
-
 async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
 	const deadline = Date.now() + timeoutMs;
 	while (!(await check())) {
@@ -24,7 +23,10 @@ export class NatsServer {
 	private process: ChildProcess | null = null;
 	private output = "";
 
-	private constructor(readonly port: number, readonly storeDir: string) {}
+	private constructor(
+		readonly port: number,
+		readonly storeDir: string,
+	) {}
 
 	get url(): string {
 		return `nats://127.0.0.1:${this.port}`;
@@ -42,17 +44,29 @@ export class NatsServer {
 
 	async start(): Promise<void> {
 		if (this.process) return;
-		const child = spawn(NATS_SERVER_BIN, ["-a", "127.0.0.1", "-p", String(this.port), "-js", "-sd", this.storeDir], { stdio: ["ignore", "pipe", "pipe"] });
-		child.stdout?.on("data", chunk => { this.output = (this.output + chunk).slice(-4000); });
-		child.stderr?.on("data", chunk => { this.output = (this.output + chunk).slice(-4000); });
-		child.once("exit", () => { if (this.process === child) this.process = null; });
+		const child = spawn(NATS_SERVER_BIN, ["-a", "127.0.0.1", "-p", String(this.port), "-js", "-sd", this.storeDir], {
+			stdio: ["ignore", "pipe", "pipe"],
+		});
+		child.stdout?.on("data", chunk => {
+			this.output = (this.output + chunk).slice(-4000);
+		});
+		child.stderr?.on("data", chunk => {
+			this.output = (this.output + chunk).slice(-4000);
+		});
+		child.once("exit", () => {
+			if (this.process === child) this.process = null;
+		});
 		this.process = child;
 		try {
-			await waitFor(async () => {
-				if (child.exitCode !== null) throw new Error(`nats-server exited with ${child.exitCode}: ${this.output}`);
-				// "Server is ready" is logged once JetStream has recovered its streams, after the port opens.
-				return /Server is ready/.test(this.output) && (await portOpen(this.port));
-			}, 10_000, `nats-server did not start on port ${this.port}`);
+			await waitFor(
+				async () => {
+					if (child.exitCode !== null) throw new Error(`nats-server exited with ${child.exitCode}: ${this.output}`);
+					// "Server is ready" is logged once JetStream has recovered its streams, after the port opens.
+					return /Server is ready/.test(this.output) && (await portOpen(this.port));
+				},
+				10_000,
+				`nats-server did not start on port ${this.port}`,
+			);
 		} catch (err) {
 			await this.stop();
 			throw err;

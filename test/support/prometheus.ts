@@ -101,7 +101,10 @@ function parseSample(line: string): Sample {
 }
 
 function seriesKey(name: string, labels: Record<string, string>, omit?: string): string {
-	const pairs = Object.keys(labels).filter(k => k !== omit).sort().map(k => `${k}=${JSON.stringify(labels[k])}`);
+	const pairs = Object.keys(labels)
+		.filter(k => k !== omit)
+		.sort()
+		.map(k => `${k}=${JSON.stringify(labels[k])}`);
 	return `${name}{${pairs.join(",")}}`;
 }
 
@@ -121,11 +124,13 @@ function checkHistogram(family: MetricFamily): void {
 		if (buckets.length === 0) continue;
 		buckets.sort((a, b) => a[0] - b[0]);
 		for (let k = 1; k < buckets.length; k++) {
-			if (buckets[k][1] < buckets[k - 1][1]) throw new Error(`histogram ${key}: buckets are not cumulative at le=${buckets[k][0]}`);
+			if (buckets[k][1] < buckets[k - 1][1])
+				throw new Error(`histogram ${key}: buckets are not cumulative at le=${buckets[k][0]}`);
 		}
 		const last = buckets[buckets.length - 1];
 		if (last[0] !== Infinity) throw new Error(`histogram ${key}: no le="+Inf" bucket`);
-		if (count !== undefined && count !== last[1]) throw new Error(`histogram ${key}: _count ${count} differs from the +Inf bucket ${last[1]}`);
+		if (count !== undefined && count !== last[1])
+			throw new Error(`histogram ${key}: _count ${count} differs from the +Inf bucket ${last[1]}`);
 	}
 }
 
@@ -139,7 +144,11 @@ export function parsePrometheusText(text: string): Map<string, MetricFamily> {
 	const familyOf = (name: string): MetricFamily => {
 		let family = families.get(name);
 		if (!family) {
-			for (const [suffix, types] of [["_bucket", ["histogram"]], ["_sum", ["histogram", "summary"]], ["_count", ["histogram", "summary"]]] as const) {
+			for (const [suffix, types] of [
+				["_bucket", ["histogram"]],
+				["_sum", ["histogram", "summary"]],
+				["_count", ["histogram", "summary"]],
+			] as const) {
 				const base = families.get(name.slice(0, -suffix.length));
 				if (name.endsWith(suffix) && base && (types as readonly string[]).includes(base.type)) return base;
 			}
@@ -165,13 +174,15 @@ export function parsePrometheusText(text: string): Map<string, MetricFamily> {
 				const [, kind, name, rest = ""] = directive;
 				if (METRIC_NAME.exec(name)?.[0] !== name) throw new Error(`invalid metric name "${name}"`);
 				const family = familyOf(name);
-				if (family.name !== name) throw new Error(`${kind} for "${name}", a sample name of histogram or summary "${family.name}"`);
+				if (family.name !== name)
+					throw new Error(`${kind} for "${name}", a sample name of histogram or summary "${family.name}"`);
 				enter(family);
 				if (kind === "HELP") {
 					if (family.help !== undefined) throw new Error(`second HELP line for "${name}"`);
 					family.help = unescapeHelp(rest);
 				} else {
-					if (family.samples.length > 0 || typed.has(name)) throw new Error(`second TYPE line for "${name}", or TYPE after its samples`);
+					if (family.samples.length > 0 || typed.has(name))
+						throw new Error(`second TYPE line for "${name}", or TYPE after its samples`);
 					if (!TYPES.has(rest.trim() as MetricType)) throw new Error(`unknown metric type "${rest.trim()}"`);
 					family.type = rest.trim() as MetricType;
 					typed.add(name);
@@ -196,7 +207,11 @@ export function parsePrometheusText(text: string): Map<string, MetricFamily> {
 }
 
 /** The value of the one sample of `name` whose labels include `labels`; 0 when there is none (a counter not yet incremented). */
-export function sampleValue(families: Map<string, MetricFamily>, name: string, labels: Record<string, string> = {}): number {
+export function sampleValue(
+	families: Map<string, MetricFamily>,
+	name: string,
+	labels: Record<string, string> = {},
+): number {
 	const matches = [...families.values()]
 		.flatMap(f => f.samples)
 		.filter(s => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));

@@ -13,9 +13,15 @@ export function portOpen(port: number, host = "127.0.0.1"): Promise<boolean> {
 	return new Promise(resolve => {
 		const socket = net.connect({ port, host });
 		socket.setTimeout(1000);
-		socket.once("connect", () => { socket.destroy(); resolve(true); });
+		socket.once("connect", () => {
+			socket.destroy();
+			resolve(true);
+		});
 		socket.once("error", () => resolve(false));
-		socket.once("timeout", () => { socket.destroy(); resolve(false); });
+		socket.once("timeout", () => {
+			socket.destroy();
+			resolve(false);
+		});
 	});
 }
 
@@ -23,10 +29,16 @@ export function portOpen(port: number, host = "127.0.0.1"): Promise<boolean> {
  * `describe` for tests that need real servers. Missing servers fail the run when CI is set,
  * and skip with the reason on a laptop without them.
  */
-export async function describeWithServers(names: (keyof typeof SERVERS)[], title: string, body: () => void): Promise<void> {
+export async function describeWithServers(
+	names: (keyof typeof SERVERS)[],
+	title: string,
+	body: () => void,
+): Promise<void> {
 	const missing: string[] = [];
-	for (const name of names) if (!(await portOpen(SERVERS[name].port))) missing.push(`${name} (127.0.0.1:${SERVERS[name].port})`);
-	if (missing.length && process.env.CI) throw new Error(`${title}: required servers are not running: ${missing.join(", ")}`);
+	for (const name of names)
+		if (!(await portOpen(SERVERS[name].port))) missing.push(`${name} (127.0.0.1:${SERVERS[name].port})`);
+	if (missing.length && process.env.CI)
+		throw new Error(`${title}: required servers are not running: ${missing.join(", ")}`);
 	if (missing.length) {
 		describe.skip(`${title} [skipped: ${missing.join(", ")} not running]`, body);
 		return;

@@ -25,7 +25,11 @@ export interface ShopCluster {
 	stop(): Promise<void>;
 }
 
-export async function startShopCluster(opts: { label: string; dbUri: string; env?: Record<string, string> }): Promise<ShopCluster> {
+export async function startShopCluster(opts: {
+	label: string;
+	dbUri: string;
+	env?: Record<string, string>;
+}): Promise<ShopCluster> {
 	await buildDist();
 	const namespace = uniqueNamespace(opts.label);
 	const env = {
@@ -57,12 +61,21 @@ export async function startShopCluster(opts: { label: string; dbUri: string; env
 	};
 	specs.forEach(launch);
 
-	const observer = new ServiceBroker({ namespace, nodeID: `${namespace}-observer`, transporter: SERVERS.nats.url, logger: false, heartbeatInterval: 3, heartbeatTimeout: 9, requestTimeout: 15_000 });
+	const observer = new ServiceBroker({
+		namespace,
+		nodeID: `${namespace}-observer`,
+		transporter: SERVERS.nats.url,
+		logger: false,
+		heartbeatInterval: 3,
+		heartbeatTimeout: 9,
+		requestTimeout: 15_000,
+	});
 	await observer.start();
 	const gateways = [`http://127.0.0.1:${p1}`, `http://127.0.0.1:${p2}`];
 	try {
 		await waitForNodes(observer, [...nodes.values()]);
-		for (const url of gateways) await eventually(async () => (await client(url).get("/health/ready")).status === 200, 30_000, 200);
+		for (const url of gateways)
+			await eventually(async () => (await client(url).get("/health/ready")).status === 200, 30_000, 200);
 	} catch (err) {
 		await stopNodes(nodes.values(), "SIGKILL");
 		await observer.stop();
@@ -70,7 +83,10 @@ export async function startShopCluster(opts: { label: string; dbUri: string; env
 	}
 	const admin = (await client(gateways[0]).login("admin@example.com", "admin-password")).token;
 	const customers: string[] = [];
-	for (let i = 0; i < 8; i++) customers.push((await client(gateways[i % 2]).register(`c${i}-${namespace}@example.com`, "customer-password")).token);
+	for (let i = 0; i < 8; i++)
+		customers.push(
+			(await client(gateways[i % 2]).register(`c${i}-${namespace}@example.com`, "customer-password")).token,
+		);
 
 	return {
 		namespace,
@@ -86,7 +102,12 @@ export async function startShopCluster(opts: { label: string; dbUri: string; env
 			await waitForNodes(observer, [node]);
 		},
 		report() {
-			return [...nodes.values()].map(n => `--- ${n.name} (${n.running() ? "running" : "exited"})\n${n.recentOutput().split("\n").slice(-25).join("\n")}`).join("\n");
+			return [...nodes.values()]
+				.map(
+					n =>
+						`--- ${n.name} (${n.running() ? "running" : "exited"})\n${n.recentOutput().split("\n").slice(-25).join("\n")}`,
+				)
+				.join("\n");
 		},
 		async stop() {
 			await stopNodes(nodes.values(), "SIGKILL");

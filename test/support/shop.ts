@@ -30,7 +30,9 @@ export interface Shop {
  * A shop broker in this process, configured like production by `moleculer.config.ts` from `env`
  * (applied to process.env while the services are created, as moleculer-runner would).
  */
-export async function startShop(opts: { env?: Record<string, string | undefined>; services?: string[]; broker?: Partial<BrokerOptions> } = {}): Promise<Shop> {
+export async function startShop(
+	opts: { env?: Record<string, string | undefined>; services?: string[]; broker?: Partial<BrokerOptions> } = {},
+): Promise<Shop> {
 	const env = { METRICS: "false", SEED: "false", ...opts.env };
 	const saved: Record<string, string | undefined> = {};
 	for (const [k, v] of Object.entries(env)) {
@@ -46,7 +48,9 @@ export async function startShop(opts: { env?: Record<string, string | undefined>
 		});
 		for (const name of opts.services ?? Object.keys(ALL_SERVICES)) {
 			const schema = ALL_SERVICES[name];
-			broker.createService(name === "api" ? { ...schema, settings: { ...schema.settings, port: 0, ip: "127.0.0.1" } } : schema);
+			broker.createService(
+				name === "api" ? { ...schema, settings: { ...schema.settings, port: 0, ip: "127.0.0.1" } } : schema,
+			);
 		}
 		await broker.start();
 		const api = broker.getLocalService("api") as unknown as { server?: { address(): AddressInfo } } | undefined;

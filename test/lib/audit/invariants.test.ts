@@ -9,14 +9,26 @@ function healthy(): AuditData {
 			{ orderId: "o2", productId: "p1", quantity: 1, status: "RESTORED" },
 			{ orderId: "o3", productId: "p1", quantity: 4, status: "RELEASED" },
 		],
-		orders: [{ id: "o1", status: "CONFIRMED", settled: true }, { id: "o2", status: "CANCELLED", settled: true }, { id: "o3", status: "FAILED", settled: true }],
-		payments: [{ orderId: "o1", status: "SUCCEEDED" }, { orderId: "o2", status: "REFUNDED" }, { orderId: "o3", status: "DECLINED" }],
+		orders: [
+			{ id: "o1", status: "CONFIRMED", settled: true },
+			{ id: "o2", status: "CANCELLED", settled: true },
+			{ id: "o3", status: "FAILED", settled: true },
+		],
+		payments: [
+			{ orderId: "o1", status: "SUCCEEDED" },
+			{ orderId: "o2", status: "REFUNDED" },
+			{ orderId: "o3", status: "DECLINED" },
+		],
 	};
 }
 
 describe("invariant checker", () => {
 	it("accepts a consistent shop", () => {
-		expect(checkInvariants(healthy())).toMatchObject({ ok: true, violations: [], counts: { orders: { CONFIRMED: 1, CANCELLED: 1, FAILED: 1 } } });
+		expect(checkInvariants(healthy())).toMatchObject({
+			ok: true,
+			violations: [],
+			counts: { orders: { CONFIRMED: 1, CANCELLED: 1, FAILED: 1 } },
+		});
 	});
 
 	it("catches oversold and unbalanced stock", () => {
@@ -30,7 +42,10 @@ describe("invariant checker", () => {
 
 	it("catches a confirmed order without money and a failed order that kept it", () => {
 		const data = healthy();
-		data.payments = [{ orderId: "o2", status: "REFUNDED" }, { orderId: "o3", status: "SUCCEEDED" }];
+		data.payments = [
+			{ orderId: "o2", status: "REFUNDED" },
+			{ orderId: "o3", status: "SUCCEEDED" },
+		];
 		const text = checkInvariants(data).violations.join("\n");
 		expect(text).toMatch(/order o1: CONFIRMED with 0 succeeded payments/);
 		expect(text).toMatch(/order o3: FAILED but holds a succeeded payment/);
@@ -48,6 +63,8 @@ describe("invariant checker", () => {
 		expect(text).toMatch(/o4: PENDING/);
 		expect(text).toMatch(/1 still reserved at rest/);
 		expect(text).toMatch(/FAILED with a RESERVED reservation/);
-		expect(checkInvariants(data, { settled: false }).violations.join("\n")).not.toMatch(/still reserved at rest|o4: PENDING/);
+		expect(checkInvariants(data, { settled: false }).violations.join("\n")).not.toMatch(
+			/still reserved at rest|o4: PENDING/,
+		);
 	});
 });

@@ -10,7 +10,13 @@ import jwt from "jsonwebtoken";
 describe("configuration", () => {
 	it("runs in dev with defaults: dev secret, default admin, seeding on", () => {
 		expect(loadAuthConfig({})).toEqual({ jwtSecret: DEV_JWT_SECRET, jwtExpiresIn: "1h" });
-		expect(loadConfig({})).toMatchObject({ production: false, port: 3000, admin: { email: "admin@example.com", password: "admin-password" }, seed: true, lowStockThreshold: 5 });
+		expect(loadConfig({})).toMatchObject({
+			production: false,
+			port: 3000,
+			admin: { email: "admin@example.com", password: "admin-password" },
+			seed: true,
+			lowStockThreshold: 5,
+		});
 	});
 
 	it("refuses to start in production without a real JWT secret", () => {
@@ -25,7 +31,15 @@ describe("configuration", () => {
 		const secret = "x".repeat(40);
 		expect(loadConfig({ NODE_ENV: "production", JWT_SECRET: secret })).toMatchObject({ admin: null, seed: false });
 		expect(loadConfig({ NODE_ENV: "production", JWT_SECRET: secret, ADMIN_EMAIL: "ops@shop.test" }).admin).toBeNull();
-		expect(loadConfig({ NODE_ENV: "production", JWT_SECRET: secret, ADMIN_EMAIL: "ops@shop.test", ADMIN_PASSWORD: "long-password", SEED: "true" })).toMatchObject({ admin: { email: "ops@shop.test" }, seed: true });
+		expect(
+			loadConfig({
+				NODE_ENV: "production",
+				JWT_SECRET: secret,
+				ADMIN_EMAIL: "ops@shop.test",
+				ADMIN_PASSWORD: "long-password",
+				SEED: "true",
+			}),
+		).toMatchObject({ admin: { email: "ops@shop.test" }, seed: true });
 		expect(loadConfig({ SEED: "false" }).seed).toBe(false);
 	});
 
@@ -33,8 +47,12 @@ describe("configuration", () => {
 		const dir = mkdtempSync(path.join(tmpdir(), "emporium-"));
 		writeFileSync(path.join(dir, "jwt"), `${"s".repeat(40)}\n`);
 		writeFileSync(path.join(dir, "db"), "mysql://u:p@db/orders\n");
-		expect(loadAuthConfig({ NODE_ENV: "production", JWT_SECRET_FILE: path.join(dir, "jwt") }).jwtSecret).toBe("s".repeat(40));
-		expect(dbUriFor("orders", { DB_URI: "postgres://x/y", ORDERS_DB_URI_FILE: path.join(dir, "db") })).toBe("mysql://u:p@db/orders");
+		expect(loadAuthConfig({ NODE_ENV: "production", JWT_SECRET_FILE: path.join(dir, "jwt") }).jwtSecret).toBe(
+			"s".repeat(40),
+		);
+		expect(dbUriFor("orders", { DB_URI: "postgres://x/y", ORDERS_DB_URI_FILE: path.join(dir, "db") })).toBe(
+			"mysql://u:p@db/orders",
+		);
 		expect(dbUriFor("users", { DB_URI: "postgres://x/y" })).toBe("postgres://x/y");
 		expect(dbUriFor("users", {})).toBe("memory://");
 	});
@@ -46,7 +64,9 @@ describe("tokens and passwords", () => {
 	it("accepts its own HS256 tokens and rejects tampered, unsigned and expired ones", () => {
 		const token = signToken({ sub: "u1", role: "customer" }, secret, "1h");
 		expect(verifyToken(token, secret)).toEqual({ sub: "u1", role: "customer" });
-		expect(() => verifyToken(token, "another-secret-that-is-long-enough!!")).toThrow(expect.objectContaining({ code: 401 }));
+		expect(() => verifyToken(token, "another-secret-that-is-long-enough!!")).toThrow(
+			expect.objectContaining({ code: 401 }),
+		);
 		const [header, payload] = token.split(".");
 		const none = `${Buffer.from(JSON.stringify({ alg: "none", typ: "JWT" })).toString("base64url")}.${payload}.`;
 		expect(() => verifyToken(none, secret)).toThrow(expect.objectContaining({ code: 401 }));

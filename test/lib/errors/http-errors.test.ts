@@ -5,10 +5,19 @@ import { OutOfStockError, TooManyRequestsError } from "../../../lib/errors";
 
 describe("HTTP error mapping", () => {
 	it("turns Moleculer's missing-service and timeout errors into 503", () => {
-		for (const err of [new Errors.ServiceNotAvailableError({ action: "orders.create" }), new Errors.ServiceNotFoundError({ action: "x.y" }), new Errors.RequestTimeoutError({ action: "a.b" })]) {
+		for (const err of [
+			new Errors.ServiceNotAvailableError({ action: "orders.create" }),
+			new Errors.ServiceNotFoundError({ action: "x.y" }),
+			new Errors.RequestTimeoutError({ action: "a.b" }),
+		]) {
 			const mapped = toHttpError(err);
 			expect(mapped.status).toBe(503);
-			expect(mapped.body).toEqual({ name: "ServiceUnavailableError", message: expect.any(String), code: 503, type: "SERVICE_UNAVAILABLE" });
+			expect(mapped.body).toEqual({
+				name: "ServiceUnavailableError",
+				message: expect.any(String),
+				code: 503,
+				type: "SERVICE_UNAVAILABLE",
+			});
 		}
 	});
 
@@ -23,17 +32,29 @@ describe("HTTP error mapping", () => {
 
 	it("hides unexpected failures behind a generic 500", () => {
 		const mapped = toHttpError(new TypeError("cannot read properties of undefined (reading 'secret')"));
-		expect(mapped).toEqual({ status: 500, headers: {}, body: { name: "InternalServerError", message: "Internal server error", code: 500, type: "INTERNAL_ERROR" } });
-		expect(toHttpError(new Errors.MoleculerError("db password wrong", 500, "X")).body.message).toBe("Internal server error");
+		expect(mapped).toEqual({
+			status: 500,
+			headers: {},
+			body: { name: "InternalServerError", message: "Internal server error", code: 500, type: "INTERNAL_ERROR" },
+		});
+		expect(toHttpError(new Errors.MoleculerError("db password wrong", 500, "X")).body.message).toBe(
+			"Internal server error",
+		);
 	});
 
 	it("maps body parser failures to 400 and 413", () => {
-		expect(toHttpError(Object.assign(new Error("Unexpected token"), { status: 400, type: "entity.parse.failed" })).status).toBe(400);
-		expect(toHttpError(Object.assign(new Error("too large"), { status: 413, type: "entity.too.large" })).body.type).toBe("PAYLOAD_TOO_LARGE");
+		expect(
+			toHttpError(Object.assign(new Error("Unexpected token"), { status: 400, type: "entity.parse.failed" })).status,
+		).toBe(400);
+		expect(
+			toHttpError(Object.assign(new Error("too large"), { status: 413, type: "entity.too.large" })).body.type,
+		).toBe("PAYLOAD_TOO_LARGE");
 	});
 
 	it("drops submitted values from validation errors and sets Retry-After on 429", () => {
-		const validation = new Errors.ValidationError("Parameters validation error!", "VALIDATION_ERROR", [{ field: "password", type: "stringMin", actual: "hunter2", message: "too short" }]);
+		const validation = new Errors.ValidationError("Parameters validation error!", "VALIDATION_ERROR", [
+			{ field: "password", type: "stringMin", actual: "hunter2", message: "too short" },
+		]);
 		expect(toHttpError(validation).body.data).toEqual([{ field: "password", type: "stringMin", message: "too short" }]);
 		expect(toHttpError(new TooManyRequestsError("slow down", 42)).headers).toEqual({ "Retry-After": "42" });
 	});

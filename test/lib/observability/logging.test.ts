@@ -4,7 +4,13 @@ import { traceIdOf } from "../../../lib/observability";
 
 describe("log redaction", () => {
 	it("masks secret-looking keys at any depth and keeps the rest", () => {
-		const input = { email: "a@example.com", password: "hunter22", user: { passwordHash: "scrypt$00$11", name: "A" }, headers: { Authorization: "Bearer abc" }, items: [{ paymentToken: "tok_visa", quantity: 2 }] };
+		const input = {
+			email: "a@example.com",
+			password: "hunter22",
+			user: { passwordHash: "scrypt$00$11", name: "A" },
+			headers: { Authorization: "Bearer abc" },
+			items: [{ paymentToken: "tok_visa", quantity: 2 }],
+		};
 		expect(redact(input)).toEqual({
 			email: "a@example.com",
 			password: "[REDACTED]",
@@ -17,7 +23,12 @@ describe("log redaction", () => {
 	});
 
 	it("masks the value a validation error echoes for a secret field", () => {
-		expect(redact([{ type: "stringMin", field: "password", actual: "short" }, { type: "email", field: "email", actual: "x" }])).toEqual([
+		expect(
+			redact([
+				{ type: "stringMin", field: "password", actual: "short" },
+				{ type: "email", field: "email", actual: "x" },
+			]),
+		).toEqual([
 			{ type: "stringMin", field: "password", actual: "[REDACTED]" },
 			{ type: "email", field: "email", actual: "x" },
 		]);
@@ -25,7 +36,9 @@ describe("log redaction", () => {
 
 	it("replaces tokens and password hashes inside text", () => {
 		const jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl";
-		expect(redact(`token ${jwt} hash scrypt$abcd$ef01 header Bearer xyz.123`)).toBe("token [REDACTED JWT] hash [REDACTED HASH] header Bearer [REDACTED]");
+		expect(redact(`token ${jwt} hash scrypt$abcd$ef01 header Bearer xyz.123`)).toBe(
+			"token [REDACTED JWT] hash [REDACTED HASH] header Bearer [REDACTED]",
+		);
 	});
 
 	it("survives cycles", () => {
@@ -39,7 +52,13 @@ describe("log redaction", () => {
 		const record = toLogRecord(["Order", 42, "failed", { orderId: "o1", paymentToken: "tok" }, err]);
 		expect(record.msg).toBe("Order 42 failed");
 		expect(record.fields.data).toEqual({ orderId: "o1", paymentToken: "[REDACTED]" });
-		expect(record.fields.err).toMatchObject({ type: "Error", message: "boom", code: 500, errorType: "X", data: { token: "[REDACTED]" } });
+		expect(record.fields.err).toMatchObject({
+			type: "Error",
+			message: "boom",
+			code: 500,
+			errorType: "X",
+			data: { token: "[REDACTED]" },
+		});
 	});
 });
 

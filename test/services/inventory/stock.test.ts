@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { apply, crossedLowThreshold, isBalanced, movements, type StockCounters } from "../../../services/inventory/stock";
+import {
+	apply,
+	crossedLowThreshold,
+	isBalanced,
+	movements,
+	type StockCounters,
+} from "../../../services/inventory/stock";
 
 const start: StockCounters = { available: 10, reserved: 0, sold: 0, received: 10 };
 

@@ -5,37 +5,76 @@ import { classifyFailure, failureError } from "../../../services/orders/order-fa
 
 describe("order failure classification", () => {
 	it("passes business refusals through with the order id", () => {
-		const f = classifyFailure("reserve", new OutOfStockError({ lines: [{ productId: "p", requested: 2, available: 1 }] }), "o1");
-		expect(f).toMatchObject({ step: "reserve", code: 409, type: "OUT_OF_STOCK", data: { orderId: "o1", lines: [{ productId: "p", requested: 2, available: 1 }] } });
-		expect(classifyFailure("payment", new PaymentDeclinedError(), "o2")).toMatchObject({ code: 402, type: "PAYMENT_DECLINED", data: { orderId: "o2" } });
+		const f = classifyFailure(
+			"reserve",
+			new OutOfStockError({ lines: [{ productId: "p", requested: 2, available: 1 }] }),
+			"o1",
+		);
+		expect(f).toMatchObject({
+			step: "reserve",
+			code: 409,
+			type: "OUT_OF_STOCK",
+			data: { orderId: "o1", lines: [{ productId: "p", requested: 2, available: 1 }] },
+		});
+		expect(classifyFailure("payment", new PaymentDeclinedError(), "o2")).toMatchObject({
+			code: 402,
+			type: "PAYMENT_DECLINED",
+			data: { orderId: "o2" },
+		});
 	});
 
 	it("turns any infrastructure failure on the way to payments into 503 PAYMENT_UNAVAILABLE", () => {
-		for (const err of [new Errors.ServiceNotAvailableError({ action: "payments.charge" }), new Errors.RequestTimeoutError({ action: "payments.charge" }), new Error("boom")]) {
-			expect(classifyFailure("payment", err, "o3")).toMatchObject({ code: 503, type: "PAYMENT_UNAVAILABLE", data: { orderId: "o3" } });
+		for (const err of [
+			new Errors.ServiceNotAvailableError({ action: "payments.charge" }),
+			new Errors.RequestTimeoutError({ action: "payments.charge" }),
+			new Error("boom"),
+		]) {
+			expect(classifyFailure("payment", err, "o3")).toMatchObject({
+				code: 503,
+				type: "PAYMENT_UNAVAILABLE",
+				data: { orderId: "o3" },
+			});
 		}
 	});
 
 	it("knows when a charge may exist and must be refunded", () => {
-		expect(classifyFailure("payment", new Errors.RequestTimeoutError({ action: "payments.charge" }), "o").chargeMayExist).toBe(true);
+		expect(
+			classifyFailure("payment", new Errors.RequestTimeoutError({ action: "payments.charge" }), "o").chargeMayExist,
+		).toBe(true);
 		// The last attempt found no node, but an earlier one may have timed out after reaching payments.
-		expect(classifyFailure("payment", new Errors.ServiceNotAvailableError({ action: "payments.charge" }), "o").chargeMayExist).toBe(true);
+		expect(
+			classifyFailure("payment", new Errors.ServiceNotAvailableError({ action: "payments.charge" }), "o")
+				.chargeMayExist,
+		).toBe(true);
 		expect(classifyFailure("payment", new PaymentDeclinedError(), "o").chargeMayExist).toBe(false);
 		expect(classifyFailure("commit", new Error("inventory down"), "o").chargeMayExist).toBe(true);
 		expect(classifyFailure("reserve", new OutOfStockError({ lines: [] }), "o").chargeMayExist).toBe(false);
 	});
 
 	it("never hands an internal validation error to the client", () => {
-		const internal = new Errors.ValidationError("Parameters validation error!", "VALIDATION_ERROR", [{ field: "items", nodeID: "n1", action: "inventory.reserve" }]);
-		expect(classifyFailure("reserve", internal, "o6")).toMatchObject({ code: 503, type: "SERVICE_UNAVAILABLE", data: { orderId: "o6" } });
+		const internal = new Errors.ValidationError("Parameters validation error!", "VALIDATION_ERROR", [
+			{ field: "items", nodeID: "n1", action: "inventory.reserve" },
+		]);
+		expect(classifyFailure("reserve", internal, "o6")).toMatchObject({
+			code: 503,
+			type: "SERVICE_UNAVAILABLE",
+			data: { orderId: "o6" },
+		});
 	});
 
 	it("reports other infrastructure failures as SERVICE_UNAVAILABLE", () => {
-		expect(classifyFailure("reserve", new Errors.ServiceNotAvailableError({ action: "inventory.reserve" }), "o4")).toMatchObject({ code: 503, type: "SERVICE_UNAVAILABLE" });
+		expect(
+			classifyFailure("reserve", new Errors.ServiceNotAvailableError({ action: "inventory.reserve" }), "o4"),
+		).toMatchObject({ code: 503, type: "SERVICE_UNAVAILABLE" });
 	});
 
 	it("rebuilds the same client error for replays", () => {
 		const err = failureError(classifyFailure("payment", new PaymentDeclinedError(), "o5")) as Errors.MoleculerError;
-		expect(err).toMatchObject({ name: "PaymentDeclinedError", code: 402, type: "PAYMENT_DECLINED", data: { orderId: "o5" } });
+		expect(err).toMatchObject({
+			name: "PaymentDeclinedError",
+			code: 402,
+			type: "PAYMENT_DECLINED",
+			data: { orderId: "o5" },
+		});
 	});
 });

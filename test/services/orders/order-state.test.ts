@@ -3,12 +3,22 @@ import { ORDER_STATUSES, assertTransition, canTransition, isFinal } from "../../
 
 describe("order state machine", () => {
 	it("allows exactly the documented transitions", () => {
-		const allowed = ORDER_STATUSES.flatMap(from => ORDER_STATUSES.filter(to => canTransition(from, to)).map(to => `${from}->${to}`));
-		expect(allowed.sort()).toEqual(["CONFIRMED->CANCELLED", "CONFIRMED->SHIPPED", "PENDING->CONFIRMED", "PENDING->FAILED", "SHIPPED->DELIVERED"]);
+		const allowed = ORDER_STATUSES.flatMap(from =>
+			ORDER_STATUSES.filter(to => canTransition(from, to)).map(to => `${from}->${to}`),
+		);
+		expect(allowed.sort()).toEqual([
+			"CONFIRMED->CANCELLED",
+			"CONFIRMED->SHIPPED",
+			"PENDING->CONFIRMED",
+			"PENDING->FAILED",
+			"SHIPPED->DELIVERED",
+		]);
 	});
 
 	it("rejects every other transition with a 409 INVALID_TRANSITION", () => {
-		expect(() => assertTransition("PENDING", "SHIPPED")).toThrow(expect.objectContaining({ code: 409, type: "INVALID_TRANSITION", data: { from: "PENDING", to: "SHIPPED" } }));
+		expect(() => assertTransition("PENDING", "SHIPPED")).toThrow(
+			expect.objectContaining({ code: 409, type: "INVALID_TRANSITION", data: { from: "PENDING", to: "SHIPPED" } }),
+		);
 		expect(() => assertTransition("DELIVERED", "CANCELLED")).toThrow(expect.objectContaining({ code: 409 }));
 		expect(() => assertTransition("SHIPPED", "CANCELLED")).toThrow(expect.objectContaining({ code: 409 }));
 		expect(() => assertTransition("CONFIRMED", "SHIPPED")).not.toThrow();
