@@ -20,5 +20,17 @@ export default tseslint.config(
 			],
 		},
 	},
+	{
+		// The adapter boundary: moleculer-db's adapters are untyped JavaScript, and only this file touches them.
+		files: ["lib/storage/store.ts"],
+		rules: {
+			"@typescript-eslint/no-explicit-any": "off",
+			"@typescript-eslint/no-unsafe-assignment": "off",
+			"@typescript-eslint/no-unsafe-call": "off",
+			"@typescript-eslint/no-unsafe-member-access": "off",
+			"@typescript-eslint/no-unsafe-return": "off",
+			"@typescript-eslint/no-unsafe-argument": "off",
+		},
+	},
 	prettier,
 );

@@ -4,6 +4,13 @@ import { NotFoundError, UnauthorizedError } from "../lib/errors";
 
 type Meta = { user?: AuthUser };
 
+/** What the mixin adds to a service's `this`. */
+export interface AuthThis {
+	currentUser(ctx: Context<unknown, Meta>): AuthUser;
+	isAdmin(ctx: Context<unknown, Meta>): boolean;
+	assertOwner(ctx: Context<unknown, Meta>, ownerId: string, what: string): void;
+}
+
 /**
  * Enforces each action's `auth` rule ("user" | "admin") with `ctx.meta.user`, whoever calls:
  * the gateway sets the user from the bearer token, a REPL call passes it in `meta`.

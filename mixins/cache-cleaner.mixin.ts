@@ -1,4 +1,9 @@
-import type { Context, ServiceSchema } from "moleculer";
+import type { Context, Service, ServiceSchema } from "moleculer";
+
+/** What the mixin adds to a service's `this`. */
+export interface CacheCleanerThis {
+	cleanCache(): Promise<void>;
+}
 
 /**
  * Clears this service's cached action results on every node when its data changes.
@@ -7,16 +12,16 @@ import type { Context, ServiceSchema } from "moleculer";
 export const CacheCleanerMixin: Partial<ServiceSchema> = {
 	events: {
 		"cache.clean.*": {
-			async handler(ctx: Context) {
+			async handler(this: Service, ctx: Context) {
 				if (ctx.eventName === `cache.clean.${this.name}`) await this.broker.cacher?.clean(`${this.name}.**`);
 			},
 		},
 	},
 
 	methods: {
-		async cleanCache(): Promise<void> {
+		async cleanCache(this: Service): Promise<void> {
 			await this.broker.cacher?.clean(`${this.name}.**`);
-			this.broker.broadcast(`cache.clean.${this.name}`);
+			await this.broker.broadcast(`cache.clean.${this.name}`);
 		},
 	},
 };

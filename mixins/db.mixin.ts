@@ -1,26 +1,45 @@
-import type { ServiceSchema } from "moleculer";
+import type { Service } from "moleculer";
+import type { Sequelize } from "sequelize";
+import { defineMixin } from "../lib/actor";
 import { dbUriFor } from "../lib/config";
-import { Store, createSequelize, storeKind, type CollectionSpec } from "../lib/storage";
+import { Store, createSequelize, storeKind, type CollectionSpec, type Doc } from "../lib/storage";
 
 const CONNECT_RETRY_MS = 2000;
+
+/** What the mixin adds to a service's `this`. */
+export interface DbThis {
+	dbUri: string;
+	/** Each collection's store, by collection name; `storeFor` gives one with its entity type. */
+	stores: Record<string, Pick<Store, "connect" | "disconnect" | "ping">>;
+	sequelize?: Sequelize;
+	/** The store of one of the service's collections, typed by its spec. */
+	storeFor<T extends Doc>(spec: CollectionSpec<T>): Store<T>;
+	storageReachable(): Promise<boolean>;
+}
+type This = Service & DbThis;
 
 /**
  * Gives a service its own collections in the store chosen by `<SERVICE>_DB_URI` / `DB_URI`
  * (memory:// NeDB by default). `this.stores.<name>` is a Store; a SQL service shares one connection pool.
  * Connecting retries until the database answers, so a node can start before its database.
  */
-export function DbMixin(...collections: CollectionSpec[]): Partial<ServiceSchema> {
-	return {
-		created() {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each collection has its own entity type
+export function DbMixin(...collections: CollectionSpec<any>[]) {
+	return defineMixin<This>({
+		created(this: This) {
 			this.dbUri = dbUriFor(this.name);
 			this.stores = Object.fromEntries(collections.map(spec => [spec.name, new Store(spec, this.dbUri, this.logger)]));
 		},
 
 		methods: {
+			storeFor<T extends Doc>(this: This, spec: CollectionSpec<T>): Store<T> {
+				return this.stores[spec.name] as unknown as Store<T>;
+			},
+
 			/** Readiness probe: true when the service's database answers. */
-			async storageReachable(): Promise<boolean> {
+			async storageReachable(this: This): Promise<boolean> {
 				// On SQL every collection shares one connection: one ping answers for all.
-				const stores = Object.values(this.stores as Record<string, Store>);
+				const stores = Object.values(this.stores);
 				return Promise.all((this.sequelize ? stores.slice(0, 1) : stores).map(store => store.ping())).then(
 					() => true,
 					() => false,
@@ -28,18 +47,17 @@ export function DbMixin(...collections: CollectionSpec[]): Partial<ServiceSchema
 			},
 		},
 
-		async started() {
+		async started(this: This) {
 			const sql = storeKind(this.dbUri) === "sql";
 			for (;;) {
 				// A failed model sync closes the Sequelize instance, so every attempt starts from a fresh one.
 				this.sequelize = sql ? createSequelize(this.dbUri) : undefined;
 				try {
-					for (const store of Object.values(this.stores as Record<string, Store>))
-						await store.connect(this.broker, this.sequelize);
+					for (const store of Object.values(this.stores)) await store.connect(this.broker, this.sequelize);
 					return;
-				} catch (err: any) {
+				} catch (err) {
 					this.logger.warn(
-						`Cannot open the ${this.name} database (${err.message}); retrying in ${CONNECT_RETRY_MS} ms`,
+						`Cannot open the ${this.name} database (${(err as Error).message}); retrying in ${CONNECT_RETRY_MS} ms`,
 					);
 					await this.sequelize?.close().catch(() => undefined);
 					await new Promise(resolve => setTimeout(resolve, CONNECT_RETRY_MS));
@@ -47,9 +65,9 @@ export function DbMixin(...collections: CollectionSpec[]): Partial<ServiceSchema
 			}
 		},
 
-		async stopped() {
-			for (const store of Object.values(this.stores as Record<string, Store>)) await store.disconnect();
+		async stopped(this: This) {
+			for (const store of Object.values(this.stores)) await store.disconnect();
 			await this.sequelize?.close();
 		},
-	};
+	});
 }

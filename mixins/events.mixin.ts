@@ -1,17 +1,52 @@
-import { Errors, type Context, type ServiceSchema } from "moleculer";
+import { Errors, type Context, type Service } from "moleculer";
 import type { Transaction } from "sequelize";
+import { defineMixin } from "../lib/actor";
 import { DuplicateKeyError } from "../lib/errors";
-import { createEvent, EVENT_PARAMS, type DomainEvent, type DomainEventType } from "../lib/events";
+import { createEvent, EVENT_PARAMS, type DomainEvent, type DomainEventType, type EventPayload } from "../lib/events";
 import type { CollectionSpec, Doc, Store } from "../lib/storage";
 import { outsideRequest } from "../lib/observability";
+import type { DbThis } from "./db.mixin";
 
 const RELAY_INTERVAL_MS = 1000;
 const CLAIM_MS = 30_000;
 const RETRY_MS = 2000;
 const BATCH = 100;
 
+/** An event waiting in its publisher's outbox; `claimedUntil` is when another node may send it. */
+export interface OutboxRow extends Doc {
+	type: DomainEventType;
+	event: DomainEvent<unknown>;
+	requestID: string;
+	parentID: string;
+	createdAt: string;
+	claimedUntil: string;
+}
+
+/** What the mixin adds to a service's `this`. */
+export interface EventsThis {
+	publishEvent<E extends DomainEventType>(
+		ctx: Context | null,
+		type: E,
+		data: EventPayload<E>,
+		opts?: { id?: string; tx?: Transaction },
+	): Promise<DomainEvent<EventPayload<E>>>;
+	relayOutbox(): Promise<number>;
+}
+interface OutboxState {
+	unsent: OutboxRow[];
+	sendScheduled: boolean;
+	relaying: boolean;
+	relayTimer?: NodeJS.Timeout;
+	outboxStore(): Store<OutboxRow>;
+	sendSoon(row: OutboxRow): void;
+	sendUnsent(): Promise<void>;
+	retryLater(row: OutboxRow): Promise<number>;
+	send(row: OutboxRow): Promise<void>;
+}
+type This = Service & DbThis & EventsThis & OutboxState;
+
 /** The outbox table of a service; list it in the service's DbMixin so it lives in the service's own store. */
-export function outboxCollection(service: string): CollectionSpec {
+export function outboxCollection(service: string): CollectionSpec<OutboxRow> {
 	return {
 		name: `${service}_outbox`,
 		fields: {
@@ -30,33 +65,34 @@ export function outboxCollection(service: string): CollectionSpec {
  * The headers @moleculer/channels turns back into the consumer's parent context: consumers log the request id
  * of the request that caused the event, and their spans join its trace as children of the publishing action.
  */
-function requestHeaders(row: Record<string, unknown>): Record<string, string> {
+function requestHeaders(row: OutboxRow): Record<string, string> {
 	if (!row.requestID) return {};
 	const headers: Record<string, string> = {
-		$requestID: String(row.requestID),
+		$requestID: row.requestID,
 		$tracing: row.parentID ? "true" : "false",
 		$level: "1",
 	};
-	if (row.parentID) headers.$parentID = String(row.parentID);
+	if (row.parentID) headers.$parentID = row.parentID;
 	return headers;
 }
 
-let checkEvent: ((params: unknown) => true | Record<string, unknown>[]) | undefined;
+type EventCheck = (params: unknown) => true | Record<string, unknown>[];
+let checkEvent: EventCheck | undefined;
 
 /**
  * A consumer of domain events: one consumer group per service (the default group), a context handler with a validated
  * envelope. Retries, in-flight limit and dead-lettering come from the adapter options (`lib/channels.ts`).
  */
-export function consume(handler: (this: any, ctx: Context<DomainEvent>) => Promise<unknown>) {
+export function consume<This extends Service>(handler: (this: This, ctx: Context<DomainEvent>) => Promise<unknown>) {
 	return {
 		context: true,
 		params: EVENT_PARAMS,
 		// The channels' Tracing tags every span with the whole payload by default; the event's identity is enough.
 		tracing: { tags: (ctx: Context<DomainEvent>) => ({ eventId: ctx.params?.id, eventType: ctx.params?.type }) },
-		async handler(this: any, ctx: Context<DomainEvent>) {
+		async handler(this: This, ctx: Context<DomainEvent>) {
 			// Moleculer validates the params of actions and events, not of channel messages: a malformed event is
 			// refused here, so it is retried and then dead-lettered instead of being half-processed.
-			const result = (checkEvent ??= this.broker.validator.compile(EVENT_PARAMS))(ctx.params);
+			const result = (checkEvent ??= this.broker.validator!.compile(EVENT_PARAMS) as EventCheck)(ctx.params);
 			if (result !== true) throw new Errors.ValidationError("Parameters validation error!", "VALIDATION_ERROR", result);
 			return handler.call(this, ctx);
 		},
@@ -71,17 +107,18 @@ export function consume(handler: (this: any, ctx: Context<DomainEvent>) => Promi
  * (e.g. `<orderId>:confirmed`), which makes re-publishing after a crash a no-op; consumers deduplicate by id for the
  * rest (at-least-once).
  */
-export const EventsMixin: Partial<ServiceSchema> = {
+export const EventsMixin = defineMixin<This>({
 	methods: {
-		async publishEvent(
+		async publishEvent<E extends DomainEventType>(
+			this: This,
 			ctx: Context | null,
-			type: DomainEventType,
-			data: Record<string, unknown>,
+			type: E,
+			data: EventPayload<E>,
 			opts: { id?: string; tx?: Transaction } = {},
-		): Promise<DomainEvent> {
+		): Promise<DomainEvent<EventPayload<E>>> {
 			const event = createEvent(type, data, this.name, { id: opts.id, correlationId: ctx?.requestID ?? null });
 			// parentID is the publishing action's span, kept only when its trace is sampled: consumers join it then.
-			const row = {
+			const row: OutboxRow = {
 				id: event.id,
 				type,
 				event,
@@ -103,11 +140,11 @@ export const EventsMixin: Partial<ServiceSchema> = {
 			return event;
 		},
 
-		outboxStore(): Store {
-			return this.stores[`${this.name}_outbox`];
+		outboxStore(this: This): Store<OutboxRow> {
+			return this.storeFor(outboxCollection(this.name));
 		},
 
-		sendSoon(row: Doc) {
+		sendSoon(this: This, row: OutboxRow) {
 			this.unsent.push(row);
 			if (this.sendScheduled) return;
 			this.sendScheduled = true;
@@ -120,16 +157,16 @@ export const EventsMixin: Partial<ServiceSchema> = {
 			);
 		},
 
-		async sendUnsent(): Promise<void> {
+		async sendUnsent(this: This): Promise<void> {
 			// Before the broker has started, in-process consumers may not be subscribed yet: "$broker.started" sends them.
 			if (!this.broker.started) return;
-			const rows: Doc[] = this.unsent.splice(0);
+			const rows = this.unsent.splice(0);
 			await Promise.all(
 				rows.map(async row => {
 					try {
 						await this.send(row);
-					} catch (err: any) {
-						this.logger.warn(`Event ${row.id} not sent yet (${err.message}); the relay will retry`);
+					} catch (err) {
+						this.logger.warn(`Event ${row.id} not sent yet (${(err as Error).message}); the relay will retry`);
 						await this.retryLater(row).catch(() => undefined);
 					}
 				}),
@@ -137,14 +174,14 @@ export const EventsMixin: Partial<ServiceSchema> = {
 		},
 
 		/** Shortens this node's claim, so that a relay round retries the row in a few seconds. */
-		retryLater(row: Doc): Promise<number> {
+		retryLater(this: This, row: OutboxRow): Promise<number> {
 			return this.outboxStore().update(
 				{ id: row.id },
 				{ set: { claimedUntil: new Date(Date.now() + RETRY_MS).toISOString() } },
 			);
 		},
 
-		async send(row: Doc): Promise<void> {
+		async send(this: This, row: OutboxRow): Promise<void> {
 			// A stopping adapter drops what it is given without an error: keep the row for another node instead.
 			if (this.broker.stopping || this.broker.channelAdapter?.stopping)
 				throw new Error("the event bus connection is closing");
@@ -154,7 +191,7 @@ export const EventsMixin: Partial<ServiceSchema> = {
 		},
 
 		/** Sends stored events nobody holds a claim on (failed sends, or a node that died); claims each first. */
-		async relayOutbox(): Promise<number> {
+		async relayOutbox(this: This): Promise<number> {
 			if (this.relaying || !this.broker.started) return 0;
 			this.relaying = true;
 			let sent = 0;
@@ -168,7 +205,7 @@ export const EventsMixin: Partial<ServiceSchema> = {
 					if (due.length === 0) return sent;
 					for (const row of due) {
 						const claimed = await this.outboxStore().update(
-							{ id: row.id, claimedUntil: row.claimedUntil as string },
+							{ id: row.id, claimedUntil: row.claimedUntil },
 							{ set: { claimedUntil: new Date(Date.now() + CLAIM_MS).toISOString() } },
 						);
 						if (!claimed) continue;
@@ -189,26 +226,26 @@ export const EventsMixin: Partial<ServiceSchema> = {
 	},
 
 	events: {
-		"$broker.started"() {
+		"$broker.started"(this: This) {
 			this.sendUnsent().catch((err: Error) => this.logger.warn(`Sending events failed: ${err.message}`));
 		},
 	},
 
-	created() {
+	created(this: This) {
 		this.unsent = [];
 	},
 
-	started() {
+	started(this: This) {
 		this.relayTimer = setInterval(
 			() =>
-				outsideRequest(() =>
-					this.relayOutbox().catch((err: Error) => this.logger.warn(`Outbox relay failed: ${err.message}`)),
-				),
+				outsideRequest(() => {
+					this.relayOutbox().catch((err: Error) => this.logger.warn(`Outbox relay failed: ${err.message}`));
+				}),
 			RELAY_INTERVAL_MS,
 		);
 	},
 
-	stopped() {
+	stopped(this: This) {
 		clearInterval(this.relayTimer);
 	},
-};
+});

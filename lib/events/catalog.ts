@@ -24,7 +24,15 @@ export type DomainEventType = (typeof DOMAIN_EVENTS)[number];
 /** Messages whose handler kept failing end up here after their retries. */
 export const DEAD_LETTER_CHANNEL = "emporium.dead-letter";
 
-export interface DomainEvent<T = Record<string, any>> {
+/**
+ * The payload of each domain event type. Empty here: each actor's `contract.ts` adds the events it publishes by
+ * declaration merging, so publishing a type with the wrong payload fails the type check.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface EventPayloads {}
+export type EventPayload<E extends DomainEventType> = E extends keyof EventPayloads ? EventPayloads[E] : never;
+
+export interface DomainEvent<T = Record<string, unknown>> {
 	id: string;
 	type: DomainEventType;
 	occurredAt: string;
@@ -33,7 +41,7 @@ export interface DomainEvent<T = Record<string, any>> {
 	data: T;
 }
 
-export function createEvent<T extends Record<string, any>>(
+export function createEvent<T>(
 	type: DomainEventType,
 	data: T,
 	source: string,

@@ -22,12 +22,18 @@ import { DuplicateKeyError, StorageUnavailableError } from "../errors";
  */
 
 export type FieldType = "string" | "text" | "int" | "money" | "bool" | "json";
-export interface CollectionSpec {
+/** A stored document: a string id and fields; each actor declares its entities as interfaces extending this. */
+export interface Doc {
+	id: string;
+}
+type FieldOf<T> = Exclude<keyof T, "id"> & string;
+
+/** One collection and its columns: every field of the entity `T` but `id` (implicit string primary key). */
+export interface CollectionSpec<T extends Doc = Doc> {
 	name: string;
-	/** `id` (string primary key) is implicit. */
-	fields: Record<string, FieldType>;
-	unique?: readonly string[];
-	indexes?: readonly string[];
+	fields: { [K in FieldOf<T>]-?: FieldType };
+	unique?: readonly FieldOf<T>[];
+	indexes?: readonly FieldOf<T>[];
 }
 
 type Scalar = string | number | boolean | null;
@@ -41,18 +47,17 @@ export type Condition =
 			$ne?: Scalar;
 			$in?: Scalar[];
 	  };
-export type Where = Record<string, Condition>;
-export interface FindOptions {
+export type Where<T extends Doc = Doc> = { [K in keyof T & string]?: Condition };
+export interface FindOptions<T extends Doc = Doc> {
 	sort?: string[];
 	limit?: number;
 	offset?: number;
-	search?: { text: string; fields: string[] };
+	search?: { text: string; fields: (keyof T & string)[] };
 }
-export interface Change {
-	set?: Record<string, unknown>;
-	inc?: Record<string, number>;
+export interface Change<T extends Doc = Doc> {
+	set?: Partial<Omit<T, "id">>;
+	inc?: { [K in FieldOf<T>]?: number };
 }
-export type Doc = { id: string } & Record<string, unknown>;
 export type StoreKind = "memory" | "sql" | "mongo";
 
 /** Adapters are untyped JS; this is the slice of their surface used here. */
@@ -63,7 +68,7 @@ interface AdapterLike {
 	find(filters: Record<string, unknown>): Promise<unknown[]>;
 	count(filters: Record<string, unknown>): Promise<number>;
 	entityToObject(entity: unknown): Record<string, unknown>;
-	// eslint-disable-next-line @typescript-eslint/no-explicit-any
+	 
 	[key: string]: any;
 }
 
@@ -116,23 +121,23 @@ function sqlColumn(field: string, type: FieldType): ModelAttributeColumnOptions 
 				},
 			};
 		case "json":
-			return { type: DataTypes.TEXT("medium" as any) };
+			return { type: DataTypes.TEXT("medium") };
 	}
 }
 
-export class Store {
+export class Store<T extends Doc = Doc> {
 	readonly kind: StoreKind;
 	private adapter!: AdapterLike;
 	private readonly jsonFields: string[];
 	private sequelize?: Sequelize;
 
 	constructor(
-		readonly spec: CollectionSpec,
+		readonly spec: CollectionSpec<T>,
 		private readonly uri: string,
 		private readonly logger: LoggerInstance,
 	) {
 		this.kind = storeKind(uri);
-		this.jsonFields = Object.entries(spec.fields)
+		this.jsonFields = Object.entries<FieldType>(spec.fields)
 			.filter(([, t]) => t === "json")
 			.map(([f]) => f);
 	}
@@ -168,11 +173,11 @@ export class Store {
 		const define: Record<string, ModelAttributeColumnOptions> = {
 			id: { type: DataTypes.STRING(128), primaryKey: true },
 		};
-		for (const [field, type] of Object.entries(this.spec.fields)) {
+		for (const [field, type] of Object.entries<FieldType>(this.spec.fields)) {
 			define[field] = {
 				...sqlColumn(field, type),
 				allowNull: true,
-				unique: this.spec.unique?.includes(field) || undefined,
+				unique: (this.spec.unique as readonly string[] | undefined)?.includes(field) || undefined,
 			};
 		}
 		return {
@@ -225,11 +230,11 @@ export class Store {
 		}
 	}
 
-	private toDoc(raw: unknown): Doc {
+	private toDoc(raw: unknown): T {
 		const obj = this.kind === "sql" ? this.adapter.entityToObject(raw) : { ...(raw as Record<string, unknown>) };
 		delete obj._id;
-		for (const f of this.jsonFields) if (typeof obj[f] === "string") obj[f] = JSON.parse(obj[f] as string);
-		return obj as Doc;
+		for (const f of this.jsonFields) if (typeof obj[f] === "string") obj[f] = JSON.parse(obj[f]);
+		return obj as unknown as T;
 	}
 
 	private toRow(doc: Record<string, unknown>): Record<string, unknown> {
@@ -239,7 +244,7 @@ export class Store {
 		return row;
 	}
 
-	private query(where: Where, search?: FindOptions["search"]): Record<string | symbol, unknown> {
+	private query(where: Where<T>, search?: FindOptions<T>["search"]): Record<string | symbol, unknown> {
 		if (this.kind !== "sql") {
 			const q: Record<string, unknown> = { ...where };
 			if (search) {
@@ -271,21 +276,21 @@ export class Store {
 	}
 
 	/** Inserts a new document; throws DuplicateKeyError when the id or a unique field exists. */
-	insert(doc: Doc, tx?: Transaction): Promise<Doc> {
+	insert(doc: T, tx?: Transaction): Promise<T> {
 		return this.guard(async () => {
 			if (this.kind !== "sql") {
 				// Sparse unique indexes skip missing fields but not nulls: leave unset unique fields out.
-				const stored: Record<string, unknown> = { ...doc, _id: doc.id };
+				const stored: Record<string, unknown> = { ...(doc as Record<string, unknown>), _id: doc.id };
 				for (const f of this.spec.unique ?? []) if (stored[f] == null) delete stored[f];
 				if (this.kind === "memory") return this.toDoc(await this.adapter.db.insert(stored));
 				await this.adapter.collection.insertOne(stored);
 				return { ...doc };
 			}
-			return this.toDoc(await this.adapter.model.create(this.toRow(doc), { transaction: tx }));
+			return this.toDoc(await this.adapter.model.create(this.toRow({ ...(doc as Record<string, unknown>) }), { transaction: tx }));
 		});
 	}
 
-	findOne(where: Where, tx?: Transaction): Promise<Doc | null> {
+	findOne(where: Where<T>, tx?: Transaction): Promise<T | null> {
 		return this.guard(async () => {
 			const q = this.query(where);
 			const raw =
@@ -296,7 +301,7 @@ export class Store {
 		});
 	}
 
-	find(where: Where, opts: FindOptions = {}): Promise<Doc[]> {
+	find(where: Where<T>, opts: FindOptions<T> = {}): Promise<T[]> {
 		return this.guard(async () => {
 			const rows = await this.adapter.find({
 				query: this.query(where, opts.search),
@@ -308,18 +313,18 @@ export class Store {
 		});
 	}
 
-	count(where: Where, search?: FindOptions["search"]): Promise<number> {
+	count(where: Where<T>, search?: FindOptions<T>["search"]): Promise<number> {
 		return this.guard(() => this.adapter.count({ query: this.query(where, search) }));
 	}
 
 	/** Applies `set`/`inc` to every document matching `where` in one atomic statement; returns how many matched. */
-	update(where: Where, change: Change, tx?: Transaction): Promise<number> {
+	update(where: Where<T>, change: Change<T>, tx?: Transaction): Promise<number> {
 		return this.guard(async () => {
 			const q = this.query(where);
 			if (this.kind === "sql") {
 				const values: Record<string, unknown> = { ...this.toRow(change.set ?? {}) };
 				const quote = (f: string) => this.sequelize!.getQueryInterface().quoteIdentifier(f);
-				for (const [f, n] of Object.entries(change.inc ?? {})) values[f] = literal(`${quote(f)} + ${Math.trunc(n)}`);
+				for (const [f, n] of Object.entries(change.inc ?? {}) as [string, number][]) values[f] = literal(`${quote(f)} + ${Math.trunc(n)}`);
 				// No validators or hooks are defined: skipping them halves Sequelize's CPU per UPDATE (it builds an instance to validate).
 				const [n] = await this.adapter.model.update(values, {
 					where: q as WhereOptions,
@@ -341,7 +346,7 @@ export class Store {
 		});
 	}
 
-	remove(where: Where, tx?: Transaction): Promise<number> {
+	remove(where: Where<T>, tx?: Transaction): Promise<number> {
 		return this.guard(async () => {
 			const q = this.query(where);
 			if (this.kind === "sql") return this.adapter.model.destroy({ where: q, transaction: tx });

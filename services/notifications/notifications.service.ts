@@ -4,7 +4,7 @@ import { DbMixin } from "../../mixins/db.mixin";
 import { AuthMixin } from "../../mixins/auth.mixin";
 import { consume } from "../../mixins/events.mixin";
 import { DuplicateKeyError } from "../../lib/errors";
-import { params, page, pageSize, pageOf } from "../../lib/actions";
+import { params, page, pageSize, pageOf } from "../../lib/actor";
 import type { DomainEvent } from "../../lib/events";
 import type { Store } from "../../lib/storage";
 import { LogSender, describe, type NotificationSender } from "./notification-sender";

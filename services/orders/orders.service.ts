@@ -4,7 +4,7 @@ import { DbMixin } from "../../mixins/db.mixin";
 import { EventsMixin, outboxCollection } from "../../mixins/events.mixin";
 import { AuthMixin } from "../../mixins/auth.mixin";
 import { ConflictError, DuplicateKeyError, NotFoundError } from "../../lib/errors";
-import { params, id, quantity, page, pageSize, pageOf, auditPage } from "../../lib/actions";
+import { params, id, quantity, page, pageSize, pageOf, auditPage } from "../../lib/actor";
 import type { DomainEventType } from "../../lib/events";
 import type { Doc, Store } from "../../lib/storage";
 import { ADMIN_STATUSES, ORDER_STATUSES, assertTransition, type OrderStatus } from "./order-state";

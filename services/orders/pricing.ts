@@ -1,5 +1,5 @@
 import { UnprocessableError } from "../../lib/errors";
-import { quantity as quantityRule } from "../../lib/actions";
+import { quantity as quantityRule } from "../../lib/actor";
 
 export interface OrderLineRequest {
 	productId: string;

@@ -4,8 +4,8 @@ import { DbMixin } from "../../mixins/db.mixin";
 import { EventsMixin, outboxCollection } from "../../mixins/events.mixin";
 import { AuthMixin } from "../../mixins/auth.mixin";
 import { ConflictError, DuplicateKeyError, PaymentDeclinedError, PaymentUnavailableError } from "../../lib/errors";
-import { IDEMPOTENT_RETRY } from "../../lib/actions";
-import { params, id, page, pageSize, pageOf, auditPage } from "../../lib/actions";
+import { IDEMPOTENT_RETRY } from "../../lib/actor";
+import { params, id, page, pageSize, pageOf, auditPage } from "../../lib/actor";
 import type { Doc, Store } from "../../lib/storage";
 import { SimulatedProvider, type ChargeOutcome, type PaymentProvider } from "./payment-provider";
 

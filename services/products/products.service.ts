@@ -6,7 +6,7 @@ import { AuthMixin } from "../../mixins/auth.mixin";
 import { CacheCleanerMixin } from "../../mixins/cache-cleaner.mixin";
 import { loadConfig } from "../../lib/config";
 import { ConflictError, DuplicateKeyError, NotFoundError } from "../../lib/errors";
-import { params, id, money, currency, page, pageSize, pageOf } from "../../lib/actions";
+import { params, id, money, currency, page, pageSize, pageOf } from "../../lib/actor";
 import type { Doc, Store, Where } from "../../lib/storage";
 import { SEED_PRODUCTS } from "./catalogue-seed";
 

@@ -6,7 +6,7 @@ import { AuthMixin } from "../../mixins/auth.mixin";
 import { CacheCleanerMixin } from "../../mixins/cache-cleaner.mixin";
 import { loadAuthConfig, loadConfig } from "../../lib/config";
 import { ConflictError, DuplicateKeyError, NotFoundError, UnauthorizedError } from "../../lib/errors";
-import { params, id, page, pageSize, pageOf } from "../../lib/actions";
+import { params, id, page, pageSize, pageOf } from "../../lib/actor";
 import { signToken } from "../../lib/auth";
 import type { AuthUser, Role } from "../../lib/auth";
 import type { Doc, Store } from "../../lib/storage";
