@@ -1,4 +1,5 @@
 import type { ServiceBroker } from "moleculer";
+import { call } from "../actor";
 
 /**
  * The shop's stock and money invariants, checked over what inventory, orders and payments hold.
@@ -142,15 +143,12 @@ export async function auditShop(broker: ServiceBroker, opts: { settled?: boolean
 	let stock: StockRow[] = [];
 	const [reservations, orders, payments] = await Promise.all([
 		allPages(async (offset, limit) => {
-			const page = await broker.call<{ stock: StockRow[]; reservations: ReservationRow[] }, object>("inventory.audit", {
-				offset,
-				limit,
-			});
+			const page = await call(broker, "inventory.audit", { offset, limit });
 			stock = page.stock;
 			return page.reservations;
 		}),
 		allPages((offset, limit) => broker.call<OrderRow[], object>("orders.audit", { offset, limit })),
-		allPages((offset, limit) => broker.call<PaymentRow[], object>("payments.audit", { offset, limit })),
+		allPages((offset, limit) => call(broker, "payments.audit", { offset, limit })),
 	]);
 	return checkInvariants({ stock, reservations, orders, payments }, opts);
 }

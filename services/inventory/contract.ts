@@ -1,24 +1,66 @@
-// The inventory actor's contract: the actions other actors call and the events it publishes.
+// The inventory actor's contract: its entities, the actions other actors call and the events it publishes.
+import type { Doc } from "../../lib/storage";
+import type { ReservationStatus } from "./reservations";
+import type { StockCounters } from "./stock";
 
 export interface StockLine {
 	productId: string;
 	quantity: number;
 }
 
+/** A product's stock counters, one record per product (its id is the product id). */
+export interface StockRecord extends Doc, StockCounters {
+	productId: string;
+	updatedAt: string;
+}
+
+/** One line of an order held by inventory; its id is `<orderId>:<productId>`. */
+export interface Reservation extends Doc {
+	orderId: string;
+	productId: string;
+	quantity: number;
+	status: ReservationStatus;
+	updatedAt: string;
+}
+
+/** What clients and other actors see of a product's stock. */
 export interface StockView {
 	productId: string;
 	available: number;
 	reserved: number;
 }
 
+/** What the invariant check (lib/audit) reads: every counter, and the reservations page by page. */
+export interface InventoryAudit {
+	stock: Pick<StockRecord, "productId" | "available" | "reserved" | "sold" | "received">[];
+	reservations: Pick<Reservation, "orderId" | "productId" | "quantity" | "status">[];
+}
+
 declare module "../../lib/actor" {
 	interface ActionContracts {
+		"inventory.get": { params: { productId: string }; result: StockView };
+		/** Admin: sets the available level; the difference counts as received. */
+		"inventory.setStock": { params: { productId: string; available: number }; result: StockView };
+		/** Admin: adds received units. */
+		"inventory.restock": { params: { productId: string; quantity: number }; result: StockView };
 		"inventory.initStock": { params: { productId: string; available: number }; result: StockView };
+		/** All lines or none (OUT_OF_STOCK); reserving the same order again has no further effect. */
 		"inventory.reserve": {
 			params: { orderId: string; items: StockLine[] };
 			result: { orderId: string; items: StockLine[] };
 		};
 		"inventory.commit": { params: { orderId: string }; result: { orderId: string; committed: number } };
 		"inventory.release": { params: { orderId: string }; result: { orderId: string; released: number } };
+		/** Paged over the reservations (`offset`/`limit`, default everything); `stock` is whole on every page. */
+		"inventory.audit": { params: { offset?: number; limit?: number }; result: InventoryAudit };
+	}
+}
+
+declare module "../../lib/events" {
+	interface EventPayloads {
+		"inventory.reserved": { orderId: string; items: StockLine[] };
+		"inventory.released": { orderId: string };
+		/** `available` dropped under `threshold` (LOW_STOCK_THRESHOLD). */
+		"inventory.low": { productId: string; available: number; threshold: number };
 	}
 }

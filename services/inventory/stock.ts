@@ -39,11 +39,16 @@ export const movements = {
 	restock: (q: number): Movement => ({ inc: { available: positive(q), received: q } }),
 };
 
+/** The store condition under which a movement applies: its guard, checked in the same atomic statement. */
+export function guardCondition(movement: Movement): Partial<Record<Counter, { $gte: number }>> {
+	return movement.guard ? { [movement.guard.counter]: { $gte: movement.guard.min } } : {};
+}
+
 export function apply(counters: StockCounters, movement: Movement): StockCounters {
 	if (movement.guard && counters[movement.guard.counter] < movement.guard.min)
 		throw new RangeError(`Not enough ${movement.guard.counter}`);
 	const next = { ...counters };
-	for (const [k, v] of Object.entries(movement.inc)) next[k as Counter] += v!;
+	for (const [k, v] of Object.entries(movement.inc)) next[k as Counter] += v;
 	return next;
 }
 

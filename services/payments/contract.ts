@@ -1,5 +1,7 @@
 // The payments actor's contract: its entity, the actions other actors call and the events it publishes.
+import type { Page } from "../../lib/actor";
 import type { Doc } from "../../lib/storage";
+import type { ChargeOutcome } from "./payment-provider";
 
 /** VOIDED: the order gave up before any charge was made, so a late charge for it is refused. */
 export type PaymentStatus = "PENDING" | "SUCCEEDED" | "DECLINED" | "FAILED" | "REFUNDED" | "VOIDED";
@@ -27,9 +29,36 @@ export interface ChargeParams {
 	paymentToken: string;
 }
 
+/** What every payment event carries. */
+export interface PaymentEventData {
+	orderId: string;
+	userId: string;
+	paymentId: string;
+	amount: number;
+	currency: string;
+}
+
 declare module "../../lib/actor" {
 	interface ActionContracts {
+		/** Idempotent per order: a repeated charge returns the first outcome and never charges twice. */
 		"payments.charge": { params: ChargeParams; result: PaymentView };
+		/** Idempotent: gives back a successful charge; voids the order's payment if none was made. */
 		"payments.refund": { params: { orderId: string; reason?: string }; result: PaymentView };
+		/** The payments of an order the caller (ctx.meta.user) may see. */
+		"payments.list": { params: { orderId: string; page?: number; pageSize?: number }; result: Page<PaymentView> };
+		/** Every payment's status, paged (`offset`/`limit`, default everything), for the invariant check (lib/audit). */
+		"payments.audit": {
+			params: { offset?: number; limit?: number };
+			result: Pick<Payment, "orderId" | "status">[];
+		};
+	}
+}
+
+declare module "../../lib/events" {
+	interface EventPayloads {
+		"payment.succeeded": PaymentEventData;
+		"payment.failed": PaymentEventData & { reason: Exclude<ChargeOutcome, "SUCCEEDED"> };
+		/** `reason`: why the order gave the money back (cancellation, a failed step), when known. */
+		"payment.refunded": PaymentEventData & { reason: string | null };
 	}
 }

@@ -7,10 +7,10 @@ export interface PaymentProvider {
 }
 
 export class SimulatedProvider implements PaymentProvider {
-	async charge(token: string): Promise<ChargeOutcome> {
-		if (token === "tok_visa") return "SUCCEEDED";
-		if (token === "tok_unavailable") return "UNAVAILABLE";
-		return "DECLINED";
+	charge(token: string): Promise<ChargeOutcome> {
+		if (token === "tok_visa") return Promise.resolve("SUCCEEDED");
+		if (token === "tok_unavailable") return Promise.resolve("UNAVAILABLE");
+		return Promise.resolve("DECLINED");
 	}
 
 	async refund(): Promise<void> {}

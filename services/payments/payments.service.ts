@@ -1,60 +1,56 @@
 import { randomUUID } from "node:crypto";
-import type { Context, ServiceSchema } from "moleculer";
-import { DbMixin } from "../../mixins/db.mixin";
-import { EventsMixin, outboxCollection } from "../../mixins/events.mixin";
-import { AuthMixin } from "../../mixins/auth.mixin";
-import { ConflictError, DuplicateKeyError, PaymentDeclinedError, PaymentUnavailableError } from "../../lib/errors";
-import { IDEMPOTENT_RETRY } from "../../lib/actor";
-import { params, id, page, pageSize, pageOf, auditPage } from "../../lib/actor";
-import type { Doc, Store } from "../../lib/storage";
-import { SimulatedProvider, type ChargeOutcome, type PaymentProvider } from "./payment-provider";
+import type { Context, Service } from "moleculer";
+import { DbMixin, type DbThis } from "../../mixins/db.mixin";
+import { EventsMixin, outboxCollection, type EventsThis } from "../../mixins/events.mixin";
+import { AuthMixin, type AuthThis } from "../../mixins/auth.mixin";
+import { ConflictError, DuplicateKeyError } from "../../lib/errors";
+import { call, defineService, IDEMPOTENT_RETRY, params, id, page, pageSize, pageOf, auditPage } from "../../lib/actor";
+import type { ActionName, ActionParams, ActionResult } from "../../lib/actor";
+import type { CollectionSpec, Store } from "../../lib/storage";
+import type { ChargeParams, Payment } from "./contract";
+import { SimulatedProvider, type PaymentProvider } from "./payment-provider";
+import {
+	afterCharge,
+	assertNotInFlight,
+	canTransition,
+	chargeError,
+	needsCharge,
+	newPayment,
+	publicView,
+	voidedPayment,
+} from "./payment-status";
 
-/** VOIDED: the order gave up before any charge was made, so a late charge for it is refused. */
-export type PaymentStatus = "PENDING" | "SUCCEEDED" | "DECLINED" | "FAILED" | "REFUNDED" | "VOIDED";
-interface ChargeParams {
-	orderId: string;
-	userId: string;
-	amount: number;
-	currency: string;
-	paymentToken: string;
-}
-
-const STATUS_BY_OUTCOME: Record<ChargeOutcome, PaymentStatus> = {
-	SUCCEEDED: "SUCCEEDED",
-	DECLINED: "DECLINED",
-	UNAVAILABLE: "FAILED",
+const PAYMENTS: CollectionSpec<Payment> = {
+	name: "payments",
+	fields: {
+		orderId: "string",
+		userId: "string",
+		amount: "money",
+		currency: "string",
+		status: "string",
+		paymentToken: "string",
+		failureReason: "string",
+		createdAt: "string",
+		updatedAt: "string",
+		refundedAt: "string",
+	},
+	unique: ["orderId"],
 };
 
-function publicView(doc: Doc) {
-	const { paymentToken: _token, ...payment } = doc;
-	return payment;
+interface PaymentsState {
+	store: Store<Payment>;
+	provider: PaymentProvider;
 }
+interface PaymentsMethods {
+	claimCharge(input: ChargeParams): Promise<Payment>;
+}
+type PaymentsThis = Service & DbThis & EventsThis & AuthThis & PaymentsMethods & PaymentsState;
+type Ctx<N extends ActionName> = Context<ActionParams<N>>;
+type Result<N extends ActionName> = Promise<ActionResult<N>>;
 
-const PaymentsService: ServiceSchema = {
+const PaymentsService = defineService<PaymentsThis>({
 	name: "payments",
-	mixins: [
-		DbMixin(
-			{
-				name: "payments",
-				fields: {
-					orderId: "string",
-					userId: "string",
-					amount: "money",
-					currency: "string",
-					status: "string",
-					paymentToken: "string",
-					failureReason: "string",
-					createdAt: "string",
-					updatedAt: "string",
-					refundedAt: "string",
-				},
-				unique: ["orderId"],
-			},
-			outboxCollection("payments"),
-		),
-		EventsMixin,
-		AuthMixin,
-	],
+	mixins: [DbMixin(PAYMENTS, outboxCollection("payments")), EventsMixin, AuthMixin],
 
 	actions: {
 		/** Internal and idempotent per order: a repeated charge returns the first outcome and never charges twice. */
@@ -70,101 +66,68 @@ const PaymentsService: ServiceSchema = {
 			// A stuck provider must not hold the caller for the whole request timeout on every attempt.
 			timeout: 2000,
 			bulkhead: { enabled: true, concurrency: 50, maxQueueSize: 200 },
-			async handler(ctx: Context<ChargeParams>) {
+			async handler(this: PaymentsThis, ctx: Ctx<"payments.charge">): Result<"payments.charge"> {
+				const { orderId, userId, amount, currency, paymentToken } = ctx.params;
 				const payment = await this.claimCharge(ctx.params);
-				if (payment.status === "SUCCEEDED") return publicView(payment);
-				if (payment.status === "DECLINED") throw new PaymentDeclinedError({ orderId: ctx.params.orderId });
-				if (payment.status !== "PENDING")
-					throw new ConflictError(`Payment of order ${ctx.params.orderId} is ${payment.status}`, "PAYMENT_CLOSED");
+				if (!needsCharge(payment)) return publicView(payment);
 
-				const outcome = await this.provider.charge(ctx.params.paymentToken, ctx.params.amount, ctx.params.currency);
-				const status = STATUS_BY_OUTCOME[outcome as ChargeOutcome];
+				const outcome = await this.provider.charge(paymentToken, amount, currency);
+				const { status, failureReason } = afterCharge(outcome);
 				const now = new Date().toISOString();
 				const settled = await this.store.update(
 					{ id: payment.id, status: "PENDING" },
-					{ set: { status, updatedAt: now, failureReason: outcome === "SUCCEEDED" ? null : outcome } },
+					{ set: { status, updatedAt: now, failureReason } },
 				);
 				if (!settled && outcome === "SUCCEEDED") {
-					// The order was voided while the provider was charging: give the money back at once.
-					await this.provider.refund(ctx.params.paymentToken, ctx.params.amount, ctx.params.currency);
-					throw new ConflictError(`Payment of order ${ctx.params.orderId} was voided`, "PAYMENT_CLOSED");
+					// The order was voided while the provider was charging: give the money back at once (issue #17).
+					await this.provider.refund(paymentToken, amount, currency);
+					throw new ConflictError(`Payment of order ${orderId} was voided`, "PAYMENT_CLOSED");
 				}
 				this.broker.metrics.increment("emporium.payments.total", { outcome: status });
-				const data = {
-					orderId: ctx.params.orderId,
-					userId: ctx.params.userId,
-					paymentId: payment.id,
-					amount: ctx.params.amount,
-					currency: ctx.params.currency,
-				};
+				const data = { orderId, userId, paymentId: payment.id, amount, currency };
 				if (outcome === "SUCCEEDED") {
 					await this.publishEvent(ctx, "payment.succeeded", data, { id: `${payment.id}:succeeded` });
 					return publicView({ ...payment, status, updatedAt: now });
 				}
-				await this.publishEvent(
-					ctx,
-					"payment.failed",
-					{ ...data, reason: outcome },
-					{ id: `${payment.id}:${outcome.toLowerCase()}:${Date.now()}` },
-				);
-				if (outcome === "DECLINED") throw new PaymentDeclinedError({ orderId: ctx.params.orderId });
-				throw new PaymentUnavailableError({ orderId: ctx.params.orderId });
+				const eventId = `${payment.id}:${outcome.toLowerCase()}:${Date.now()}`;
+				await this.publishEvent(ctx, "payment.failed", { ...data, reason: outcome }, { id: eventId });
+				throw chargeError(outcome, orderId);
 			},
 		},
 
-		/** Internal and idempotent: gives back a successful charge; voids the order's payment if none was made. */
+		/**
+		 * Internal and idempotent: gives back a successful charge; voids the order's payment if none was made.
+		 * The status moves to REFUNDED before the provider is called (issue #17 records a refund intent instead).
+		 */
 		refund: {
 			retryPolicy: IDEMPOTENT_RETRY,
 			params: params({ orderId: id, reason: { type: "string", max: 200, optional: true } }),
-			async handler(ctx: Context<{ orderId: string; reason?: string }>) {
+			async handler(this: PaymentsThis, ctx: Ctx<"payments.refund">): Result<"payments.refund"> {
 				const now = new Date().toISOString();
 				const { orderId } = ctx.params;
+				const reason = ctx.params.reason ?? null;
 				let payment = await this.store.findOne({ orderId });
 				if (!payment) {
 					try {
-						return publicView(
-							await this.store.insert({
-								id: randomUUID(),
-								orderId,
-								userId: "",
-								amount: 0,
-								currency: "",
-								status: "VOIDED",
-								paymentToken: "",
-								failureReason: ctx.params.reason ?? null,
-								createdAt: now,
-								updatedAt: now,
-								refundedAt: null,
-							}),
-						);
+						return publicView(await this.store.insert(voidedPayment(orderId, reason, randomUUID(), now)));
 					} catch (err) {
 						if (!(err instanceof DuplicateKeyError)) throw err;
 						payment = (await this.store.findOne({ orderId }))!;
 					}
 				}
-				if (payment.status === "PENDING")
+				if (canTransition(payment.status, "VOIDED"))
 					await this.store.update({ id: payment.id, status: "PENDING" }, { set: { status: "VOIDED", updatedAt: now } });
-				if (
-					await this.store.update(
-						{ id: payment.id, status: "SUCCEEDED" },
-						{ set: { status: "REFUNDED", refundedAt: now, updatedAt: now } },
-					)
-				) {
-					await this.provider.refund(payment.paymentToken, payment.amount, payment.currency);
+				// Tried whatever status was read: a charge in flight may have succeeded since.
+				const refunded = await this.store.update(
+					{ id: payment.id, status: "SUCCEEDED" },
+					{ set: { status: "REFUNDED", refundedAt: now, updatedAt: now } },
+				);
+				if (refunded) {
+					const { userId, amount, currency } = payment;
+					await this.provider.refund(payment.paymentToken, amount, currency);
 					this.broker.metrics.increment("emporium.payments.total", { outcome: "REFUNDED" });
-					await this.publishEvent(
-						ctx,
-						"payment.refunded",
-						{
-							orderId,
-							userId: payment.userId,
-							paymentId: payment.id,
-							amount: payment.amount,
-							currency: payment.currency,
-							reason: ctx.params.reason ?? null,
-						},
-						{ id: `${payment.id}:refunded` },
-					);
+					const data = { orderId, userId, paymentId: payment.id, amount, currency, reason };
+					await this.publishEvent(ctx, "payment.refunded", data, { id: `${payment.id}:refunded` });
 				}
 				return publicView((await this.store.findOne({ id: payment.id }))!);
 			},
@@ -173,21 +136,19 @@ const PaymentsService: ServiceSchema = {
 		/** Internal: every payment's status, for the invariant check. */
 		audit: {
 			params: params(auditPage),
-			async handler(ctx: Context<{ offset?: number; limit?: number }>) {
+			async handler(this: PaymentsThis, ctx: Ctx<"payments.audit">): Result<"payments.audit"> {
 				const { offset = 0, limit = 10_000_000 } = ctx.params;
-				return (await this.store.find({}, { sort: ["id"], offset, limit })).map(({ orderId, status }: Doc) => ({
-					orderId,
-					status,
-				}));
+				const payments = await this.store.find({}, { sort: ["id"], offset, limit });
+				return payments.map(({ orderId, status }) => ({ orderId, status }));
 			},
 		},
 
 		list: {
 			auth: "user",
 			params: params({ orderId: id, page, pageSize }),
-			async handler(ctx: Context<{ orderId: string; page?: number; pageSize?: number }>) {
+			async handler(this: PaymentsThis, ctx: Ctx<"payments.list">): Result<"payments.list"> {
 				// Asking orders enforces ownership: another customer's order is a 404.
-				await ctx.call("orders.get", { id: ctx.params.orderId });
+				await call(ctx, "orders.get", { id: ctx.params.orderId });
 				const { page: p = 1, pageSize: size = 20 } = ctx.params;
 				const where = { orderId: ctx.params.orderId };
 				const [rows, total] = await Promise.all([
@@ -200,42 +161,33 @@ const PaymentsService: ServiceSchema = {
 	},
 
 	methods: {
-		/** Inserts the order's payment as PENDING, or takes over a FAILED one for another attempt; else returns it as is. */
-		async claimCharge(input: ChargeParams): Promise<Doc> {
+		/** Inserts the order's payment as PENDING, or takes over a FAILED one for another attempt; else returns it. */
+		async claimCharge(this: PaymentsThis, input: ChargeParams): Promise<Payment> {
 			const now = new Date().toISOString();
-			const fresh = {
-				id: randomUUID(),
-				...input,
-				status: "PENDING",
-				failureReason: null,
-				createdAt: now,
-				updatedAt: now,
-				refundedAt: null,
-			};
 			try {
-				return await this.store.insert(fresh);
+				return await this.store.insert(newPayment(input, randomUUID(), now));
 			} catch (err) {
 				if (!(err instanceof DuplicateKeyError)) throw err;
 			}
-			const existing: Doc = (await this.store.findOne({ orderId: input.orderId }))!;
+			const existing = (await this.store.findOne({ orderId: input.orderId }))!;
 			if (
-				existing.status === "FAILED" &&
+				canTransition(existing.status, "PENDING") &&
 				(await this.store.update(
-					{ id: existing.id, status: "FAILED" },
+					{ id: existing.id, status: existing.status },
 					{ set: { status: "PENDING", paymentToken: input.paymentToken, updatedAt: now } },
 				))
 			) {
 				return { ...existing, status: "PENDING" };
 			}
-			if (existing.status === "PENDING") throw new PaymentUnavailableError({ orderId: input.orderId });
+			assertNotInFlight(existing);
 			return existing;
 		},
 	},
 
-	created() {
-		this.store = this.stores.payments as Store;
-		this.provider = new SimulatedProvider() as PaymentProvider;
+	created(this: PaymentsThis) {
+		this.store = this.storeFor(PAYMENTS);
+		this.provider = new SimulatedProvider();
 	},
-};
+});
 
 export default PaymentsService;

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
 	apply,
 	crossedLowThreshold,
+	guardCondition,
 	isBalanced,
 	movements,
 	type StockCounters,
@@ -46,5 +47,17 @@ describe("stock arithmetic", () => {
 		expect(crossedLowThreshold(5, 4, 5)).toBe(true);
 		expect(crossedLowThreshold(4, 3, 5)).toBe(false);
 		expect(crossedLowThreshold(9, 5, 5)).toBe(false);
+	});
+});
+
+describe("stock guards as store conditions", () => {
+	it.each([
+		{ movement: movements.reserve(3), condition: { available: { $gte: 3 } } },
+		{ movement: movements.release(2), condition: { reserved: { $gte: 2 } } },
+		{ movement: movements.commit(2), condition: { reserved: { $gte: 2 } } },
+		{ movement: movements.restore(1), condition: { sold: { $gte: 1 } } },
+		{ movement: movements.restock(5), condition: {} },
+	])("guards $movement.inc with $condition", ({ movement, condition }) => {
+		expect(guardCondition(movement)).toEqual(condition);
 	});
 });

@@ -1,0 +1,103 @@
+import { describe, expect, it } from "vitest";
+import type { Payment, PaymentStatus } from "../../../services/payments/contract";
+import {
+	afterCharge,
+	assertNotInFlight,
+	canTransition,
+	chargeError,
+	needsCharge,
+	newPayment,
+	publicView,
+	voidedPayment,
+} from "../../../services/payments/payment-status";
+
+const STATUSES: PaymentStatus[] = ["PENDING", "SUCCEEDED", "DECLINED", "FAILED", "REFUNDED", "VOIDED"];
+const NOW = "2024-01-01T00:00:00.000Z";
+const input = { orderId: "o1", userId: "u1", amount: 1250, currency: "USD", paymentToken: "tok_visa" };
+
+describe("payment status rules", () => {
+	it("allows exactly the documented transitions", () => {
+		const allowed = STATUSES.flatMap(from =>
+			STATUSES.filter(to => canTransition(from, to)).map(to => `${from}->${to}`),
+		);
+		expect(allowed.sort()).toEqual([
+			"FAILED->PENDING",
+			"PENDING->DECLINED",
+			"PENDING->FAILED",
+			"PENDING->SUCCEEDED",
+			"PENDING->VOIDED",
+			"SUCCEEDED->REFUNDED",
+		]);
+	});
+
+	it.each([
+		{ outcome: "SUCCEEDED", status: "SUCCEEDED", failureReason: null },
+		{ outcome: "DECLINED", status: "DECLINED", failureReason: "DECLINED" },
+		{ outcome: "UNAVAILABLE", status: "FAILED", failureReason: "UNAVAILABLE" },
+	] as const)("records the provider's $outcome as $status", ({ outcome, status, failureReason }) => {
+		expect(afterCharge(outcome)).toEqual({ status, failureReason });
+	});
+
+	it.each([
+		{ status: "PENDING", result: true },
+		{ status: "SUCCEEDED", result: false },
+	] as const)("charges a claimed $status payment: $result", ({ status, result }) => {
+		expect(needsCharge({ orderId: "o1", status })).toBe(result);
+	});
+
+	it.each([
+		{ status: "DECLINED", code: 402, type: "PAYMENT_DECLINED" },
+		{ status: "FAILED", code: 409, type: "PAYMENT_CLOSED" },
+		{ status: "REFUNDED", code: 409, type: "PAYMENT_CLOSED" },
+		{ status: "VOIDED", code: 409, type: "PAYMENT_CLOSED" },
+	] as const)("refuses to charge a $status payment with $type", ({ status, code, type }) => {
+		expect(() => needsCharge({ orderId: "o1", status })).toThrow(expect.objectContaining({ code, type }));
+	});
+
+	it("reports a payment being charged by another request as unavailable for now", () => {
+		expect(() => assertNotInFlight({ orderId: "o1", status: "PENDING" })).toThrow(
+			expect.objectContaining({ code: 503, type: "PAYMENT_UNAVAILABLE", data: { orderId: "o1" } }),
+		);
+		for (const status of STATUSES.filter(s => s !== "PENDING"))
+			expect(() => assertNotInFlight({ orderId: "o1", status })).not.toThrow();
+	});
+
+	it.each([
+		{ outcome: "DECLINED", code: 402, type: "PAYMENT_DECLINED" },
+		{ outcome: "UNAVAILABLE", code: 503, type: "PAYMENT_UNAVAILABLE" },
+	] as const)("ends a $outcome charge with $type", ({ outcome, code, type }) => {
+		expect(chargeError(outcome, "o1")).toMatchObject({ code, type, data: { orderId: "o1" } });
+	});
+
+	it("creates the order's payment PENDING for a first charge, and VOIDED when the order gives up first", () => {
+		expect(newPayment(input, "p1", NOW)).toEqual({
+			id: "p1",
+			...input,
+			status: "PENDING",
+			failureReason: null,
+			createdAt: NOW,
+			updatedAt: NOW,
+			refundedAt: null,
+		});
+		expect(voidedPayment("o1", "out of stock", "p2", NOW)).toEqual({
+			id: "p2",
+			orderId: "o1",
+			userId: "",
+			amount: 0,
+			currency: "",
+			status: "VOIDED",
+			paymentToken: "",
+			failureReason: "out of stock",
+			createdAt: NOW,
+			updatedAt: NOW,
+			refundedAt: null,
+		});
+	});
+
+	it("never shows the payment token", () => {
+		const payment: Payment = newPayment(input, "p1", NOW);
+		const { paymentToken: _token, ...view } = payment;
+		expect(publicView(payment)).toEqual(view);
+		expect(publicView(payment)).not.toHaveProperty("paymentToken");
+	});
+});
