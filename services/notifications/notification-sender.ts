@@ -1,12 +1,5 @@
 import type { LoggerInstance } from "moleculer";
-
-export interface Notification {
-	id: string;
-	userId: string;
-	type: string;
-	title: string;
-	body: string;
-}
+import type { Notification, NotifiedFields, NotifiedType } from "./contract";
 
 /** Delivery channel for notifications (e-mail, push, ...). The default writes to the log. */
 export interface NotificationSender {
@@ -16,42 +9,75 @@ export interface NotificationSender {
 export class LogSender implements NotificationSender {
 	constructor(private readonly logger: LoggerInstance) {}
 
-	async send(n: Notification): Promise<void> {
+	send(n: Notification): Promise<void> {
 		this.logger.info(`Notification ${n.type} for user ${n.userId}: ${n.title}`);
+		return Promise.resolve();
 	}
 }
 
-function money(amount: number, currency: string): string {
-	return `${(amount / 100).toFixed(2)} ${currency}`;
+/**
+ * A notified event with the fields its text is written from. The bus validates the envelope, not the payload, so
+ * each field is read as it arrived and written into the text as a template literal would write it.
+ */
+type NotifiedEvent = {
+	[E in NotifiedType]: { type: E; data: { readonly [K in NotifiedFields[E]]?: unknown } };
+}[NotifiedType];
+const NOTIFIED: Record<NotifiedType, true> = {
+	"user.registered": true,
+	"order.confirmed": true,
+	"order.failed": true,
+	"order.cancelled": true,
+	"order.shipped": true,
+	"payment.refunded": true,
+	"inventory.low": true,
+};
+
+function isNotified(event: { type: string; data: Readonly<Record<string, unknown>> }): event is NotifiedEvent {
+	return Object.hasOwn(NOTIFIED, event.type);
+}
+
+function text(value: unknown): string {
+	return String(value);
+}
+
+function money(amount: unknown, currency: unknown): string {
+	return `${(Number(amount) / 100).toFixed(2)} ${text(currency)}`;
 }
 
 /** Title and body for each event type a user is told about. */
-export function describe(type: string, data: Record<string, any>): { title: string; body: string } {
-	switch (type) {
+export function describe(event: { type: string; data: Readonly<Record<string, unknown>> }): {
+	title: string;
+	body: string;
+} {
+	if (!isNotified(event)) throw new Error(`No notification for event type ${event.type}`);
+	switch (event.type) {
 		case "user.registered":
-			return { title: "Welcome to Emporium", body: `Hello ${data.name}, your account is ready.` };
-		case "order.confirmed":
+			return { title: "Welcome to Emporium", body: `Hello ${text(event.data.name)}, your account is ready.` };
+		case "order.confirmed": {
+			const { orderId, total, currency } = event.data;
+			return { title: "Order confirmed", body: `Order ${text(orderId)} is confirmed: ${money(total, currency)}.` };
+		}
+		case "order.failed": {
+			const { orderId, failureReason } = event.data;
 			return {
-				title: "Order confirmed",
-				body: `Order ${data.orderId} is confirmed: ${money(data.total, data.currency)}.`,
+				title: "Order failed",
+				body: `Order ${text(orderId)} could not be completed (${text(failureReason)}).`,
 			};
-		case "order.failed":
-			return { title: "Order failed", body: `Order ${data.orderId} could not be completed (${data.failureReason}).` };
+		}
 		case "order.cancelled":
-			return { title: "Order cancelled", body: `Order ${data.orderId} was cancelled.` };
+			return { title: "Order cancelled", body: `Order ${text(event.data.orderId)} was cancelled.` };
 		case "order.shipped":
-			return { title: "Order shipped", body: `Order ${data.orderId} is on its way.` };
-		case "payment.refunded":
-			return {
-				title: "Refund issued",
-				body: `${money(data.amount, data.currency)} was refunded for order ${data.orderId}.`,
-			};
-		case "inventory.low":
+			return { title: "Order shipped", body: `Order ${text(event.data.orderId)} is on its way.` };
+		case "payment.refunded": {
+			const { orderId, amount, currency } = event.data;
+			return { title: "Refund issued", body: `${money(amount, currency)} was refunded for order ${text(orderId)}.` };
+		}
+		case "inventory.low": {
+			const { productId, available, threshold } = event.data;
 			return {
 				title: "Low stock",
-				body: `Product ${data.productId} is down to ${data.available} (threshold ${data.threshold}).`,
+				body: `Product ${text(productId)} is down to ${text(available)} (threshold ${text(threshold)}).`,
 			};
-		default:
-			throw new Error(`No notification for event type ${type}`);
+		}
 	}
 }

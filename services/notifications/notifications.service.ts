@@ -1,13 +1,28 @@
 import { createHash } from "node:crypto";
-import type { Context, ServiceSchema } from "moleculer";
-import { DbMixin } from "../../mixins/db.mixin";
-import { AuthMixin } from "../../mixins/auth.mixin";
+import type { Context, Service } from "moleculer";
+import { DbMixin, type DbThis } from "../../mixins/db.mixin";
+import { AuthMixin, type AuthThis } from "../../mixins/auth.mixin";
 import { consume } from "../../mixins/events.mixin";
 import { DuplicateKeyError } from "../../lib/errors";
-import { params, page, pageSize, pageOf } from "../../lib/actor";
+import { call, defineService, params, page, pageSize, pageOf, type Page } from "../../lib/actor";
 import type { DomainEvent } from "../../lib/events";
-import type { Store } from "../../lib/storage";
+import type { CollectionSpec, Store } from "../../lib/storage";
 import { LogSender, describe, type NotificationSender } from "./notification-sender";
+import type { Notification, NotifiedType } from "./contract";
+
+const NOTIFICATIONS: CollectionSpec<Notification> = {
+	name: "notifications",
+	fields: {
+		userId: "string",
+		eventId: "string",
+		type: "string",
+		title: "string",
+		body: "text",
+		data: "json",
+		createdAt: "string",
+	},
+	indexes: ["userId", "createdAt"],
+};
 
 /** Events addressed to the user named in their data; `inventory.low` goes to every admin. */
 const USER_EVENTS = [
@@ -17,39 +32,37 @@ const USER_EVENTS = [
 	"order.cancelled",
 	"order.shipped",
 	"payment.refunded",
-] as const;
+] as const satisfies readonly NotifiedType[];
 
-async function notify(this: any, ctx: Context<DomainEvent>) {
+interface NotificationsMethods {
+	record(event: DomainEvent, userId: string): Promise<void>;
+}
+interface NotificationsState {
+	store: Store<Notification>;
+	sender: NotificationSender;
+}
+type NotificationsThis = Service & DbThis & AuthThis & NotificationsMethods & NotificationsState;
+
+async function notify(this: NotificationsThis, ctx: Context<DomainEvent>): Promise<void> {
 	const event = ctx.params;
-	const recipients: string[] = event.type === "inventory.low" ? await ctx.call("users.adminIds") : [event.data.userId];
+	const recipients =
+		event.type === "inventory.low" ? await call(ctx, "users.adminIds", {}) : [String(event.data.userId)];
 	for (const userId of recipients) await this.record(event, userId);
 	this.broker.metrics.increment("emporium.events.consumed", { type: event.type, group: this.name });
 }
 
-const NotificationsService: ServiceSchema = {
+const NotificationsService = defineService<NotificationsThis>({
 	name: "notifications",
-	mixins: [
-		DbMixin({
-			name: "notifications",
-			fields: {
-				userId: "string",
-				eventId: "string",
-				type: "string",
-				title: "string",
-				body: "text",
-				data: "json",
-				createdAt: "string",
-			},
-			indexes: ["userId", "createdAt"],
-		}),
-		AuthMixin,
-	],
+	mixins: [DbMixin(NOTIFICATIONS), AuthMixin],
 
 	actions: {
 		list: {
 			auth: "user",
 			params: params({ page, pageSize }),
-			async handler(ctx: Context<{ page?: number; pageSize?: number }>) {
+			async handler(
+				this: NotificationsThis,
+				ctx: Context<{ page?: number; pageSize?: number }>,
+			): Promise<Page<Notification>> {
 				const { page: p = 1, pageSize: size = 20 } = ctx.params;
 				const where = { userId: this.currentUser(ctx).id };
 				const [rows, total] = await Promise.all([
@@ -61,13 +74,15 @@ const NotificationsService: ServiceSchema = {
 		},
 	},
 
-	channels: Object.fromEntries([...USER_EVENTS, "inventory.low"].map(type => [type, consume(notify)])),
+	channels: Object.fromEntries(
+		[...USER_EVENTS, "inventory.low"].map(type => [type, consume<NotificationsThis>(notify)]),
+	),
 
 	methods: {
 		/** One notification per event and recipient: the id is derived from both, so a redelivery inserts nothing. */
-		async record(event: DomainEvent, userId: string): Promise<void> {
-			const { title, body } = describe(event.type, event.data);
-			const notification = {
+		async record(this: NotificationsThis, event: DomainEvent, userId: string): Promise<void> {
+			const { title, body } = describe(event);
+			const notification: Notification = {
 				id: createHash("sha256").update(`${event.id}|${userId}`).digest("hex").slice(0, 32),
 				userId,
 				eventId: event.id,
@@ -88,10 +103,10 @@ const NotificationsService: ServiceSchema = {
 		},
 	},
 
-	created() {
-		this.store = this.stores.notifications as Store;
-		this.sender = new LogSender(this.logger) as NotificationSender;
+	created(this: NotificationsThis) {
+		this.store = this.storeFor(NOTIFICATIONS);
+		this.sender = new LogSender(this.logger);
 	},
-};
+});
 
 export default NotificationsService;

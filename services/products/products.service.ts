@@ -1,26 +1,31 @@
 import { randomUUID } from "node:crypto";
-import type { Context, ServiceSchema } from "moleculer";
-import { DbMixin } from "../../mixins/db.mixin";
-import { EventsMixin, outboxCollection } from "../../mixins/events.mixin";
-import { AuthMixin } from "../../mixins/auth.mixin";
-import { CacheCleanerMixin } from "../../mixins/cache-cleaner.mixin";
-import { loadConfig } from "../../lib/config";
+import type { Context, Service } from "moleculer";
+import { DbMixin, type DbThis } from "../../mixins/db.mixin";
+import { EventsMixin, outboxCollection, type EventsThis } from "../../mixins/events.mixin";
+import { AuthMixin, type AuthThis } from "../../mixins/auth.mixin";
+import { CacheCleanerMixin, type CacheCleanerThis } from "../../mixins/cache-cleaner.mixin";
+import { loadConfig, type AppConfig } from "../../lib/config";
 import { ConflictError, DuplicateKeyError, NotFoundError } from "../../lib/errors";
-import { params, id, money, currency, page, pageSize, pageOf } from "../../lib/actor";
-import type { Doc, Store, Where } from "../../lib/storage";
+import { call, defineService, params, id, money, currency, page, pageSize, pageOf } from "../../lib/actor";
+import type { CollectionSpec, Store, Where } from "../../lib/storage";
 import { SEED_PRODUCTS } from "./catalogue-seed";
+import type { Product, ProductInput } from "./contract";
 
-export interface Product {
-	id: string;
-	name: string;
-	description: string;
-	price: number;
-	currency: string;
-	category: string;
-	sku: string;
-	createdAt: string;
-	updatedAt: string;
-}
+const PRODUCTS: CollectionSpec<Product> = {
+	name: "products",
+	fields: {
+		name: "string",
+		description: "text",
+		price: "money",
+		currency: "string",
+		category: "string",
+		sku: "string",
+		createdAt: "string",
+		updatedAt: "string",
+	},
+	unique: ["sku"],
+	indexes: ["category", "createdAt", "price", "name"],
+};
 
 const SORTS: Record<string, string[]> = {
 	name: ["name", "id"],
@@ -28,6 +33,7 @@ const SORTS: Record<string, string[]> = {
 	"-price": ["-price", "id"],
 	"-createdAt": ["-createdAt", "id"],
 };
+const SEARCH_FIELDS: (keyof Product)[] = ["name", "description", "sku"];
 const fields = {
 	name: { type: "string", min: 1, max: 200, trim: true },
 	description: { type: "string", max: 5000, optional: true },
@@ -43,31 +49,29 @@ function optionalFields<T extends Record<string, object>>(schema: T) {
 	};
 }
 
-const ProductsService: ServiceSchema = {
+interface ListParams {
+	page?: number;
+	pageSize?: number;
+	search?: string;
+	category?: string;
+	sort?: string;
+}
+type Created = { $statusCode?: number; $location?: string };
+
+interface ProductsMethods {
+	findProduct(productId: string): Promise<Product>;
+	createProduct(ctx: Context | null, input: ProductInput, productId?: string): Promise<Product>;
+	seedCatalogue(): Promise<void>;
+}
+interface ProductsState {
+	config: AppConfig;
+	store: Store<Product>;
+}
+type ProductsThis = Service & DbThis & EventsThis & AuthThis & CacheCleanerThis & ProductsMethods & ProductsState;
+
+const ProductsService = defineService<ProductsThis>({
 	name: "products",
-	mixins: [
-		DbMixin(
-			{
-				name: "products",
-				fields: {
-					name: "string",
-					description: "text",
-					price: "money",
-					currency: "string",
-					category: "string",
-					sku: "string",
-					createdAt: "string",
-					updatedAt: "string",
-				},
-				unique: ["sku"],
-				indexes: ["category", "createdAt", "price", "name"],
-			},
-			outboxCollection("products"),
-		),
-		EventsMixin,
-		AuthMixin,
-		CacheCleanerMixin,
-	],
+	mixins: [DbMixin(PRODUCTS, outboxCollection("products")), EventsMixin, AuthMixin, CacheCleanerMixin],
 
 	actions: {
 		list: {
@@ -79,13 +83,11 @@ const ProductsService: ServiceSchema = {
 				sort: { type: "enum", values: Object.keys(SORTS), optional: true },
 			}),
 			cache: { keys: ["page", "pageSize", "search", "category", "sort"] },
-			async handler(
-				ctx: Context<{ page?: number; pageSize?: number; search?: string; category?: string; sort?: string }>,
-			) {
+			async handler(this: ProductsThis, ctx: Context<ListParams>) {
 				const { page: p = 1, pageSize: size = 20, search, category, sort = "name" } = ctx.params;
 				// Only the documented filters become a query; nothing from the client is passed through.
-				const where: Where = category ? { category } : {};
-				const textSearch = search ? { text: search, fields: ["name", "description", "sku"] } : undefined;
+				const where: Where<Product> = category ? { category } : {};
+				const textSearch = search ? { text: search, fields: SEARCH_FIELDS } : undefined;
 				const [rows, total] = await Promise.all([
 					this.store.find(where, { sort: SORTS[sort], limit: size, offset: (p - 1) * size, search: textSearch }),
 					this.store.count(where, textSearch),
@@ -97,7 +99,7 @@ const ProductsService: ServiceSchema = {
 		get: {
 			params: params({ id }),
 			cache: { keys: ["id"] },
-			async handler(ctx: Context<{ id: string }>) {
+			handler(this: ProductsThis, ctx: Context<{ id: string }>): Promise<Product> {
 				return this.findProduct(ctx.params.id);
 			},
 		},
@@ -106,7 +108,7 @@ const ProductsService: ServiceSchema = {
 		getMany: {
 			cache: { keys: ["ids"] },
 			params: params({ ids: { type: "array", items: id, min: 1, max: 100 } }),
-			async handler(ctx: Context<{ ids: string[] }>) {
+			handler(this: ProductsThis, ctx: Context<{ ids: string[] }>): Promise<Product[]> {
 				return this.store.find({ id: { $in: ctx.params.ids } }, { limit: ctx.params.ids.length });
 			},
 		},
@@ -114,9 +116,7 @@ const ProductsService: ServiceSchema = {
 		create: {
 			auth: "admin",
 			params: params(fields),
-			async handler(
-				ctx: Context<Omit<Product, "id" | "createdAt" | "updatedAt">, { $statusCode?: number; $location?: string }>,
-			) {
+			async handler(this: ProductsThis, ctx: Context<ProductInput, Created>): Promise<Product> {
 				const product = await this.createProduct(ctx, ctx.params);
 				ctx.meta.$statusCode = 201;
 				ctx.meta.$location = `/api/products/${product.id}`;
@@ -127,7 +127,7 @@ const ProductsService: ServiceSchema = {
 		update: {
 			auth: "admin",
 			params: params({ id, ...optionalFields(fields) }),
-			async handler(ctx: Context<Partial<Product> & { id: string }>) {
+			async handler(this: ProductsThis, ctx: Context<Partial<ProductInput> & { id: string }>): Promise<Product> {
 				const { id: productId, ...changes } = ctx.params;
 				const set = { ...changes, updatedAt: new Date().toISOString() };
 				const matched = await this.store.update({ id: productId }, { set }).catch((err: unknown) => {
@@ -146,7 +146,7 @@ const ProductsService: ServiceSchema = {
 		remove: {
 			auth: "admin",
 			params: params({ id }),
-			async handler(ctx: Context<{ id: string }>) {
+			async handler(this: ProductsThis, ctx: Context<{ id: string }>): Promise<Product> {
 				const product = await this.findProduct(ctx.params.id);
 				await this.store.remove({ id: product.id });
 				await this.publishEvent(ctx, "product.deleted", { productId: product.id, sku: product.sku });
@@ -157,19 +157,20 @@ const ProductsService: ServiceSchema = {
 	},
 
 	methods: {
-		async findProduct(productId: string): Promise<Product> {
-			const doc: Doc | null = await this.store.findOne({ id: productId });
-			if (!doc) throw new NotFoundError("Product", { id: productId });
-			return doc as unknown as Product;
+		async findProduct(this: ProductsThis, productId: string): Promise<Product> {
+			const product = await this.store.findOne({ id: productId });
+			if (!product) throw new NotFoundError("Product", { id: productId });
+			return product;
 		},
 
 		async createProduct(
+			this: ProductsThis,
 			ctx: Context | null,
-			input: Omit<Product, "id" | "createdAt" | "updatedAt">,
+			input: ProductInput,
 			productId: string = randomUUID(),
 		): Promise<Product> {
 			const now = new Date().toISOString();
-			const doc = {
+			const product: Product = {
 				...input,
 				description: input.description ?? "",
 				currency: input.currency ?? "USD",
@@ -178,26 +179,20 @@ const ProductsService: ServiceSchema = {
 				updatedAt: now,
 			};
 			try {
-				await this.store.insert(doc);
+				await this.store.insert(product);
 			} catch (err) {
 				if (err instanceof DuplicateKeyError)
 					throw new ConflictError("A product with this SKU already exists", "SKU_TAKEN");
 				throw err;
 			}
-			await this.publishEvent(ctx, "product.created", {
-				productId,
-				sku: doc.sku,
-				name: doc.name,
-				price: doc.price,
-				currency: doc.currency,
-				category: doc.category,
-			});
+			const { sku, name, price, currency, category } = product;
+			await this.publishEvent(ctx, "product.created", { productId, sku, name, price, currency, category });
 			await this.cleanCache();
-			return doc as Product;
+			return product;
 		},
 
 		/** An empty catalogue gets the demo products, each with stock, so a fresh shop can take orders at once. */
-		async seedCatalogue(): Promise<void> {
+		async seedCatalogue(this: ProductsThis): Promise<void> {
 			if ((await this.store.count({})) > 0) return;
 			await this.broker.waitForServices(["inventory"], 60_000);
 			for (const { stock, ...product } of SEED_PRODUCTS) {
@@ -208,20 +203,20 @@ const ProductsService: ServiceSchema = {
 					if (err instanceof ConflictError) continue; // another products node seeded it
 					throw err;
 				}
-				await this.broker.call("inventory.initStock", { productId, available: stock });
+				await call(this.broker, "inventory.initStock", { productId, available: stock });
 			}
 			this.logger.info(`Seeded ${SEED_PRODUCTS.length} products`);
 		},
 	},
 
-	created() {
+	created(this: ProductsThis) {
 		this.config = loadConfig();
-		this.store = this.stores.products as Store;
+		this.store = this.storeFor(PRODUCTS);
 	},
 
-	async started() {
+	async started(this: ProductsThis) {
 		if (this.config.seed) await this.seedCatalogue();
 	},
-};
+});
 
 export default ProductsService;

@@ -1,5 +1,27 @@
-// The users actor's contract: the actions other actors and the gateway call and the events it publishes.
-import type { AuthUser } from "../../lib/auth";
+// The users actor's contract: its entity, the actions other actors and the gateway call and the events it publishes.
+import type { AuthUser, Role } from "../../lib/auth";
+import type { Doc } from "../../lib/storage";
+
+export interface Address {
+	line1: string;
+	line2?: string;
+	city: string;
+	postalCode: string;
+	country: string;
+}
+
+/** A user as stored; the password hash never leaves the users actor. */
+export interface UserRecord extends Doc {
+	email: string;
+	name: string;
+	role: Role;
+	passwordHash: string;
+	address: Address | null;
+	createdAt: string;
+	updatedAt: string;
+}
+/** What clients and other actors see of a user. */
+export type User = Omit<UserRecord, "passwordHash">;
 
 declare module "../../lib/actor" {
 	interface ActionContracts {
@@ -7,5 +29,11 @@ declare module "../../lib/actor" {
 		"users.principal": { params: { id: string }; result: AuthUser | null };
 		/** Ids of every admin, for notifications addressed to staff. */
 		"users.adminIds": { params: Record<string, never>; result: string[] };
+	}
+}
+
+declare module "../../lib/events" {
+	interface EventPayloads {
+		"user.registered": { userId: string; email: string; name: string };
 	}
 }

@@ -1,27 +1,31 @@
 import { randomUUID } from "node:crypto";
-import type { Context, ServiceSchema } from "moleculer";
-import { DbMixin } from "../../mixins/db.mixin";
-import { EventsMixin, outboxCollection } from "../../mixins/events.mixin";
-import { AuthMixin } from "../../mixins/auth.mixin";
-import { CacheCleanerMixin } from "../../mixins/cache-cleaner.mixin";
-import { loadAuthConfig, loadConfig } from "../../lib/config";
+import type { Context, Service } from "moleculer";
+import { DbMixin, type DbThis } from "../../mixins/db.mixin";
+import { EventsMixin, outboxCollection, type EventsThis } from "../../mixins/events.mixin";
+import { AuthMixin, type AuthThis } from "../../mixins/auth.mixin";
+import { CacheCleanerMixin, type CacheCleanerThis } from "../../mixins/cache-cleaner.mixin";
+import { loadAuthConfig, loadConfig, type AppConfig, type AuthConfig } from "../../lib/config";
 import { ConflictError, DuplicateKeyError, NotFoundError, UnauthorizedError } from "../../lib/errors";
-import { params, id, page, pageSize, pageOf } from "../../lib/actor";
-import { signToken } from "../../lib/auth";
-import type { AuthUser, Role } from "../../lib/auth";
-import type { Doc, Store } from "../../lib/storage";
+import { defineService, params, id, page, pageSize, pageOf, type Page } from "../../lib/actor";
+import { LoginThrottle, signToken, type AuthUser, type Role } from "../../lib/auth";
+import type { Change, CollectionSpec, Store } from "../../lib/storage";
 import { DUMMY_HASH, hashPassword, verifyPassword } from "./passwords";
-import { LoginThrottle } from "../../lib/auth";
+import type { Address, User, UserRecord } from "./contract";
 
-export interface User {
-	id: string;
-	email: string;
-	name: string;
-	role: Role;
-	address: Record<string, string> | null;
-	createdAt: string;
-	updatedAt: string;
-}
+const USERS: CollectionSpec<UserRecord> = {
+	name: "users",
+	fields: {
+		email: "string",
+		name: "string",
+		role: "string",
+		passwordHash: "string",
+		address: "json",
+		createdAt: "string",
+		updatedAt: "string",
+	},
+	unique: ["email"],
+	indexes: ["role"],
+};
 
 const email = { type: "email", normalize: true, max: 254 } as const;
 const password = { type: "string", min: 8, max: 200 } as const;
@@ -41,42 +45,39 @@ const address = {
 } as const;
 
 /** The public view: the password hash never leaves the service. */
-function toUser(doc: Doc): User {
-	const { passwordHash: _hash, ...user } = doc;
-	return user as unknown as User;
+function toUser({ passwordHash: _hash, ...user }: UserRecord): User {
+	return user;
 }
 
-const UsersService: ServiceSchema = {
+interface Credentials {
+	email: string;
+	password: string;
+}
+type SignedIn = { token: string; user: User };
+type Created = { $statusCode?: number; $location?: string };
+
+interface UsersMethods {
+	createUser(input: Credentials & { name: string }, role: Role): Promise<User>;
+	findUser(userId: string): Promise<User>;
+	issueToken(user: User): string;
+	ensureAdmin(): Promise<void>;
+}
+interface UsersState {
+	config: AppConfig;
+	auth: AuthConfig;
+	store: Store<UserRecord>;
+	throttle: LoginThrottle;
+}
+type UsersThis = Service & DbThis & EventsThis & AuthThis & CacheCleanerThis & UsersMethods & UsersState;
+
+const UsersService = defineService<UsersThis>({
 	name: "users",
-	mixins: [
-		DbMixin(
-			{
-				name: "users",
-				fields: {
-					email: "string",
-					name: "string",
-					role: "string",
-					passwordHash: "string",
-					address: "json",
-					createdAt: "string",
-					updatedAt: "string",
-				},
-				unique: ["email"],
-				indexes: ["role"],
-			},
-			outboxCollection("users"),
-		),
-		EventsMixin,
-		AuthMixin,
-		CacheCleanerMixin,
-	],
+	mixins: [DbMixin(USERS, outboxCollection("users")), EventsMixin, AuthMixin, CacheCleanerMixin],
 
 	actions: {
 		register: {
 			params: params({ email, password, name }),
-			async handler(
-				ctx: Context<{ email: string; password: string; name: string }, { $statusCode?: number; $location?: string }>,
-			) {
+			async handler(this: UsersThis, ctx: Context<Credentials & { name: string }, Created>): Promise<SignedIn> {
 				const user = await this.createUser(ctx.params, "customer");
 				await this.publishEvent(
 					ctx,
@@ -92,12 +93,12 @@ const UsersService: ServiceSchema = {
 
 		login: {
 			params: params({ email, password: { type: "string", min: 1, max: 200 } }),
-			async handler(ctx: Context<{ email: string; password: string }, { clientIp?: string }>) {
+			async handler(this: UsersThis, ctx: Context<Credentials, { clientIp?: string }>): Promise<SignedIn> {
 				// The gateway puts the client address in meta; a body field could be forged.
 				const throttleKey = `${ctx.params.email}|${ctx.meta.clientIp ?? ""}`;
 				await this.throttle.attempt(throttleKey);
 				const doc = await this.store.findOne({ email: ctx.params.email });
-				const ok = await verifyPassword(ctx.params.password, (doc?.passwordHash as string) ?? DUMMY_HASH);
+				const ok = await verifyPassword(ctx.params.password, doc?.passwordHash ?? DUMMY_HASH);
 				if (!doc || !ok) throw new UnauthorizedError("Invalid email or password", "INVALID_CREDENTIALS");
 				await this.throttle.reset(throttleKey);
 				const user = toUser(doc);
@@ -108,7 +109,7 @@ const UsersService: ServiceSchema = {
 		me: {
 			auth: "user",
 			params: params({}),
-			async handler(ctx: Context) {
+			handler(this: UsersThis, ctx: Context): Promise<User> {
 				return this.findUser(this.currentUser(ctx).id);
 			},
 		},
@@ -116,9 +117,9 @@ const UsersService: ServiceSchema = {
 		updateMe: {
 			auth: "user",
 			params: params({ name: { ...name, optional: true }, address }),
-			async handler(ctx: Context<{ name?: string; address?: Record<string, string> | null }>) {
+			async handler(this: UsersThis, ctx: Context<{ name?: string; address?: Address | null }>): Promise<User> {
 				const userId = this.currentUser(ctx).id;
-				const set: Record<string, unknown> = { updatedAt: new Date().toISOString() };
+				const set: Change<UserRecord>["set"] = { updatedAt: new Date().toISOString() };
 				if (ctx.params.name !== undefined) set.name = ctx.params.name;
 				if (ctx.params.address !== undefined) set.address = ctx.params.address;
 				if (!(await this.store.update({ id: userId }, { set }))) throw new NotFoundError("User");
@@ -130,7 +131,10 @@ const UsersService: ServiceSchema = {
 		list: {
 			auth: "admin",
 			params: params({ page, pageSize, role: { type: "enum", values: ["customer", "admin"], optional: true } }),
-			async handler(ctx: Context<{ page?: number; pageSize?: number; role?: Role }>) {
+			async handler(
+				this: UsersThis,
+				ctx: Context<{ page?: number; pageSize?: number; role?: Role }>,
+			): Promise<Page<User>> {
 				const { page: p = 1, pageSize: size = 20, role } = ctx.params;
 				const where = role ? { role } : {};
 				const [rows, total] = await Promise.all([
@@ -145,19 +149,17 @@ const UsersService: ServiceSchema = {
 		principal: {
 			params: params({ id }),
 			cache: { keys: ["id"], ttl: 60 },
-			async handler(ctx: Context<{ id: string }>): Promise<AuthUser | null> {
+			async handler(this: UsersThis, ctx: Context<{ id: string }>): Promise<AuthUser | null> {
 				const doc = await this.store.findOne({ id: ctx.params.id });
-				return doc
-					? { id: doc.id, email: doc.email as string, name: doc.name as string, role: doc.role as Role }
-					: null;
+				return doc ? { id: doc.id, email: doc.email, name: doc.name, role: doc.role } : null;
 			},
 		},
 
 		/** Ids of every admin, for notifications addressed to staff. */
 		adminIds: {
 			params: params({}),
-			async handler(): Promise<string[]> {
-				return (await this.store.find({ role: "admin" }, { limit: 1000 })).map((d: Doc) => d.id);
+			async handler(this: UsersThis): Promise<string[]> {
+				return (await this.store.find({ role: "admin" }, { limit: 1000 })).map(d => d.id);
 			},
 		},
 
@@ -165,7 +167,7 @@ const UsersService: ServiceSchema = {
 		remove: {
 			auth: "admin",
 			params: params({ id }),
-			async handler(ctx: Context<{ id: string }>) {
+			async handler(this: UsersThis, ctx: Context<{ id: string }>): Promise<{ id: string; removed: true }> {
 				if (!(await this.store.remove({ id: ctx.params.id }))) throw new NotFoundError("User");
 				await this.cleanCache();
 				return { id: ctx.params.id, removed: true };
@@ -174,9 +176,9 @@ const UsersService: ServiceSchema = {
 	},
 
 	methods: {
-		async createUser(input: { email: string; password: string; name: string }, role: Role): Promise<User> {
+		async createUser(this: UsersThis, input: Credentials & { name: string }, role: Role): Promise<User> {
 			const now = new Date().toISOString();
-			const doc = {
+			const doc: UserRecord = {
 				id: randomUUID(),
 				email: input.email,
 				name: input.name,
@@ -195,17 +197,17 @@ const UsersService: ServiceSchema = {
 			}
 		},
 
-		async findUser(userId: string): Promise<User> {
+		async findUser(this: UsersThis, userId: string): Promise<User> {
 			const doc = await this.store.findOne({ id: userId });
 			if (!doc) throw new NotFoundError("User");
 			return toUser(doc);
 		},
 
-		issueToken(user: User): string {
+		issueToken(this: UsersThis, user: User): string {
 			return signToken({ sub: user.id, role: user.role }, this.auth.jwtSecret, this.auth.jwtExpiresIn);
 		},
 
-		async ensureAdmin(): Promise<void> {
+		async ensureAdmin(this: UsersThis): Promise<void> {
 			const admin = this.config.admin;
 			if (!admin) return;
 			if (await this.store.findOne({ email: admin.email.toLowerCase() })) return;
@@ -222,16 +224,16 @@ const UsersService: ServiceSchema = {
 		},
 	},
 
-	created() {
+	created(this: UsersThis) {
 		this.config = loadConfig();
 		this.auth = loadAuthConfig();
-		this.store = this.stores.users as Store;
+		this.store = this.storeFor(USERS);
 		this.throttle = new LoginThrottle(this.broker, this.config.loginMaxFailures, this.config.loginWindowMs);
 	},
 
-	async started() {
+	async started(this: UsersThis) {
 		await this.ensureAdmin();
 	},
-};
+});
 
 export default UsersService;

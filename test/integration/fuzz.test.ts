@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import fc from "fast-check";
 import jwt from "jsonwebtoken";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { API_ALIASES } from "../../services/api/api.service";
+import { API_ALIASES } from "../../services/api/routes";
 import { Store, type Where } from "../../lib/storage";
 import { DEV_JWT_SECRET } from "../../lib/config";
 import { auditShop } from "../../lib/audit";

@@ -6,7 +6,7 @@ import { inspect } from "node:util";
 import jwt from "jsonwebtoken";
 import { Loggers, type LoggerBindings } from "moleculer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { API_ALIASES } from "../../services/api/api.service";
+import { API_ALIASES } from "../../services/api/routes";
 import { DEV_JWT_SECRET } from "../../lib/config";
 import type { AuthUser } from "../../lib/auth";
 import { startShop, type Shop } from "../support/shop";

@@ -1,0 +1,23 @@
+/** The REST contract (README "API"): only these routes exist; internal actions are unreachable over HTTP. */
+export const API_ALIASES = {
+	"POST /auth/register": "users.register",
+	"POST /auth/login": "users.login",
+	"GET /users/me": "users.me",
+	"PATCH /users/me": "users.updateMe",
+	"GET /users": "users.list",
+	"GET /products": "products.list",
+	"GET /products/:id": "products.get",
+	"POST /products": "products.create",
+	"PATCH /products/:id": "products.update",
+	"DELETE /products/:id": "products.remove",
+	"GET /inventory/:productId": "inventory.get",
+	"PUT /inventory/:productId": "inventory.setStock",
+	"POST /inventory/:productId/restock": "inventory.restock",
+	"POST /orders": "orders.create",
+	"GET /orders": "orders.list",
+	"GET /orders/:id": "orders.get",
+	"POST /orders/:id/cancel": "orders.cancel",
+	"PATCH /orders/:id/status": "orders.updateStatus",
+	"GET /payments": "payments.list",
+	"GET /notifications": "notifications.list",
+};

@@ -1,0 +1,58 @@
+import { describe, expect, it } from "vitest";
+import { clientAddress, dropProtoKeys, idempotencyKeyFrom, requestIdFrom } from "../../../services/api/request";
+import { API_ALIASES } from "../../../services/api/routes";
+import { ACTORS } from "../../../lib/config";
+
+describe("request ids", () => {
+	it("keeps a client's X-Request-ID only when it is 8 to 64 of [A-Za-z0-9_-]", () => {
+		for (const good of ["abcdefgh", "A1_b2-C3", "x".repeat(64), "0123456789abcdef0123456789abcdef"])
+			expect(requestIdFrom(good)).toBe(good);
+		for (const bad of [undefined, "", "short", "x".repeat(65), "has space", "semi;colon", "ünïcödé1", ["abcdefgh"]])
+			expect(requestIdFrom(bad)).toBeUndefined();
+	});
+});
+
+describe("idempotency keys", () => {
+	it("accepts one header of 1 to 255 characters", () => {
+		expect(idempotencyKeyFrom("k")).toBe("k");
+		expect(idempotencyKeyFrom("k".repeat(255))).toBe("k".repeat(255));
+		for (const bad of [undefined, "", "k".repeat(256), ["a", "b"]]) expect(idempotencyKeyFrom(bad)).toBeUndefined();
+	});
+});
+
+describe("client address", () => {
+	it("is the socket's address unless a trusted proxy forwards one", () => {
+		expect(clientAddress("6.6.6.6", "10.0.0.1", false)).toBe("10.0.0.1");
+		expect(clientAddress(undefined, "10.0.0.1", true)).toBe("10.0.0.1");
+		expect(clientAddress(["1.1.1.1", "2.2.2.2"], "10.0.0.1", true)).toBe("10.0.0.1");
+		expect(clientAddress(undefined, undefined, false)).toBe("");
+	});
+
+	it("behind a trusted proxy, takes the last X-Forwarded-For entry (the one the proxy appended)", () => {
+		expect(clientAddress("6.6.6.6, 203.0.113.7", "10.0.0.1", true)).toBe("203.0.113.7");
+		expect(clientAddress("203.0.113.7", "10.0.0.1", true)).toBe("203.0.113.7");
+		expect(clientAddress(" 203.0.113.7 ", "10.0.0.1", true)).toBe("203.0.113.7");
+		expect(clientAddress("6.6.6.6,", "10.0.0.1", true)).toBe("");
+	});
+});
+
+describe("JSON bodies", () => {
+	it("drop __proto__ keys at every depth and keep everything else", () => {
+		const body: unknown = JSON.parse(
+			'{"a":1,"__proto__":{"role":"admin"},"b":{"__proto__":{"x":1},"c":[1]}}',
+			dropProtoKeys,
+		);
+		expect(body).toEqual({ a: 1, b: { c: [1] } });
+		expect(Object.getPrototypeOf(body)).toBe(Object.prototype);
+		expect(Object.getOwnPropertyNames(body)).toEqual(["a", "b"]);
+	});
+});
+
+describe("route table", () => {
+	it("maps each route to an action of one of the actors", () => {
+		for (const [route, action] of Object.entries(API_ALIASES)) {
+			expect(route).toMatch(/^(GET|POST|PUT|PATCH|DELETE) \/[a-z/:A-Z]+$/);
+			expect(ACTORS as readonly string[]).toContain(action.split(".")[0]);
+		}
+	});
+});
