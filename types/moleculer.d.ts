@@ -16,4 +16,9 @@ declare module "moleculer" {
 		): Promise<void>;
 		channelAdapter?: { stopping?: boolean };
 	}
+
+	interface EndpointList {
+		/** True when some node offering the action can take a call (connected, circuit breaker not open). */
+		hasAvailable(): boolean;
+	}
 }
