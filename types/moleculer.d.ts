@@ -24,6 +24,11 @@ declare module "moleculer" {
 		/** Declared by the registry's code (registry.js) but missing from the typings. */
 		hasService(fullName: string, nodeID?: string): boolean;
 	}
+
+	interface EndpointList {
+		/** True when some node offering the action can take a call (connected, circuit breaker not open). */
+		hasAvailable(): boolean;
+	}
 }
 
 // moleculer-web 0.10.8 types its settings and route hooks as plain objects and functions, but calls every hook with
