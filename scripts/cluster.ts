@@ -85,7 +85,8 @@ async function main(): Promise<void> {
 	if (scheme !== "mongodb" && scheme !== "mongodb+srv") await ensureDatabase(shared.DB_URI!);
 
 	say(
-		`transporter ${redact(shared.TRANSPORTER)} | events ${redact(shared.EVENTS_URL)} | cache ${redact(shared.CACHER)} | data ${redact(shared.DB_URI)} | namespace "${shared.NAMESPACE}"`,
+		`transporter ${redact(shared.TRANSPORTER)} | events ${redact(shared.EVENTS_URL)} | ` +
+			`cache ${redact(shared.CACHER)} | data ${redact(shared.DB_URI)} | namespace "${shared.NAMESPACE}"`,
 	);
 	say(`${"node ID".padEnd(width)}  ${"services".padEnd(13)}  endpoints`);
 	for (const spec of LAYOUT) {
@@ -103,7 +104,7 @@ async function main(): Promise<void> {
 	);
 	let stopping = false;
 	for (const node of nodes) {
-		node.exited.then(code => {
+		void node.exited.then(code => {
 			if (!stopping) say(`${node.name} exited (code ${code}); the other nodes keep running`);
 		});
 	}
@@ -128,9 +129,8 @@ async function main(): Promise<void> {
 		say(
 			`ready: ${gatewayPorts.map(p => `http://127.0.0.1:${p}`).join(" and ")} (try: curl http://127.0.0.1:${gatewayPorts[0]}/api/products)`,
 		);
-		say(
-			`REPL into this cluster: ${shared.NAMESPACE ? `NAMESPACE=${shared.NAMESPACE} ` : ""}npm run repl; Ctrl-C here stops every node`,
-		);
+		const namespace = shared.NAMESPACE ? `NAMESPACE=${shared.NAMESPACE} ` : "";
+		say(`REPL into this cluster: ${namespace}npm run repl; Ctrl-C here stops every node`);
 	} else if (!stopping) {
 		say("the gateways did not report ready within 120 s; see the node logs above");
 	}

@@ -18,6 +18,8 @@ declare module "moleculer" {
 			opts?: { ctx?: Context; headers?: Record<string, string> },
 		): Promise<void>;
 		channelAdapter?: { stopping?: boolean };
+		/** Opens the moleculer-repl console on this broker (0.14 implements it but does not declare it). */
+		repl(): unknown;
 	}
 
 	interface ServiceRegistry {

@@ -80,7 +80,8 @@ export function channelAdapter(
  * JetStream refuses a publish no stream covers (503 "no responders"), and the NATS adapter creates a channel's
  * stream only when a consumer subscribes: an event nobody consumes yet (inventory.reserved, payment.succeeded)
  * would stay in the outbox and slow its relay down. Every domain-event stream is created at start instead, with
- * the name, subject and limits the adapter gives it ("<namespace>.order.created" in stream "<namespace>_order_created").
+ * the name, subject and limits the adapter gives it ("<namespace>.order.created" in stream
+ * "<namespace>_order_created").
  */
 export function JetStreamStreamsMiddleware(eventsUrl: string | undefined): Middleware {
 	return {
