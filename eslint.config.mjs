@@ -11,7 +11,6 @@ export default tseslint.config(
 	{
 		languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
 		rules: {
-			"max-len": ["error", { code: 120, tabWidth: 2, ignoreUrls: true, ignoreRegExpLiterals: true }],
 			"@typescript-eslint/no-floating-promises": "error",
 			"@typescript-eslint/no-misused-promises": "error",
 			"@typescript-eslint/no-unused-vars": [
@@ -39,4 +38,6 @@ export default tseslint.config(
 		rules: { "@typescript-eslint/no-unsafe-assignment": "off" },
 	},
 	prettier,
+	// After eslint-config-prettier, which turns max-len off: Prettier does not break strings and comments.
+	{ rules: { "max-len": ["error", { code: 120, tabWidth: 2, ignoreUrls: true, ignoreRegExpLiterals: true }] } },
 );

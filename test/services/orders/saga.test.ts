@@ -66,7 +66,7 @@ describe("order saga", () => {
 			expect(world.events).toEqual([CREATED]);
 		});
 
-		it("stores an order refused before it starts FAILED and settled, with order.created then order.failed", async () => {
+		it("stores an order refused before it starts FAILED and settled, with order.created, order.failed", async () => {
 			const world = new World();
 			const failure = {
 				step: "payment" as const,
