@@ -36,6 +36,14 @@ export interface CollectionSpec<T extends Doc = Doc> {
 	indexes?: readonly FieldOf<T>[];
 }
 
+/** A collection spec of any entity, as a service holding several collections sees them. */
+export interface AnyCollectionSpec {
+	name: string;
+	fields: Record<string, FieldType>;
+	unique?: readonly string[];
+	indexes?: readonly string[];
+}
+
 type Scalar = string | number | boolean | null;
 export type Condition =
 	| Scalar
@@ -73,8 +81,13 @@ interface AdapterLike {
 }
 
 /** Driver errors that mean the database went away mid-query (mysql2 codes, pg messages). */
-const LOST_CONNECTION =
-	/^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|PROTOCOL_CONNECTION_LOST|ER_SERVER_SHUTDOWN|57P01)$|Connection terminated|server closed the connection/;
+const LOST_CONNECTION = new RegExp(
+	[
+		"^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|PROTOCOL_CONNECTION_LOST|ER_SERVER_SHUTDOWN|57P01)$",
+		"Connection terminated",
+		"server closed the connection",
+	].join("|"),
+);
 
 const SQL_OPS = { $gte: Op.gte, $lte: Op.lte, $gt: Op.gt, $lt: Op.lt, $ne: Op.ne, $in: Op.in } as const;
 
