@@ -1,9 +1,10 @@
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { rm } from "node:fs/promises";
 import path from "node:path";
 import { describe } from "vitest";
 import { freePort, ROOT } from "../../scripts/nodes";
+import { INFRA_PORTS, runInfra, type InfraName } from "../../scripts/infra";
 import { portOpen } from "./servers";
 
 /**
@@ -11,9 +12,8 @@ import { portOpen } from "./servers";
  * the shared instance on its standard port (started by `.ci/run` or by `infra/servers start`), or starts a private
  * instance of its own on free ports and stops it in `afterAll`: a test that stops or kills a server always does.
  */
-export type InfraName = "kafka" | "zipkin" | "mongo" | "prometheus";
+export type { InfraName };
 
-const SCRIPT = path.join(ROOT, "infra/servers");
 const INFRA_HOME = process.env.INFRA_HOME ?? path.join(ROOT, "infra/.run");
 const PORT_VARIABLE: Record<InfraName, string> = {
 	kafka: "KAFKA_PORT",
@@ -22,12 +22,7 @@ const PORT_VARIABLE: Record<InfraName, string> = {
 	prometheus: "PROMETHEUS_PORT",
 };
 /** The shared instances' ports, as `infra/servers` chooses them. */
-export const SHARED_PORTS: Record<InfraName, number> = {
-	kafka: Number(process.env.KAFKA_PORT ?? 19092),
-	zipkin: Number(process.env.ZIPKIN_PORT ?? 19411),
-	mongo: Number(process.env.MONGO_PORT ?? 27117),
-	prometheus: Number(process.env.PROMETHEUS_PORT ?? 19090),
-};
+export const SHARED_PORTS: Record<InfraName, number> = INFRA_PORTS;
 
 export interface InfraServer {
 	readonly name: InfraName;
@@ -47,23 +42,6 @@ function urlOf(name: InfraName, port: number): string {
 	if (name === "kafka") return `kafka://127.0.0.1:${port}`;
 	if (name === "mongo") return `mongodb://127.0.0.1:${port}`;
 	return `http://127.0.0.1:${port}`;
-}
-
-function script(args: string[], env: Record<string, string>): Promise<void> {
-	return new Promise((resolve, reject) => {
-		const child = spawn(SCRIPT, args, {
-			cwd: ROOT,
-			env: { ...process.env, ...env },
-			stdio: ["ignore", "pipe", "pipe"],
-		});
-		let output = "";
-		child.stdout.on("data", chunk => (output += chunk));
-		child.stderr.on("data", chunk => (output += chunk));
-		child.once("error", reject);
-		child.once("exit", code =>
-			code === 0 ? resolve() : reject(new Error(`infra/servers ${args.join(" ")} exited with ${code}:\n${output}`)),
-		);
-	});
 }
 
 /** Why the servers cannot run here (no Java), or null when they can. */
@@ -88,8 +66,8 @@ export async function startPrivate(name: InfraName, extraEnv: Record<string, str
 		port,
 		url: urlOf(name, port),
 		own: true,
-		start: () => script(["start", name], env),
-		stop: () => script(["stop", name], env),
+		start: () => runInfra(["start", name], env),
+		stop: () => runInfra(["stop", name], env),
 		running: () => portOpen(port),
 		async dispose() {
 			await server.stop();
