@@ -68,7 +68,7 @@ interface AdapterLike {
 	find(filters: Record<string, unknown>): Promise<unknown[]>;
 	count(filters: Record<string, unknown>): Promise<number>;
 	entityToObject(entity: unknown): Record<string, unknown>;
-	 
+
 	[key: string]: any;
 }
 
@@ -248,8 +248,10 @@ export class Store<T extends Doc = Doc> {
 		if (this.kind !== "sql") {
 			const q: Record<string, unknown> = { ...where };
 			if (search) {
-				const re = new RegExp(escapeRegExp(search.text), "i");
-				q.$or = search.fields.map(f => ({ [f]: { $regex: re } }));
+				// NeDB takes a RegExp object; for MongoDB the string form (mongo-java-server rejects a BSON regex in $regex).
+				const pattern = escapeRegExp(search.text);
+				const regex = this.kind === "mongo" ? { $regex: pattern, $options: "i" } : { $regex: new RegExp(pattern, "i") };
+				q.$or = search.fields.map(f => ({ [f]: regex }));
 			}
 			return q;
 		}
@@ -286,7 +288,9 @@ export class Store<T extends Doc = Doc> {
 				await this.adapter.collection.insertOne(stored);
 				return { ...doc };
 			}
-			return this.toDoc(await this.adapter.model.create(this.toRow({ ...(doc as Record<string, unknown>) }), { transaction: tx }));
+			return this.toDoc(
+				await this.adapter.model.create(this.toRow({ ...(doc as Record<string, unknown>) }), { transaction: tx }),
+			);
 		});
 	}
 
@@ -324,7 +328,8 @@ export class Store<T extends Doc = Doc> {
 			if (this.kind === "sql") {
 				const values: Record<string, unknown> = { ...this.toRow(change.set ?? {}) };
 				const quote = (f: string) => this.sequelize!.getQueryInterface().quoteIdentifier(f);
-				for (const [f, n] of Object.entries(change.inc ?? {}) as [string, number][]) values[f] = literal(`${quote(f)} + ${Math.trunc(n)}`);
+				for (const [f, n] of Object.entries(change.inc ?? {}) as [string, number][])
+					values[f] = literal(`${quote(f)} + ${Math.trunc(n)}`);
 				// No validators or hooks are defined: skipping them halves Sequelize's CPU per UPDATE (it builds an instance to validate).
 				const [n] = await this.adapter.model.update(values, {
 					where: q as WhereOptions,
