@@ -87,17 +87,17 @@ describe("Prometheus metrics and node probes on the metrics port", () => {
 			const expected: [string, Record<string, string>, number][] = [
 				["emporium_orders_total", { status: "CONFIRMED" }, 1],
 				["emporium_orders_total", { status: "FAILED" }, 2],
-				["emporium_orders_value", { currency }, total],
+				["emporium_orders_value_total", { currency }, total],
 				["emporium_payments_total", { outcome: "SUCCEEDED" }, 1],
 				["emporium_payments_total", { outcome: "DECLINED" }, 1],
-				["emporium_inventory_rejections", {}, 1],
-				["emporium_events_published", { type: "order.created" }, 3],
-				["emporium_events_published", { type: "order.confirmed" }, 1],
-				["emporium_events_published", { type: "order.failed" }, 2],
-				["emporium_events_consumed", { type: "order.confirmed", group: "notifications" }, 1],
-				["emporium_events_consumed", { type: "order.failed", group: "notifications" }, 2],
-				["emporium_notifications_sent", { type: "order.confirmed" }, 1],
-				["emporium_notifications_sent", { type: "order.failed" }, 2],
+				["emporium_inventory_rejections_total", {}, 1],
+				["emporium_events_published_total", { type: "order.created" }, 3],
+				["emporium_events_published_total", { type: "order.confirmed" }, 1],
+				["emporium_events_published_total", { type: "order.failed" }, 2],
+				["emporium_events_consumed_total", { type: "order.confirmed", group: "notifications" }, 1],
+				["emporium_events_consumed_total", { type: "order.failed", group: "notifications" }, 2],
+				["emporium_notifications_sent_total", { type: "order.confirmed" }, 1],
+				["emporium_notifications_sent_total", { type: "order.failed" }, 2],
 				["emporium_events_lag_count", { type: "order.failed", group: "notifications" }, 2],
 			];
 			const deltas = (after: Map<string, MetricFamily>) =>
@@ -121,7 +121,7 @@ describe("Prometheus metrics and node probes on the metrics port", () => {
 			const orders = after.get("emporium_orders_total")!;
 			expect(orders).toMatchObject({ type: "counter", help: "Orders by final status" });
 			for (const sample of orders.samples)
-				expect(sample.labels).toMatchObject({ nodeID: shop.broker.nodeID, namespace: shop.broker.namespace });
+				expect(sample.labels).toMatchObject({ node_id: shop.broker.nodeID, namespace: shop.broker.namespace });
 			expect(after.get("emporium_events_lag")).toMatchObject({
 				type: "histogram",
 				help: "Seconds from a domain event's occurrence to the end of its handling",
@@ -174,7 +174,7 @@ describe("Prometheus metrics and node probes on the metrics port", () => {
 
 /**
  * A consumer whose handler always fails: after its deliveries the adapter moves the event to the dead-letter
- * queue, and `emporium_events_dead_lettered{type}` counts it.
+ * queue, and `emporium_events_dead_lettered_total{type}` counts it.
  */
 function deadLetterBroker(eventsUrl: string, namespace: string, redisOptions?: Record<string, number>): ServiceBroker {
 	const broker = new ServiceBroker({
@@ -209,17 +209,19 @@ async function expectDeadLettered(broker: ServiceBroker): Promise<void> {
 	const send = (
 		broker as unknown as { sendToChannel(name: string, payload: unknown): Promise<void> }
 	).sendToChannel.bind(broker);
-	const before = sampleValue(await scrape(broker), "emporium_events_dead_lettered", { type: "order.failed" });
+	const before = sampleValue(await scrape(broker), "emporium_events_dead_lettered_total", { type: "order.failed" });
 	await send("order.failed", { id: "dlq-probe-1", type: "order.failed", data: {} });
 	await eventually(
 		async () =>
-			sampleValue(await scrape(broker), "emporium_events_dead_lettered", { type: "order.failed" }) - before === 1,
+			sampleValue(await scrape(broker), "emporium_events_dead_lettered_total", { type: "order.failed" }) - before === 1,
 		15_000,
 		100,
 	);
 	// Nothing more arrives: one message, one dead letter.
 	await new Promise(resolve => setTimeout(resolve, 500));
-	expect(sampleValue(await scrape(broker), "emporium_events_dead_lettered", { type: "order.failed" }) - before).toBe(1);
+	expect(
+		sampleValue(await scrape(broker), "emporium_events_dead_lettered_total", { type: "order.failed" }) - before,
+	).toBe(1);
 }
 
 await describeWithServers(["nats"], "dead-lettered events are counted with NATS JetStream", () => {
