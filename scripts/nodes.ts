@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
 import readline from "node:readline";
@@ -44,6 +45,8 @@ function run(command: string, args: string[]): Promise<{ code: number | null; ou
  * (tsc still emits, exit code 2; `npm run typecheck` is the gate for those): they come back as a warning.
  */
 export async function buildDist(): Promise<{ typeErrors?: string }> {
+	// A stale file of an older layout (dist/lib/events.js beside dist/lib/events/) would shadow the new module.
+	await rm(DIST, { recursive: true, force: true });
 	const { code, output } = await run(process.execPath, [
 		path.join(ROOT, "node_modules/typescript/bin/tsc"),
 		"-p",

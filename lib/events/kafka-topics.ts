@@ -30,7 +30,8 @@ type ChannelDef = Record<string, unknown> & { kafka?: Record<string, unknown> };
 /**
  * The Kafka channel adapter neither creates topics nor lets a new consumer group read what was published before it
  * first joined (kafkajs starts a new group at the latest offset). This middleware:
- * - creates every domain-event topic and the dead-letter topic (KAFKA_PARTITIONS partitions) before consumers subscribe;
+ * - creates every domain-event topic and the dead-letter topic (KAFKA_PARTITIONS partitions) before consumers
+ *   subscribe;
  * - subscribes every channel with `fromBeginning`, as JetStream's `deliver_policy: "all"`: a group that starts later
  *   reads the topic's retained history (consumers deduplicate by event id). An existing group resumes from its
  *   committed offsets either way.

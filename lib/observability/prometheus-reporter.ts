@@ -85,7 +85,8 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
  * - The exposition is valid text format 0.0.4. Moleculer's own interleaves `_rate`, `_min`, `_max`... samples
  *   inside other families and writes quantiles under a `histogram` type. Here every family is one group; quantiles
  *   make a `summary`, buckets a `histogram` (or their own untyped `_bucket` family when the metric has both);
- *   the statistics and rates are gauges of their own. Series names and labels stay the ones Moleculer writes, except for the shop's own `emporium_*` series: counters
+ *   the statistics and rates are gauges of their own. Series names and labels stay the ones Moleculer writes,
+ *   except for the shop's own `emporium_*` series: counters
  *   end in `_total` and label names are snake_case (`node_id`), so that `promtool check metrics` has nothing to say
  */
 export class PrometheusReporter extends MoleculerPrometheusReporter {

@@ -55,7 +55,7 @@ describeWithInfra(["kafka"], "the multi-node shop with Kafka as its event bus (M
 		);
 	}, 180_000);
 
-	it("kill -9 of an orders node with 200 orders in flight: every order ends CONFIRMED or FAILED, invariants hold", async () => {
+	it("kill -9 of an orders node, 200 orders in flight: each ends CONFIRMED or FAILED, invariants hold", async () => {
 		const api = client(shop.gateways[0]);
 		const sku = `KC-${randomBytes(4).toString("hex")}`;
 		const product = await api.post<{ id: string }>(
@@ -106,7 +106,8 @@ describeWithInfra(["kafka"], "the multi-node shop with Kafka as its event bus (M
 			);
 			const statuses = summarise(answers.map(r => ({ status: r.status, ms: r.ms }))).statuses;
 			console.log(
-				`[kafka crash] 200 orders, client view ${JSON.stringify(statuses)}; all settled ${Date.now() - killedAt} ms after the kill`,
+				`[kafka crash] 200 orders, client view ${JSON.stringify(statuses)}; ` +
+					`all settled ${Date.now() - killedAt} ms after the kill`,
 			);
 			const registry = shop.observer.registry as unknown as { nodes: Map<string, { available: boolean }> };
 			await eventually(() => Promise.resolve(!registry.nodes.get(killed.nodeID)?.available), 30_000, 250);

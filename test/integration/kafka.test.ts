@@ -100,7 +100,10 @@ describeWithInfra(["kafka"], "domain events over Kafka (a real 3.9 broker, KRaft
 		return node;
 	}
 
-	/** Waits until `members` nodes share every consumer group of the notifications actor (the adapter joins them one by one). */
+	/**
+	 * Waits until `members` nodes share every consumer group of the notifications actor (the adapter joins them one
+	 * by one).
+	 */
 	async function groupsSettled(members: number): Promise<void> {
 		const groupIds = NOTIFIED.map(type => `notifications:${namespace}.${type}`);
 		await eventually(
@@ -235,7 +238,7 @@ describeWithInfra(["kafka"], "domain events over Kafka (a real 3.9 broker, KRaft
 		await database?.drop();
 	}, 120_000);
 
-	it(`creates every domain-event topic and the dead-letter topic at start, ${KAFKA_PARTITIONS} partitions each`, async () => {
+	it(`creates each domain-event topic and the dead-letter topic at start, ${KAFKA_PARTITIONS} partitions`, async () => {
 		const topics = kafkaTopics(namespace);
 		const { topics: metadata } = await admin.fetchTopicMetadata({ topics });
 		expect(metadata.map(t => [t.name, t.partitions.length]).sort()).toEqual(
@@ -263,7 +266,7 @@ describeWithInfra(["kafka"], "domain events over Kafka (a real 3.9 broker, KRaft
 		expect(await lag()).toBe(0);
 	}, 60_000);
 
-	it("keeps taking orders while Kafka is stopped for 10 s, and delivers every event once after its restart", async () => {
+	it("keeps taking orders while Kafka is stopped for 10 s, delivers every event once after it restarts", async () => {
 		await bus.stop();
 		const placed = await placeOrdersFor(OUTAGE_MS);
 		const restarted = Date.now();

@@ -62,7 +62,7 @@ describeWithInfra(["mongo"], "MongoDB paths on mongo-java-server (an emulation, 
 		await orderFlowScenario(allMongo, "mongo-java-server, every actor");
 	}, 90_000);
 
-	it("[emulated MongoDB] unique indexes: a second account with the same email and a second product with the same SKU are 409", async () => {
+	it("[emulated MongoDB] unique indexes: a second account with one email, or product with one SKU: 409", async () => {
 		const api = client(allMongo.url);
 		const admin = (await api.login("admin@example.com", "admin-password")).token;
 		await api.register("twice@example.com", "customer-password", "Once");

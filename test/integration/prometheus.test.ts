@@ -142,7 +142,8 @@ describeWithInfra(["prometheus"], "the dashboard and alerts on a real Prometheus
 		expect(flagged.filter(line => line.startsWith("emporium_"))).toEqual([]);
 		const moleculerKinds = [...new Set(flagged.map(l => l.replace(/^\S+ /, "")))];
 		process.stdout.write(
-			`[prometheus] promtool on Moleculer's built-in series: ${flagged.length} lines, ${JSON.stringify(moleculerKinds)}\n`,
+			`[prometheus] promtool on Moleculer's built-in series: ${flagged.length} lines, ` +
+				`${JSON.stringify(moleculerKinds)}\n`,
 		);
 
 		const expressions: string[] = [];
@@ -173,7 +174,9 @@ describeWithInfra(["prometheus"], "the dashboard and alerts on a real Prometheus
 		).catch(() => undefined);
 		expect(empty).toEqual([]);
 		process.stdout.write(
-			`[prometheus] ${expressions.length} dashboard queries: ${expressions.filter(e => !Object.keys(NO_DATA_HERE).some(s => e.includes(s))).length} with data; without data here: ${JSON.stringify(NO_DATA_HERE)}\n`,
+			`[prometheus] ${expressions.length} dashboard queries: ` +
+				`${expressions.filter(e => !Object.keys(NO_DATA_HERE).some(s => e.includes(s))).length} with data; ` +
+				`without data here: ${JSON.stringify(NO_DATA_HERE)}\n`,
 		);
 
 		const alerts = async () => {

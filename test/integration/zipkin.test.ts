@@ -61,7 +61,7 @@ describeWithInfra(["zipkin", "kafka"], "tracing into a real Zipkin server across
 		await zipkin?.dispose();
 	}, 60_000);
 
-	it("returns one trace for an order from Zipkin's query API: gateway, orders, inventory, payments, notification consumer", async () => {
+	it("finds one trace per order in Zipkin: gateway, orders, inventory, payments, notification consumer", async () => {
 		const { token } = await api.register(`zipkin-${namespace}@example.com`, "customer-password");
 		const productId = (await api.get<{ rows: { id: string }[] }>("/api/products")).body.rows[0].id;
 		const order = await api.post(
@@ -90,7 +90,8 @@ describeWithInfra(["zipkin", "kafka"], "tracing into a real Zipkin server across
 			250,
 		);
 		process.stdout.write(
-			`[zipkin] trace ${traceId}: ${spans.length} spans, complete in Zipkin ${Date.now() - placedAt} ms after the answer\n`,
+			`[zipkin] trace ${traceId}: ${spans.length} spans, ` +
+				`complete in Zipkin ${Date.now() - placedAt} ms after the answer\n`,
 		);
 
 		const roots = spans.filter(s => s.parentId === undefined);
@@ -110,7 +111,8 @@ describeWithInfra(["zipkin", "kafka"], "tracing into a real Zipkin server across
 
 		// Zipkin's search finds it by service and by the requestID tag, as an operator would.
 		const search = await fetch(
-			`${zipkin.url}/api/v2/traces?serviceName=notifications&annotationQuery=${encodeURIComponent(`requestID=${requestID}`)}&limit=10&lookback=600000`,
+			`${zipkin.url}/api/v2/traces?serviceName=notifications` +
+				`&annotationQuery=${encodeURIComponent(`requestID=${requestID}`)}&limit=10&lookback=600000`,
 		);
 		const traces = (await search.json()) as ZipkinSpan[][];
 		expect(traces.map(t => t[0].traceId)).toEqual([traceId]);
