@@ -269,7 +269,7 @@ const OrdersService: ServiceSchema = {
 							paymentToken: order.paymentToken,
 						}),
 				],
-				["commit", () => caller.call("inventory.commit", { orderId: order.id })],
+				["commit", () => caller.call("inventory.commit", { orderId: order.id, items: lines })],
 			];
 			let leaseUntil = Date.parse(order.leaseUntil as string);
 			for (const [step, run] of steps) {

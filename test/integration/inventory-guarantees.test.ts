@@ -6,6 +6,7 @@ import { call } from "../../lib/actor";
 import { StorageUnavailableError } from "../../lib/errors";
 import type { DbThis } from "../../mixins/db.mixin";
 import type { StockLine } from "../../services/inventory/contract";
+import type { Product, ProductInput } from "../../services/products/contract";
 import { RESERVATIONS, STOCK } from "../../services/inventory/stock-ledger";
 import { startShop, type Shop } from "../support/shop";
 import { createTestDatabase } from "../support/databases";
@@ -53,12 +54,8 @@ function suite(kind: Kind) {
 
 		async function newProduct(stock: number): Promise<string> {
 			const sku = `T-${randomUUID().slice(0, 8)}`;
-			const { id } = await call(
-				shop.broker,
-				"products.create",
-				{ name: `Product ${sku}`, price: 100, category: "Test", sku },
-				admin(),
-			);
+			const input = { name: `Product ${sku}`, price: 100, category: "Test", sku };
+			const { id } = await shop.broker.call<Product, ProductInput>("products.create", input, admin());
 			await call(shop.broker, "inventory.setStock", { productId: id, available: stock }, admin());
 			return id;
 		}
