@@ -2,12 +2,14 @@ import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { Errors, type Service } from "moleculer";
+import { DataTypes } from "sequelize";
 import { call } from "../../lib/actor";
 import { StorageUnavailableError } from "../../lib/errors";
 import type { DbThis } from "../../mixins/db.mixin";
 import type { StockLine } from "../../services/inventory/contract";
 import type { Product, ProductInput } from "../../services/products/contract";
 import { RESERVATIONS, STOCK } from "../../services/inventory/stock-ledger";
+import { Store, createSequelize } from "../../lib/storage";
 import { startShop, type Shop } from "../support/shop";
 import { createTestDatabase } from "../support/databases";
 import { describeWithServers } from "../support/servers";
@@ -114,6 +116,40 @@ function suite(kind: Kind) {
 			return () => writes;
 		}
 
+		/** Holds the first call of `update` on the store until `resume()`; `reached` resolves when it is held. */
+		function holdFirstUpdate(which: "stock" | "reservations") {
+			let calls = 0;
+			let reached!: () => void;
+			let resume!: () => void;
+			const held = { reached: new Promise<void>(r => (reached = r)), resumed: new Promise<void>(r => (resume = r)) };
+			const hold = async () => {
+				if (++calls > 1) return;
+				reached();
+				await held.resumed;
+			};
+			if (which === "stock") {
+				const store = inventory.storeFor(STOCK);
+				const update = store.update.bind(store);
+				vi.spyOn(store, "update").mockImplementation(async (where, change, tx) => {
+					await hold();
+					return update(where, change, tx);
+				});
+			} else {
+				const store = inventory.storeFor(RESERVATIONS);
+				const update = store.update.bind(store);
+				vi.spyOn(store, "update").mockImplementation(async (where, change, tx) => {
+					await hold();
+					return update(where, change, tx);
+				});
+			}
+			return { reached: held.reached, resume };
+		}
+
+		async function countersOf(productId: string) {
+			const { stock } = await call(shop.broker, "inventory.audit", {});
+			return stock.find(s => s.productId === productId);
+		}
+
 		describe("item 2: two runs of one order", () => {
 			it("both answer OUT_OF_STOCK against 0 stock, and hold nothing", async () => {
 				const productId = await newProduct(0);
@@ -145,6 +181,29 @@ function suite(kind: Kind) {
 				expect(await stockOf(productId)).toEqual({ productId, available: 3, reserved: 2 });
 				expect(await reservationsOf(orderId)).toEqual([{ productId, status: "RESERVED" }]);
 			});
+
+			if (kind === "memory") {
+				it("gives the stock back when the reservation insert fails, and keeps it when the failed insert applied", async () => {
+					const productId = await newProduct(5);
+					const store = inventory.storeFor(RESERVATIONS);
+					const insert = store.insert.bind(store);
+					const failed = randomUUID();
+					vi.spyOn(store, "insert").mockRejectedValueOnce(new StorageUnavailableError());
+					await expect(reserve(failed, [{ productId, quantity: 2 }])).rejects.toMatchObject({
+						type: "STORAGE_UNAVAILABLE",
+					});
+					expect(await stockOf(productId)).toEqual({ productId, available: 5, reserved: 0 });
+
+					const applied = randomUUID();
+					vi.spyOn(store, "insert").mockImplementationOnce(async doc => {
+						await insert(doc);
+						throw new StorageUnavailableError();
+					});
+					await reserve(applied, [{ productId, quantity: 2 }]);
+					expect(await stockOf(productId)).toEqual({ productId, available: 3, reserved: 2 });
+					expect(await reservationsOf(applied)).toEqual([{ productId, status: "RESERVED" }]);
+				});
+			}
 
 			it("commit refuses an order whose lines are not reserved (STOCK_NOT_RESERVED), and changes nothing", async () => {
 				const [held, missing] = [await newProduct(5), await newProduct(5)];
@@ -233,6 +292,42 @@ function suite(kind: Kind) {
 			});
 		});
 
+		if (kind === "memory") {
+			describe("item 6: duplicate settlements of one order (the document stores' own path)", () => {
+				it("a commit that moves after another commit of the order finished gives its units back", async () => {
+					const productId = await newProduct(10);
+					const [orderId, bystander] = [randomUUID(), randomUUID()];
+					const lines = [{ productId, quantity: 2 }];
+					await reserve(orderId, lines);
+					await reserve(bystander, [{ productId, quantity: 3 }]);
+					const stale = holdFirstUpdate("stock");
+					const first = commit(orderId, lines);
+					await stale.reached;
+					expect(await commit(orderId, lines)).toEqual({ orderId, committed: 1 });
+					stale.resume();
+					// The stale run took the bystander's reserved units aside, found the order committed by another move,
+					// and gave them back.
+					expect(await first).toEqual({ orderId, committed: 0 });
+					expect(await countersOf(productId)).toEqual({ productId, available: 5, reserved: 3, sold: 2, received: 10 });
+				});
+
+				it("a release while a commit is between its stock move and its flip finishes the commit, then restores it", async () => {
+					const productId = await newProduct(10);
+					const orderId = randomUUID();
+					const lines = [{ productId, quantity: 2 }];
+					await reserve(orderId, lines);
+					const flip = holdFirstUpdate("reservations");
+					const committing = commit(orderId, lines);
+					await flip.reached;
+					expect(await release(orderId)).toEqual({ orderId, released: 1 });
+					flip.resume();
+					await expect(committing).rejects.toMatchObject({ type: "STOCK_NOT_RESERVED" });
+					expect(await reservationsOf(orderId)).toEqual([{ productId, status: "RESTORED" }]);
+					expect(await countersOf(productId)).toEqual({ productId, available: 10, reserved: 0, sold: 0, received: 10 });
+				});
+			});
+		}
+
 		describe("item 8: counters beyond 32 bits", () => {
 			it("takes three restocks of 1e9 and reads them back as numbers", async () => {
 				const productId = await newProduct(0);
@@ -252,6 +347,45 @@ function suite(kind: Kind) {
 					received: 3_000_000_000,
 				});
 			});
+
+			if (kind !== "memory") {
+				it("widens the INTEGER columns of a table made before, keeping its rows", async () => {
+					const old = await createTestDatabase(kind);
+					const sequelize = createSequelize(old.uri);
+					try {
+						const columns = Object.fromEntries(
+							["available", "reserved", "sold", "received"].map(c => [c, { type: DataTypes.INTEGER }]),
+						);
+						const legacy = sequelize.define(
+							"stock",
+							{
+								id: { type: DataTypes.STRING(128), primaryKey: true },
+								productId: DataTypes.STRING,
+								updatedAt: DataTypes.STRING,
+								...columns,
+							},
+							{ tableName: "stock", timestamps: false },
+						);
+						await legacy.sync();
+						await legacy.create({ id: "p1", productId: "p1", available: 7, reserved: 0, sold: 0, received: 7 });
+						const types = async () =>
+							Object.values(await sequelize.getQueryInterface().describeTable("stock")).map(c => c.type);
+						expect((await types()).filter(t => /^INT/i.test(t))).toHaveLength(4);
+
+						const store = new Store(STOCK, old.uri, shop.broker.getLogger("test"));
+						await store.connect(shop.broker, sequelize);
+						expect((await types()).filter(t => /^INT/i.test(t))).toEqual([]);
+						await store.update({ productId: "p1" }, { inc: { available: 3_000_000_000, received: 3_000_000_000 } });
+						expect(await store.findOne({ productId: "p1" })).toMatchObject({
+							available: 3_000_000_007,
+							received: 3_000_000_007,
+						});
+					} finally {
+						await sequelize.close();
+						await old.drop();
+					}
+				});
+			}
 		});
 	};
 }
