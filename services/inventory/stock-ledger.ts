@@ -129,8 +129,9 @@ export class StockLedger {
 		if (this.stock.kind === "sql") return this.reserveLineInTransaction(orderId, line);
 		// No transaction: the stock moves first, then the row records it. A concurrent run of the same order that
 		// finds the row inserted first gives its own move back, so the line is held once and only with its stock.
-		const marker = moveMarker({ reservationId: `${orderId}:${line.productId}`, to: "RESERVED", token: randomUUID() });
-		const row = { ...newReservation(orderId, line, now()), moves: [marker] };
+		const reservation = newReservation(orderId, line, now());
+		const marker = moveMarker({ reservationId: reservation.id, to: "RESERVED", token: randomUUID() });
+		const row = { ...reservation, moves: [marker] };
 		if (await this.reservations.findOne({ id: row.id })) return;
 		if (!(await this.move(line.productId, movements.reserve(line.quantity)))) {
 			if (await this.reservations.findOne({ id: row.id })) return; // a concurrent run of the order holds it
@@ -142,7 +143,8 @@ export class StockLedger {
 			// An insert answered with an error may still have applied: the move stays only if the row records it.
 			const duplicate = err instanceof DuplicateKeyError;
 			if (!duplicate && (await this.reservations.findOne({ id: row.id }))?.moves?.includes(marker)) return;
-			await this.move(line.productId, movements.release(line.quantity));
+			// The exact inverse of the move just made, unguarded: a settlement in flight may hold reserved units aside.
+			await this.move(line.productId, { inc: movements.release(line.quantity).inc });
 			if (!duplicate) throw err;
 		}
 	}
