@@ -8,6 +8,10 @@ export function params<T extends Record<string, unknown>>(schema: T) {
 
 export const id = { type: "string", min: 1, max: 64, trim: true } as const;
 export const quantity = { type: "number", integer: true, min: 1, max: 1000, convert: true } as const;
+/**
+ * A stock level or a restock. Counters add these up in 64-bit columns read back as Numbers, exact to
+ * Number.MAX_SAFE_INTEGER (about 9.007e15): at 1e9 per call that is over nine million maximal restocks of one product.
+ */
 export const stockLevel = { type: "number", integer: true, min: 0, max: 1_000_000_000, convert: true } as const;
 export const money = { type: "number", integer: true, min: 0, max: 100_000_000 } as const;
 export const currency = { type: "string", pattern: /^[A-Z]{3}$/, optional: true } as const;

@@ -21,6 +21,10 @@ import { DuplicateKeyError, StorageUnavailableError } from "../errors";
  * MongoDB `updateMany` with a filter), never read-then-write.
  */
 
+/**
+ * A column's type. `int` (counts) and `money` (integer minor units) are 64-bit on SQL, read back as Numbers: exact up
+ * to Number.MAX_SAFE_INTEGER (2^53 - 1), which the params bounds keep them under (lib/actor/params.ts).
+ */
 export type FieldType = "string" | "text" | "int" | "money" | "bool" | "json";
 /** A stored document: a string id and fields; each actor declares its entities as interfaces extending this. */
 export interface Doc {
@@ -34,6 +38,11 @@ export interface CollectionSpec<T extends Doc = Doc> {
 	fields: { [K in FieldOf<T>]-?: FieldType };
 	unique?: readonly FieldOf<T>[];
 	indexes?: readonly FieldOf<T>[];
+	/**
+	 * Fields only the document stores (NeDB, MongoDB) keep: no SQL column. For what SQL does with a transaction
+	 * instead (inventory's in-flight stock moves), so existing SQL tables need no new column.
+	 */
+	documentOnly?: readonly FieldOf<T>[];
 }
 
 /** A collection spec of any entity, as a service holding several collections sees them. */
@@ -42,6 +51,7 @@ export interface AnyCollectionSpec {
 	fields: Record<string, FieldType>;
 	unique?: readonly string[];
 	indexes?: readonly string[];
+	documentOnly?: readonly string[];
 }
 
 type Scalar = string | number | boolean | null;
@@ -65,6 +75,9 @@ export interface FindOptions<T extends Doc = Doc> {
 export interface Change<T extends Doc = Doc> {
 	set?: Partial<Omit<T, "id">>;
 	inc?: { [K in FieldOf<T>]?: number };
+	/** Appends to / removes from an array field: document stores only (`documentOnly` fields). */
+	push?: { [K in FieldOf<T>]?: Scalar };
+	pull?: { [K in FieldOf<T>]?: Scalar };
 }
 export type StoreKind = "memory" | "sql" | "mongo";
 
@@ -114,6 +127,17 @@ export function createSequelize(uri: string): Sequelize {
 	});
 }
 
+/** BIGINT comes back as a string from mysql2 and pg: read it as a Number (exact below 2^53). */
+function bigint(field: string): ModelAttributeColumnOptions {
+	return {
+		type: DataTypes.BIGINT,
+		get(this: any) {
+			const v = this.getDataValue(field);
+			return v == null ? v : Number(v);
+		},
+	};
+}
+
 function sqlColumn(field: string, type: FieldType): ModelAttributeColumnOptions {
 	switch (type) {
 		case "string":
@@ -121,18 +145,10 @@ function sqlColumn(field: string, type: FieldType): ModelAttributeColumnOptions 
 		case "text":
 			return { type: DataTypes.TEXT };
 		case "int":
-			return { type: DataTypes.INTEGER };
+		case "money":
+			return bigint(field);
 		case "bool":
 			return { type: DataTypes.BOOLEAN };
-		// BIGINT comes back as a string from mysql2 and pg; money stays an exact integer below 2^53.
-		case "money":
-			return {
-				type: DataTypes.BIGINT,
-				get(this: any) {
-					const v = this.getDataValue(field);
-					return v == null ? v : Number(v);
-				},
-			};
 		case "json":
 			return { type: DataTypes.TEXT("medium") };
 	}
@@ -163,6 +179,7 @@ export class Store<T extends Doc = Doc> {
 		this.adapter.init(broker, { schema: { model: this.sqlModel(), collection: this.spec.name }, logger: this.logger });
 		await this.adapter.connect();
 		await this.ensureIndexes();
+		await this.widenIntegerColumns();
 	}
 
 	async disconnect(): Promise<void> {
@@ -181,12 +198,18 @@ export class Store<T extends Doc = Doc> {
 		return new MongoAdapter(this.uri, { useUnifiedTopology: true }) as unknown as AdapterLike;
 	}
 
+	/** The fields that are SQL columns (all but `documentOnly`). */
+	private sqlFields(): [string, FieldType][] {
+		const documentOnly: readonly string[] = this.spec.documentOnly ?? [];
+		return Object.entries<FieldType>(this.spec.fields).filter(([field]) => !documentOnly.includes(field));
+	}
+
 	private sqlModel() {
 		if (this.kind !== "sql") return {};
 		const define: Record<string, ModelAttributeColumnOptions> = {
 			id: { type: DataTypes.STRING(128), primaryKey: true },
 		};
-		for (const [field, type] of Object.entries<FieldType>(this.spec.fields)) {
+		for (const [field, type] of this.sqlFields()) {
 			define[field] = {
 				...sqlColumn(field, type),
 				allowNull: true,
@@ -215,6 +238,22 @@ export class Store<T extends Doc = Doc> {
 			await col.createIndex({ id: 1 }, { unique: true });
 			for (const f of this.spec.unique ?? []) await col.createIndex({ [f]: 1 }, { unique: true, sparse: true });
 			for (const f of this.spec.indexes ?? []) await col.createIndex({ [f]: 1 });
+		}
+	}
+
+	/**
+	 * `sync()` creates missing tables but never alters a column: a table made when `int` was a 32-bit INTEGER is
+	 * widened here to BIGINT, one ALTER per column (a table rewrite: brief on small tables, a lock on big ones).
+	 */
+	private async widenIntegerColumns(): Promise<void> {
+		if (this.kind !== "sql") return;
+		const qi = this.sequelize!.getQueryInterface();
+		const columns = await qi.describeTable(this.spec.name);
+		for (const [field, type] of this.sqlFields()) {
+			if ((type === "int" || type === "money") && /^INT/i.test(columns[field]?.type ?? "")) {
+				this.logger.info(`Widening ${this.spec.name}.${field} from ${columns[field].type} to BIGINT`);
+				await qi.changeColumn(this.spec.name, field, { type: DataTypes.BIGINT, allowNull: true });
+			}
 		}
 	}
 
@@ -253,6 +292,7 @@ export class Store<T extends Doc = Doc> {
 	private toRow(doc: Record<string, unknown>): Record<string, unknown> {
 		if (this.kind !== "sql") return doc;
 		const row = { ...doc };
+		for (const f of this.spec.documentOnly ?? []) delete row[f];
 		for (const f of this.jsonFields) if (row[f] !== undefined) row[f] = row[f] === null ? null : JSON.stringify(row[f]);
 		return row;
 	}
@@ -332,11 +372,15 @@ export class Store<T extends Doc = Doc> {
 		return this.guard(() => this.adapter.count({ query: this.query(where, search) }));
 	}
 
-	/** Applies `set`/`inc` to every document matching `where` in one atomic statement; returns how many matched. */
+	/**
+	 * Applies `set`/`inc` (and `push`/`pull` on the document stores) to every document matching `where` in one atomic
+	 * statement; returns how many matched.
+	 */
 	update(where: Where<T>, change: Change<T>, tx?: Transaction): Promise<number> {
 		return this.guard(async () => {
 			const q = this.query(where);
 			if (this.kind === "sql") {
+				if (change.push || change.pull) throw new Error(`push/pull on ${this.spec.name}: document stores only`);
 				const values: Record<string, unknown> = { ...this.toRow(change.set ?? {}) };
 				const quote = (f: string) => this.sequelize!.getQueryInterface().quoteIdentifier(f);
 				for (const [f, n] of Object.entries(change.inc ?? {}) as [string, number][])
@@ -354,6 +398,8 @@ export class Store<T extends Doc = Doc> {
 			const modifier: Record<string, unknown> = {};
 			if (change.set && Object.keys(change.set).length) modifier.$set = change.set;
 			if (change.inc && Object.keys(change.inc).length) modifier.$inc = change.inc;
+			if (change.push && Object.keys(change.push).length) modifier.$push = change.push;
+			if (change.pull && Object.keys(change.pull).length) modifier.$pull = change.pull;
 			if (this.kind === "memory") {
 				const [n] = await this.adapter.db.update(q, modifier, { multi: true });
 				return n as number;

@@ -12,6 +12,9 @@ export interface StockLine {
 export interface StockRecord extends Doc, StockCounters {
 	productId: string;
 	updatedAt: string;
+	/** NeDB and MongoDB only: units of settlements in flight (0 at rest), and their move markers. */
+	pending?: number;
+	moves?: string[];
 }
 
 /** One line of an order held by inventory; its id is `<orderId>:<productId>`. */
@@ -21,6 +24,8 @@ export interface Reservation extends Doc {
 	quantity: number;
 	status: ReservationStatus;
 	updatedAt: string;
+	/** NeDB and MongoDB only: the markers of the stock moves its statuses rely on (reservations.ts). */
+	moves?: string[];
 }
 
 /** What clients and other actors see of a product's stock. */
@@ -49,7 +54,14 @@ declare module "../../lib/actor" {
 			params: { orderId: string; items: StockLine[] };
 			result: { orderId: string; items: StockLine[] };
 		};
-		"inventory.commit": { params: { orderId: string }; result: { orderId: string; committed: number } };
+		/**
+		 * The order's reserved stock becomes sold; STOCK_NOT_RESERVED (409) when its reservations do not hold exactly
+		 * `items` (nothing changes then). Repeating it has no further effect (`committed: 0`).
+		 */
+		"inventory.commit": {
+			params: { orderId: string; items: StockLine[] };
+			result: { orderId: string; committed: number };
+		};
 		"inventory.release": { params: { orderId: string }; result: { orderId: string; released: number } };
 		/** Paged over the reservations (`offset`/`limit`, default everything); `stock` is whole on every page. */
 		"inventory.audit": { params: { offset?: number; limit?: number }; result: InventoryAudit };

@@ -3,13 +3,14 @@ import { DbMixin, type DbThis } from "../../mixins/db.mixin";
 import { EventsMixin, consume, outboxCollection, type EventsThis } from "../../mixins/events.mixin";
 import { AuthMixin, type AuthThis } from "../../mixins/auth.mixin";
 import { loadConfig, type AppConfig } from "../../lib/config";
-import { OutOfStockError } from "../../lib/errors";
+import { ConflictError, OutOfStockError } from "../../lib/errors";
 import type { DomainEvent } from "../../lib/events";
 import { call, defineService, IDEMPOTENT_RETRY, params, id, quantity, stockLevel, auditPage } from "../../lib/actor";
 import type { ActionName, ActionParams, ActionResult } from "../../lib/actor";
 import type { StockLine, StockView } from "./contract";
 import { crossedLowThreshold, movements } from "./stock";
-import { SETTLEMENTS, lowStockAfterReserve, reservationOrder, shortLine, type ShortLine } from "./reservations";
+import { SETTLEMENTS, lowStockAfterReserve, reservationOrder, shortLine, uncoveredLines } from "./reservations";
+import type { ReservationStatus, ShortLine } from "./reservations";
 import { RESERVATIONS, STOCK, Shortage, StockLedger } from "./stock-ledger";
 
 interface InventoryState {
@@ -20,6 +21,7 @@ interface InventoryMethods {
 	stockView(ctx: Context, productId: string, before?: number): Promise<StockView>;
 	ensureProductStock(ctx: Context, productId: string): Promise<void>;
 	checkLowStock(ctx: Context, orderId: string, lines: StockLine[]): Promise<void>;
+	assertHeld(orderId: string, lines: StockLine[], statuses: ReservationStatus[]): Promise<void>;
 }
 type InventoryThis = Service & DbThis & EventsThis & AuthThis & InventoryMethods & InventoryState;
 type Ctx<N extends ActionName> = Context<ActionParams<N>>;
@@ -31,6 +33,14 @@ function createdProductId(event: DomainEvent): string {
 	if (typeof productId === "string") return productId;
 	throw new Errors.ValidationError("product.created without a productId", "VALIDATION_ERROR", event.data);
 }
+
+/** An order's lines, one per product (orders merges repeated products). */
+const orderLines = {
+	type: "array",
+	min: 1,
+	max: 100,
+	items: { type: "object", strict: "remove", props: { productId: id, quantity } },
+} as const;
 
 const InventoryService = defineService<InventoryThis>({
 	name: "inventory",
@@ -80,15 +90,7 @@ const InventoryService = defineService<InventoryThis>({
 		/** Internal: all lines or none. Reserving the same order again has no further effect. */
 		reserve: {
 			retryPolicy: IDEMPOTENT_RETRY,
-			params: params({
-				orderId: id,
-				items: {
-					type: "array",
-					min: 1,
-					max: 100,
-					items: { type: "object", strict: "remove", props: { productId: id, quantity } },
-				},
-			}),
+			params: params({ orderId: id, items: orderLines }),
 			async handler(this: InventoryThis, ctx: Ctx<"inventory.reserve">): Result<"inventory.reserve"> {
 				const { orderId } = ctx.params;
 				const lines = reservationOrder(ctx.params.items);
@@ -115,15 +117,17 @@ const InventoryService = defineService<InventoryThis>({
 			},
 		},
 
-		/** Internal: reserved stock of the order becomes sold. */
+		/** Internal: reserved stock of the order becomes sold, only if its reservations hold exactly its lines. */
 		commit: {
 			retryPolicy: IDEMPOTENT_RETRY,
-			params: params({ orderId: id }),
+			params: params({ orderId: id, items: orderLines }),
 			async handler(this: InventoryThis, ctx: Ctx<"inventory.commit">): Result<"inventory.commit"> {
-				return {
-					orderId: ctx.params.orderId,
-					committed: await this.ledger.settle(ctx.params.orderId, SETTLEMENTS.commit),
-				};
+				const { orderId, items } = ctx.params;
+				await this.assertHeld(orderId, items, ["RESERVED", "COMMITTED"]);
+				const committed = await this.ledger.settle(orderId, SETTLEMENTS.commit);
+				// Again after: a concurrent release of the order may have won some of its reservations.
+				await this.assertHeld(orderId, items, ["COMMITTED"]);
+				return { orderId, committed };
 			},
 		},
 
@@ -179,6 +183,15 @@ const InventoryService = defineService<InventoryThis>({
 				const data = { ...low, threshold };
 				await this.publishEvent(ctx, "inventory.low", data, { id: `${orderId}:${low.productId}:low` });
 			}
+		},
+
+		/** STOCK_NOT_RESERVED unless the order's reservations in `statuses` hold exactly its lines. */
+		async assertHeld(this: InventoryThis, orderId: string, lines: StockLine[], statuses: ReservationStatus[]) {
+			const uncovered = uncoveredLines(lines, await this.ledger.holdings(orderId), statuses);
+			if (uncovered.length === 0) return;
+			this.logger.warn("Commit refused: the order's reservations do not cover its lines", { orderId, uncovered });
+			const data = { orderId, lines: uncovered };
+			throw new ConflictError("The order's reservations do not hold its lines", "STOCK_NOT_RESERVED", data);
 		},
 	},
 

@@ -2,6 +2,8 @@
  * Stock arithmetic. A product's stock is four counters with one invariant:
  * available + reserved + sold == received, none negative. Every movement is a delta plus the guard the store
  * checks in the same atomic statement, so two concurrent movements can never both spend the same unit.
+ * Stores without transactions also count `pending`: units between two counters while a settlement is in flight
+ * (see `stages`); it is 0 at rest and counts with the others: available + reserved + sold + pending == received.
  */
 export interface StockCounters {
 	available: number;
@@ -9,7 +11,9 @@ export interface StockCounters {
 	sold: number;
 	received: number;
 }
-export type Counter = keyof StockCounters;
+/** Counters with the in-flight units of the document stores (absent on SQL and on records that never had any). */
+export type StagedCounters = StockCounters & { pending?: number };
+export type Counter = keyof StockCounters | "pending";
 export interface Movement {
 	inc: Partial<Record<Counter, number>>;
 	/** The counter that must hold at least `min` before the movement applies. */
@@ -44,16 +48,50 @@ export function guardCondition(movement: Movement): Partial<Record<Counter, { $g
 	return movement.guard ? { [movement.guard.counter]: { $gte: movement.guard.min } } : {};
 }
 
-export function apply(counters: StockCounters, movement: Movement): StockCounters {
-	if (movement.guard && counters[movement.guard.counter] < movement.guard.min)
+export function apply<C extends StagedCounters>(counters: C, movement: Movement): C {
+	if (movement.guard && (counters[movement.guard.counter] ?? 0) < movement.guard.min)
 		throw new RangeError(`Not enough ${movement.guard.counter}`);
 	const next = { ...counters };
-	for (const [k, v] of Object.entries(movement.inc)) next[k as Counter] += v;
+	for (const [k, v] of Object.entries(movement.inc) as [Counter, number][]) next[k] = (next[k] ?? 0) + v;
 	return next;
 }
 
-export function isBalanced(c: StockCounters): boolean {
-	return c.available >= 0 && c.reserved >= 0 && c.sold >= 0 && c.available + c.reserved + c.sold === c.received;
+export function isBalanced(c: StagedCounters): boolean {
+	const pending = c.pending ?? 0;
+	return (
+		c.available >= 0 &&
+		c.reserved >= 0 &&
+		c.sold >= 0 &&
+		pending >= 0 &&
+		c.available + c.reserved + c.sold + pending === c.received
+	);
+}
+
+/**
+ * A settlement's movement in two atomic steps, for stores without transactions. `take` puts the units aside (the
+ * movement's source counter to `pending`, guarded); once the reservation's status records the move, `give` hands them
+ * to the target counter, and if another move settled the reservation, `giveBack` returns them to the source. Nothing
+ * reaches its target (`available` included) before the status flip that accounts for it, so a duplicate run of a
+ * settlement can never make units sellable twice.
+ */
+export interface Stages {
+	take: Movement;
+	give: Movement;
+	giveBack: Movement;
+}
+
+export function stages(movement: Movement): Stages {
+	const entries = Object.entries(movement.inc) as [Counter, number][];
+	const from = entries.find(([, v]) => v < 0);
+	const to = entries.find(([, v]) => v > 0);
+	if (entries.length !== 2 || !from || !to || from[1] !== -to[1])
+		throw new RangeError("A staged movement takes units from one counter and gives them to another");
+	const q = to[1];
+	return {
+		take: { inc: { [from[0]]: -q, pending: q }, guard: { counter: from[0], min: q } },
+		give: { inc: { pending: -q, [to[0]]: q }, guard: { counter: "pending", min: q } },
+		giveBack: { inc: { pending: -q, [from[0]]: q }, guard: { counter: "pending", min: q } },
+	};
 }
 
 /** True when a movement took available stock from at or above the threshold to below it. */

@@ -145,9 +145,13 @@ export async function start(deps: SagaDeps, draft: OrderDraft, refused: OrderFai
 
 // The steps. Each is idempotent per order, so a run that takes over an abandoned order simply runs them again.
 
+/** The stock lines of an order, as inventory reserves and commits them. */
+function stockLines(order: Order) {
+	return order.items.map(({ productId, quantity }) => ({ productId, quantity }));
+}
+
 export function reserve({ calls }: SagaDeps, order: Order): Promise<unknown> {
-	const items = order.items.map(({ productId, quantity }) => ({ productId, quantity }));
-	return calls["inventory.reserve"]({ orderId: order.id, items });
+	return calls["inventory.reserve"]({ orderId: order.id, items: stockLines(order) });
 }
 
 export function charge({ calls }: SagaDeps, order: Order): Promise<unknown> {
@@ -156,7 +160,8 @@ export function charge({ calls }: SagaDeps, order: Order): Promise<unknown> {
 }
 
 export function commit({ calls }: SagaDeps, order: Order): Promise<unknown> {
-	return calls["inventory.commit"]({ orderId: order.id });
+	// Inventory refuses a commit its reservations do not cover, so an order can never confirm with stock unheld.
+	return calls["inventory.commit"]({ orderId: order.id, items: stockLines(order) });
 }
 
 /** PENDING → CONFIRMED once every step is done; null if the order moved on meanwhile (another run finished it). */

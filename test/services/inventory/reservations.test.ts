@@ -4,10 +4,15 @@ import {
 	SETTLEMENTS,
 	canSettle,
 	lowStockAfterReserve,
+	moveMarker,
+	movesInFlight,
 	newReservation,
+	parseMarker,
 	reservationId,
 	reservationOrder,
+	settlementTo,
 	shortLine,
+	uncoveredLines,
 } from "../../../services/inventory/reservations";
 import { apply, isBalanced, type StockCounters } from "../../../services/inventory/stock";
 
@@ -81,5 +86,91 @@ describe("reservation rules", () => {
 		expect(lowStockAfterReserve([{ productId: "p1", quantity }], available, 5)).toEqual(
 			low ? [{ productId: "p1", available: after ?? 0 }] : [],
 		);
+	});
+});
+
+describe("move markers (stores without transactions)", () => {
+	it.each([
+		{ to: "COMMITTED", settlement: SETTLEMENTS.commit },
+		{ to: "RELEASED", settlement: SETTLEMENTS.release },
+		{ to: "RESTORED", settlement: SETTLEMENTS.restore },
+		{ to: "RESERVED", settlement: undefined },
+	] as const)("the settlement ending in $to", ({ to, settlement }) => {
+		expect(settlementTo(to)).toBe(settlement);
+	});
+
+	it.each(["o1:p1", "o>1:p#1", "o#1>COMMITTED:p1"])("reads back every reservation id whole (%s)", reservationId => {
+		const marker = { reservationId, to: "COMMITTED", token: "3f1c" } as const;
+		expect(parseMarker(moveMarker(marker))).toEqual(marker);
+	});
+
+	it.each(["", "o1:p1", "o1:p1>COMMITTED", "o1:p1>SHIPPED#t", "o1:p1#t"])("rejects a malformed marker (%j)", m => {
+		expect(parseMarker(m)).toBeUndefined();
+	});
+
+	it("lists the moves in flight of one reservation, not of another whose id starts the same", () => {
+		const moves = [
+			moveMarker({ reservationId: "o1:p1", to: "COMMITTED", token: "a" }),
+			moveMarker({ reservationId: "o1:p10", to: "COMMITTED", token: "b" }),
+			moveMarker({ reservationId: "o1:p1", to: "RELEASED", token: "c" }),
+		];
+		expect(movesInFlight("o1:p1", moves).map(m => m.token)).toEqual(["a", "c"]);
+		expect(movesInFlight("o1:p1", undefined)).toEqual([]);
+	});
+});
+
+describe("an order's lines against its reservations", () => {
+	const held = (productId: string, quantity: number, status: "RESERVED" | "COMMITTED" | "RELEASED") => ({
+		productId,
+		quantity,
+		status,
+	});
+	const lines = [
+		{ productId: "p1", quantity: 2 },
+		{ productId: "p2", quantity: 1 },
+	];
+
+	it.each([
+		{ why: "every line held", rows: [held("p1", 2, "RESERVED"), held("p2", 1, "COMMITTED")], uncovered: [] },
+		{
+			why: "nothing reserved",
+			rows: [],
+			uncovered: [
+				{ productId: "p1", quantity: 2, held: 0 },
+				{ productId: "p2", quantity: 1, held: 0 },
+			],
+		},
+		{
+			why: "a line released",
+			rows: [held("p1", 2, "RESERVED"), held("p2", 1, "RELEASED")],
+			uncovered: [{ productId: "p2", quantity: 1, held: 0 }],
+		},
+		{
+			why: "fewer units held",
+			rows: [held("p1", 1, "RESERVED"), held("p2", 1, "RESERVED")],
+			uncovered: [{ productId: "p1", quantity: 2, held: 1 }],
+		},
+		{
+			why: "more units held",
+			rows: [held("p1", 3, "RESERVED"), held("p2", 1, "RESERVED")],
+			uncovered: [{ productId: "p1", quantity: 2, held: 3 }],
+		},
+		{
+			why: "a reservation of another product only",
+			rows: [held("p1", 2, "RESERVED"), held("p2", 1, "RESERVED"), held("p3", 5, "RESERVED")],
+			uncovered: [],
+		},
+	] as const)("$why", ({ rows, uncovered }) => {
+		expect(uncoveredLines(lines, rows, ["RESERVED", "COMMITTED"])).toEqual(uncovered);
+	});
+
+	it("counts repeated products together and only the accepted statuses", () => {
+		const repeated = [...lines, { productId: "p1", quantity: 1 }];
+		expect(uncoveredLines(repeated, [held("p1", 3, "COMMITTED"), held("p2", 1, "COMMITTED")], ["COMMITTED"])).toEqual(
+			[],
+		);
+		expect(uncoveredLines(lines, [held("p1", 2, "RESERVED"), held("p2", 1, "COMMITTED")], ["COMMITTED"])).toEqual([
+			{ productId: "p1", quantity: 2, held: 0 },
+		]);
 	});
 });

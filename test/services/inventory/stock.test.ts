@@ -5,6 +5,8 @@ import {
 	guardCondition,
 	isBalanced,
 	movements,
+	stages,
+	type StagedCounters,
 	type StockCounters,
 } from "../../../services/inventory/stock";
 
@@ -59,5 +61,45 @@ describe("stock guards as store conditions", () => {
 		{ movement: movements.restock(5), condition: {} },
 	])("guards $movement.inc with $condition", ({ movement, condition }) => {
 		expect(guardCondition(movement)).toEqual(condition);
+	});
+});
+
+describe("settlements in two steps (stores without transactions)", () => {
+	const counters: StagedCounters = { available: 6, reserved: 4, sold: 2, received: 12 };
+
+	it.each([
+		{ step: "commit", movement: movements.commit(3), aside: { reserved: 1 }, on: { sold: 5 } },
+		{ step: "release", movement: movements.release(3), aside: { reserved: 1 }, on: { available: 9 } },
+		{ step: "restore", movement: movements.restore(2), aside: { sold: 0 }, on: { available: 8 } },
+	])("$step: take puts the units aside, give hands them on, giveBack returns them", ({ movement, aside, on }) => {
+		const { take, give, giveBack } = stages(movement);
+		const taken = apply(counters, take);
+		const q = movement.guard!.min;
+		expect(taken).toEqual({ ...counters, ...aside, pending: q });
+		expect(isBalanced(taken)).toBe(true);
+		// Nothing reaches its target before `give`: a duplicate run never makes units sellable.
+		expect(taken.available).toBe(counters.available);
+		expect(apply(taken, give)).toEqual({ ...counters, ...aside, ...on, pending: 0 });
+		expect(apply(taken, give)).toEqual({ ...apply(counters, movement), pending: 0 });
+		expect(apply(taken, giveBack)).toEqual({ ...counters, pending: 0 });
+		expect(() => apply(counters, give)).toThrow(RangeError);
+	});
+
+	it("guards the take like the movement itself", () => {
+		expect(stages(movements.commit(5)).take.guard).toEqual({ counter: "reserved", min: 5 });
+		expect(() => apply(counters, stages(movements.commit(5)).take)).toThrow(RangeError);
+	});
+
+	it("stages only movements from one counter to another", () => {
+		expect(() => stages(movements.restock(3))).toThrow(RangeError);
+		expect(() => stages({ inc: { available: -1 } })).toThrow(RangeError);
+	});
+
+	it.each([
+		{ c: { available: 5, reserved: 1, sold: 0, received: 8, pending: 2 }, balanced: true },
+		{ c: { available: 5, reserved: 1, sold: 0, received: 8 }, balanced: false },
+		{ c: { available: 5, reserved: 1, sold: 0, received: 4, pending: -2 }, balanced: false },
+	])("counts pending units in the balance ($c)", ({ c, balanced }) => {
+		expect(isBalanced(c)).toBe(balanced);
 	});
 });

@@ -152,7 +152,10 @@ export class FakeCalls {
 	readonly calls: SagaCalls = {
 		"inventory.reserve": (p, o) => this.run("inventory.reserve", p, o, this.overrides["inventory.reserve"], () => p),
 		"inventory.commit": (p, o) =>
-			this.run("inventory.commit", p, o, this.overrides["inventory.commit"], () => ({ ...p, committed: 1 })),
+			this.run("inventory.commit", p, o, this.overrides["inventory.commit"], () => ({
+				orderId: p.orderId,
+				committed: 1,
+			})),
 		"inventory.release": (p, o) =>
 			this.run("inventory.release", p, o, this.overrides["inventory.release"], () => ({ ...p, released: 1 })),
 		"payments.charge": (p, o) =>

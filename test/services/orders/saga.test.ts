@@ -23,7 +23,7 @@ const CHARGE = {
 	action: "payments.charge",
 	params: { orderId: "o-1", userId: "u-1", amount: 3050, currency: "EUR", paymentToken: "tok_visa" },
 };
-const COMMIT = { action: "inventory.commit", params: { orderId: "o-1" } };
+const COMMIT = { action: "inventory.commit", params: RESERVE.params };
 const RELEASE = { action: "inventory.release", params: { orderId: "o-1" } };
 const refund = (reason: string) => ({
 	action: "payments.refund",
