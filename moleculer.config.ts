@@ -2,7 +2,7 @@ import os from "node:os";
 import type { BrokerOptions, Middleware, ServiceBroker } from "moleculer";
 import { Middleware as ChannelsMiddleware, Tracing as ChannelsTracing } from "@moleculer/channels";
 import { channelAdapter, JetStreamStreamsMiddleware } from "./lib/events";
-import { loadConfig } from "./lib/config";
+import { assertEventBus, loadConfig } from "./lib/config";
 import { countDeadLetters, EventLagMiddleware, registerBusinessMetrics } from "./lib/observability";
 import { KafkaTopicsMiddleware } from "./lib/events";
 import { createLogger } from "./lib/observability";
@@ -17,6 +17,7 @@ import { auditShop } from "./lib/audit";
  * overrides (NODEID, NAMESPACE, TRANSPORTER, CACHER, LOGLEVEL, ...) on top of this object.
  */
 export function brokerOptions(env: NodeJS.ProcessEnv = process.env): BrokerOptions {
+	assertEventBus(env);
 	const config = loadConfig(env);
 	const nodeID = env.NODEID || `${os.hostname().toLowerCase()}-${process.pid}`;
 	const namespace = env.NAMESPACE ?? "";

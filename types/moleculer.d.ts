@@ -17,7 +17,7 @@ declare module "moleculer" {
 			payload: unknown,
 			opts?: { ctx?: Context; headers?: Record<string, string> },
 		): Promise<void>;
-		channelAdapter?: { stopping?: boolean };
+		channelAdapter?: { connected?: boolean; stopping?: boolean };
 	}
 
 	interface ServiceRegistry {
