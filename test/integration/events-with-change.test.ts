@@ -71,6 +71,21 @@ describe("in memory: a failed outbox write does not lose the event of a change t
 		);
 	});
 
+	it("when the bus refuses that event too, the relay stores it and sends it later", async () => {
+		failNextOutboxWrite(shop.broker, "products", "product.created");
+		const adapter = shop.broker.channelAdapter as unknown as { publish(...args: unknown[]): Promise<void> };
+		vi.spyOn(adapter, "publish").mockRejectedValueOnce(new Error("injected: bus unreachable"));
+		const product = await shop.broker.call<{ id: string }, object>(
+			"products.create",
+			productInput(`bus-${unique()}`),
+			AS_ADMIN,
+		);
+		await eventually(() =>
+			Promise.resolve(seen.some(e => e.type === "product.created" && e.data.productId === product.id)),
+		);
+		expect(await outboxOf(shop.broker, "products").count({})).toBe(0);
+	});
+
 	it("an order's confirmation (orders' own transaction helper) still announces order.confirmed", async () => {
 		const product = await shop.broker.call<{ id: string }, object>(
 			"products.create",
