@@ -18,6 +18,8 @@ declare module "moleculer" {
 			opts?: { ctx?: Context; headers?: Record<string, string> },
 		): Promise<void>;
 		channelAdapter?: { connected?: boolean; stopping?: boolean };
+		/** Set by `stop()` once the node has withdrawn its services, while requests still drain (service-broker.js). */
+		stopping: boolean;
 	}
 
 	interface ServiceRegistry {

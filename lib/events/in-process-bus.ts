@@ -121,7 +121,9 @@ export class InProcessAdapter extends Adapters.Base {
 					maxRetries: chan.maxRetries,
 					deadLettering: !!chan.deadLettering?.enabled,
 					isDeadLetterChannel: chan.name === chan.deadLettering?.queueName,
+					stopping: this.broker.stopping,
 				});
+				if (next === "keep") throw err;
 				if (next === "retry") {
 					this.metricsIncrement(METRIC.retries, chan);
 					continue;

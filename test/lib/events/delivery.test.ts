@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { afterFailure, type AfterFailure } from "../../../lib/events";
 
 describe("afterFailure: what the in-process bus does with a message whose handler failed", () => {
-	const cases: [attempt: number, maxRetries: number, deadLettering: boolean, dlq: boolean, expected: AfterFailure][] = [
+	type Case = [attempt: number, maxRetries: number, deadLettering: boolean, dlq: boolean, expected: AfterFailure];
+	const cases: Case[] = [
 		[1, 5, true, false, "retry"],
 		[4, 5, true, false, "retry"],
 		[5, 5, true, false, "dead-letter"],
@@ -14,7 +15,16 @@ describe("afterFailure: what the in-process bus does with a message whose handle
 		[1, 5, true, true, "retry"],
 		[5, 5, true, true, "drop"],
 	];
+	const stopping: Case[] = [
+		[1, 5, true, false, "keep"],
+		[5, 5, true, false, "keep"],
+		[5, 5, false, true, "keep"],
+	];
 	it.each(cases)("delivery %i of %i (dead-lettering %s, dead-letter channel %s): %s", (attempt, max, dl, dlq, out) => {
 		expect(afterFailure(attempt, { maxRetries: max, deadLettering: dl, isDeadLetterChannel: dlq })).toBe(out);
+	});
+	it.each(stopping)("while the broker stops, delivery %i of %i (%s, %s): %s", (attempt, max, dl, dlq, out) => {
+		const opts = { maxRetries: max, deadLettering: dl, isDeadLetterChannel: dlq, stopping: true };
+		expect(afterFailure(attempt, opts)).toBe(out);
 	});
 });
