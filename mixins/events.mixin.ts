@@ -162,7 +162,8 @@ export const EventsMixin = defineMixin<This>({
 		/** From the bus's connection (after the consumers of this process subscribed) until it starts closing. */
 		busOpen(this: This): boolean {
 			const adapter = this.broker.channelAdapter;
-			return !!adapter?.connected && !adapter.stopping;
+			// Every adapter of @moleculer/channels sets `connected` (not in the typings) in connect() and clears it on close.
+			return !!adapter && "connected" in adapter && adapter.connected === true && !adapter.stopping;
 		},
 
 		sendSoon(this: This, row: OutboxRow) {

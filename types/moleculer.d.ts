@@ -11,15 +11,15 @@ declare module "moleculer" {
 	}
 
 	interface ServiceBroker {
+		/** Set by `stop()` once the node has withdrawn its services, while requests still drain (service-broker.js). */
+		stopping: boolean;
 		/** Added by the @moleculer/channels middleware, which declares no types for what it adds to the broker. */
 		sendToChannel(
 			channelName: string,
 			payload: unknown,
 			opts?: { ctx?: Context; headers?: Record<string, string> },
 		): Promise<void>;
-		channelAdapter?: { connected?: boolean; stopping?: boolean };
-		/** Set by `stop()` once the node has withdrawn its services, while requests still drain (service-broker.js). */
-		stopping: boolean;
+		channelAdapter?: { stopping?: boolean };
 	}
 
 	interface ServiceRegistry {
