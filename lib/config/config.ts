@@ -93,6 +93,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
 	};
 }
 
+/** `<SERVICE>_DB_URI` overrides `DB_URI`; both accept the `_FILE` form. Default: in-memory NeDB. */
+export function dbUriFor(service: string, env: Env = process.env): string {
+	return readSecret(`${service.toUpperCase()}_DB_URI`, env) ?? readSecret("DB_URI", env) ?? "memory://";
+}
+
 /**
  * Nodes joined by a transporter need a shared event bus: without `EVENTS_URL` each process has its own in-process
  * bus, and an event whose consumers run on other nodes would never reach them. Refused at start, unless
@@ -105,9 +110,4 @@ export function assertEventBus(env: Env = process.env): void {
 			"other nodes. Set EVENTS_URL (nats://, redis:// or kafka://), or EVENTS_IN_PROCESS=true if every consumer " +
 			"of this node's events runs in this same process.",
 	);
-}
-
-/** `<SERVICE>_DB_URI` overrides `DB_URI`; both accept the `_FILE` form. Default: in-memory NeDB. */
-export function dbUriFor(service: string, env: Env = process.env): string {
-	return readSecret(`${service.toUpperCase()}_DB_URI`, env) ?? readSecret("DB_URI", env) ?? "memory://";
 }

@@ -1,6 +1,6 @@
+import { InProcessAdapter } from "./in-process-bus";
 import type { Middleware, ServiceBroker } from "moleculer";
 import { DEAD_LETTER_CHANNEL, DOMAIN_EVENTS } from "./catalog";
-import { InProcessAdapter } from "./in-process-bus";
 
 /**
  * The @moleculer/channels adapter for `EVENTS_URL`, with the traps of 0.1.8 handled here on purpose:

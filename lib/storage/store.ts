@@ -154,22 +154,9 @@ export class Store<T extends Doc = Doc> {
 		// Adapters read their model/collection from `service.schema`; a collection is not a service, so pass just that.
 		this.adapter.init(broker, { schema: { model: this.sqlModel(), collection: this.spec.name }, logger: this.logger });
 		await this.adapter.connect();
-		await this.ensureIndexes();
 		// Loading rewrote the file with the live documents only.
 		if (this.nedbFile) this.compactAfter = linesBeforeCompaction(this.adapter.db.getAllData().length);
-	}
-
-	/** Rewrites the NeDB file once the lines appended by `written` more documents make it due (compaction.ts). */
-	private compactIfGrown(written: number): void {
-		if (!this.nedbFile || written <= 0) return;
-		this.appended += written;
-		if (this.appended < this.compactAfter) return;
-		this.appended = 0;
-		this.compactAfter = linesBeforeCompaction(this.adapter.db.getAllData().length);
-		// Queued behind the writes already made; later operations wait for it (NeDB runs them one at a time).
-		this.adapter.db
-			.compactDatafileAsync()
-			.catch((err: Error) => this.logger.warn(`Compacting ${this.nedbFile} failed: ${err.message}`));
+		await this.ensureIndexes();
 	}
 
 	async disconnect(): Promise<void> {
@@ -294,6 +281,19 @@ export class Store<T extends Doc = Doc> {
 	async ping(): Promise<void> {
 		if (this.kind === "sql") await this.sequelize!.authenticate();
 		else if (this.kind === "mongo") await this.adapter.db.command({ ping: 1 });
+	}
+
+	/** Rewrites the NeDB file once the lines appended by `written` more documents make it due (compaction.ts). */
+	private compactIfGrown(written: number): void {
+		if (!this.nedbFile || written <= 0) return;
+		this.appended += written;
+		if (this.appended < this.compactAfter) return;
+		this.appended = 0;
+		this.compactAfter = linesBeforeCompaction(this.adapter.db.getAllData().length);
+		// Queued behind the writes already made; later operations wait for it (NeDB runs them one at a time).
+		this.adapter.db
+			.compactDatafileAsync()
+			.catch((err: Error) => this.logger.warn(`Compacting ${this.nedbFile} failed: ${err.message}`));
 	}
 
 	/** Inserts a new document; throws DuplicateKeyError when the id or a unique field exists. */
