@@ -1,5 +1,5 @@
 import os from "node:os";
-import type { BrokerOptions, Middleware, ServiceBroker } from "moleculer";
+import type { BrokerOptions, Errors, Middleware, ServiceBroker } from "moleculer";
 import { Middleware as ChannelsMiddleware, Tracing as ChannelsTracing } from "@moleculer/channels";
 import { channelAdapter, JetStreamStreamsMiddleware } from "./lib/events";
 import { assertEventBus, loadConfig } from "./lib/config";
@@ -10,6 +10,9 @@ import { ensurePrometheusReporter, metricsOptions } from "./lib/observability";
 import { RequestContextMiddleware } from "./lib/observability";
 import { tracingOptions } from "./lib/observability";
 import { auditShop } from "./lib/audit";
+
+/** What the retry and breaker checks read of a failure: Moleculer errors carry these fields, plain errors do not. */
+type Failure = (Error & Partial<Pick<Errors.MoleculerError, "retryable" | "type" | "code">>) | undefined;
 
 /**
  * Every broker option, from the environment (12-factor). With nothing set this is the one-process dev shop:
@@ -36,7 +39,8 @@ export function brokerOptions(env: NodeJS.ProcessEnv = process.env): BrokerOptio
 
 		transporter: env.TRANSPORTER || null,
 		cacher: cacher(env.CACHER),
-		// JSON keeps the wire format readable across versions; see the README's Performance section for the measured alternatives.
+		// JSON keeps the wire format readable across versions; see the README's Performance section for the measured
+		// alternatives.
 		serializer: "JSON",
 
 		requestTimeout: Number(env.REQUEST_TIMEOUT_MS ?? 5000),
@@ -48,7 +52,7 @@ export function brokerOptions(env: NodeJS.ProcessEnv = process.env): BrokerOptio
 			delay: 100,
 			maxDelay: 1000,
 			factor: 2,
-			check: (err: any) => !!err?.retryable && err.type !== "SERVICE_NOT_AVAILABLE",
+			check: (err: Failure) => !!err?.retryable && err.type !== "SERVICE_NOT_AVAILABLE",
 		},
 		contextParamsCloning: false,
 		maxCallLevel: 20,
@@ -67,8 +71,9 @@ export function brokerOptions(env: NodeJS.ProcessEnv = process.env): BrokerOptio
 			halfOpenTime: 5_000,
 			// Only a failing endpoint trips its breaker: timeouts, lost requests, unexpected errors. Typed answers such as
 			// OUT_OF_STOCK, PAYMENT_DECLINED or a PAYMENT_UNAVAILABLE passed on from further down are not its fault.
-			check: (err: any) =>
-				!!err && (["REQUEST_TIMEOUT", "REQUEST_REJECTED"].includes(err.type) || (err.code >= 500 && !err.type)),
+			check: (err: Failure) =>
+				!!err &&
+				(["REQUEST_TIMEOUT", "REQUEST_REJECTED"].includes(err.type ?? "") || ((err.code ?? 0) >= 500 && !err.type)),
 		},
 		bulkhead: { enabled: false, concurrency: 10, maxQueueSize: 100 },
 		validator: true,
@@ -116,7 +121,7 @@ export function brokerOptions(env: NodeJS.ProcessEnv = process.env): BrokerOptio
 		enumerable: true,
 		configurable: true,
 		get: () => cacherOptions,
-		set: value => (cacherOptions = typeof value === "string" ? cacher(value) : value),
+		set: (value: BrokerOptions["cacher"]) => (cacherOptions = typeof value === "string" ? cacher(value) : value),
 	});
 	return options;
 }

@@ -3,7 +3,7 @@ declare module "autocannon" {
 	import type { EventEmitter } from "node:events";
 
 	interface AutocannonClient {
-		/** Replaces the requests the connection cycles through (each merged with the instance's method, headers and URL). */
+		/** Replaces the requests the connection cycles through (each merged with the instance's method, headers, URL). */
 		setRequests(
 			requests: { method?: string; path?: string; headers?: Record<string, string>; body?: string | Buffer }[],
 		): void;
@@ -46,7 +46,7 @@ declare module "autocannon" {
 			event: "response",
 			listener: (client: AutocannonClient, statusCode: number, resBytes: number, responseTime: number) => void,
 		): this;
-		on(event: string, listener: (...args: any[]) => void): this;
+		on(event: string, listener: (...args: never[]) => void): this;
 	}
 
 	function autocannon(opts: Options): Instance;

@@ -7,7 +7,7 @@ import ApiGateway from "moleculer-web";
  * FLOOR_CACHE switch on the built-in metrics and a memory cacher (cache hit), as the shop runs by default.
  * Started as its own process by the benchmark; prints its port on stdout once it listens.
  */
-const product = JSON.parse(process.env.LIMIT_BODY ?? "{}");
+const product: unknown = JSON.parse(process.env.LIMIT_BODY ?? "{}");
 const metrics = process.env.FLOOR_METRICS === "true";
 const cache = process.env.FLOOR_CACHE === "true";
 
@@ -39,9 +39,9 @@ broker.createService({
 	},
 });
 
-broker.start().then(() => {
+void broker.start().then(() => {
 	const server = (broker.getLocalService("api") as unknown as { server: { address(): { port: number } } }).server;
 	process.stdout.write(`${server.address().port}\n`);
 });
 
-process.on("SIGTERM", () => broker.stop().then(() => process.exit(0)));
+process.on("SIGTERM", () => void broker.stop().then(() => process.exit(0)));

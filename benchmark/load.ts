@@ -1,7 +1,10 @@
 import autocannon from "autocannon";
 import { cpuDuring } from "./processes";
 
-/** One HTTP path under load: a fixed number of connections, each repeating its own request as fast as it is answered. */
+/**
+ * One HTTP path under load: a fixed number of connections, each repeating its own request as fast as it is
+ * answered.
+ */
 export interface LoadSpec {
 	url: string;
 	method?: "GET" | "POST";

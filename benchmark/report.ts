@@ -42,7 +42,10 @@ function ratioTarget(
 	const p99Ok = maxP99 === undefined || s.latencyMs.p99 < maxP99;
 	return {
 		what,
-		actual: `ratio ${fixed(s.ratio, 3)}${maxP99 !== undefined ? `, p99 ${fixed(s.latencyMs.p99, 1)} ms` : ""}${s.errors ? `, ${s.errors} errors` : ""}`,
+		actual:
+			`ratio ${fixed(s.ratio, 3)}` +
+			(maxP99 !== undefined ? `, p99 ${fixed(s.latencyMs.p99, 1)} ms` : "") +
+			(s.errors ? `, ${s.errors} errors` : ""),
 		goal: `>= ${min}${maxP99 !== undefined ? `, p99 < ${maxP99} ms` : ""}, no errors`,
 		met: ratioOk && p99Ok && s.errors === 0,
 	};
@@ -111,7 +114,9 @@ export function formatReport(report: BenchReport): string {
 	const m = report.machine;
 	const out: string[] = [];
 	out.push(
-		`${m.cpu}, ${m.cores} cores, ${m.memoryGB} GB, Node ${m.node}, ${m.platform}; ${m.date}; load average at start ${m.loadAverage.join(" ")}${m.loadAverageEnd ? `, at end ${m.loadAverageEnd.join(" ")}` : ""}`,
+		`${m.cpu}, ${m.cores} cores, ${m.memoryGB} GB, Node ${m.node}, ${m.platform}; ${m.date}; ` +
+			`load average at start ${m.loadAverage.join(" ")}` +
+			(m.loadAverageEnd ? `, at end ${m.loadAverageEnd.join(" ")}` : ""),
 	);
 	out.push(
 		`${report.settings.warmupSeconds} s warm-up + ${report.settings.seconds} s per path; connections: ${Object.entries(
@@ -143,9 +148,8 @@ export function formatReport(report: BenchReport): string {
 			.filter(([, ms]) => ms > 0)
 			.sort((a, b) => b[1] - a[1]);
 		const total = byProcess.reduce((sum, [, ms]) => sum + ms, 0);
-		out.push(
-			`  ${s.group} ${s.key}: total ${fixed(total, 3)} = ${byProcess.map(([name, ms]) => `${name} ${fixed(ms, 3)}`).join(", ")}`,
-		);
+		const shares = byProcess.map(([name, ms]) => `${name} ${fixed(ms, 3)}`);
+		out.push(`  ${s.group} ${s.key}: total ${fixed(total, 3)} = ${shares.join(", ")}`);
 	}
 	out.push("");
 	out.push(

@@ -152,11 +152,13 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
 			products: PRODUCTS,
 			notes: [
 				"The limit is a bare node:http server in its own process answering the exact body of GET /api/products/:id.",
-				"The reference rows are moleculer-web in front of one trivial action answering that body, in its own process: bare, then with Moleculer's built-in metrics and a memory cache hit (the shop's defaults).",
+				"The reference rows are moleculer-web in front of one trivial action answering that body, in its own " +
+					"process: bare, then with Moleculer's built-in metrics and a memory cache hit (the shop's defaults).",
 				"Each path: one warm-up run, then the measured run, with a fixed number of connections (no pipelining).",
 				"Errors are socket errors, timeouts and non-2xx answers. Latency percentiles are over the 2xx answers.",
 				"Peak RSS is each process's VmHWM after its load; the load generator's is sampled from process.memoryUsage().",
-				"CPU ms per request is each process's user+system CPU time over the measured run divided by the answered requests; the loopback servers' share includes anything else using them meanwhile.",
+				"CPU ms per request is each process's user+system CPU time over the measured run divided by the answered " +
+					"requests; the loopback servers' share includes anything else using them meanwhile.",
 			],
 		},
 		...partial,

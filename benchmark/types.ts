@@ -42,7 +42,7 @@ export interface GroupContext {
 	seconds: number;
 	warmupSeconds: number;
 	log(line: string): void;
-	/** Measures the limit and the framework floor with this product body unless they were measured already in this run. */
+	/** Measures the limit and the framework floor with this product body unless already measured in this run. */
 	ensureLimit(productBody: string): Promise<void>;
 	/** Writes a V8 CPU profile of each shop process into this directory (node --cpu-prof). */
 	cpuProfileDir?: string;

@@ -2,7 +2,14 @@ import type { Service } from "moleculer";
 import type { Sequelize } from "sequelize";
 import { defineMixin } from "../lib/actor";
 import { dbUriFor } from "../lib/config";
-import { Store, createSequelize, storeKind, type CollectionSpec, type Doc } from "../lib/storage";
+import {
+	Store,
+	createSequelize,
+	storeKind,
+	type AnyCollectionSpec,
+	type CollectionSpec,
+	type Doc,
+} from "../lib/storage";
 
 const CONNECT_RETRY_MS = 2000;
 
@@ -23,12 +30,13 @@ type This = Service & DbThis;
  * (memory:// NeDB by default). `this.stores.<name>` is a Store; a SQL service shares one connection pool.
  * Connecting retries until the database answers, so a node can start before its database.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each collection has its own entity type
-export function DbMixin(...collections: CollectionSpec<any>[]) {
+export function DbMixin(...collections: AnyCollectionSpec[]) {
 	return defineMixin<This>({
 		created(this: This) {
 			this.dbUri = dbUriFor(this.name);
-			this.stores = Object.fromEntries(collections.map(spec => [spec.name, new Store(spec, this.dbUri, this.logger)]));
+			this.stores = Object.fromEntries(
+				collections.map(spec => [spec.name, new Store(spec as CollectionSpec, this.dbUri, this.logger)]),
+			);
 		},
 
 		methods: {

@@ -256,7 +256,8 @@ export const EventsMixin = defineMixin<This>({
 						try {
 							await this.send(row);
 						} catch (err) {
-							// Retried in a few seconds rather than when the claim lapses; the rows behind it get their turn meanwhile.
+							// Retried in a few seconds rather than when the claim lapses; the rows behind it get their turn
+							// meanwhile.
 							await this.retryLater(row);
 							throw err;
 						}

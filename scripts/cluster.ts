@@ -1,12 +1,22 @@
-import { buildDist, ensureDatabase, startNode, stopNodes, type Env, type NodeSpec, type ShopNode } from "./nodes";
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import net from "node:net";
+import path from "node:path";
+import { buildDist, ensureDatabase, ROOT, startNode, stopNodes, type Env, type NodeSpec, type ShopNode } from "./nodes";
+import { INFRA_PORTS, runInfra, type InfraName } from "./infra";
 
 /**
  * `npm run cluster`: the shop split across local processes without Docker. One node per actor, two gateways and
- * two orders nodes, over the local NATS (calls and domain events via JetStream), Redis (cache) and MariaDB.
- * Every URL can be overridden from the environment; Ctrl-C stops every node.
+ * two orders nodes, over the local NATS (calls), Kafka (domain events: the local broker of `infra/servers`, started
+ * here unless EVENTS_URL names a bus), Redis (cache) and MariaDB. `--zipkin` also starts the local Zipkin and traces
+ * every node into it; `--prometheus` starts the local Prometheus scraping every node. Every URL can be overridden
+ * from the environment; Ctrl-C stops every node, and the servers this command started.
  */
 
 const env = process.env;
+const flags = new Set(process.argv.slice(2));
+const withZipkin = flags.has("--zipkin") && !env.ZIPKIN_URL;
+const withPrometheus = flags.has("--prometheus");
+const startKafka = !env.EVENTS_URL;
 const firstPort = Number(env.PORT ?? 3000);
 const firstMetricsPort = Number(env.METRICS_PORT ?? 3030);
 const metrics = env.METRICS !== "false";
@@ -14,11 +24,13 @@ const metrics = env.METRICS !== "false";
 const shared: Env = {
 	TRANSPORTER: env.TRANSPORTER ?? "nats://127.0.0.1:4222",
 	CACHER: env.CACHER ?? "redis://127.0.0.1:6379",
-	EVENTS_URL: env.EVENTS_URL ?? "nats://127.0.0.1:4222",
+	EVENTS_URL: env.EVENTS_URL ?? `kafka://127.0.0.1:${INFRA_PORTS.kafka}`,
 	DB_URI: env.DB_URI ?? "mysql://root@127.0.0.1:3306/emporium",
 	NAMESPACE: env.NAMESPACE ?? "",
 	SEED: env.SEED ?? "true",
+	ZIPKIN_URL: env.ZIPKIN_URL ?? (withZipkin ? `http://127.0.0.1:${INFRA_PORTS.zipkin}` : undefined),
 };
+const TARGETS_FILE = path.join(ROOT, "infra/.run/prometheus-targets/cluster.json");
 
 const LAYOUT = (
 	[
@@ -72,6 +84,27 @@ async function waitUntilReady(ports: number[], timeoutMs: number): Promise<boole
 	return pending.size === 0;
 }
 
+function portOpen(port: number): Promise<boolean> {
+	return new Promise(resolve => {
+		const socket = net.connect({ port, host: "127.0.0.1" });
+		socket.once("connect", () => {
+			socket.destroy();
+			resolve(true);
+		});
+		socket.once("error", () => resolve(false));
+	});
+}
+
+/** Starts a local server unless it already runs; returns whether this command started it (and so must stop it). */
+async function ensureServer(name: InfraName): Promise<boolean> {
+	if (await portOpen(INFRA_PORTS[name])) {
+		say(`${name}: already running on 127.0.0.1:${INFRA_PORTS[name]}, used as is`);
+		return false;
+	}
+	await runInfra(["start", name], {}, line => say(line));
+	return true;
+}
+
 async function main(): Promise<void> {
 	const scheme = shared.DB_URI!.split(":")[0].toLowerCase();
 	if (["memory", "nedb"].includes(scheme)) {
@@ -83,9 +116,24 @@ async function main(): Promise<void> {
 	const { typeErrors } = await buildDist();
 	if (typeErrors) say(`type errors (npm run typecheck), running what tsc emitted anyway:\n${typeErrors}`);
 	if (scheme !== "mongodb" && scheme !== "mongodb+srv") await ensureDatabase(shared.DB_URI!);
+	const started: InfraName[] = [];
+	if (startKafka && (await ensureServer("kafka"))) started.push("kafka");
+	if (withZipkin && (await ensureServer("zipkin"))) started.push("zipkin");
+	if (withPrometheus) {
+		const targets = LAYOUT.map(s => `127.0.0.1:${s.env.METRICS_PORT}`);
+		await mkdir(path.dirname(TARGETS_FILE), { recursive: true });
+		await writeFile(TARGETS_FILE, JSON.stringify([{ targets, labels: { cluster: "local" } }], null, 2));
+		if (await ensureServer("prometheus")) started.push("prometheus");
+	}
+	const stopServers = async () => {
+		if (withPrometheus) await rm(TARGETS_FILE, { force: true });
+		if (started.length)
+			await runInfra(["stop", ...started], {}, line => say(line)).catch((err: Error) => say(err.message));
+	};
 
 	say(
-		`transporter ${redact(shared.TRANSPORTER)} | events ${redact(shared.EVENTS_URL)} | cache ${redact(shared.CACHER)} | data ${redact(shared.DB_URI)} | namespace "${shared.NAMESPACE}"`,
+		`transporter ${redact(shared.TRANSPORTER)} | events ${redact(shared.EVENTS_URL)} | ` +
+			`cache ${redact(shared.CACHER)} | data ${redact(shared.DB_URI)} | namespace "${shared.NAMESPACE}"`,
 	);
 	say(`${"node ID".padEnd(width)}  ${"services".padEnd(13)}  endpoints`);
 	for (const spec of LAYOUT) {
@@ -103,7 +151,7 @@ async function main(): Promise<void> {
 	);
 	let stopping = false;
 	for (const node of nodes) {
-		node.exited.then(code => {
+		void node.exited.then(code => {
 			if (!stopping) say(`${node.name} exited (code ${code}); the other nodes keep running`);
 		});
 	}
@@ -118,6 +166,7 @@ async function main(): Promise<void> {
 		say(`${signal}: stopping ${nodes.filter(n => n.running()).length} nodes ...`);
 		await stopNodes(nodes, "SIGTERM");
 		say("all nodes stopped");
+		await stopServers();
 		process.exit(0);
 	};
 	process.on("SIGINT", () => void stop("SIGINT"));
@@ -128,9 +177,10 @@ async function main(): Promise<void> {
 		say(
 			`ready: ${gatewayPorts.map(p => `http://127.0.0.1:${p}`).join(" and ")} (try: curl http://127.0.0.1:${gatewayPorts[0]}/api/products)`,
 		);
-		say(
-			`REPL into this cluster: ${shared.NAMESPACE ? `NAMESPACE=${shared.NAMESPACE} ` : ""}npm run repl; Ctrl-C here stops every node`,
-		);
+		const namespace = shared.NAMESPACE ? `NAMESPACE=${shared.NAMESPACE} ` : "";
+		say(`REPL into this cluster: ${namespace}npm run repl; Ctrl-C here stops every node`);
+		if (shared.ZIPKIN_URL) say(`traces: ${shared.ZIPKIN_URL}/zipkin/ (Zipkin UI)`);
+		if (withPrometheus) say(`metrics: http://127.0.0.1:${INFRA_PORTS.prometheus}/targets (Prometheus)`);
 	} else if (!stopping) {
 		say("the gateways did not report ready within 120 s; see the node logs above");
 	}
@@ -138,6 +188,7 @@ async function main(): Promise<void> {
 	await Promise.all(nodes.map(n => n.exited));
 	if (!stopping) {
 		say("every node has exited");
+		await stopServers();
 		process.exit(1);
 	}
 }

@@ -146,7 +146,7 @@ export function startNode(spec: NodeSpec, opts: StartOptions = {}): ShopNode {
 			"**/*.service.js",
 		],
 		// Its own process group: a Ctrl-C in the terminal reaches only the parent, which stops each node once.
-		{ cwd: ROOT, env: env as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"], detached: true },
+		{ cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"], detached: true },
 	);
 	const keep = opts.keepLines ?? 200;
 	const lines: string[] = [];
@@ -155,8 +155,8 @@ export function startNode(spec: NodeSpec, opts: StartOptions = {}): ShopNode {
 		if (lines.length > keep) lines.shift();
 		opts.onLine?.(spec.name, line);
 	};
-	readline.createInterface({ input: child.stdout! }).on("line", onLine);
-	readline.createInterface({ input: child.stderr! }).on("line", onLine);
+	readline.createInterface({ input: child.stdout }).on("line", onLine);
+	readline.createInterface({ input: child.stderr }).on("line", onLine);
 
 	let alive = true;
 	const exited = new Promise<number | null>(resolve => {

@@ -20,11 +20,18 @@ declare module "moleculer" {
 			opts?: { ctx?: Context; headers?: Record<string, string> },
 		): Promise<void>;
 		channelAdapter?: { stopping?: boolean };
+		/** Opens the moleculer-repl console on this broker (0.14 implements it but does not declare it). */
+		repl(): unknown;
 	}
 
 	interface ServiceRegistry {
 		/** Declared by the registry's code (registry.js) but missing from the typings. */
 		hasService(fullName: string, nodeID?: string): boolean;
+	}
+
+	interface EndpointList {
+		/** True when some node offering the action can take a call (connected, circuit breaker not open). */
+		hasAvailable(): boolean;
 	}
 }
 

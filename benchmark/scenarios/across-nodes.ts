@@ -75,7 +75,7 @@ export async function runAcrossNodes(ctx: GroupContext): Promise<GroupResult> {
 		const pids = Object.fromEntries(nodes.map(node => [node.name, node.child.pid!]));
 		const { cpuMs: idleCpu } = await cpuDuring(pids, () => new Promise(resolve => setTimeout(resolve, IDLE_MS)));
 		const idle = new Map(nodes.map(node => [node.name, memoryOf(node.child.pid!)?.rssMB ?? null]));
-		const seeded = await seedShop(`http://127.0.0.1:${port}`, ADMIN).catch(err => {
+		const seeded = await seedShop(`http://127.0.0.1:${port}`, ADMIN).catch((err: Error) => {
 			throw new Error(`${err.message}\n${nodes.map(n => `--- ${n.name} ---\n${n.recentOutput()}`).join("\n")}`);
 		});
 		await ctx.ensureLimit(seeded.productBody);
@@ -93,9 +93,9 @@ export async function runAcrossNodes(ctx: GroupContext): Promise<GroupResult> {
 	} finally {
 		await auditor.stop();
 		await stopNodes(nodes);
-		await dropNamespace(namespace, SERVER_URLS.nats, SERVER_URLS.redis).catch(err =>
+		await dropNamespace(namespace, SERVER_URLS.nats, SERVER_URLS.redis).catch((err: Error) =>
 			ctx.log(`could not drop namespace ${namespace}: ${err.message}`),
 		);
-		await dropDatabase(database).catch(err => ctx.log(`could not drop ${database}: ${err.message}`));
+		await dropDatabase(database).catch((err: Error) => ctx.log(`could not drop ${database}: ${err.message}`));
 	}
 }

@@ -56,7 +56,8 @@ export function cpuProfileEnv(dir: string | undefined, name: string): Env {
 		"  profiling = false; const file = `" + prefix + ".${++n}.cpuprofile`;",
 		"  session.post('Profiler.stop', (err, res) => { if (err) return; mkdirSync(" +
 			JSON.stringify(path.dirname(prefix)) +
-			", { recursive: true }); writeFileSync(file + '.tmp', JSON.stringify(res.profile)); renameSync(file + '.tmp', file); });",
+			", { recursive: true }); writeFileSync(file + '.tmp', JSON.stringify(res.profile)); " +
+			"renameSync(file + '.tmp', file); });",
 		"});",
 	]
 		.join(" ")
@@ -64,7 +65,10 @@ export function cpuProfileEnv(dir: string | undefined, name: string): Env {
 	return { NODE_OPTIONS: `--import "data:text/javascript,${encodeURIComponent(preload)}"` };
 }
 
-/** Profiles the processes (name to pid, started with `cpuProfileEnv`) while `work` runs; saves `<dir>/<name>-<label>.cpuprofile`. */
+/**
+ * Profiles the processes (name to pid, started with `cpuProfileEnv`) while `work` runs; saves
+ * `<dir>/<name>-<label>.cpuprofile`.
+ */
 export async function profileDuring<T>(
 	dir: string | undefined,
 	pids: Record<string, number>,

@@ -37,7 +37,7 @@ export async function runOneProcess(
 	const auditor = await joinShop(namespace, SERVER_URLS.nats);
 	try {
 		await waitForShop(auditor, [shop], 60_000);
-		const seeded = await seedShop(`http://127.0.0.1:${port}`, ADMIN).catch(err => {
+		const seeded = await seedShop(`http://127.0.0.1:${port}`, ADMIN).catch((err: Error) => {
 			throw new Error(`${err.message}\n--- shop output ---\n${shop.recentOutput()}`);
 		});
 		const idle = memoryOf(shop.child.pid!);

@@ -30,7 +30,14 @@ export interface SeededShop {
 	tokens: string[];
 }
 
-async function call(baseUrl: string, method: string, path: string, body?: unknown, token?: string): Promise<any> {
+/** One JSON request; `T` is the body the caller expects back. */
+async function call<T = unknown>(
+	baseUrl: string,
+	method: string,
+	path: string,
+	body?: unknown,
+	token?: string,
+): Promise<T> {
 	const headers: Record<string, string> = {};
 	if (body !== undefined) headers["content-type"] = "application/json";
 	if (token) headers.authorization = `Bearer ${token}`;
@@ -41,7 +48,7 @@ async function call(baseUrl: string, method: string, path: string, body?: unknow
 	});
 	const text = await res.text();
 	if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-	return text ? JSON.parse(text) : null;
+	return (text ? JSON.parse(text) : null) as T;
 }
 
 /** Waits until the gateway routes to products (autoAliases are off, but services register asynchronously). */
@@ -60,11 +67,11 @@ export async function waitForApi(baseUrl: string, timeoutMs = 60_000): Promise<v
 
 export async function seedShop(baseUrl: string, admin: { email: string; password: string }): Promise<SeededShop> {
 	await waitForApi(baseUrl);
-	const { token: adminToken } = await call(baseUrl, "POST", "/api/auth/login", admin);
+	const { token: adminToken } = await call<{ token: string }>(baseUrl, "POST", "/api/auth/login", admin);
 	const run = randomBytes(3).toString("hex");
 	const productIds: string[] = [];
 	for (let i = 0; i < PRODUCTS; i++) {
-		const product = await call(
+		const product = await call<{ id: string }>(
 			baseUrl,
 			"POST",
 			"/api/products",
@@ -83,12 +90,12 @@ export async function seedShop(baseUrl: string, admin: { email: string; password
 	}
 	const tokens = await Promise.all(
 		Array.from({ length: CONNECTIONS.order }, async (_, i) => {
-			const { token } = await call(baseUrl, "POST", "/api/auth/register", {
+			const { token } = await call<{ token: string }>(baseUrl, "POST", "/api/auth/register", {
 				email: `bench-${run}-${i}@example.com`,
 				password: "benchmark-password",
 				name: `Customer ${i}`,
 			});
-			return token as string;
+			return token;
 		}),
 	);
 	const productBody = JSON.stringify(await call(baseUrl, "GET", `/api/products/${productIds[0]}`));
@@ -162,7 +169,8 @@ export async function runPaths(
 	const profiled = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [`${group}-${name}`, pid]));
 	for (const path of shopPaths(shop).filter(p => !ctx.paths || ctx.paths.includes(p.key))) {
 		ctx.log(
-			`${group}: ${path.label}, ${path.load.connections} connections, ${ctx.warmupSeconds} s warm-up + ${ctx.seconds} s`,
+			`${group}: ${path.label}, ${path.load.connections} connections, ` +
+				`${ctx.warmupSeconds} s warm-up + ${ctx.seconds} s`,
 		);
 		const around = <T>(run: () => Promise<T>) => profileDuring(ctx.cpuProfileDir, profiled, path.key, run);
 		const measured = await measure(path.load, {

@@ -13,7 +13,10 @@ export const money = { type: "number", integer: true, min: 0, max: 100_000_000 }
 export const currency = { type: "string", pattern: /^[A-Z]{3}$/, optional: true } as const;
 export const page = { type: "number", integer: true, min: 1, max: 1_000_000, convert: true, optional: true } as const;
 export const pageSize = { type: "number", integer: true, min: 1, max: 100, convert: true, optional: true } as const;
-/** Paging of the internal audit actions (default: everything); one page must fit in a transporter message (NATS: 1 MB). */
+/**
+ * Paging of the internal audit actions (default: everything); one page must fit in a transporter message
+ * (NATS: 1 MB).
+ */
 export const auditPage = {
 	offset: { type: "number", integer: true, min: 0, convert: true, optional: true },
 	limit: { type: "number", integer: true, min: 1, convert: true, optional: true },

@@ -1,6 +1,8 @@
 import { InProcessAdapter } from "./in-process-bus";
 import type { Middleware, ServiceBroker } from "moleculer";
+import { Partitioners } from "kafkajs";
 import { DEAD_LETTER_CHANNEL, DOMAIN_EVENTS } from "./catalog";
+import { kafkaBrokers } from "./kafka-topics";
 
 /**
  * The @moleculer/channels adapter for `EVENTS_URL`, with the traps of 0.1.8 handled here on purpose:
@@ -20,6 +22,13 @@ export const CHANNEL_DEFAULTS = {
 const WEEK_NS = 7 * 24 * 3600 * 1e9;
 // Streams would otherwise keep every event forever.
 const STREAM_LIMITS = { max_age: WEEK_NS };
+/**
+ * A consumer killed without leaving its group holds its partitions until its session times out: 10 s instead of 30 s
+ * bounds how long that node's share of the events waits after a crash. An idle consumer notices a rebalance (a node
+ * joining or leaving) only when its fetch returns: 1 s instead of 5 s, since the adapter joins one group per channel,
+ * one after the other.
+ */
+const KAFKA_CONSUMER = { sessionTimeout: 10_000, heartbeatInterval: 1000, maxWaitTimeInMs: 1000 };
 const NATS_CONNECTION = { waitOnFirstConnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 1000 };
 
 export function channelAdapter(
@@ -66,13 +75,24 @@ export function channelAdapter(
 		};
 	}
 	if (scheme === "kafka") {
-		const brokers = eventsUrl
-			.replace(/^kafka:\/\//i, "")
-			.split(",")
-			.map(s => s.replace(/^kafka:\/\//i, "").replace(/\/$/, ""));
+		const brokers = kafkaBrokers(eventsUrl);
 		return {
 			type: "Kafka",
-			options: { ...CHANNEL_DEFAULTS, prefix, consumerName: nodeID, kafka: { brokers, clientId: nodeID } },
+			options: {
+				...CHANNEL_DEFAULTS,
+				prefix,
+				consumerName: nodeID,
+				kafka: {
+					brokers,
+					clientId: nodeID,
+					// Reconnect attempts at most 2 s apart (kafkajs backs off up to 30 s): a broker back from an outage is
+					// used again within seconds.
+					retry: { initialRetryTime: 250, maxRetryTime: 2000, retries: 10 },
+					// kafkajs' default partitioner, chosen explicitly (it warns at every start otherwise).
+					producerOptions: { createPartitioner: Partitioners.DefaultPartitioner },
+					consumerOptions: KAFKA_CONSUMER,
+				},
+			},
 		};
 	}
 	throw new Error(`Unsupported EVENTS_URL scheme "${scheme}:" (nats, redis, kafka; unset for in-process)`);
@@ -82,7 +102,8 @@ export function channelAdapter(
  * JetStream refuses a publish no stream covers (503 "no responders"), and the NATS adapter creates a channel's
  * stream only when a consumer subscribes: an event nobody consumes yet (inventory.reserved, payment.succeeded)
  * would stay in the outbox and slow its relay down. Every domain-event stream is created at start instead, with
- * the name, subject and limits the adapter gives it ("<namespace>.order.created" in stream "<namespace>_order_created").
+ * the name, subject and limits the adapter gives it ("<namespace>.order.created" in stream
+ * "<namespace>_order_created").
  */
 export function JetStreamStreamsMiddleware(eventsUrl: string | undefined): Middleware {
 	return {

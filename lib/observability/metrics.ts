@@ -89,7 +89,10 @@ export function EventLagMiddleware(): Middleware {
 	} as unknown as Middleware;
 }
 
-/** What the NATS, Redis and Kafka adapters of @moleculer/channels 0.1.8 count once a message is in the dead-letter queue. */
+/**
+ * What the NATS, Redis and Kafka adapters of @moleculer/channels 0.1.8 count once a message is in the dead-letter
+ * queue.
+ */
 const ADAPTER_DEAD_LETTERED = "moleculer.channels.messages.deadLettering.total";
 
 interface ChannelAdapter {

@@ -47,6 +47,32 @@ function sampleValue(value: number | string | null | undefined): string {
 	return String(value);
 }
 
+/** Series of the shop itself (lib/observability/metrics.ts), as opposed to Moleculer's built-in ones. */
+const SHOP_PREFIX = "emporium_";
+
+/**
+ * `{nodeID="a",type="b"}` → `{node_id="a",type="b"}`: label names in snake_case, as `promtool check metrics` asks.
+ * Only label names are rewritten: a name sits after `{` or `,` and before `="`, and label values are escaped, so a
+ * value cannot contain an unescaped quote that would end it early.
+ */
+export function snakeCaseLabels(labels: string): string {
+	let out = "";
+	let inValue = false;
+	for (let i = 0; i < labels.length; i++) {
+		const c = labels[i];
+		if (inValue) {
+			out += c;
+			if (c === "\\") out += labels[++i] ?? "";
+			else if (c === '"') inValue = false;
+		} else if (c === '"') {
+			out += c;
+			inValue = true;
+		} else if (/[A-Z]/.test(c)) out += `${/[a-z0-9]/.test(labels[i - 1] ?? "") ? "_" : ""}${c.toLowerCase()}`;
+		else out += c;
+	}
+	return out;
+}
+
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
 	res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store" });
 	res.end(JSON.stringify(body));
@@ -59,7 +85,8 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
  * - The exposition is valid text format 0.0.4. Moleculer's own interleaves `_rate`, `_min`, `_max`... samples
  *   inside other families and writes quantiles under a `histogram` type. Here every family is one group; quantiles
  *   make a `summary`, buckets a `histogram` (or their own untyped `_bucket` family when the metric has both);
- *   the statistics and rates are gauges of their own. Series names and labels stay the ones Moleculer writes.
+ *   the statistics and rates are gauges of their own. Series names and labels stay the ones Moleculer writes, except for the shop's own `emporium_*` series: counters
+ *   end in `_total` and label names are snake_case (`node_id`), so that `promtool check metrics` has nothing to say
  */
 export class PrometheusReporter extends MoleculerPrometheusReporter {
 	handler(req: IncomingMessage, res: ServerResponse): void {
@@ -96,14 +123,20 @@ export class PrometheusReporter extends MoleculerPrometheusReporter {
 			if (!this.matchMetricName(metric.name) || metric.name.startsWith("os.datetime")) return;
 			const items = metric.snapshot();
 			if (items.length === 0) return;
-			const name = this.formatMetricName(metric.name).replace(/[.-]/g, "_");
+			const base = this.formatMetricName(metric.name).replace(/[.-]/g, "_");
+			const own = base.startsWith(SHOP_PREFIX);
+			// The shop's own series follow Prometheus' naming rules: a counter ends in _total.
+			const name = own && metric.type === "counter" && !base.endsWith("_total") ? `${base}_total` : base;
 			const help = metric.description ?? metric.name + (metric.unit ? ` (${metric.unit})` : "");
 			const line = (
 				suffix: string,
 				item: SnapshotItem,
 				value: number | string | null | undefined,
 				extra?: Record<string, unknown>,
-			) => `${name}${suffix}${this.labelsToStr(item.labels, extra)} ${sampleValue(value)}`;
+			) => {
+				const labels = this.labelsToStr(item.labels, extra);
+				return `${name}${suffix}${own ? snakeCaseLabels(labels) : labels} ${sampleValue(value)}`;
+			};
 
 			if (metric.type === "info") {
 				family(

@@ -54,7 +54,9 @@ export class ZipkinExporter extends MoleculerZipkinExporter {
 	}
 }
 
-/** Zipkin tracing when `ZIPKIN_URL` is set (e.g. http://zipkin:9411), sampling `TRACING_SAMPLE_RATE` (0..1, default 1). */
+/**
+ * Zipkin tracing when `ZIPKIN_URL` is set (e.g. http://zipkin:9411), sampling `TRACING_SAMPLE_RATE` (0..1, default 1).
+ */
 export function tracingOptions(env: NodeJS.ProcessEnv): TracerOptions {
 	const zipkinUrl = env.ZIPKIN_URL;
 	const rate = Number(env.TRACING_SAMPLE_RATE ?? 1);

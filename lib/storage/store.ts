@@ -37,6 +37,14 @@ export interface CollectionSpec<T extends Doc = Doc> {
 	indexes?: readonly FieldOf<T>[];
 }
 
+/** A collection spec of any entity, as a service holding several collections sees them. */
+export interface AnyCollectionSpec {
+	name: string;
+	fields: Record<string, FieldType>;
+	unique?: readonly string[];
+	indexes?: readonly string[];
+}
+
 type Scalar = string | number | boolean | null;
 export type Condition =
 	| Scalar
@@ -69,13 +77,18 @@ interface AdapterLike {
 	find(filters: Record<string, unknown>): Promise<unknown[]>;
 	count(filters: Record<string, unknown>): Promise<number>;
 	entityToObject(entity: unknown): Record<string, unknown>;
-	 
+
 	[key: string]: any;
 }
 
 /** Driver errors that mean the database went away mid-query (mysql2 codes, pg messages). */
-const LOST_CONNECTION =
-	/^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|PROTOCOL_CONNECTION_LOST|ER_SERVER_SHUTDOWN|57P01)$|Connection terminated|server closed the connection/;
+const LOST_CONNECTION = new RegExp(
+	[
+		"^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|PROTOCOL_CONNECTION_LOST|ER_SERVER_SHUTDOWN|57P01)$",
+		"Connection terminated",
+		"server closed the connection",
+	].join("|"),
+);
 
 const SQL_OPS = { $gte: Op.gte, $lte: Op.lte, $gt: Op.gt, $lt: Op.lt, $ne: Op.ne, $in: Op.in } as const;
 
@@ -311,7 +324,9 @@ export class Store<T extends Doc = Doc> {
 				await this.adapter.collection.insertOne(stored);
 				return { ...doc };
 			}
-			return this.toDoc(await this.adapter.model.create(this.toRow({ ...(doc as Record<string, unknown>) }), { transaction: tx }));
+			return this.toDoc(
+				await this.adapter.model.create(this.toRow({ ...(doc as Record<string, unknown>) }), { transaction: tx }),
+			);
 		});
 	}
 
@@ -349,8 +364,10 @@ export class Store<T extends Doc = Doc> {
 			if (this.kind === "sql") {
 				const values: Record<string, unknown> = { ...this.toRow(change.set ?? {}) };
 				const quote = (f: string) => this.sequelize!.getQueryInterface().quoteIdentifier(f);
-				for (const [f, n] of Object.entries(change.inc ?? {}) as [string, number][]) values[f] = literal(`${quote(f)} + ${Math.trunc(n)}`);
-				// No validators or hooks are defined: skipping them halves Sequelize's CPU per UPDATE (it builds an instance to validate).
+				for (const [f, n] of Object.entries(change.inc ?? {}) as [string, number][])
+					values[f] = literal(`${quote(f)} + ${Math.trunc(n)}`);
+				// No validators or hooks are defined: skipping them halves Sequelize's CPU per UPDATE (it builds an
+				// instance to validate).
 				const [n] = await this.adapter.model.update(values, {
 					where: q as WhereOptions,
 					transaction: tx,

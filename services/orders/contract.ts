@@ -1,16 +1,141 @@
-// The orders actor's contract: its entity, the actions other actors call and the events it publishes.
-import type { Doc } from "../../lib/storage";
+// The orders actor's contract: its entity, the actions other actors and the gateway call and the events it publishes.
+import type { AuthUser } from "../../lib/auth";
+import type { Page } from "../../lib/actor";
+import type { CollectionSpec, Doc } from "../../lib/storage";
 import type { OrderStatus } from "./order-state";
+import type { OrderFailure } from "./order-failure";
+import type { OrderLineRequest, PricedLine } from "./pricing";
 
-/** An order as stored; clients see it without the payment token and the saga's bookkeeping. */
-export interface OrderSummary extends Doc {
+export interface ShippingAddress {
+	line1: string;
+	line2?: string;
+	city: string;
+	postalCode: string;
+	country: string;
+}
+
+/** An order as stored, with the saga's bookkeeping: its lease, idempotency key and whether it is settled. */
+export interface Order extends Doc {
 	userId: string;
 	status: OrderStatus;
+	items: PricedLine[];
+	currency: string;
+	/** Minor units. */
+	total: number;
+	paymentToken: string;
+	shippingAddress: ShippingAddress | null;
+	/** Why the order failed, as the client is told (also on replays); null unless FAILED. */
+	failure: OrderFailure | null;
+	failureReason: string | null;
+	/** `<userId>:<Idempotency-Key>`, unique; null when the request carried no key. */
+	idempotencyKey: string | null;
+	/** Digest of the request, so that a key reused for a different request is refused. */
+	requestHash: string;
+	/** True once nothing is left to do or undo (confirmed, or compensated after failing or cancelling). */
+	settled: boolean;
+	/** The node running the order's saga, until `leaseUntil` (ISO time); then recovery may take it over. */
+	leaseOwner: string;
+	leaseUntil: string;
+	createdAt: string;
+	updatedAt: string;
+}
+
+/** The orders collection: a column for every field of Order. */
+export const ORDERS: CollectionSpec<Order> = {
+	name: "orders",
+	fields: {
+		userId: "string",
+		status: "string",
+		items: "json",
+		currency: "string",
+		total: "money",
+		paymentToken: "string",
+		shippingAddress: "json",
+		failure: "json",
+		failureReason: "string",
+		idempotencyKey: "string",
+		requestHash: "string",
+		settled: "bool",
+		leaseOwner: "string",
+		leaseUntil: "string",
+		createdAt: "string",
+		updatedAt: "string",
+	},
+	unique: ["idempotencyKey"],
+	indexes: ["userId", "status", "leaseUntil", "createdAt"],
+};
+
+/** What clients see of an order: no payment token, lease or idempotency bookkeeping. */
+export type OrderView = Omit<
+	Order,
+	"paymentToken" | "requestHash" | "leaseOwner" | "leaseUntil" | "settled" | "failure" | "idempotencyKey"
+>;
+
+export function view(order: Order): OrderView {
+	const { paymentToken, requestHash, leaseOwner, leaseUntil, settled, failure, idempotencyKey, ...rest } = order;
+	return rest;
+}
+
+/** The payload of every order.* event. */
+export interface OrderEventData {
+	orderId: string;
+	userId: string;
+	status: OrderStatus;
+	total: number;
+	currency: string;
+	items: PricedLine[];
+	failureReason: string | null;
+}
+
+export type OrderEventType =
+	"order.created" | "order.confirmed" | "order.failed" | "order.cancelled" | "order.shipped" | "order.delivered";
+
+export interface CreateOrderParams {
+	items: OrderLineRequest[];
+	paymentToken: string;
+	shippingAddress?: ShippingAddress;
+}
+export interface ListOrdersParams {
+	page?: number;
+	pageSize?: number;
+	/** Admins only: customers always see their own orders. */
+	userId?: string;
+	status?: OrderStatus;
+}
+/** One row of the invariant check's audit. */
+export interface OrderAuditRow {
+	id: string;
+	status: OrderStatus;
+	settled: boolean;
 }
 
 declare module "../../lib/actor" {
 	interface ActionContracts {
+		/** The caller (ctx.meta.user) must be signed in; the order is created, or replayed for a known key. */
+		"orders.create": { params: CreateOrderParams; result: OrderView };
+		"orders.list": { params: ListOrdersParams; result: Page<OrderView> };
 		/** Checks the order exists and the caller (ctx.meta.user) may see it. */
-		"orders.get": { params: { id: string }; result: OrderSummary };
+		"orders.get": { params: { id: string }; result: OrderView };
+		"orders.cancel": { params: { id: string }; result: OrderView };
+		/** Admins only. */
+		"orders.updateStatus": { params: { id: string; status: "SHIPPED" | "DELIVERED" }; result: OrderView };
+		/** Internal: status of every order, page by page, for the invariant check. */
+		"orders.audit": { params: { offset?: number; limit?: number }; result: OrderAuditRow[] };
 	}
+}
+
+declare module "../../lib/events" {
+	interface EventPayloads {
+		"order.created": OrderEventData;
+		"order.confirmed": OrderEventData;
+		"order.failed": OrderEventData;
+		"order.cancelled": OrderEventData;
+		"order.shipped": OrderEventData;
+		"order.delivered": OrderEventData;
+	}
+}
+
+/** Who an order action runs for; set by the gateway from the bearer token. */
+export interface OrdersMeta {
+	user?: AuthUser;
 }

@@ -18,7 +18,7 @@ export interface OrderFailure {
 /** Refusals the client is told about as they are; any other 4xx from an internal call is a fault of ours. */
 const BUSINESS_REFUSALS = new Set(["OUT_OF_STOCK", "PAYMENT_DECLINED"]);
 
-interface ErrorLike {
+export interface ErrorLike {
 	name?: string;
 	code?: number;
 	type?: string;
@@ -26,11 +26,17 @@ interface ErrorLike {
 	data?: unknown;
 }
 
+/** What a thrown value says about itself; fields it lacks stay undefined. */
+export function errorLike(thrown: unknown): ErrorLike {
+	return typeof thrown === "object" && thrown !== null ? thrown : { message: String(thrown) };
+}
+
 /**
  * What a failed step means for the client. Business refusals (4xx) pass through; anything else on the way to
  * payments (unreachable node, open breaker, timeout) is PAYMENT_UNAVAILABLE, elsewhere SERVICE_UNAVAILABLE.
  */
-export function classifyFailure(step: SagaStep, err: ErrorLike, orderId: string): OrderFailure {
+export function classifyFailure(step: SagaStep, thrown: unknown, orderId: string): OrderFailure {
+	const err = errorLike(thrown);
 	const type = err.type ?? "";
 	const refused = BUSINESS_REFUSALS.has(type);
 	// Even "no node available" may follow a timed-out attempt (retries) that the payments node still carries out.
@@ -71,6 +77,15 @@ export function classifyFailure(step: SagaStep, err: ErrorLike, orderId: string)
 		message: "The order could not be completed, try again later",
 		data: { orderId },
 	};
+}
+
+/**
+ * Why an order is refused before it starts when no payments node can take a charge (none up, or every breaker open):
+ * it is stored FAILED in the same write, before it takes any stock, so there is nothing to undo.
+ */
+export function noPaymentNode(orderId: string): OrderFailure {
+	const unavailable = new Errors.ServiceNotAvailableError({ action: "payments.charge" });
+	return { ...classifyFailure("payment", unavailable, orderId), chargeMayExist: false };
 }
 
 /** The error a client gets for a failed order, the first time and on every idempotent replay. */

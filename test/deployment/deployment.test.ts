@@ -16,10 +16,87 @@ const ROOT = path.resolve(__dirname, "../..");
 const NODE_NAMES = ["api", ...ACTORS];
 
 type Env = Record<string, string>;
-type Json = any; // parsed YAML/JSON documents
+
+// --- The parts of the deployment files the checks read ---------------------------------------------------------
+// Parsed YAML and JSON are read as these shapes; the assertions below are what check them.
+
+interface ComposeService {
+	build?: unknown;
+	env_file?: string | string[];
+	environment?: string[] | Record<string, string | number | boolean>;
+	healthcheck?: { test: string[]; disable?: boolean };
+	ports?: (string | number)[];
+	volumes: string[];
+	depends_on?: string[] | Record<string, { condition?: string }>;
+}
+interface Metadata {
+	name: string;
+	labels?: Env;
+	annotations?: Env;
+}
+interface Probe {
+	httpGet: { path: string; port: number | string };
+}
+interface Container {
+	name: string;
+	image: string;
+	env?: { name: string; value?: string }[];
+	envFrom?: { configMapRef?: { name: string } }[];
+	ports?: { name?: string; containerPort: number }[];
+	readinessProbe?: Probe;
+	livenessProbe?: Probe;
+	startupProbe?: Probe;
+	resources: { requests?: Env; limits?: Env };
+	volumeMounts: { name: string; mountPath: string }[];
+}
+interface Deployment {
+	kind: "Deployment";
+	metadata: Metadata;
+	spec: {
+		selector: { matchLabels: Env };
+		template: {
+			metadata: { labels: Env; annotations: Env };
+			spec: {
+				containers: Container[];
+				volumes: { name: string; secret: { secretName: string; items: { key: string; path: string }[] } }[];
+			};
+		};
+	};
+}
+type Manifest =
+	| Deployment
+	| { kind: "ConfigMap"; metadata: Metadata; data?: Env }
+	| { kind: "Secret"; metadata: Metadata; data?: Env; stringData?: Env }
+	| {
+			kind: "Service";
+			metadata: Metadata;
+			spec: { selector: Env; ports: { name?: string; targetPort: number | string }[] };
+	  }
+	| {
+			kind: "Ingress";
+			metadata: Metadata;
+			spec: { rules: { http: { paths: { backend: { service: { name: string; port: { name: string } } } }[] } }[] };
+	  }
+	| { kind: "HorizontalPodAutoscaler"; metadata: Metadata; spec: { scaleTargetRef: { name: string } } }
+	| { kind: "Namespace"; metadata: Metadata };
+type Kind = Manifest["kind"];
+interface ScrapeJob {
+	job_name: string;
+	metrics_path?: string;
+	static_configs: { targets: string[] }[];
+}
+interface Dashboard {
+	panels: { type: string; title: string; datasource: { uid: string }; targets: { expr: string }[] }[];
+}
+interface PackageJson {
+	scripts: Record<string, string>;
+}
 
 const read = (file: string) => readFileSync(path.join(ROOT, file), "utf8");
-const yamlFile = (file: string): Json => parse(read(file), { merge: true });
+/** A parsed YAML file, read as the shape `T` the checks expect of it. */
+const yamlFile = <T>(file: string) => parse(read(file), { merge: true }) as T;
+/** A parsed JSON file, read as the shape `T` the checks expect of it. */
+const jsonFile = <T>(file: string) => JSON.parse(read(file)) as T;
 
 function tsFiles(dir: string): string[] {
 	return readdirSync(path.join(ROOT, dir), { withFileTypes: true }).flatMap(entry => {
@@ -69,6 +146,11 @@ function parseEnvFile(text: string): Env {
 	return env;
 }
 
+/** Later variables win, as in `Object.assign`. */
+function merged(envs: (Env | undefined)[]): Env {
+	return envs.reduce<Env>((all, env) => ({ ...all, ...env }), {});
+}
+
 function listOrMap(value: unknown): Env {
 	if (!value) return {};
 	if (Array.isArray(value)) return parseEnvFile(value.join("\n"));
@@ -97,55 +179,57 @@ const imageEnv: Env = (() => {
 })();
 
 // --- Compose -------------------------------------------------------------------------------------------------
-const compose = yamlFile("docker/docker-compose.yml");
-const composeServices: Record<string, Json> = compose.services;
+const compose = yamlFile<{ services: Record<string, ComposeService> }>("docker/docker-compose.yml");
+const composeServices = compose.services;
 /** Emporium nodes are the services built from the repository's Dockerfile; the rest are servers. */
 const composeNodes = Object.entries(composeServices).filter(([, svc]) => svc.build);
-function composeEnv(svc: Json): { fromFiles: Env; inline: Env; effective: Env } {
+function composeEnv(svc: ComposeService): { fromFiles: Env; inline: Env; effective: Env } {
 	const files: string[] = svc.env_file ? [svc.env_file].flat() : [];
-	const fromFiles = Object.assign({}, ...files.map(f => parseEnvFile(read(path.join("docker", f)))));
+	const fromFiles = merged(files.map(f => parseEnvFile(read(path.join("docker", f)))));
 	const inline = listOrMap(svc.environment);
 	return { fromFiles, inline, effective: { ...imageEnv, ...fromFiles, ...inline } };
 }
 /** The actors a Compose node hosts (its SERVICES list). */
-const hosts = (svc: Json) =>
+const hosts = (svc: ComposeService) =>
 	(composeEnv(svc).effective.SERVICES ?? "")
 		.split(",")
 		.map(s => s.trim())
 		.filter(Boolean);
 
 // --- Kubernetes ----------------------------------------------------------------------------------------------
-const kustomization = yamlFile("k8s/kustomization.yaml");
+const kustomization = yamlFile<{ resources: string[]; namespace: string; images: { name: string }[] }>(
+	"k8s/kustomization.yaml",
+);
 const manifestFiles = readdirSync(path.join(ROOT, "k8s")).filter(
 	f => /\.ya?ml$/.test(f) && !/^kustomization\.ya?ml$/.test(f),
 );
-const manifests: Json[] = manifestFiles
+const manifests = manifestFiles
 	.flatMap(file =>
 		parseAllDocuments(read(path.join("k8s", file))).map(doc => {
 			if (doc.errors.length) throw new Error(`k8s/${file}: ${doc.errors.map(e => e.message).join("; ")}`);
-			return doc.toJS();
+			return doc.toJS() as Manifest | null;
 		}),
 	)
-	.filter(Boolean);
-const ofKind = (kind: string) => manifests.filter(m => m.kind === kind);
-const configMapData: Env = Object.assign({}, ...ofKind("ConfigMap").map(m => m.data ?? {}));
+	.filter((m): m is Manifest => Boolean(m));
+const ofKind = <K extends Kind>(kind: K) =>
+	manifests.filter((m): m is Extract<Manifest, { kind: K }> => m.kind === kind);
+const configMapData = merged(ofKind("ConfigMap").map(m => m.data ?? {}));
 const secrets = ofKind("Secret");
 const deployments = ofKind("Deployment");
-function containerEnv(container: Json): { inline: Env; effective: Env } {
-	const inline: Env = Object.fromEntries((container.env ?? []).map((e: Json) => [e.name, e.value ?? ""]));
-	const fromConfigMaps: Env = Object.assign(
-		{},
-		...(container.envFrom ?? []).map((src: Json) => {
+function containerEnv(container: Container): { inline: Env; effective: Env } {
+	const inline: Env = Object.fromEntries((container.env ?? []).map(e => [e.name, e.value ?? ""]));
+	const fromConfigMaps = merged(
+		(container.envFrom ?? []).map(src => {
 			const cm = ofKind("ConfigMap").find(m => m.metadata.name === src.configMapRef?.name);
 			expect(cm, `ConfigMap ${src.configMapRef?.name} referenced by ${container.name}`).toBeDefined();
-			return cm.data;
+			return cm!.data;
 		}),
 	);
 	return { inline, effective: { ...imageEnv, ...fromConfigMaps, ...inline } };
 }
-const k8sNode = (d: Json) => d.spec.template.spec.containers[0];
-const containerPort = (container: Json, port: number | string) =>
-	typeof port === "number" ? port : container.ports?.find((p: Json) => p.name === port)?.containerPort;
+const k8sNode = (d: Deployment) => d.spec.template.spec.containers[0];
+const containerPort = (container: Container, port: number | string) =>
+	typeof port === "number" ? port : container.ports?.find(p => p.name === port)?.containerPort;
 
 function portAndPath(url: string): { port: number; path: string } {
 	const u = new URL(url);
@@ -168,10 +252,13 @@ describe("Dockerfile", () => {
 		expect(cmd[cmd.indexOf("--config") + 1]).toBe("dist/moleculer.config.js");
 		expect(existsSync(path.join(ROOT, "moleculer.config.ts"))).toBe(true);
 		expect(imageEnv.SERVICEDIR).toBe("dist/services");
-		const build = JSON.parse(read("tsconfig.build.json"));
+		const build = jsonFile<{ include: string[] }>("tsconfig.build.json");
 		expect(build.include).toEqual(expect.arrayContaining(["moleculer.config.ts", "services"]));
-		expect(JSON.parse(read("tsconfig.json")).compilerOptions).toMatchObject({ outDir: "dist", rootDir: "." });
-		expect(JSON.parse(read("package.json")).scripts.build).toContain("tsconfig.build.json");
+		expect(jsonFile<{ compilerOptions: unknown }>("tsconfig.json").compilerOptions).toMatchObject({
+			outDir: "dist",
+			rootDir: ".",
+		});
+		expect(jsonFile<PackageJson>("package.json").scripts.build).toContain("tsconfig.build.json");
 
 		const healthcheck = dockerfile.find(i => i.op === "HEALTHCHECK")!.args;
 		expect(healthcheck).toContain("/health/live");
@@ -186,7 +273,7 @@ describe("Dockerfile", () => {
 			.split("\n")
 			.map(l => l.trim())
 			.filter(l => l && !l.startsWith("#"));
-		const compiled: string[] = JSON.parse(read("tsconfig.build.json")).include;
+		const compiled = jsonFile<{ include: string[] }>("tsconfig.build.json").include;
 		for (const entry of compiled) expect(ignored, entry).not.toContain(entry);
 		// A compiled file importing from an ignored directory (say test/) would break the image build only.
 		const sources = compiled.flatMap(entry =>
@@ -206,7 +293,8 @@ describe("Compose and Kubernetes name real actors", () => {
 		for (const name of NODE_NAMES) {
 			const file = path.join(ROOT, "services", name, `${name}.service.ts`);
 			expect(existsSync(file), file).toBe(true);
-			expect((await import(file)).default.name, file).toBe(name);
+			const schema = ((await import(file)) as { default: { name: string } }).default;
+			expect(schema.name, file).toBe(name);
 		}
 	});
 
@@ -289,31 +377,35 @@ describe("environment", () => {
 		}
 	});
 
-	it("URLs in the Compose configuration point at Compose services, and MySQL databases exist with those credentials", () => {
-		const mysql = composeServices.mysql;
-		const mysqlEnv = listOrMap(mysql.environment);
-		const initDir = mysql.volumes
-			.map((v: string) => v.split(":"))
-			.find(([, target]: string[]) => target === "/docker-entrypoint-initdb.d")[0];
-		const initSql = readdirSync(path.join(ROOT, "docker", initDir))
-			.map(f => read(path.join("docker", initDir, f)))
-			.join("\n");
-		const created = [...initSql.matchAll(/CREATE DATABASE (?:IF NOT EXISTS )?`?(\w+)`?/gi)].map(m => m[1]);
-		for (const [name, svc] of composeNodes) {
-			for (const [key, value] of Object.entries(composeEnv(svc).effective)) {
-				if (!/^[a-z]+:\/\//.test(value)) continue;
-				const url = new URL(value.replace(/^(kafka|nats|redis|mysql|mongodb):/, "http:"));
-				expect(composeServices, `${name} ${key} host`).toHaveProperty([url.hostname]);
-				if (value.startsWith("mysql:")) {
-					expect([decodeURIComponent(url.username), decodeURIComponent(url.password)], `${key} credentials`).toEqual([
-						mysqlEnv.MYSQL_USER,
-						mysqlEnv.MYSQL_PASSWORD,
-					]);
-					expect(created, `${key} database`).toContain(url.pathname.slice(1));
+	it(
+		"URLs in the Compose configuration point at Compose services, " +
+			"and MySQL databases exist with those credentials",
+		() => {
+			const mysql = composeServices.mysql;
+			const mysqlEnv = listOrMap(mysql.environment);
+			const initDir = mysql.volumes
+				.map(v => v.split(":"))
+				.find(([, target]) => target === "/docker-entrypoint-initdb.d")![0];
+			const initSql = readdirSync(path.join(ROOT, "docker", initDir))
+				.map(f => read(path.join("docker", initDir, f)))
+				.join("\n");
+			const created = [...initSql.matchAll(/CREATE DATABASE (?:IF NOT EXISTS )?`?(\w+)`?/gi)].map(m => m[1]);
+			for (const [name, svc] of composeNodes) {
+				for (const [key, value] of Object.entries(composeEnv(svc).effective)) {
+					if (!/^[a-z]+:\/\//.test(value)) continue;
+					const url = new URL(value.replace(/^(kafka|nats|redis|mysql|mongodb):/, "http:"));
+					expect(composeServices, `${name} ${key} host`).toHaveProperty([url.hostname]);
+					if (value.startsWith("mysql:")) {
+						expect([decodeURIComponent(url.username), decodeURIComponent(url.password)], `${key} credentials`).toEqual([
+							mysqlEnv.MYSQL_USER,
+							mysqlEnv.MYSQL_PASSWORD,
+						]);
+						expect(created, `${key} database`).toContain(url.pathname.slice(1));
+					}
 				}
 			}
-		}
-	});
+		},
+	);
 });
 
 describe("ports of health checks, probes and scrape targets", () => {
@@ -321,26 +413,26 @@ describe("ports of health checks, probes and scrape targets", () => {
 		for (const [name, svc] of composeNodes) {
 			const env = composeEnv(svc).effective;
 			const isGateway = hosts(svc).includes("api");
-			const check = portAndPath(svc.healthcheck.test.find((arg: string) => arg.startsWith("http")));
+			const check = portAndPath(svc.healthcheck!.test.find(arg => arg.startsWith("http"))!);
 			expect(check.port, `${name} health check port`).toBe(Number(isGateway ? env.PORT : env.METRICS_PORT));
 			expect(check.path, name).toMatch(/^\/health\/(ready|live)$/);
 			if (isGateway) {
-				const published = (svc.ports ?? []).map((p: string) => Number(String(p).split(":").at(-1)));
+				const published = (svc.ports ?? []).map(p => Number(String(p).split(":").at(-1)));
 				expect(published, `${name} published port`).toEqual([Number(env.PORT)]);
 			}
 		}
 	});
 
 	it("Prometheus scrapes METRICS_PORT on every node, and its other targets are Compose services", () => {
-		const prometheus = yamlFile("docker/prometheus.yml");
-		const targets = (job: Json) => job.static_configs.flatMap((c: Json) => c.targets) as string[];
-		const nodeJob = prometheus.scrape_configs.find((job: Json) => job.job_name === "emporium");
+		const prometheus = yamlFile<{ scrape_configs: ScrapeJob[] }>("docker/prometheus.yml");
+		const targets = (job: ScrapeJob) => job.static_configs.flatMap(c => c.targets);
+		const nodeJob = prometheus.scrape_configs.find(job => job.job_name === "emporium")!;
 		expect(nodeJob.metrics_path ?? "/metrics").toBe("/metrics");
 		const expected = composeNodes.map(([name, svc]) => `${name}:${composeEnv(svc).effective.METRICS_PORT}`);
 		expect([...targets(nodeJob)].sort()).toEqual([...expected].sort());
 		for (const job of prometheus.scrape_configs)
 			for (const target of targets(job)) expect(composeServices, target).toHaveProperty([target.split(":")[0]]);
-		const mounted = composeServices.prometheus.volumes.map((v: string) => v.split(":"));
+		const mounted = composeServices.prometheus.volumes.map(v => v.split(":"));
 		expect(mounted).toContainEqual(["./prometheus.yml", "/etc/prometheus/prometheus.yml", "ro"]);
 	});
 
@@ -355,13 +447,12 @@ describe("ports of health checks, probes and scrape targets", () => {
 				livenessProbe: "/health/live",
 				startupProbe: "/health/live",
 			} as const;
-			for (const [probe, healthPath] of Object.entries(probes)) {
+			for (const [probe, healthPath] of Object.entries(probes) as [keyof typeof probes, string][]) {
 				if (probe !== "startupProbe") expect(container[probe], `${d.metadata.name} ${probe}`).toBeDefined();
-				if (!container[probe]) continue;
-				expect(container[probe].httpGet.path, `${d.metadata.name} ${probe}`).toBe(healthPath);
-				expect(containerPort(container, container[probe].httpGet.port), `${d.metadata.name} ${probe} port`).toBe(
-					healthPort,
-				);
+				const check = container[probe];
+				if (!check) continue;
+				expect(check.httpGet.path, `${d.metadata.name} ${probe}`).toBe(healthPath);
+				expect(containerPort(container, check.httpGet.port), `${d.metadata.name} ${probe} port`).toBe(healthPort);
 			}
 			expect(Number(d.spec.template.metadata.annotations["prometheus.io/port"]), `${d.metadata.name} scrape port`).toBe(
 				Number(env.METRICS_PORT),
@@ -378,9 +469,9 @@ describe("ports of health checks, probes and scrape targets", () => {
 		expect(service.spec.selector).toEqual(gateway.spec.template.metadata.labels);
 		for (const port of service.spec.ports) expect(containerPort(k8sNode(gateway), port.targetPort)).toBe(gatewayPort);
 		for (const ingress of ofKind("Ingress")) {
-			for (const rulePath of ingress.spec.rules.flatMap((r: Json) => r.http.paths)) {
+			for (const rulePath of ingress.spec.rules.flatMap(r => r.http.paths)) {
 				expect(rulePath.backend.service.name).toBe(service.metadata.name);
-				expect(service.spec.ports.map((p: Json) => p.name)).toContain(rulePath.backend.service.port.name);
+				expect(service.spec.ports.map(p => p.name)).toContain(rulePath.backend.service.port.name);
 			}
 		}
 	});
@@ -390,26 +481,26 @@ describe("orchestration", () => {
 	it("every Compose service has a health check, and depends_on waits for healthy services that exist", () => {
 		for (const [name, svc] of Object.entries(composeServices)) {
 			expect(svc.healthcheck?.test, `${name} healthcheck`).toBeDefined();
-			expect(svc.healthcheck.disable, name).not.toBe(true);
+			expect(svc.healthcheck!.disable, name).not.toBe(true);
 			if (!svc.depends_on) continue;
 			expect(Array.isArray(svc.depends_on), `${name} depends_on must use conditions`).toBe(false);
-			for (const [dependency, spec] of Object.entries<Json>(svc.depends_on)) {
+			for (const [dependency, spec] of Object.entries(svc.depends_on as Record<string, { condition?: string }>)) {
 				expect(composeServices, `${name} depends on ${dependency}`).toHaveProperty([dependency]);
 				expect(spec.condition, `${name} -> ${dependency}`).toBe("service_healthy");
 			}
 		}
-		const nodeDependencies = (svc: Json) => Object.keys(svc.depends_on ?? {});
+		const nodeDependencies = (svc: ComposeService) => Object.keys(svc.depends_on ?? {});
 		for (const [name, svc] of composeNodes)
 			expect(nodeDependencies(svc), name).toEqual(expect.arrayContaining(["nats", "redis", "kafka"]));
 	});
 
 	it("the kustomization lists every manifest and only files that exist, in its own namespace", () => {
-		const listed: string[] = kustomization.resources;
+		const listed = kustomization.resources;
 		for (const file of listed) expect(existsSync(path.join(ROOT, "k8s", file)), file).toBe(true);
 		expect([...listed].sort()).toEqual([...manifestFiles].sort());
 		expect(ofKind("Namespace").map(n => n.metadata.name)).toEqual([kustomization.namespace]);
-		const imageNames = new Set(deployments.flatMap(d => d.spec.template.spec.containers.map((c: Json) => c.image)));
-		expect([...imageNames]).toEqual(kustomization.images.map((i: Json) => i.name));
+		const imageNames = new Set(deployments.flatMap(d => d.spec.template.spec.containers.map(c => c.image)));
+		expect([...imageNames]).toEqual(kustomization.images.map(i => i.name));
 	});
 
 	it("autoscalers target the gateway and orders Deployments", () => {
@@ -417,7 +508,7 @@ describe("orchestration", () => {
 		const names = deployments.map(d => d.metadata.name);
 		for (const target of targets) expect(names).toContain(target.name);
 		const scaled = targets.map(
-			t => containerEnv(k8sNode(deployments.find(d => d.metadata.name === t.name))).inline.SERVICES,
+			t => containerEnv(k8sNode(deployments.find(d => d.metadata.name === t.name)!)).inline.SERVICES,
 		);
 		expect(scaled.sort()).toEqual(["api", "orders"]);
 	});
@@ -431,18 +522,18 @@ describe("orchestration", () => {
 		for (const d of deployments) {
 			const container = k8sNode(d);
 			for (const [name, file] of Object.entries(containerEnv(container).inline).filter(([n]) => n.endsWith("_FILE"))) {
-				const mount = container.volumeMounts.find((m: Json) => file.startsWith(`${m.mountPath}/`));
+				const mount = container.volumeMounts.find(m => file.startsWith(`${m.mountPath}/`));
 				expect(mount, `${d.metadata.name} ${name}`).toBeDefined();
-				const volume = d.spec.template.spec.volumes.find((v: Json) => v.name === mount.name);
-				const item = volume.secret.items.find((i: Json) => i.path === file.slice(mount.mountPath.length + 1));
+				const volume = d.spec.template.spec.volumes.find(v => v.name === mount!.name)!;
+				const item = volume.secret.items.find(i => i.path === file.slice(mount!.mountPath.length + 1));
 				expect(item, `${d.metadata.name} ${name}`).toBeDefined();
-				expect(secretKeys(volume.secret.secretName), `${d.metadata.name} ${name}`).toContain(item.key);
+				expect(secretKeys(volume.secret.secretName), `${d.metadata.name} ${name}`).toContain(item!.key);
 			}
 		}
 	});
 
 	it("package.json has a shortcut for the Compose file", () => {
-		const scripts: Record<string, string> = JSON.parse(read("package.json")).scripts;
+		const scripts = jsonFile<PackageJson>("package.json").scripts;
 		const up = scripts["docker:up"];
 		expect(up).toMatch(/^docker compose -f (\S+) up/);
 		expect(existsSync(path.join(ROOT, /-f (\S+)/.exec(up)![1]))).toBe(true);
@@ -451,10 +542,14 @@ describe("orchestration", () => {
 
 describe("Grafana", () => {
 	const dashboardsMount = composeServices.grafana.volumes
-		.map((v: string) => v.split(":"))
-		.find(([source]: string[]) => source === "./grafana/dashboards");
-	const provider = yamlFile("docker/grafana/provisioning/dashboards/emporium.yml").providers[0];
-	const datasource = yamlFile("docker/grafana/provisioning/datasources/prometheus.yml").datasources[0];
+		.map(v => v.split(":"))
+		.find(([source]) => source === "./grafana/dashboards")!;
+	const provider = yamlFile<{ providers: { options: { path: string } }[] }>(
+		"docker/grafana/provisioning/dashboards/emporium.yml",
+	).providers[0];
+	const datasource = yamlFile<{ datasources: { url: string; uid: string }[] }>(
+		"docker/grafana/provisioning/datasources/prometheus.yml",
+	).datasources[0];
 	const dashboards = readdirSync(path.join(ROOT, "docker/grafana/dashboards")).filter(f => f.endsWith(".json"));
 
 	it("is provisioned with the Prometheus data source and the dashboards directory", () => {
@@ -476,15 +571,16 @@ describe("Grafana", () => {
 			for (const suffix of ["", "_bucket", "_sum", "_count"]) exported.add(name + suffix);
 
 		for (const file of dashboards) {
-			const dashboard = JSON.parse(read(path.join("docker/grafana/dashboards", file)));
-			const panels = dashboard.panels.filter((p: Json) => p.type !== "row");
-			const exprs: string[] = panels.flatMap((p: Json) => p.targets.map((t: Json) => t.expr));
+			const dashboard = jsonFile<Dashboard>(path.join("docker/grafana/dashboards", file));
+			const panels = dashboard.panels.filter(p => p.type !== "row");
+			const exprs = panels.flatMap(p => p.targets.map(t => t.expr));
 			for (const p of panels) expect(p.datasource.uid, p.title).toBe(datasource.uid);
 			const used = exprs.flatMap(e => [...e.matchAll(/\b(?:moleculer|emporium)_[a-z0-9_]+/g)].map(m => m[0]));
 			expect(used.filter(name => !exported.has(name))).toEqual([]);
 			// Kafka consumer lag comes from kafka-exporter, which Prometheus must scrape.
 			if (exprs.some(e => /\bkafka_/.test(e))) expect(read("docker/prometheus.yml")).toMatch(/\bkafka-exporter:\d+/);
-			// The issue's panels: requests, latency, errors, circuit breakers, orders per status, stock rejections, event lag.
+			// The issue's panels: requests, latency, errors, circuit breakers, orders per status, stock rejections, event
+			// lag.
 			for (const metric of [
 				"moleculer_request_total",
 				"moleculer_request_time_bucket",

@@ -14,7 +14,7 @@ import { portOpen, SERVERS } from "../support/servers";
 describe("benchmark smoke run", () => {
 	const dir = mkdtempSync(path.join(os.tmpdir(), "emporium-bench-"));
 	const out = path.join(dir, "latest.json");
-	let missing: string[] = [];
+	const missing: string[] = [];
 	let report: BenchReport | undefined;
 
 	beforeAll(async () => {
@@ -83,7 +83,7 @@ describe("benchmark smoke run", () => {
 		]);
 		for (const p of report.processes) expect(p.peakRssMB, p.name).toBeGreaterThan(10);
 		expect(existsSync(out)).toBe(true);
-		const written = JSON.parse(readFileSync(out, "utf8"));
+		const written = JSON.parse(readFileSync(out, "utf8")) as BenchReport;
 		expect(written.machine).toMatchObject({ cores: os.cpus().length, node: process.version });
 		expect(written.scenarios).toHaveLength(9);
 		expect(formatReport(report)).toContain("req/s");

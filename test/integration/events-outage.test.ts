@@ -8,6 +8,8 @@ import { createTestDatabase } from "../support/databases";
 import { NatsServer } from "../support/nats-server";
 import { DEAD_LETTER_CHANNEL, DOMAIN_EVENTS } from "../../lib/events";
 import type { Doc, Store } from "../../lib/storage";
+import type { OutboxRow } from "../../mixins/events.mixin";
+import type { Notification, Order, Page, Product } from "../support/api";
 
 /**
  * Guarantee 4 of issue 4, on real servers: the event bus runs on a NATS server of its own (started here), the shop
@@ -27,6 +29,8 @@ interface Expected {
 	userId: string;
 	type: string;
 }
+/** A notification as the notifications actor stores it: one per event and recipient. */
+interface NotificationRow extends Doc, Expected {}
 
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
 const figure = (label: string, values: Record<string, unknown>) =>
@@ -70,26 +74,29 @@ await describeWithServers(["nats", "mariadb"], "no lost domain events (event bus
 		}
 	}
 
-	function notificationsStore(): Store {
+	function notificationsStore(): Store<NotificationRow> {
 		const node = notifiers.find(n => n);
 		if (!node) throw new Error("no notifications node is running");
-		return (node.broker.getLocalService("notifications") as unknown as { store: Store }).store;
+		return (node.broker.getLocalService("notifications") as unknown as { store: Store<NotificationRow> }).store;
 	}
 
-	function outbox(service: string): Store {
-		return (shop.broker.getLocalService(service) as unknown as { stores: Record<string, Store> }).stores[
+	function outbox(service: string): Store<OutboxRow> {
+		return (shop.broker.getLocalService(service) as unknown as { stores: Record<string, Store<OutboxRow>> }).stores[
 			`${service}_outbox`
 		];
 	}
 
-	async function notifications(): Promise<Doc[]> {
+	async function notifications(): Promise<NotificationRow[]> {
 		return notificationsStore().find({}, { limit: 100_000 });
 	}
 
-	/** Waits until every expected notification exists, then checks each exists exactly once and nothing else was made for orders. */
+	/**
+	 * Waits until every expected notification exists, then checks each exists exactly once and nothing else was made
+	 * for orders.
+	 */
 	async function expectAllNotifiedOnce(timeoutMs = CATCH_UP_MS): Promise<{ rows: number; duplicates: number }> {
-		const key = (n: Doc | Expected) => `${n.eventId}|${n.userId}`;
-		let rows: Doc[] = [];
+		const key = (n: Expected) => `${n.eventId}|${n.userId}`;
+		let rows: NotificationRow[] = [];
 		await eventually(
 			async () => {
 				rows = await notifications();
@@ -126,7 +133,7 @@ await describeWithServers(["nats", "mariadb"], "no lost domain events (event bus
 			const customer = customers[i % customers.length];
 			pending.push(
 				(async () => {
-					const res = await api.post(
+					const res = await api.post<Order>(
 						"/api/orders",
 						{ items: [{ productId, quantity: 1 }], paymentToken: "tok_visa" },
 						{ token: customer.token },
@@ -134,7 +141,7 @@ await describeWithServers(["nats", "mariadb"], "no lost domain events (event bus
 					expect(res.status, JSON.stringify(res.body)).toBe(201);
 					expect(res.body.status).toBe("CONFIRMED");
 					expected.push({ eventId: `${res.body.id}:confirmed`, userId: customer.user.id, type: "order.confirmed" });
-					return res.body.id as string;
+					return res.body.id;
 				})(),
 			);
 			await sleep(ORDER_EVERY_MS);
@@ -174,7 +181,7 @@ await describeWithServers(["nats", "mariadb"], "no lost domain events (event bus
 		shop = await startShop({ env: { ...env(), NODEID: `${namespace}-shop` }, services: shopServices });
 		api = client(shop.url);
 		const admin = (await api.login("admin@example.com", "admin-password")).token;
-		const product = await api.post(
+		const product = await api.post<Product>(
 			"/api/products",
 			{ name: "Outage umbrella", price: 1500, category: "Test", sku: `UMB-${namespace}` },
 			{ token: admin },
@@ -275,10 +282,10 @@ await describeWithServers(["nats", "mariadb"], "no lost domain events (event bus
 		const [customer] = customers;
 		// The gateway's broker may still be discovering the restarted nodes over the transporter.
 		const mine = await eventually(async () => {
-			const res = await api.get("/api/notifications?pageSize=100", { token: customer.token });
+			const res = await api.get<Page<Notification>>("/api/notifications?pageSize=100", { token: customer.token });
 			return res.status === 200 ? res : null;
 		}, 10_000);
-		const seen = mine.body.rows.map((n: { eventId: string }) => n.eventId).sort();
+		const seen = mine.body.rows.map(n => n.eventId).sort();
 		expect(seen).toEqual(
 			expected
 				.filter(e => e.userId === customer.user.id)
@@ -312,7 +319,8 @@ await describeWithServers(["nats", "mariadb"], "no lost domain events (event bus
 		);
 
 		const failuresBefore = channelMetric("moleculer.channels.messages.errors.total", "order.confirmed");
-		// A confirmation without an event id: the handler must refuse it (it would otherwise record a notification no id can deduplicate).
+		// A confirmation without an event id: the handler must refuse it (it would otherwise record a notification no id
+		// can deduplicate).
 		const poison = {
 			type: "order.confirmed",
 			occurredAt: new Date().toISOString(),
@@ -324,7 +332,7 @@ await describeWithServers(["nats", "mariadb"], "no lost domain events (event bus
 		const placed = await placeOrdersFor(2000);
 
 		await expectAllNotifiedOnce();
-		const dead = await eventually(async () => deadLetters[0], 10_000);
+		const dead = await eventually(() => Promise.resolve(deadLetters[0]), 10_000);
 		expect(dead.payload).toEqual(poison);
 		expect(dead.headers).toMatchObject({
 			"x-original-channel": `${namespace}.order.confirmed`,
@@ -343,28 +351,32 @@ await describeWithServers(["nats", "mariadb"], "no lost domain events (event bus
 		});
 	});
 
-	it("keeps an event in the outbox while the bus refuses it for want of a stream, and sends it once the stream exists", async () => {
-		// No consumer subscribes to order.created, so only the start-up provisioning gave it a stream: take it away.
-		const name = stream("order.created");
-		const config = (await jsm.streams.info(name)).config;
-		await jsm.streams.delete(name);
-		const [orderId] = await placeOrdersFor(1);
+	it(
+		"keeps an event in the outbox while the bus refuses it for want of a stream, " +
+			"and sends it once the stream exists",
+		async () => {
+			// No consumer subscribes to order.created, so only the start-up provisioning gave it a stream: take it away.
+			const name = stream("order.created");
+			const config = (await jsm.streams.info(name)).config;
+			await jsm.streams.delete(name);
+			const [orderId] = await placeOrdersFor(1);
 
-		// The confirmation still goes out (no head-of-line blocking); the creation event stays put.
-		await expectAllNotifiedOnce();
-		const row = await outbox("orders").findOne({ id: `${orderId}:created` });
-		expect(row).toMatchObject({ type: "order.created" });
-		await sleep(2500);
-		expect(await outbox("orders").findOne({ id: `${orderId}:created` })).toBeTruthy();
+			// The confirmation still goes out (no head-of-line blocking); the creation event stays put.
+			await expectAllNotifiedOnce();
+			const row = await outbox("orders").findOne({ id: `${orderId}:created` });
+			expect(row).toMatchObject({ type: "order.created" });
+			await sleep(2500);
+			expect(await outbox("orders").findOne({ id: `${orderId}:created` })).toBeTruthy();
 
-		await jsm.streams.add({ name, subjects: config.subjects, max_age: config.max_age });
-		const sentAfter = Date.now();
-		await eventually(async () => (await outbox("orders").count({})) === 0, 10_000);
-		const message = await jsm.streams.getMessage(name, { last_by_subj: `${namespace}.order.created` });
-		expect(message.json<{ id: string }>().id).toBe(`${orderId}:created`);
-		figure("no stream yet", {
-			heldInOutboxMs: sentAfter - Date.parse(String(row?.createdAt)),
-			sentWithinMs: Date.now() - sentAfter,
-		});
-	});
+			await jsm.streams.add({ name, subjects: config.subjects, max_age: config.max_age });
+			const sentAfter = Date.now();
+			await eventually(async () => (await outbox("orders").count({})) === 0, 10_000);
+			const message = await jsm.streams.getMessage(name, { last_by_subj: `${namespace}.order.created` });
+			expect(message.json<{ id: string }>().id).toBe(`${orderId}:created`);
+			figure("no stream yet", {
+				heldInOutboxMs: sentAfter - Date.parse(String(row?.createdAt)),
+				sentWithinMs: Date.now() - sentAfter,
+			});
+		},
+	);
 });

@@ -6,6 +6,7 @@ import { client, eventually, type Client } from "../support/http";
 import { createTestDatabase } from "../support/databases";
 import { describeWithServers, SERVERS } from "../support/servers";
 import { dropNamespace, uniqueNamespace } from "../support/cluster";
+import type { Notification, Page, Product } from "../support/api";
 
 /**
  * Domain events over each real bus, with two `notifications` nodes in one consumer group: every event is handled
@@ -89,7 +90,7 @@ for (const bus of BUSES) {
 
 		it("creates each notification once and handles each event on one node only", async () => {
 			const admin = (await api.login("admin@example.com", "admin-password")).token;
-			const product = await api.post(
+			const product = await api.post<Product>(
 				"/api/products",
 				{ name: "Mug", price: 900, category: "kitchen", sku: "MUG-1" },
 				{ token: admin },
@@ -112,7 +113,11 @@ for (const bus of BUSES) {
 			}
 
 			const expected = CUSTOMERS * EVENTS_PER_CUSTOMER.length;
-			await eventually(async () => notifiers.reduce((sum, node) => sum + handled(node), 0) >= expected, 15_000, 100);
+			await eventually(
+				() => Promise.resolve(notifiers.reduce((sum, node) => sum + handled(node), 0) >= expected),
+				15_000,
+				100,
+			);
 			// Late duplicates (a redelivery, or both nodes getting an event) would show up within this pause.
 			await new Promise(resolve => setTimeout(resolve, 1000));
 
@@ -124,8 +129,9 @@ for (const bus of BUSES) {
 			expect(Math.min(...perNode)).toBeGreaterThan(0);
 
 			for (const customer of customers) {
-				const notes = (await api.get("/api/notifications?pageSize=100", { token: customer.token })).body;
-				expect(notes.rows.map((n: { type: string }) => n.type).sort()).toEqual([...EVENTS_PER_CUSTOMER].sort());
+				const notes = (await api.get<Page<Notification>>("/api/notifications?pageSize=100", { token: customer.token }))
+					.body;
+				expect(notes.rows.map(n => n.type).sort()).toEqual([...EVENTS_PER_CUSTOMER].sort());
 			}
 			expect(await messagesOnBus(bus.url, namespace, "user.registered")).toBe(CUSTOMERS);
 			expect(await messagesOnBus(bus.url, namespace, "order.confirmed")).toBe(CUSTOMERS);

@@ -3,11 +3,12 @@ import fc from "fast-check";
 import jwt from "jsonwebtoken";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { API_ALIASES } from "../../services/api/routes";
-import { Store, type Where } from "../../lib/storage";
+import { Store, type Change, type FindOptions, type Where } from "../../lib/storage";
 import { DEV_JWT_SECRET } from "../../lib/config";
 import { auditShop } from "../../lib/audit";
 import { startShop, type Shop } from "../support/shop";
 import { client, eventually } from "../support/http";
+import type { ApiError, Order, Page, Product, User } from "../support/api";
 
 /**
  * Property-based fuzzing of every endpoint: generated bodies, query strings, path ids and headers, from
@@ -243,7 +244,10 @@ const addressFields: FieldSpec = {
 	postalCode: asciiString(10),
 	country: stringField(1, 20),
 };
-/** Nested objects: mostly well-formed, so the request as a whole gets past validation often enough to reach the handlers. */
+/**
+ * Nested objects: mostly well-formed, so the request as a whole gets past validation often enough to reach the
+ * handlers.
+ */
 const address = fc.oneof(
 	{ weight: 4, arbitrary: wellFormed(addressFields) },
 	{ weight: 1, arbitrary: objectOf(addressFields) },
@@ -516,6 +520,12 @@ const SERVICE_OPERATORS: Record<string, string[]> = {
 };
 const isScalar = (v: unknown) => v === null || ["string", "number", "boolean"].includes(typeof v);
 
+const STORE_OPS = ["find", "count", "findOne", "update", "remove", "insert"] as const;
+type StoreOp = (typeof STORE_OPS)[number];
+
+/** What the checks read of a response body (parsed JSON): an error's type and failed order, or a new order's id. */
+type CheckedBody = Partial<ApiError<{ orderId?: unknown } | undefined>> & { id?: string };
+
 interface RecordedQuery {
 	collection: string;
 	op: string;
@@ -559,7 +569,9 @@ describe("fuzzing every endpoint", () => {
 	const errorTypes = new Map<string, number>();
 	let sent = 0;
 	let hostileQueryStrings = 0;
-	const originals = {
+	// Unbound on purpose: they go back on the prototype afterwards, and snapshots call them with `.call(store)`.
+	/* eslint-disable @typescript-eslint/unbound-method */
+	const originals: Pick<Store, StoreOp> = {
 		find: Store.prototype.find,
 		count: Store.prototype.count,
 		findOne: Store.prototype.findOne,
@@ -567,6 +579,7 @@ describe("fuzzing every endpoint", () => {
 		remove: Store.prototype.remove,
 		insert: Store.prototype.insert,
 	};
+	/* eslint-enable @typescript-eslint/unbound-method */
 	const prototypeKeys = Object.getOwnPropertyNames(Object.prototype).sort().join(",");
 
 	function stores(): [string, Store][] {
@@ -613,19 +626,29 @@ describe("fuzzing every endpoint", () => {
 		);
 
 	beforeAll(async () => {
-		for (const op of ["find", "count", "findOne", "update", "remove", "insert"] as const) {
-			(Store.prototype as any)[op] = function (this: Store, ...args: any[]) {
+		for (const op of STORE_OPS) {
+			(Store.prototype as unknown as Record<StoreOp, (this: Store, ...args: unknown[]) => unknown>)[op] = function (
+				this: Store,
+				...args: unknown[]
+			) {
 				if (recording) {
 					const fields = Object.keys(this.spec.fields);
-					if (op === "insert") queries.push({ collection: this.spec.name, op, where: {}, fields, set: args[0] });
+					if (op === "insert")
+						queries.push({
+							collection: this.spec.name,
+							op,
+							where: {},
+							fields,
+							set: args[0] as Record<string, unknown>,
+						});
 					else
 						queries.push({
 							collection: this.spec.name,
 							op,
-							where: args[0],
+							where: args[0] as Where,
 							fields,
-							search: op === "find" ? args[1]?.search : op === "count" ? args[1] : undefined,
-							set: op === "update" ? args[1]?.set : undefined,
+							search: op === "find" ? (args[1] as FindOptions)?.search : op === "count" ? args[1] : undefined,
+							set: op === "update" ? (args[1] as Change)?.set : undefined,
 						});
 				}
 				return (originals[op] as (...a: unknown[]) => unknown).apply(this, args);
@@ -639,7 +662,7 @@ describe("fuzzing every endpoint", () => {
 		const other = await api.register(`fuzz-bob-${run}@example.com`, "bob-password");
 		// Products the fuzzer may delete or empty without starving the order endpoints of the seeded ones.
 		for (let i = 0; i < 20; i++) {
-			const created = await api.post(
+			const created = await api.post<Product>(
 				"/api/products",
 				{ name: `Fuzz ${i}`, price: 100 + i, category: "fuzz", sku: `FUZZ-${run}-${i}` },
 				{ token: admin.token },
@@ -650,8 +673,8 @@ describe("fuzzing every endpoint", () => {
 					200,
 			);
 		}
-		const products = (await api.get("/api/products?pageSize=100")).body.rows.map((p: { id: string }) => p.id);
-		const order = await api.post(
+		const products = (await api.get<Page<Product>>("/api/products?pageSize=100")).body.rows.map(p => p.id);
+		const order = await api.post<Order>(
 			"/api/orders",
 			{ items: [{ productId: products[0], quantity: 1 }], paymentToken: "tok_visa" },
 			{ token: customer.token },
@@ -679,13 +702,17 @@ describe("fuzzing every endpoint", () => {
 		await shop?.stop();
 		const sorted = [...histogram].sort(([a], [b]) => a - b).map(([status, n]) => `${status}: ${n}`);
 		console.info(
-			`fuzz: ${sent} requests (${hostileQueryStrings} with operators in the query string), status histogram { ${sorted.join(", ")} }`,
+			`fuzz: ${sent} requests (${hostileQueryStrings} with operators in the query string), ` +
+				`status histogram { ${sorted.join(", ")} }`,
 		);
 		for (const [alias, statuses] of perEndpoint) console.info(`fuzz: ${alias.padEnd(36)} ${JSON.stringify(statuses)}`);
 		console.info(`fuzz: errors by status and type ${JSON.stringify(Object.fromEntries([...errorTypes].sort()))}`);
 	});
 
-	/** One request and its checks; after a failed check the next request starts from the settled state, not a cascade. */
+	/**
+	 * One request and its checks; after a failed check the next request starts from the settled state, not a
+	 * cascade.
+	 */
 	async function send(alias: string, req: FuzzRequest): Promise<number> {
 		try {
 			return await sendAndCheck(alias, req);
@@ -716,12 +743,14 @@ describe("fuzzing every endpoint", () => {
 		const statuses = perEndpoint.get(alias) ?? {};
 		statuses[res.status] = (statuses[res.status] ?? 0) + 1;
 		perEndpoint.set(alias, statuses);
-		const what = `${req.method} ${url.slice(0, 300)} body=${(req.body ?? "").slice(0, 300)} -> ${res.status} ${text.slice(0, 300)}`;
+		const what =
+			`${req.method} ${url.slice(0, 300)} body=${(req.body ?? "").slice(0, 300)} ` +
+			`-> ${res.status} ${text.slice(0, 300)}`;
 
 		expect(res.status, what).toBeLessThan(500);
-		let body: any;
+		let body: CheckedBody | null | undefined;
 		if (res.status >= 400) {
-			expect(() => (body = JSON.parse(text)), what).not.toThrow();
+			expect(() => (body = JSON.parse(text) as CheckedBody | null), what).not.toThrow();
 			expect(body, what).toEqual(
 				expect.objectContaining({
 					name: expect.any(String),
@@ -730,7 +759,7 @@ describe("fuzzing every endpoint", () => {
 					type: expect.any(String),
 				}),
 			);
-		} else if (text) body = JSON.parse(text);
+		} else if (text) body = JSON.parse(text) as CheckedBody | null;
 
 		expect(Object.getOwnPropertyNames(Object.prototype).sort().join(","), what).toBe(prototypeKeys);
 		expect(({} as Record<string, unknown>).polluted, what).toBeUndefined();
@@ -741,7 +770,7 @@ describe("fuzzing every endpoint", () => {
 		const processedOrder =
 			req.path === "/api/orders" &&
 			req.method === "POST" &&
-			["PAYMENT_DECLINED", "OUT_OF_STOCK"].includes(body?.type) &&
+			["PAYMENT_DECLINED", "OUT_OF_STOCK"].includes(body?.type ?? "") &&
 			typeof body?.data?.orderId === "string";
 		if (res.status >= 400 && !processedOrder) {
 			const after = await snapshot();
@@ -751,7 +780,9 @@ describe("fuzzing every endpoint", () => {
 			baseline = await settle();
 			expect(stockCounters(baseline), `a failed order kept stock: ${what}`).toEqual(stockCounters(before));
 			expect(
-				JSON.parse(baseline.get("orders")!).find((o: { id: string }) => o.id === body.data.orderId)?.status,
+				(JSON.parse(baseline.get("orders")!) as { id: string; status: string }[]).find(
+					o => o.id === body?.data?.orderId,
+				)?.status,
 				what,
 			).toBe("FAILED");
 		} else if (req.method === "GET") {
@@ -892,13 +923,14 @@ describe("fuzzing every endpoint", () => {
 		const api = client(shop.url);
 		const smuggled = await api.request("POST", "/api/orders", {
 			token: pools.tokens.customer,
-			rawBody: `{"__proto__":{"items":[{"productId":"${pools.productIds[0]}","quantity":1}],"paymentToken":"tok_visa"}}`,
+			rawBody:
+				`{"__proto__":{"items":[{"productId":"${pools.productIds[0]}","quantity":1}],` + `"paymentToken":"tok_visa"}}`,
 		});
 		expect(smuggled.status).toBe(422);
-		const me = (await api.get("/api/users/me", { token: pools.tokens.other })).body;
+		const me = (await api.get<User>("/api/users/me", { token: pools.tokens.other })).body;
 		expect(
 			(
-				await api.request("PATCH", "/api/users/me", {
+				await api.request<User>("PATCH", "/api/users/me", {
 					token: pools.tokens.other,
 					rawBody: '{"__proto__":{"name":"Mallory"}}',
 				})

@@ -5,6 +5,7 @@ import { startShop, type Shop } from "../support/shop";
 import { client, type Client, type Response } from "../support/http";
 import { createTestDatabase } from "../support/databases";
 import { describeWithServers, SERVERS } from "../support/servers";
+import type { ApiError } from "../support/api";
 
 /**
  * Login throttling: after 10 failed logins for one email from one client address within 15 minutes, further
@@ -27,7 +28,7 @@ function expectThrottled(res: Response) {
 	expect(retryAfter).toMatch(/^\d+$/);
 	expect(Number(retryAfter)).toBeGreaterThan(0);
 	expect(Number(retryAfter)).toBeLessThanOrEqual(WINDOW_SECONDS);
-	expect(res.body.data.retryAfter).toBe(Number(retryAfter));
+	expect((res.body as ApiError<{ retryAfter: number }>).data.retryAfter).toBe(Number(retryAfter));
 	return Number(retryAfter);
 }
 
@@ -49,26 +50,29 @@ describe("login throttling (one gateway, memory count)", () => {
 		await shop?.stop();
 	});
 
-	it("blocks an email after 10 failures from one address, also for the right password, and tells when to retry", async () => {
-		const email = `victim-${run}@example.com`;
-		await api.register(email, "the-right-password");
-		const from = { "x-forwarded-for": "198.51.100.7" };
-		for (let i = 1; i <= MAX_FAILURES; i++)
-			expect((await login(api, email, `guess-${i}`, from)).status, `failure ${i}`).toBe(401);
+	it(
+		"blocks an email after 10 failures from one address, also for the right password, " + "and tells when to retry",
+		async () => {
+			const email = `victim-${run}@example.com`;
+			await api.register(email, "the-right-password");
+			const from = { "x-forwarded-for": "198.51.100.7" };
+			for (let i = 1; i <= MAX_FAILURES; i++)
+				expect((await login(api, email, `guess-${i}`, from)).status, `failure ${i}`).toBe(401);
 
-		const retryAfter = expectThrottled(await login(api, email, "guess-11", from));
-		console.info(`blocked after ${MAX_FAILURES} failures, Retry-After: ${retryAfter} s`);
-		expectThrottled(await login(api, email, "the-right-password", from));
-		// The normalised email is the key: changing its case is not a way around the block.
-		expectThrottled(await login(api, email.toUpperCase(), "the-right-password", from));
+			const retryAfter = expectThrottled(await login(api, email, "guess-11", from));
+			console.info(`blocked after ${MAX_FAILURES} failures, Retry-After: ${retryAfter} s`);
+			expectThrottled(await login(api, email, "the-right-password", from));
+			// The normalised email is the key: changing its case is not a way around the block.
+			expectThrottled(await login(api, email.toUpperCase(), "the-right-password", from));
 
-		// The key is email + client address: the owner logging in from elsewhere and other accounts are not blocked.
-		expect((await login(api, email, "the-right-password", { "x-forwarded-for": "203.0.113.20" })).status).toBe(200);
-		const other = `bystander-${run}@example.com`;
-		await api.register(other, "bystander-password");
-		expect((await login(api, other, "bystander-password", from)).status).toBe(200);
-		expect((await login(api, other, "wrong-password", from)).status).toBe(401);
-	});
+			// The key is email + client address: the owner logging in from elsewhere and other accounts are not blocked.
+			expect((await login(api, email, "the-right-password", { "x-forwarded-for": "203.0.113.20" })).status).toBe(200);
+			const other = `bystander-${run}@example.com`;
+			await api.register(other, "bystander-password");
+			expect((await login(api, other, "bystander-password", from)).status).toBe(200);
+			expect((await login(api, other, "wrong-password", from)).status).toBe(401);
+		},
+	);
 
 	it("counts attempts made in parallel: 30 simultaneous guesses get at most 10 password checks", async () => {
 		const email = `burst-${run}@example.com`;
@@ -166,7 +170,8 @@ describe("login throttling with Redis", async () => {
 				const retryAfter = expectThrottled(await login(a, email, "the-right-password"));
 				expectThrottled(await login(b, email, "the-right-password"));
 				console.info(
-					`shared count: blocked on both gateways after ${MAX_FAILURES} failures split A/B, Retry-After: ${retryAfter} s`,
+					`shared count: blocked on both gateways after ${MAX_FAILURES} failures split A/B, ` +
+						`Retry-After: ${retryAfter} s`,
 				);
 
 				const [key] = await redis.keys(`emporium:*:login-failures:${email}|*`);
@@ -175,17 +180,22 @@ describe("login throttling with Redis", async () => {
 				expect(Number(await redis.get(key))).toBeGreaterThanOrEqual(MAX_FAILURES);
 			});
 
-			it("counts parallel attempts on both gateways atomically: 30 simultaneous guesses get 10 password checks", async () => {
-				const burst = `burst-${run}@example.com`;
-				const gateways = [client(gatewayA.url), client(gatewayB.url)];
-				await gateways[0].register(burst, "the-right-password");
-				const statuses = (
-					await Promise.all(Array.from({ length: 30 }, (_, i) => login(gateways[i % 2], burst, `parallel-guess-${i}`)))
-				).map(r => r.status);
-				const histogram = statuses.reduce<Record<number, number>>((h, s) => ({ ...h, [s]: (h[s] ?? 0) + 1 }), {});
-				console.info(`30 parallel wrong logins over two gateways: ${JSON.stringify(histogram)}`);
-				expect(histogram).toEqual({ 401: MAX_FAILURES, 429: 30 - MAX_FAILURES });
-			});
+			it(
+				"counts parallel attempts on both gateways atomically: " + "30 simultaneous guesses get 10 password checks",
+				async () => {
+					const burst = `burst-${run}@example.com`;
+					const gateways = [client(gatewayA.url), client(gatewayB.url)];
+					await gateways[0].register(burst, "the-right-password");
+					const statuses = (
+						await Promise.all(
+							Array.from({ length: 30 }, (_, i) => login(gateways[i % 2], burst, `parallel-guess-${i}`)),
+						)
+					).map(r => r.status);
+					const histogram = statuses.reduce<Record<number, number>>((h, s) => ({ ...h, [s]: (h[s] ?? 0) + 1 }), {});
+					console.info(`30 parallel wrong logins over two gateways: ${JSON.stringify(histogram)}`);
+					expect(histogram).toEqual({ 401: MAX_FAILURES, 429: 30 - MAX_FAILURES });
+				},
+			);
 		},
 	);
 });

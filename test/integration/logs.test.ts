@@ -5,6 +5,7 @@ import path from "node:path";
 import readline from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { client, eventually, type Client } from "../support/http";
+import type { Page, Product, Session } from "../support/api";
 
 /**
  * Issue 5, logs: a shop node started the production way (moleculer-runner with the project config) with
@@ -72,11 +73,11 @@ describe("JSON logs of a node (LOG_FORMAT=json, LOGLEVEL=debug)", () => {
 		readline.createInterface({ input: node.stdout! }).on("line", line => stdout.push(line));
 		node.stderr!.on("data", chunk => (stderr += chunk));
 		api = client(`http://127.0.0.1:${port}`);
-		await eventually(async () => (await api.get("/health/ready")).status === 200, 60_000, 250).catch(err => {
+		await eventually(async () => (await api.get("/health/ready")).status === 200, 60_000, 250).catch((err: Error) => {
 			throw new Error(`${err.message}\n${stderr}\n${stdout.slice(-20).join("\n")}`);
 		});
 
-		const register = await api.post("/api/auth/register", { email, password, name: "Log Tester" });
+		const register = await api.post<Session>("/api/auth/register", { email, password, name: "Log Tester" });
 		expect(register.status).toBe(201);
 		requestIDs.register = register.headers.get("x-request-id")!;
 		tokens.push(register.body.token);
@@ -86,7 +87,7 @@ describe("JSON logs of a node (LOG_FORMAT=json, LOGLEVEL=debug)", () => {
 
 		// A client-chosen request id is kept and logged.
 		requestIDs.login = `login-${randomBytes(4).toString("hex")}`;
-		const login = await api.post(
+		const login = await api.post<Session>(
 			"/api/auth/login",
 			{ email, password },
 			{ headers: { "X-Request-ID": requestIDs.login } },
@@ -95,7 +96,7 @@ describe("JSON logs of a node (LOG_FORMAT=json, LOGLEVEL=debug)", () => {
 		expect(login.headers.get("x-request-id")).toBe(requestIDs.login);
 		tokens.push(login.body.token);
 
-		const productId = (await api.get("/api/products")).body.rows[0].id;
+		const productId = (await api.get<Page<Product>>("/api/products")).body.rows[0].id;
 		const order = await api.post(
 			"/api/orders",
 			{ items: [{ productId, quantity: 1 }], paymentToken: "tok_visa" },
@@ -112,7 +113,7 @@ describe("JSON logs of a node (LOG_FORMAT=json, LOGLEVEL=debug)", () => {
 		requestIDs.declined = declined.headers.get("x-request-id")!;
 
 		// The order's notification is written by a channel handler, after the response.
-		await eventually(async () => stdout.some(line => line.includes("Notification order.confirmed")), 10_000);
+		await eventually(() => Promise.resolve(stdout.some(line => line.includes("Notification order.confirmed"))), 10_000);
 		node.kill("SIGTERM");
 		await exited;
 	}, 120_000);

@@ -9,6 +9,7 @@ import { startShop, type Shop } from "../support/shop";
 import { client, eventually, type Client } from "../support/http";
 import { parsePrometheusText, sampleValue, type MetricFamily } from "../support/prometheus";
 import { describeWithServers, SERVERS } from "../support/servers";
+import type { Page, Product } from "../support/api";
 
 /**
  * Issue 5, metrics and probes: every node serves Prometheus text on METRICS_PORT with the shop's business counters,
@@ -47,84 +48,88 @@ describe("Prometheus metrics and node probes on the metrics port", () => {
 		await shop?.stop();
 	});
 
-	it("counts orders by final status, their value, payment outcomes, stock rejections and events, in valid exposition text", async () => {
-		const products = (await api.get("/api/products?pageSize=50")).body.rows as { id: string; price: number }[];
-		const [plenty, scarce] = products;
-		expect((await api.put(`/api/inventory/${scarce.id}`, { available: 1 }, { token: admin })).status).toBe(200);
-		const before = await scrape(shop.broker);
+	it(
+		"counts orders by final status, their value, payment outcomes, stock rejections and events, " +
+			"in valid exposition text",
+		async () => {
+			const products = (await api.get<Page<Product>>("/api/products?pageSize=50")).body.rows;
+			const [plenty, scarce] = products;
+			expect((await api.put(`/api/inventory/${scarce.id}`, { available: 1 }, { token: admin })).status).toBe(200);
+			const before = await scrape(shop.broker);
 
-		const confirmed = await api.post(
-			"/api/orders",
-			{ items: [{ productId: plenty.id, quantity: 2 }], paymentToken: "tok_visa" },
-			{ token: customer },
-		);
-		expect(confirmed.status).toBe(201);
-		expect(
-			(
-				await api.post(
-					"/api/orders",
-					{ items: [{ productId: plenty.id, quantity: 1 }], paymentToken: "tok_declined" },
-					{ token: customer },
-				)
-			).status,
-		).toBe(402);
-		expect(
-			(
-				await api.post(
-					"/api/orders",
-					{ items: [{ productId: scarce.id, quantity: 2 }], paymentToken: "tok_visa" },
-					{ token: customer },
-				)
-			).status,
-		).toBe(409);
-		const { currency, total } = confirmed.body as { currency: string; total: number };
-		expect(total).toBe(2 * plenty.price);
+			const confirmed = await api.post(
+				"/api/orders",
+				{ items: [{ productId: plenty.id, quantity: 2 }], paymentToken: "tok_visa" },
+				{ token: customer },
+			);
+			expect(confirmed.status).toBe(201);
+			expect(
+				(
+					await api.post(
+						"/api/orders",
+						{ items: [{ productId: plenty.id, quantity: 1 }], paymentToken: "tok_declined" },
+						{ token: customer },
+					)
+				).status,
+			).toBe(402);
+			expect(
+				(
+					await api.post(
+						"/api/orders",
+						{ items: [{ productId: scarce.id, quantity: 2 }], paymentToken: "tok_visa" },
+						{ token: customer },
+					)
+				).status,
+			).toBe(409);
+			const { currency, total } = confirmed.body as { currency: string; total: number };
+			expect(total).toBe(2 * plenty.price);
 
-		const expected: [string, Record<string, string>, number][] = [
-			["emporium_orders_total", { status: "CONFIRMED" }, 1],
-			["emporium_orders_total", { status: "FAILED" }, 2],
-			["emporium_orders_value", { currency }, total],
-			["emporium_payments_total", { outcome: "SUCCEEDED" }, 1],
-			["emporium_payments_total", { outcome: "DECLINED" }, 1],
-			["emporium_inventory_rejections", {}, 1],
-			["emporium_events_published", { type: "order.created" }, 3],
-			["emporium_events_published", { type: "order.confirmed" }, 1],
-			["emporium_events_published", { type: "order.failed" }, 2],
-			["emporium_events_consumed", { type: "order.confirmed", group: "notifications" }, 1],
-			["emporium_events_consumed", { type: "order.failed", group: "notifications" }, 2],
-			["emporium_notifications_sent", { type: "order.confirmed" }, 1],
-			["emporium_notifications_sent", { type: "order.failed" }, 2],
-			["emporium_events_lag_count", { type: "order.failed", group: "notifications" }, 2],
-		];
-		const deltas = (after: Map<string, MetricFamily>) =>
-			expected.map(([name, labels]) => [
-				name,
-				labels,
-				sampleValue(after, name, labels) - sampleValue(before, name, labels),
-			]);
-		// Events are relayed and consumed after the responses: wait until all are counted (or show what is not).
-		let after = await scrape(shop.broker);
-		await eventually(async () => {
+			const expected: [string, Record<string, string>, number][] = [
+				["emporium_orders_total", { status: "CONFIRMED" }, 1],
+				["emporium_orders_total", { status: "FAILED" }, 2],
+				["emporium_orders_value_total", { currency }, total],
+				["emporium_payments_total", { outcome: "SUCCEEDED" }, 1],
+				["emporium_payments_total", { outcome: "DECLINED" }, 1],
+				["emporium_inventory_rejections_total", {}, 1],
+				["emporium_events_published_total", { type: "order.created" }, 3],
+				["emporium_events_published_total", { type: "order.confirmed" }, 1],
+				["emporium_events_published_total", { type: "order.failed" }, 2],
+				["emporium_events_consumed_total", { type: "order.confirmed", group: "notifications" }, 1],
+				["emporium_events_consumed_total", { type: "order.failed", group: "notifications" }, 2],
+				["emporium_notifications_sent_total", { type: "order.confirmed" }, 1],
+				["emporium_notifications_sent_total", { type: "order.failed" }, 2],
+				["emporium_events_lag_count", { type: "order.failed", group: "notifications" }, 2],
+			];
+			const deltas = (after: Map<string, MetricFamily>) =>
+				expected.map(([name, labels]) => [
+					name,
+					labels,
+					sampleValue(after, name, labels) - sampleValue(before, name, labels),
+				]);
+			// Events are relayed and consumed after the responses: wait until all are counted (or show what is not).
+			let after = await scrape(shop.broker);
+			await eventually(async () => {
+				after = await scrape(shop.broker);
+				return JSON.stringify(deltas(after)) === JSON.stringify(expected);
+			}).catch(() => undefined);
+			// And nothing is counted twice a moment later.
+			await new Promise(resolve => setTimeout(resolve, 300));
 			after = await scrape(shop.broker);
-			return JSON.stringify(deltas(after)) === JSON.stringify(expected);
-		}).catch(() => undefined);
-		// And nothing is counted twice a moment later.
-		await new Promise(resolve => setTimeout(resolve, 300));
-		after = await scrape(shop.broker);
-		expect(deltas(after)).toEqual(expected);
+			expect(deltas(after)).toEqual(expected);
 
-		// Every sample carries the node's labels; the business counters are typed counters with a description.
-		const orders = after.get("emporium_orders_total")!;
-		expect(orders).toMatchObject({ type: "counter", help: "Orders by final status" });
-		for (const sample of orders.samples)
-			expect(sample.labels).toMatchObject({ nodeID: shop.broker.nodeID, namespace: shop.broker.namespace });
-		expect(after.get("emporium_events_lag")).toMatchObject({
-			type: "histogram",
-			help: "Seconds from a domain event's occurrence to the end of its handling",
-		});
-		// Moleculer's own request metrics are there too, per action.
-		expect(sampleValue(after, "moleculer_request_total", { action: "orders.create" })).toBeGreaterThanOrEqual(3);
-	});
+			// Every sample carries the node's labels; the business counters are typed counters with a description.
+			const orders = after.get("emporium_orders_total")!;
+			expect(orders).toMatchObject({ type: "counter", help: "Orders by final status" });
+			for (const sample of orders.samples)
+				expect(sample.labels).toMatchObject({ node_id: shop.broker.nodeID, namespace: shop.broker.namespace });
+			expect(after.get("emporium_events_lag")).toMatchObject({
+				type: "histogram",
+				help: "Seconds from a domain event's occurrence to the end of its handling",
+			});
+			// Moleculer's own request metrics are there too, per action.
+			expect(sampleValue(after, "moleculer_request_total", { action: "orders.create" })).toBeGreaterThanOrEqual(3);
+		},
+	);
 
 	it("answers the probes: live, ready with its checks, and 404 elsewhere", async () => {
 		const base = metricsBase(shop.broker);
@@ -169,7 +174,7 @@ describe("Prometheus metrics and node probes on the metrics port", () => {
 
 /**
  * A consumer whose handler always fails: after its deliveries the adapter moves the event to the dead-letter
- * queue, and `emporium_events_dead_lettered{type}` counts it.
+ * queue, and `emporium_events_dead_lettered_total{type}` counts it.
  */
 function deadLetterBroker(eventsUrl: string, namespace: string, redisOptions?: Record<string, number>): ServiceBroker {
 	const broker = new ServiceBroker({
@@ -196,7 +201,7 @@ function deadLetterBroker(eventsUrl: string, namespace: string, redisOptions?: R
 				},
 			},
 		},
-	} as never);
+	});
 	return broker;
 }
 
@@ -204,17 +209,19 @@ async function expectDeadLettered(broker: ServiceBroker): Promise<void> {
 	const send = (
 		broker as unknown as { sendToChannel(name: string, payload: unknown): Promise<void> }
 	).sendToChannel.bind(broker);
-	const before = sampleValue(await scrape(broker), "emporium_events_dead_lettered", { type: "order.failed" });
+	const before = sampleValue(await scrape(broker), "emporium_events_dead_lettered_total", { type: "order.failed" });
 	await send("order.failed", { id: "dlq-probe-1", type: "order.failed", data: {} });
 	await eventually(
 		async () =>
-			sampleValue(await scrape(broker), "emporium_events_dead_lettered", { type: "order.failed" }) - before === 1,
+			sampleValue(await scrape(broker), "emporium_events_dead_lettered_total", { type: "order.failed" }) - before === 1,
 		15_000,
 		100,
 	);
 	// Nothing more arrives: one message, one dead letter.
 	await new Promise(resolve => setTimeout(resolve, 500));
-	expect(sampleValue(await scrape(broker), "emporium_events_dead_lettered", { type: "order.failed" }) - before).toBe(1);
+	expect(
+		sampleValue(await scrape(broker), "emporium_events_dead_lettered_total", { type: "order.failed" }) - before,
+	).toBe(1);
 }
 
 await describeWithServers(["nats"], "dead-lettered events are counted with NATS JetStream", () => {

@@ -6,6 +6,7 @@ import { client, eventually, type Client, type Response } from "../support/http"
 import { createTestDatabase } from "../support/databases";
 import { describeWithServers, SERVERS } from "../support/servers";
 import { dropNamespace, hostedServices, joinCluster, uniqueNamespace, waitForNodes } from "../support/cluster";
+import type { Notification, Order, OrderError, Page, Product, Stock } from "../support/api";
 
 /**
  * The shop split across OS processes, as `npm start` runs it: one gateway, two orders and two inventory nodes,
@@ -34,8 +35,8 @@ function tally(values: string[]): Record<string, number> {
 }
 
 /** What a placed order came to: its status when created, else the error type. */
-function outcome(res: Response): string {
-	return res.status === 201 ? res.body.status : `${res.status} ${res.body?.type}`;
+function outcome(res: Response<Order | OrderError>): string {
+	return res.status === 201 ? (res.body as Order).status : `${res.status} ${(res.body as OrderError | null)?.type}`;
 }
 
 await describeWithServers(
@@ -84,7 +85,7 @@ await describeWithServers(
 		}
 
 		function order(quantity = 1) {
-			return api.post(
+			return api.post<Order | OrderError>(
 				"/api/orders",
 				{ items: [{ productId, quantity }], paymentToken: "tok_visa" },
 				{ token: customer.token },
@@ -92,7 +93,7 @@ await describeWithServers(
 		}
 
 		async function stock() {
-			return (await api.get(`/api/inventory/${productId}`)).body as { available: number; reserved: number };
+			return (await api.get<Stock>(`/api/inventory/${productId}`)).body;
 		}
 
 		beforeAll(async () => {
@@ -125,7 +126,7 @@ await describeWithServers(
 			);
 			admin = (await api.login("admin@example.com", "admin-password")).token;
 			customer = await api.register("buyer@example.com", "buyer-password", "Buyer");
-			const product = await api.post(
+			const product = await api.post<Product>(
 				"/api/products",
 				{ name: "Limited print", price: 1500, category: "prints", sku: "PRINT-1" },
 				{ token: admin },
@@ -144,7 +145,8 @@ await describeWithServers(
 			onTestFailed(() => {
 				for (const node of nodes.values())
 					process.stdout.write(
-						`--- ${node.name} (${node.running() ? "running" : "exited"}) ---\n${node.recentOutput().split("\n").slice(-30).join("\n")}\n`,
+						`--- ${node.name} (${node.running() ? "running" : "exited"}) ---\n` +
+							`${node.recentOutput().split("\n").slice(-30).join("\n")}\n`,
 					);
 			});
 		});
@@ -160,7 +162,8 @@ await describeWithServers(
 			const startedAt = performance.now();
 			const attempts = await Promise.all(Array.from({ length: 60 }, () => order()));
 			process.stdout.write(
-				`60 concurrent orders against a stock of 20: ${JSON.stringify(tally(attempts.map(outcome)))} in ${Math.round(performance.now() - startedAt)} ms\n`,
+				`60 concurrent orders against a stock of 20: ${JSON.stringify(tally(attempts.map(outcome)))} ` +
+					`in ${Math.round(performance.now() - startedAt)} ms\n`,
 			);
 			expect(tally(attempts.map(outcome))).toEqual({ CONFIRMED: 20, "409 OUT_OF_STOCK": 40 });
 			expect(await stock()).toEqual({ productId, available: 0, reserved: 0 });
@@ -181,14 +184,14 @@ await describeWithServers(
 			const expected = { "user.registered": 1, "order.confirmed": 20, "order.failed": 40 };
 			const notes = await eventually(
 				async () => {
-					const res = await api.get("/api/notifications?pageSize=100", { token: customer.token });
+					const res = await api.get<Page<Notification>>("/api/notifications?pageSize=100", { token: customer.token });
 					return res.body.total >= 61 ? res.body : null;
 				},
 				15_000,
 				200,
 			);
-			expect(tally(notes.rows.map((n: { type: string }) => n.type))).toEqual(expected);
-			expect(new Set(notes.rows.map((n: { eventId: string }) => n.eventId)).size).toBe(61);
+			expect(tally(notes.rows.map(n => n.type))).toEqual(expected);
+			expect(new Set(notes.rows.map(n => n.eventId)).size).toBe(61);
 		});
 
 		it("keeps taking orders while an orders node shuts down (SIGTERM)", async () => {
@@ -196,7 +199,7 @@ await describeWithServers(
 				200,
 			);
 			const orders1 = nodes.get("orders-1")!;
-			const results: Response[] = [];
+			const results: Response<Order | OrderError>[] = [];
 			let stopped = false;
 			let stopAt = Infinity;
 			// Four buyers keep ordering from before the shutdown until well after orders-1 has left.
@@ -223,32 +226,36 @@ await describeWithServers(
 			expect(hosted.get(nodes.get("orders-2")!.nodeID)).toContain("orders");
 		});
 
-		it("fails orders fast with 503 PAYMENT_UNAVAILABLE while payments is down, and gives their stock back", async () => {
-			expect(await nodes.get("payments-1")!.stop("SIGTERM")).toBe(0);
-			await eventually(async () => !(await seenBy("orders-2")).has("payments"), 5000);
-			const before = await stock();
+		it(
+			"fails orders fast with 503 PAYMENT_UNAVAILABLE while payments is down, " + "and gives their stock back",
+			async () => {
+				expect(await nodes.get("payments-1")!.stop("SIGTERM")).toBe(0);
+				await eventually(async () => !(await seenBy("orders-2")).has("payments"), 5000);
+				const before = await stock();
 
-			const timed = await Promise.all(
-				Array.from({ length: 6 }, async () => {
-					const startedAt = performance.now();
-					const res = await order(2);
-					return { res, ms: performance.now() - startedAt };
-				}),
-			);
-			for (const { res } of timed) {
-				expect(res.status).toBe(503);
-				expect(res.body).toMatchObject({ type: "PAYMENT_UNAVAILABLE", data: { orderId: expect.any(String) } });
-				expect(res.headers.get("retry-after")).toBe("1");
-			}
-			// Fail fast: the gateway answers without waiting for a request timeout.
-			const slowest = Math.max(...timed.map(t => t.ms));
-			expect(slowest).toBeLessThan(REQUEST_TIMEOUT_MS);
-			process.stdout.write(`payments down: 6 orders failed with 503 in at most ${Math.round(slowest)} ms\n`);
+				const timed = await Promise.all(
+					Array.from({ length: 6 }, async () => {
+						const startedAt = performance.now();
+						const res = await order(2);
+						return { res, ms: performance.now() - startedAt };
+					}),
+				);
+				for (const { res } of timed) {
+					expect(res.status).toBe(503);
+					expect(res.body).toMatchObject({ type: "PAYMENT_UNAVAILABLE", data: { orderId: expect.any(String) } });
+					expect(res.headers.get("retry-after")).toBe("1");
+				}
+				// Fail fast: the gateway answers without waiting for a request timeout.
+				const slowest = Math.max(...timed.map(t => t.ms));
+				expect(slowest).toBeLessThan(REQUEST_TIMEOUT_MS);
+				process.stdout.write(`payments down: 6 orders failed with 503 in at most ${Math.round(slowest)} ms\n`);
 
-			expect(await stock()).toEqual({ ...before, reserved: 0 });
-			const failed = await api.get(`/api/orders/${timed[0].res.body.data.orderId}`, { token: customer.token });
-			expect(failed.body).toMatchObject({ status: "FAILED", failureReason: "PAYMENT_UNAVAILABLE" });
-		});
+				expect(await stock()).toEqual({ ...before, reserved: 0 });
+				const failedId = (timed[0].res.body as OrderError).data.orderId;
+				const failed = await api.get(`/api/orders/${failedId}`, { token: customer.token });
+				expect(failed.body).toMatchObject({ status: "FAILED", failureReason: "PAYMENT_UNAVAILABLE" });
+			},
+		);
 
 		it("takes orders again once payments is back, and every invariant holds at rest", async () => {
 			start(LAYOUT.find(s => s.name === "payments-1")!);

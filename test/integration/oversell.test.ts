@@ -50,14 +50,18 @@ await describeWithServers(["nats", "redis", "postgres"], "no oversell on Postgre
 		await db?.drop();
 	});
 
-	it("sells exactly 100 of 1,000 concurrent attempts through two gateways, two orders and two inventory nodes", async () => {
-		await oversellScenario(
-			shop.send,
-			shop.gateways[0],
-			shop.admin,
-			shop.customers,
-			() => auditShop(shop.observer),
-			"PostgreSQL, 2 gateways, 2 orders, 2 inventory nodes",
-		);
-	}, 120_000);
+	it(
+		"sells exactly 100 of 1,000 concurrent attempts " + "through two gateways, two orders and two inventory nodes",
+		async () => {
+			await oversellScenario(
+				shop.send,
+				shop.gateways[0],
+				shop.admin,
+				shop.customers,
+				() => auditShop(shop.observer),
+				"PostgreSQL, 2 gateways, 2 orders, 2 inventory nodes",
+			);
+		},
+		120_000,
+	);
 });

@@ -8,6 +8,7 @@ import { PrivateMariaDb } from "../support/mariadb-server";
 import { summarise, sustain } from "../support/load";
 import { startShopCluster, type ShopCluster } from "../support/shop-cluster";
 import { oversellScenario } from "../support/scenarios";
+import type { ApiError, Order, Page, Payment, Product, Stock } from "../support/api";
 
 /**
  * Issue 4's guarantees, proven against a real cluster: separate OS processes (two gateways, two orders and two
@@ -21,7 +22,7 @@ await describeWithServers(["nats", "redis"], "reliability across nodes (MariaDB)
 	async function newProduct(stock: number): Promise<string> {
 		const sku = `R-${randomBytes(4).toString("hex")}`;
 		const api = client(shop.gateways[0]);
-		const product = await api.post(
+		const product = await api.post<Product>(
 			"/api/products",
 			{ name: sku, price: 250, category: "test", sku },
 			{ token: shop.admin },
@@ -38,12 +39,18 @@ await describeWithServers(["nats", "redis"], "reliability across nodes (MariaDB)
 
 	function order(productId: string, i: number, headers?: Record<string, string>) {
 		return shop.send(c =>
-			c.post(
+			c.post<Partial<ApiError>>(
 				"/api/orders",
 				{ items: [{ productId, quantity: 1 }], paymentToken: "tok_visa" },
 				{ token: shop.customers[i % shop.customers.length], headers },
 			),
 		);
+	}
+
+	/** Whether `nodeID` is still available to the observer (Moleculer's typings leave the node catalogue untyped). */
+	function availableToObserver(nodeID: string): boolean | undefined {
+		const catalog = shop.observer.registry.nodes as { get(id: string): { available: boolean } | undefined };
+		return catalog.get(nodeID)?.available;
 	}
 
 	async function settledAudit(timeoutMs = 30_000) {
@@ -92,19 +99,24 @@ await describeWithServers(["nats", "redis"], "reliability across nodes (MariaDB)
 		const results = await Promise.all(
 			Array.from({ length: 20 }, () =>
 				shop.send(c =>
-					c.post("/api/orders", { items: [{ productId, quantity: 1 }], paymentToken: "tok_visa" }, { token, headers }),
+					c.post<Order>(
+						"/api/orders",
+						{ items: [{ productId, quantity: 1 }], paymentToken: "tok_visa" },
+						{ token, headers },
+					),
 				),
 			),
 		);
 		const ids = new Set(results.map(r => r.body.id));
-		console.log(
-			`[idempotency] statuses ${JSON.stringify(summarise(results.map(r => ({ status: r.status, ms: r.ms }))).statuses)}, distinct orders ${ids.size}`,
-		);
+		const { statuses } = summarise(results.map(r => ({ status: r.status, ms: r.ms })));
+		console.log(`[idempotency] statuses ${JSON.stringify(statuses)}, distinct orders ${ids.size}`);
 		expect(results.every(r => r.status === 201)).toBe(true);
 		expect(ids.size).toBe(1);
-		const payments = await client(shop.gateways[0]).get(`/api/payments?orderId=${[...ids][0]}`, { token });
+		const payments = await client(shop.gateways[0]).get<Page<Payment>>(`/api/payments?orderId=${[...ids][0]}`, {
+			token,
+		});
 		expect(payments.body.rows).toMatchObject([{ status: "SUCCEEDED" }]);
-		expect((await client(shop.gateways[0]).get(`/api/inventory/${productId}`)).body.available).toBe(9);
+		expect((await client(shop.gateways[0]).get<Stock>(`/api/inventory/${productId}`)).body.available).toBe(9);
 	}, 60_000);
 
 	it("3. kill -9 of an orders node with 200 orders in flight: every order ends CONFIRMED or FAILED", async () => {
@@ -138,72 +150,74 @@ await describeWithServers(["nats", "redis"], "reliability across nodes (MariaDB)
 				`[crash] every order settled ${Date.now() - killedAt} ms after the kill: ${JSON.stringify(byStatus)}`,
 			);
 			const results = await inFlight;
-			console.log(
-				`[crash] client view ${JSON.stringify(summarise(results.map(r => ({ status: r.status, type: r.body?.type, ms: r.ms }))).statuses)}`,
-			);
-			await eventually(async () => !shop.observer.registry.nodes.get(killed.nodeID)?.available, 30_000, 250);
+			const clientView = summarise(results.map(r => ({ status: r.status, type: r.body?.type, ms: r.ms })));
+			console.log(`[crash] client view ${JSON.stringify(clientView.statuses)}`);
+			await eventually(() => Promise.resolve(!availableToObserver(killed.nodeID)), 30_000, 250);
 			const audit = await settledAudit();
 			expect(audit.violations).toEqual([]);
-			expect((await client(shop.gateways[0]).get(`/api/inventory/${productId}`)).body.reserved).toBe(0);
+			expect((await client(shop.gateways[0]).get<Stock>(`/api/inventory/${productId}`)).body.reserved).toBe(0);
 		} finally {
 			await shop.restart("orders-1");
 		}
 	}, 120_000);
 
-	it("5. circuit breaker: a hanging payments node makes orders fail fast with 503 and release stock, then recover", async () => {
-		const productId = await newProduct(500);
-		const payments = shop.nodes.get("payments")!;
-		payments.child.kill("SIGSTOP");
-		try {
-			// Enough slow failures on both orders nodes to open their breakers for payments.charge. Meanwhile the
-			// orders nodes keep serving everything else: the stuck sagas wait in their bulkhead, not in the event loop.
-			const trippingRun = Promise.all(Array.from({ length: 30 }, (_, i) => order(productId, i)));
-			await new Promise(r => setTimeout(r, 1000));
-			const reads = [];
-			for (let i = 0; i < 10; i++)
-				reads.push(
-					await shop.send(c => c.get("/api/orders?pageSize=5", { token: shop.customers[i % shop.customers.length] })),
-				);
-			const readReport = summarise(reads.map(r => ({ status: r.status, ms: r.ms })));
-			console.log(`[bulkhead] order reads while payments hangs: ${JSON.stringify(readReport)}`);
-			expect(readReport.statuses).toEqual({ 200: 10 });
-			expect(readReport.latencyMs.max).toBeLessThan(500);
-			const tripping = await trippingRun;
-			console.log(
-				`[breaker] while payments hangs: ${JSON.stringify(summarise(tripping.map(r => ({ status: r.status, type: r.body?.type, ms: r.ms }))))}`,
-			);
-			expect(tripping.every(r => r.status === 503 && r.body.type === "PAYMENT_UNAVAILABLE")).toBe(true);
+	it(
+		"5. circuit breaker: a hanging payments node makes orders fail fast with 503 and release stock, " + "then recover",
+		async () => {
+			const productId = await newProduct(500);
+			const payments = shop.nodes.get("payments")!;
+			payments.child.kill("SIGSTOP");
+			try {
+				// Enough slow failures on both orders nodes to open their breakers for payments.charge. Meanwhile the
+				// orders nodes keep serving everything else: the stuck sagas wait in their bulkhead, not in the event loop.
+				const trippingRun = Promise.all(Array.from({ length: 30 }, (_, i) => order(productId, i)));
+				await new Promise(r => setTimeout(r, 1000));
+				const reads = [];
+				for (let i = 0; i < 10; i++)
+					reads.push(
+						await shop.send(c => c.get("/api/orders?pageSize=5", { token: shop.customers[i % shop.customers.length] })),
+					);
+				const readReport = summarise(reads.map(r => ({ status: r.status, ms: r.ms })));
+				console.log(`[bulkhead] order reads while payments hangs: ${JSON.stringify(readReport)}`);
+				expect(readReport.statuses).toEqual({ 200: 10 });
+				expect(readReport.latencyMs.max).toBeLessThan(500);
+				const tripping = await trippingRun;
+				const trippingReport = summarise(tripping.map(r => ({ status: r.status, type: r.body?.type, ms: r.ms })));
+				console.log(`[breaker] while payments hangs: ${JSON.stringify(trippingReport)}`);
+				expect(tripping.every(r => r.status === 503 && r.body.type === "PAYMENT_UNAVAILABLE")).toBe(true);
 
-			const fast = [];
-			for (let i = 0; i < 20; i++) fast.push(await order(productId, i));
-			const report = summarise(fast.map(r => ({ status: r.status, type: r.body?.type, ms: r.ms })));
-			console.log(`[breaker] once open: ${JSON.stringify(report)}`);
-			expect(report.statuses).toEqual({ 503: 20 });
-			expect(report.types).toEqual({ PAYMENT_UNAVAILABLE: 20 });
-			expect(report.latencyMs.p90).toBeLessThan(50);
-			expect((await client(shop.gateways[0]).get(`/api/inventory/${productId}`)).body).toMatchObject({
-				available: 500,
-				reserved: 0,
-			});
-		} finally {
-			payments.child.kill("SIGCONT");
-		}
-		const resumedAt = Date.now();
-		await eventually(async () => (await order(productId, 0)).status === 201, 30_000, 500);
-		console.log(`[breaker] orders succeed again ${Date.now() - resumedAt} ms after payments resumed`);
-		// Each orders node has its own breaker: wait until both have closed theirs.
-		let inARow = 0;
-		await eventually(
-			async () => {
-				inARow = (await order(productId, 1)).status === 201 ? inARow + 1 : 0;
-				return inARow >= 10;
-			},
-			30_000,
-			100,
-		);
-		const audit = await settledAudit();
-		expect(audit.violations).toEqual([]);
-	}, 120_000);
+				const fast = [];
+				for (let i = 0; i < 20; i++) fast.push(await order(productId, i));
+				const report = summarise(fast.map(r => ({ status: r.status, type: r.body?.type, ms: r.ms })));
+				console.log(`[breaker] once open: ${JSON.stringify(report)}`);
+				expect(report.statuses).toEqual({ 503: 20 });
+				expect(report.types).toEqual({ PAYMENT_UNAVAILABLE: 20 });
+				expect(report.latencyMs.p90).toBeLessThan(50);
+				expect((await client(shop.gateways[0]).get(`/api/inventory/${productId}`)).body).toMatchObject({
+					available: 500,
+					reserved: 0,
+				});
+			} finally {
+				payments.child.kill("SIGCONT");
+			}
+			const resumedAt = Date.now();
+			await eventually(async () => (await order(productId, 0)).status === 201, 30_000, 500);
+			console.log(`[breaker] orders succeed again ${Date.now() - resumedAt} ms after payments resumed`);
+			// Each orders node has its own breaker: wait until both have closed theirs.
+			let inARow = 0;
+			await eventually(
+				async () => {
+					inARow = (await order(productId, 1)).status === 201 ? inARow + 1 : 0;
+					return inARow >= 10;
+				},
+				30_000,
+				100,
+			);
+			const audit = await settledAudit();
+			expect(audit.violations).toEqual([]);
+		},
+		120_000,
+	);
 
 	it("6. SIGTERM to an orders node and a gateway under load: in-flight requests finish, no 5xx", async () => {
 		const productId = await newProduct(100_000);
@@ -230,25 +244,29 @@ await describeWithServers(["nats", "redis"], "reliability across nodes (MariaDB)
 		}
 	}, 120_000);
 
-	it("7. database outage of 5 s under load: 503s, never a 500 or a hang, recovery on its own, nothing half-written", async () => {
-		const productId = await newProduct(100_000);
-		const load = sustain(6, 12_000, (w, i) => order(productId, w * 1000 + i));
-		await new Promise(r => setTimeout(r, 2000));
-		await db.kill();
-		const downAt = Date.now();
-		await new Promise(r => setTimeout(r, 5000));
-		await db.start();
-		console.log(`[db outage] MariaDB was down ${Date.now() - downAt} ms`);
-		const results = await load;
-		const report = summarise(results.map(r => ({ status: r.status, type: r.body?.type, ms: r.ms })));
-		console.log(`[db outage] ${JSON.stringify(report)}`);
-		expect(report.statuses["500"]).toBeUndefined();
-		expect(Object.keys(report.statuses).sort()).toEqual(expect.arrayContaining(["201", "503"]));
-		expect(report.latencyMs.max).toBeLessThan(7000);
-		// Recovered by itself: the last requests of the run went through.
-		expect(results.slice(-6).every(r => r.status === 201)).toBe(true);
-		const audit = await settledAudit(40_000);
-		console.log(`[db outage] invariants ${JSON.stringify(audit.counts)}`);
-		expect(audit.violations).toEqual([]);
-	}, 150_000);
+	it(
+		"7. database outage of 5 s under load: 503s, never a 500 or a hang, " + "recovery on its own, nothing half-written",
+		async () => {
+			const productId = await newProduct(100_000);
+			const load = sustain(6, 12_000, (w, i) => order(productId, w * 1000 + i));
+			await new Promise(r => setTimeout(r, 2000));
+			await db.kill();
+			const downAt = Date.now();
+			await new Promise(r => setTimeout(r, 5000));
+			await db.start();
+			console.log(`[db outage] MariaDB was down ${Date.now() - downAt} ms`);
+			const results = await load;
+			const report = summarise(results.map(r => ({ status: r.status, type: r.body?.type, ms: r.ms })));
+			console.log(`[db outage] ${JSON.stringify(report)}`);
+			expect(report.statuses["500"]).toBeUndefined();
+			expect(Object.keys(report.statuses).sort()).toEqual(expect.arrayContaining(["201", "503"]));
+			expect(report.latencyMs.max).toBeLessThan(7000);
+			// Recovered by itself: the last requests of the run went through.
+			expect(results.slice(-6).every(r => r.status === 201)).toBe(true);
+			const audit = await settledAudit(40_000);
+			console.log(`[db outage] invariants ${JSON.stringify(audit.counts)}`);
+			expect(audit.violations).toEqual([]);
+		},
+		150_000,
+	);
 });

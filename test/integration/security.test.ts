@@ -11,6 +11,7 @@ import { DEV_JWT_SECRET } from "../../lib/config";
 import type { AuthUser } from "../../lib/auth";
 import { startShop, type Shop } from "../support/shop";
 import { client, eventually, type Client, type Response } from "../support/http";
+import type { ApiError, Notification, Order, Page, Payment, Product, User } from "../support/api";
 
 /**
  * Who may do what over HTTP, which tokens are refused, where secrets come from and that they never reach the log.
@@ -29,9 +30,8 @@ class CapturingLogger extends Loggers.Base {
 		const max = LEVELS.indexOf(level);
 		return (type, args) => {
 			if (LEVELS.indexOf(type) > max) return;
-			this.lines.push(
-				`[${type}] ${bindings?.mod}: ${args.map(a => (typeof a === "string" ? a : inspect(a, { depth: 10, breakLength: Infinity }))).join(" ")}`,
-			);
+			const rendered = args.map(a => (typeof a === "string" ? a : inspect(a, { depth: 10, breakLength: Infinity })));
+			this.lines.push(`[${type}] ${bindings?.mod}: ${rendered.join(" ")}`);
 		};
 	}
 }
@@ -42,10 +42,19 @@ const ROLES: Role[] = ["anonymous", "owner", "other", "admin"];
 interface MatrixRow {
 	/** Expected status for anonymous, the owning customer, another customer, an admin. */
 	expected: [number, number, number, number];
-	/** Path parameters and body for one call; may create what the call consumes (a product to delete, an order to cancel). */
-	request(role: Role): Promise<{ params?: Record<string, string>; query?: string; body?: unknown }>;
-	/** Extra assertions on a successful response. */
+	/**
+	 * Path parameters and body for one call; may create what the call consumes (a product to delete, an order to
+	 * cancel).
+	 */
+	request(role: Role): RequestParts | Promise<RequestParts>;
+	/** Extra assertions on a successful response; each row declares the body its endpoint answers. */
 	check?(role: Role, res: Response): void;
+}
+
+interface RequestParts {
+	params?: Record<string, string>;
+	query?: string;
+	body?: unknown;
 }
 
 const b64url = (value: unknown) =>
@@ -76,13 +85,14 @@ describe("security", () => {
 	const loginUser = { email: `login-${run}@example.com`, password: `login-Pa55-${run}` };
 
 	/** Every request of this file goes through here, so each token handed out is remembered as a secret. */
-	async function call(
+	async function call<T = unknown>(
 		method: string,
 		url: string,
 		opts: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
-	): Promise<Response> {
-		const res = await api.request(method, url, opts);
-		if (typeof res.body?.token === "string") secrets.add(res.body.token);
+	): Promise<Response<T>> {
+		const res = await api.request<T>(method, url, opts);
+		const token = (res.body as { token?: unknown } | null)?.token;
+		if (typeof token === "string") secrets.add(token);
 		return res;
 	}
 
@@ -90,15 +100,15 @@ describe("security", () => {
 		const email = `${label}-${run}@example.com`;
 		const password = `${label}-Pa55word-${run}`;
 		secrets.add(password);
-		const res = await call("POST", "/api/auth/register", {
+		const res = await call<{ token: string; user: AuthUser }>("POST", "/api/auth/register", {
 			body: { email, password, name: label === "ann" ? annName : `${label} ${run}` },
 		});
 		expect(res.status).toBe(201);
-		return res.body as { token: string; user: AuthUser };
+		return res.body;
 	}
 
 	async function newProduct(): Promise<string> {
-		const res = await call("POST", "/api/products", {
+		const res = await call<Product>("POST", "/api/products", {
 			token: adminToken,
 			body: {
 				name: `Widget ${randomBytes(3).toString("hex")}`,
@@ -117,7 +127,7 @@ describe("security", () => {
 	}
 
 	async function annOrder(): Promise<string> {
-		const res = await call("POST", "/api/orders", {
+		const res = await call<Order>("POST", "/api/orders", {
 			token: ann.token,
 			body: {
 				items: [{ productId, quantity: 1 }],
@@ -159,7 +169,9 @@ describe("security", () => {
 			broker: { logger },
 		});
 		api = client(shop.url);
-		const login = await call("POST", "/api/auth/login", { body: { email: adminEmail, password: adminPassword } });
+		const login = await call<{ token: string; user: AuthUser }>("POST", "/api/auth/login", {
+			body: { email: adminEmail, password: adminPassword },
+		});
 		expect(login.status).toBe(200);
 		adminToken = login.body.token;
 		admin = login.body.user;
@@ -171,8 +183,8 @@ describe("security", () => {
 		annOrderId = await annOrder();
 		// The owner's notifications exist, so "another customer does not see them" means something.
 		await eventually(async () =>
-			(await call("GET", "/api/notifications", { token: ann.token })).body.rows.some(
-				(n: { data: { orderId?: string } }) => n.data.orderId === annOrderId,
+			(await call<Page<Notification>>("GET", "/api/notifications", { token: ann.token })).body.rows.some(
+				n => n.data.orderId === annOrderId,
 			),
 		);
 	});
@@ -190,101 +202,102 @@ describe("security", () => {
 	const MATRIX: Record<string, MatrixRow> = {
 		"POST /auth/register": {
 			expected: [201, 201, 201, 201],
-			async request() {
+			request() {
 				const password = `new-Pa55-${randomBytes(4).toString("hex")}`;
 				secrets.add(password);
 				return { body: { email: `new-${randomBytes(4).toString("hex")}@example.com`, password, name: "New" } };
 			},
-			check: (_role, res) => expect(res.body.user.role).toBe("customer"),
+			check: (_role, res: Response<{ user: User }>) => expect(res.body.user.role).toBe("customer"),
 		},
 		"POST /auth/login": {
 			expected: [200, 200, 200, 200],
-			request: async () => ({ body: loginUser }),
-			check: (_role, res) => expect(res.body.user.email).toBe(loginUser.email),
+			request: () => ({ body: loginUser }),
+			check: (_role, res: Response<{ user: User }>) => expect(res.body.user.email).toBe(loginUser.email),
 		},
 		"GET /users/me": {
 			expected: [401, 200, 200, 200],
-			request: async () => ({}),
-			check: (role, res) =>
+			request: () => ({}),
+			check: (role, res: Response<User>) =>
 				expect(res.body.id).toBe({ owner: ann.user.id, other: bob.user.id, admin: admin.id, anonymous: "" }[role]),
 		},
 		"PATCH /users/me": {
 			expected: [401, 200, 200, 200],
-			request: async role => ({ body: { name: role === "owner" ? annName : `${role} ${run}`, role: "admin" } }),
-			check: (role, res) => expect(res.body.role).toBe(role === "admin" ? "admin" : "customer"),
+			request: role => ({ body: { name: role === "owner" ? annName : `${role} ${run}`, role: "admin" } }),
+			check: (role, res: Response<User>) => expect(res.body.role).toBe(role === "admin" ? "admin" : "customer"),
 		},
 		"GET /users": {
 			expected: [401, 403, 403, 200],
-			request: async () => ({ query: "pageSize=100" }),
+			request: () => ({ query: "pageSize=100" }),
 		},
-		"GET /products": { expected: [200, 200, 200, 200], request: async () => ({}) },
-		"GET /products/:id": { expected: [200, 200, 200, 200], request: async () => ({ params: { id: productId } }) },
+		"GET /products": { expected: [200, 200, 200, 200], request: () => ({}) },
+		"GET /products/:id": { expected: [200, 200, 200, 200], request: () => ({ params: { id: productId } }) },
 		"POST /products": {
 			expected: [401, 403, 403, 201],
-			request: async () => ({
+			request: () => ({
 				body: { name: "Matrix product", price: 100, category: "test", sku: `MX-${randomBytes(5).toString("hex")}` },
 			}),
 		},
 		"PATCH /products/:id": {
 			expected: [401, 403, 403, 200],
-			request: async () => ({ params: { id: productId }, body: { price: 1200 } }),
+			request: () => ({ params: { id: productId }, body: { price: 1200 } }),
 		},
 		"DELETE /products/:id": {
 			expected: [401, 403, 403, 200],
 			request: async () => ({ params: { id: await newProduct() } }),
 		},
-		"GET /inventory/:productId": { expected: [200, 200, 200, 200], request: async () => ({ params: { productId } }) },
+		"GET /inventory/:productId": { expected: [200, 200, 200, 200], request: () => ({ params: { productId } }) },
 		"PUT /inventory/:productId": {
 			expected: [401, 403, 403, 200],
-			request: async () => ({ params: { productId }, body: { available: 1000 } }),
+			request: () => ({ params: { productId }, body: { available: 1000 } }),
 		},
 		"POST /inventory/:productId/restock": {
 			expected: [401, 403, 403, 200],
-			request: async () => ({ params: { productId }, body: { quantity: 1 } }),
+			request: () => ({ params: { productId }, body: { quantity: 1 } }),
 		},
 		"POST /orders": {
 			expected: [401, 201, 201, 201],
-			request: async () => ({ body: { items: [{ productId, quantity: 1 }], paymentToken: "tok_visa" } }),
-			check: (role, res) =>
+			request: () => ({ body: { items: [{ productId, quantity: 1 }], paymentToken: "tok_visa" } }),
+			check: (role, res: Response<Order>) =>
 				expect(res.body.userId).toBe({ owner: ann.user.id, other: bob.user.id, admin: admin.id, anonymous: "" }[role]),
 		},
 		"GET /orders": {
 			expected: [401, 200, 200, 200],
-			request: async role => ({ query: role === "admin" ? `userId=${ann.user.id}&pageSize=100` : "pageSize=100" }),
-			check: (role, res) => {
-				const ids = res.body.rows.map((o: { id: string }) => o.id);
+			request: role => ({ query: role === "admin" ? `userId=${ann.user.id}&pageSize=100` : "pageSize=100" }),
+			check: (role, res: Response<Page<Order>>) => {
+				const ids = res.body.rows.map(o => o.id);
 				if (role === "other") expect(ids).not.toContain(annOrderId);
 				else expect(ids).toContain(annOrderId);
 			},
 		},
 		"GET /orders/:id": {
 			expected: [401, 200, 404, 200],
-			request: async () => ({ params: { id: annOrderId } }),
+			request: () => ({ params: { id: annOrderId } }),
 			check: (_role, res) =>
 				expect(res.body).toMatchObject({ id: annOrderId, userId: ann.user.id, shippingAddress: { line1: annStreet } }),
 		},
 		"POST /orders/:id/cancel": {
 			expected: [401, 200, 404, 200],
 			request: async () => ({ params: { id: await annOrder() } }),
-			check: (_role, res) => expect(res.body.status).toBe("CANCELLED"),
+			check: (_role, res: Response<Order>) => expect(res.body.status).toBe("CANCELLED"),
 		},
 		"PATCH /orders/:id/status": {
 			expected: [401, 403, 403, 200],
 			request: async () => ({ params: { id: await annOrder() }, body: { status: "SHIPPED" } }),
-			check: (_role, res) => expect(res.body.status).toBe("SHIPPED"),
+			check: (_role, res: Response<Order>) => expect(res.body.status).toBe("SHIPPED"),
 		},
 		"GET /payments": {
 			expected: [401, 200, 404, 200],
-			request: async () => ({ query: `orderId=${annOrderId}` }),
-			check: (_role, res) => expect(res.body.rows).toMatchObject([{ orderId: annOrderId, status: "SUCCEEDED" }]),
+			request: () => ({ query: `orderId=${annOrderId}` }),
+			check: (_role, res: Response<Page<Payment>>) =>
+				expect(res.body.rows).toMatchObject([{ orderId: annOrderId, status: "SUCCEEDED" }]),
 		},
 		"GET /notifications": {
 			expected: [401, 200, 200, 200],
-			request: async () => ({ query: "pageSize=100" }),
-			check: (role, res) => {
+			request: () => ({ query: "pageSize=100" }),
+			check: (role, res: Response<Page<Notification>>) => {
 				const caller = { owner: ann.user.id, other: bob.user.id, admin: admin.id, anonymous: "" }[role];
-				expect(res.body.rows.every((n: { userId: string }) => n.userId === caller)).toBe(true);
-				const aboutAnnsOrder = res.body.rows.some((n: { data: { orderId?: string } }) => n.data.orderId === annOrderId);
+				expect(res.body.rows.every(n => n.userId === caller)).toBe(true);
+				const aboutAnnsOrder = res.body.rows.some(n => n.data.orderId === annOrderId);
 				expect(aboutAnnsOrder).toBe(role === "owner");
 			},
 		},
@@ -303,7 +316,8 @@ describe("security", () => {
 			const seen: string[] = [];
 			for (const [i, role] of ROLES.entries()) {
 				const { params = {}, query, body } = await row.request(role);
-				const url = `/api${pattern.replace(/:(\w+)/g, (_, name: string) => encodeURIComponent(params[name]))}${query ? `?${query}` : ""}`;
+				const route = pattern.replace(/:(\w+)/g, (_, name: string) => encodeURIComponent(params[name]));
+				const url = `/api${route}${query ? `?${query}` : ""}`;
 				const res = await call(method, url, { token: tokenOf(role), body });
 				seen.push(`${role}=${res.status}`);
 				expect(res.status, `${alias} as ${role}: ${JSON.stringify(res.body)}`).toBe(row.expected[i]);
@@ -324,7 +338,7 @@ describe("security", () => {
 		const now = () => Math.floor(Date.now() / 1000);
 
 		async function expectRefused(authorization: string, url = "/api/users") {
-			const res = await call("GET", url, { headers: { authorization } });
+			const res = await call<ApiError>("GET", url, { headers: { authorization } });
 			expect(res.status, `${authorization.slice(0, 60)}: ${JSON.stringify(res.body)}`).toBe(401);
 			expectErrorShape(res);
 			expect(["INVALID_TOKEN", "TOKEN_EXPIRED"]).toContain(res.body.type);
@@ -345,28 +359,29 @@ describe("security", () => {
 		});
 
 		it("refuses a wrong signature, a tampered payload and another HMAC algorithm with the right secret", async () => {
-			await expectRefused(
-				`Bearer ${jwt.sign({ sub: admin.id, role: "admin" }, `not-the-secret-${run}-padding-padding`, { algorithm: "HS256" })}`,
-			);
+			const otherSecret = `not-the-secret-${run}-padding-padding`;
+			await expectRefused(`Bearer ${jwt.sign({ sub: admin.id, role: "admin" }, otherSecret, { algorithm: "HS256" })}`);
 			await expectRefused(`Bearer ${jwt.sign({ sub: admin.id, role: "admin" }, envJwtSecret, { algorithm: "HS256" })}`);
 			await expectRefused(
 				`Bearer ${jwt.sign({ sub: admin.id, role: "admin" }, DEV_JWT_SECRET, { algorithm: "HS256" })}`,
 			);
 			const [header, payload, signature] = ann.token.split(".");
-			const promoted = b64url({ ...JSON.parse(Buffer.from(payload, "base64url").toString()), role: "admin" });
+			const claims = JSON.parse(Buffer.from(payload, "base64url").toString()) as Record<string, unknown>;
+			const promoted = b64url({ ...claims, role: "admin" });
 			await expectRefused(`Bearer ${header}.${promoted}.${signature}`);
 			await expectRefused(`Bearer ${jwt.sign({ sub: admin.id, role: "admin" }, jwtSecret, { algorithm: "HS512" })}`);
 			await expectRefused(`Bearer ${jwt.sign({ sub: admin.id, role: "admin" }, jwtSecret, { algorithm: "HS384" })}`);
 		});
 
 		it("refuses expired and not-yet-valid tokens", async () => {
+			const hs256 = { algorithm: "HS256" } as const;
 			const expired = await expectRefused(
-				`Bearer ${jwt.sign({ sub: ann.user.id, role: "customer", exp: now() - 60 }, jwtSecret, { algorithm: "HS256" })}`,
+				`Bearer ${jwt.sign({ sub: ann.user.id, role: "customer", exp: now() - 60 }, jwtSecret, hs256)}`,
 				"/api/users/me",
 			);
 			expect(expired.body.type).toBe("TOKEN_EXPIRED");
 			await expectRefused(
-				`Bearer ${jwt.sign({ sub: ann.user.id, role: "customer", nbf: now() + 3600 }, jwtSecret, { algorithm: "HS256" })}`,
+				`Bearer ${jwt.sign({ sub: ann.user.id, role: "customer", nbf: now() + 3600 }, jwtSecret, hs256)}`,
 				"/api/users/me",
 			);
 		});
@@ -398,9 +413,8 @@ describe("security", () => {
 		it("refuses correctly signed tokens without a usable subject or for a user that never existed", async () => {
 			await expectRefused(`Bearer ${jwt.sign({ role: "admin" }, jwtSecret, { algorithm: "HS256" })}`);
 			await expectRefused(`Bearer ${jwt.sign({ sub: 42, role: "admin" }, jwtSecret, { algorithm: "HS256" })}`);
-			await expectRefused(
-				`Bearer ${jwt.sign({ sub: "00000000-0000-4000-8000-000000000000", role: "admin" }, jwtSecret, { algorithm: "HS256" })}`,
-			);
+			const nobody = "00000000-0000-4000-8000-000000000000";
+			await expectRefused(`Bearer ${jwt.sign({ sub: nobody, role: "admin" }, jwtSecret, { algorithm: "HS256" })}`);
 			await expectRefused(`Bearer ${jwt.sign({ sub: { $gt: "" }, role: "admin" }, jwtSecret, { algorithm: "HS256" })}`);
 		});
 
@@ -461,7 +475,7 @@ describe("security", () => {
 		it("never logs a password, a token or the JWT secret (log level debug, after everything above)", async () => {
 			// A last register, login and order, so the log covers them whatever ran before.
 			const eve = await register("eve");
-			const login = await call("POST", "/api/auth/login", {
+			const login = await call<{ token: string }>("POST", "/api/auth/login", {
 				body: { email: eve.user.email, password: `eve-Pa55word-${run}` },
 			});
 			expect(login.status).toBe(200);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startShop, type Shop } from "../support/shop";
 import { client, eventually, type Client } from "../support/http";
+import type { ApiError, Notification, Order, OrderError, Page, Payment, Product, Stock } from "../support/api";
 import { auditShop } from "../../lib/audit";
 
 /**
@@ -27,11 +28,11 @@ describe("the shop in one process, over HTTP", () => {
 	});
 
 	async function stockOf(productId: string) {
-		return (await api.get(`/api/inventory/${productId}`)).body as { available: number; reserved: number };
+		return (await api.get<Stock>(`/api/inventory/${productId}`)).body;
 	}
 
 	async function newProduct(sku: string, price: number, stock: number) {
-		const created = await api.post(
+		const created = await api.post<Product>(
 			"/api/products",
 			{ name: `Product ${sku}`, price, category: "Test", sku },
 			{ token: admin },
@@ -40,7 +41,7 @@ describe("the shop in one process, over HTTP", () => {
 		expect((await api.put(`/api/inventory/${created.body.id}`, { available: stock }, { token: admin })).status).toBe(
 			200,
 		);
-		return created.body as { id: string; price: number };
+		return created.body;
 	}
 
 	describe("users and auth", () => {
@@ -57,11 +58,21 @@ describe("the shop in one process, over HTTP", () => {
 				(await api.post("/api/auth/register", { email: "ANN@example.com", password: "another-pass", name: "Ann 2" }))
 					.body,
 			).toMatchObject({ code: 409, type: "EMAIL_TAKEN" });
-			const short = await api.post("/api/auth/register", { email: "c@example.com", password: "short", name: "C" });
+			const short = await api.post<ApiError<{ field: string }[]>>("/api/auth/register", {
+				email: "c@example.com",
+				password: "short",
+				name: "C",
+			});
 			expect(short.status).toBe(422);
-			expect(short.body.data.map((d: { field: string }) => d.field)).toEqual(["password"]);
-			const wrong = await api.post("/api/auth/login", { email: "ann@example.com", password: "wrong-password" });
-			const unknown = await api.post("/api/auth/login", { email: "nobody@example.com", password: "wrong-password" });
+			expect(short.body.data.map(d => d.field)).toEqual(["password"]);
+			const wrong = await api.post<ApiError>("/api/auth/login", {
+				email: "ann@example.com",
+				password: "wrong-password",
+			});
+			const unknown = await api.post<ApiError>("/api/auth/login", {
+				email: "nobody@example.com",
+				password: "wrong-password",
+			});
 			expect(wrong.status).toBe(401);
 			expect(unknown.status).toBe(401);
 			expect(unknown.body.message).toBe(wrong.body.message);
@@ -95,21 +106,21 @@ describe("the shop in one process, over HTTP", () => {
 
 	describe("catalogue", () => {
 		it("lists the seeded catalogue in pages", async () => {
-			const page = await api.get("/api/products?page=2&pageSize=5&sort=price");
+			const page = await api.get<Page<Product>>("/api/products?page=2&pageSize=5&sort=price");
 			expect(page.status).toBe(200);
 			expect(page.body).toMatchObject({ page: 2, pageSize: 5, total: 24, totalPages: 5 });
-			const prices = page.body.rows.map((p: { price: number }) => p.price);
+			const prices = page.body.rows.map(p => p.price);
 			expect(prices).toEqual([...prices].sort((a, b) => a - b));
 			expect((await api.get("/api/products?pageSize=101")).status).toBe(422);
 		});
 
 		it("filters by category and search, sorts by -price", async () => {
-			const books = await api.get("/api/products?category=books&sort=-price&pageSize=100");
+			const books = await api.get<Page<Product>>("/api/products?category=books&sort=-price&pageSize=100");
 			expect(books.body.total).toBe(6);
-			expect(books.body.rows.every((p: { category: string }) => p.category === "books")).toBe(true);
+			expect(books.body.rows.every(p => p.category === "books")).toBe(true);
 			expect(books.body.rows[0].price).toBeGreaterThanOrEqual(books.body.rows[5].price);
-			const search = await api.get("/api/products?search=keyboard");
-			expect(search.body.rows.map((p: { sku: string }) => p.sku)).toEqual(["ELEC-001"]);
+			const search = await api.get<Page<Product>>("/api/products?search=keyboard");
+			expect(search.body.rows.map(p => p.sku)).toEqual(["ELEC-001"]);
 		});
 
 		it("rejects operator objects in filters instead of querying with them", async () => {
@@ -131,7 +142,7 @@ describe("the shop in one process, over HTTP", () => {
 			const body = { name: "Gadget", price: 1234, category: "Gadgets", sku: "GAD-1" };
 			expect((await api.post("/api/products", body)).status).toBe(401);
 			expect((await api.post("/api/products", body, { token: ann.token })).status).toBe(403);
-			const created = await api.post("/api/products", body, { token: admin });
+			const created = await api.post<Product>("/api/products", body, { token: admin });
 			expect(created.status).toBe(201);
 			expect(created.headers.get("location")).toBe(`/api/products/${created.body.id}`);
 			expect(created.body).toMatchObject({ ...body, category: "gadgets", currency: "USD" });
@@ -140,11 +151,10 @@ describe("the shop in one process, over HTTP", () => {
 				type: "SKU_TAKEN",
 			});
 
-			expect((await api.get(`/api/products/${created.body.id}`)).body.price).toBe(1234);
-			expect((await api.patch(`/api/products/${created.body.id}`, { price: 999 }, { token: admin })).body.price).toBe(
-				999,
-			);
-			expect((await api.get(`/api/products/${created.body.id}`)).body.price).toBe(999);
+			expect((await api.get<Product>(`/api/products/${created.body.id}`)).body.price).toBe(1234);
+			const patched = await api.patch<Product>(`/api/products/${created.body.id}`, { price: 999 }, { token: admin });
+			expect(patched.body.price).toBe(999);
+			expect((await api.get<Product>(`/api/products/${created.body.id}`)).body.price).toBe(999);
 			await eventually(async () => (await api.get(`/api/inventory/${created.body.id}`)).status === 200);
 			expect((await api.delete(`/api/products/${created.body.id}`, { token: admin })).status).toBe(200);
 			expect((await api.get(`/api/products/${created.body.id}`)).status).toBe(404);
@@ -172,7 +182,7 @@ describe("the shop in one process, over HTTP", () => {
 	describe("orders", () => {
 		it("places an order, notifies, cancels with a refund and puts the stock back", async () => {
 			const product = await newProduct("ORD-1", 2500, 10);
-			const placed = await api.post(
+			const placed = await api.post<Order>(
 				"/api/orders",
 				{
 					items: [
@@ -195,125 +205,125 @@ describe("the shop in one process, over HTTP", () => {
 			expect(await stockOf(product.id)).toMatchObject({ available: 7, reserved: 0 });
 
 			const notes = await eventually(async () => {
-				const res = await api.get("/api/notifications", { token: ann.token });
-				return res.body.rows.find(
-					(n: { type: string; data: { orderId: string } }) =>
-						n.type === "order.confirmed" && n.data.orderId === placed.body.id,
-				)
-					? res
-					: null;
+				const res = await api.get<Page<Notification>>("/api/notifications", { token: ann.token });
+				return res.body.rows.find(n => n.type === "order.confirmed" && n.data.orderId === placed.body.id) ? res : null;
 			});
-			expect(notes.body.rows.some((n: { type: string }) => n.type === "user.registered")).toBe(true);
+			expect(notes.body.rows.some(n => n.type === "user.registered")).toBe(true);
 
-			const payments = await api.get(`/api/payments?orderId=${placed.body.id}`, { token: ann.token });
+			const payments = await api.get<Page<Payment>>(`/api/payments?orderId=${placed.body.id}`, { token: ann.token });
 			expect(payments.body.rows).toMatchObject([{ orderId: placed.body.id, amount: 7500, status: "SUCCEEDED" }]);
 
-			const cancelled = await api.post(`/api/orders/${placed.body.id}/cancel`, undefined, { token: ann.token });
+			const cancelled = await api.post<Order>(`/api/orders/${placed.body.id}/cancel`, undefined, { token: ann.token });
 			expect(cancelled.status).toBe(200);
 			expect(cancelled.body.status).toBe("CANCELLED");
 			expect(await stockOf(product.id)).toMatchObject({ available: 10, reserved: 0 });
-			expect((await api.get(`/api/payments?orderId=${placed.body.id}`, { token: ann.token })).body.rows).toMatchObject([
-				{ status: "REFUNDED" },
-			]);
+			const refunded = await api.get<Page<Payment>>(`/api/payments?orderId=${placed.body.id}`, { token: ann.token });
+			expect(refunded.body.rows).toMatchObject([{ status: "REFUNDED" }]);
 			expect(
 				(await api.post(`/api/orders/${placed.body.id}/cancel`, undefined, { token: ann.token })).body,
 			).toMatchObject({ code: 409, type: "INVALID_TRANSITION" });
 			await eventually(async () => {
-				const types = (await api.get("/api/notifications", { token: ann.token })).body.rows.map(
-					(n: { type: string }) => n.type,
-				);
+				const notifications = await api.get<Page<Notification>>("/api/notifications", { token: ann.token });
+				const types = notifications.body.rows.map(n => n.type);
 				return types.includes("order.cancelled") && types.includes("payment.refunded");
 			});
 		});
 
-		it("keeps failed orders with their reason and releases everything: declined, unavailable, out of stock", async () => {
-			const product = await newProduct("ORD-2", 1000, 2);
-			const declined = await api.post(
-				"/api/orders",
-				{ items: [{ productId: product.id, quantity: 1 }], paymentToken: "tok_declined" },
-				{ token: ann.token },
-			);
-			expect(declined.status).toBe(402);
-			expect(declined.body).toMatchObject({ type: "PAYMENT_DECLINED", data: { orderId: expect.any(String) } });
-			expect((await api.get(`/api/orders/${declined.body.data.orderId}`, { token: ann.token })).body).toMatchObject({
-				status: "FAILED",
-				failureReason: "PAYMENT_DECLINED",
-			});
-
-			const unavailable = await api.post(
-				"/api/orders",
-				{ items: [{ productId: product.id, quantity: 1 }], paymentToken: "tok_unavailable" },
-				{ token: ann.token },
-			);
-			expect(unavailable.status).toBe(503);
-			expect(unavailable.body.type).toBe("PAYMENT_UNAVAILABLE");
-
-			const short = await api.post(
-				"/api/orders",
-				{
-					items: [
-						{ productId: product.id, quantity: 3 },
-						{ productId: "seed-book-001", quantity: 1 },
-					],
-					paymentToken: "tok_visa",
-				},
-				{ token: ann.token },
-			);
-			expect(short.status).toBe(409);
-			expect(short.body).toMatchObject({
-				type: "OUT_OF_STOCK",
-				data: { orderId: expect.any(String), lines: [{ productId: product.id, requested: 3, available: 2 }] },
-			});
-			expect(await stockOf(product.id)).toMatchObject({ available: 2, reserved: 0 });
-
-			expect(
-				(
-					await api.post(
-						"/api/orders",
-						{ items: [{ productId: "ghost", quantity: 1 }], paymentToken: "tok_visa" },
-						{ token: ann.token },
-					)
-				).body,
-			).toMatchObject({ code: 422, type: "UNKNOWN_PRODUCT" });
-			for (const items of [
-				[],
-				[{ productId: product.id, quantity: 0 }],
-				[{ productId: product.id, quantity: 1.5 }],
-				[{ productId: product.id, quantity: 1001 }],
-				Array.from({ length: 51 }, () => ({ productId: product.id, quantity: 1 })),
-			]) {
-				expect((await api.post("/api/orders", { items, paymentToken: "tok_visa" }, { token: ann.token })).status).toBe(
-					422,
+		it(
+			"keeps failed orders with their reason and releases everything: " + "declined, unavailable, out of stock",
+			async () => {
+				const product = await newProduct("ORD-2", 1000, 2);
+				const declined = await api.post<OrderError>(
+					"/api/orders",
+					{ items: [{ productId: product.id, quantity: 1 }], paymentToken: "tok_declined" },
+					{ token: ann.token },
 				);
-			}
-		});
+				expect(declined.status).toBe(402);
+				expect(declined.body).toMatchObject({ type: "PAYMENT_DECLINED", data: { orderId: expect.any(String) } });
+				expect((await api.get(`/api/orders/${declined.body.data.orderId}`, { token: ann.token })).body).toMatchObject({
+					status: "FAILED",
+					failureReason: "PAYMENT_DECLINED",
+				});
+
+				const unavailable = await api.post<ApiError>(
+					"/api/orders",
+					{ items: [{ productId: product.id, quantity: 1 }], paymentToken: "tok_unavailable" },
+					{ token: ann.token },
+				);
+				expect(unavailable.status).toBe(503);
+				expect(unavailable.body.type).toBe("PAYMENT_UNAVAILABLE");
+
+				const short = await api.post(
+					"/api/orders",
+					{
+						items: [
+							{ productId: product.id, quantity: 3 },
+							{ productId: "seed-book-001", quantity: 1 },
+						],
+						paymentToken: "tok_visa",
+					},
+					{ token: ann.token },
+				);
+				expect(short.status).toBe(409);
+				expect(short.body).toMatchObject({
+					type: "OUT_OF_STOCK",
+					data: { orderId: expect.any(String), lines: [{ productId: product.id, requested: 3, available: 2 }] },
+				});
+				expect(await stockOf(product.id)).toMatchObject({ available: 2, reserved: 0 });
+
+				expect(
+					(
+						await api.post(
+							"/api/orders",
+							{ items: [{ productId: "ghost", quantity: 1 }], paymentToken: "tok_visa" },
+							{ token: ann.token },
+						)
+					).body,
+				).toMatchObject({ code: 422, type: "UNKNOWN_PRODUCT" });
+				for (const items of [
+					[],
+					[{ productId: product.id, quantity: 0 }],
+					[{ productId: product.id, quantity: 1.5 }],
+					[{ productId: product.id, quantity: 1001 }],
+					Array.from({ length: 51 }, () => ({ productId: product.id, quantity: 1 })),
+				]) {
+					expect(
+						(await api.post("/api/orders", { items, paymentToken: "tok_visa" }, { token: ann.token })).status,
+					).toBe(422);
+				}
+			},
+		);
 
 		it("answers the same Idempotency-Key with the same order and charges once, also concurrently", async () => {
 			const product = await newProduct("ORD-3", 700, 50);
 			const body = { items: [{ productId: product.id, quantity: 1 }], paymentToken: "tok_visa" };
 			const headers = { "Idempotency-Key": "checkout-42" };
 			const responses = await Promise.all(
-				Array.from({ length: 20 }, () => api.post("/api/orders", body, { token: ann.token, headers })),
+				Array.from({ length: 20 }, () => api.post<Order>("/api/orders", body, { token: ann.token, headers })),
 			);
 			expect(responses.map(r => r.status)).toEqual(Array(20).fill(201));
 			const ids = new Set(responses.map(r => r.body.id));
 			expect(ids.size).toBe(1);
 			expect(responses.filter(r => r.headers.get("idempotent-replayed") === "true")).toHaveLength(19);
 			const [orderId] = ids;
-			expect((await api.get(`/api/payments?orderId=${orderId}`, { token: ann.token })).body.total).toBe(1);
+			expect((await api.get<Page<Payment>>(`/api/payments?orderId=${orderId}`, { token: ann.token })).body.total).toBe(
+				1,
+			);
 			expect(await stockOf(product.id)).toMatchObject({ available: 49 });
 			// The key is per user, and reusing it for another request is refused.
-			expect((await api.post("/api/orders", body, { token: bob.token, headers })).body.id).not.toBe(orderId);
-			expect(
-				(await api.post("/api/orders", { ...body, paymentToken: "tok_declined" }, { token: ann.token, headers })).body
-					.type,
-			).toBe("IDEMPOTENCY_KEY_REUSED");
+			expect((await api.post<Order>("/api/orders", body, { token: bob.token, headers })).body.id).not.toBe(orderId);
+			const reused = await api.post<ApiError>(
+				"/api/orders",
+				{ ...body, paymentToken: "tok_declined" },
+				{ token: ann.token, headers },
+			);
+			expect(reused.body.type).toBe("IDEMPOTENCY_KEY_REUSED");
 		});
 
 		it("shows orders to their owner and admins only; admins move them through shipping", async () => {
 			const product = await newProduct("ORD-4", 100, 5);
 			const order = (
-				await api.post(
+				await api.post<Order>(
 					"/api/orders",
 					{ items: [{ productId: product.id, quantity: 1 }], paymentToken: "tok_visa" },
 					{ token: bob.token },
@@ -322,16 +332,10 @@ describe("the shop in one process, over HTTP", () => {
 			expect((await api.get(`/api/orders/${order.id}`, { token: ann.token })).body).toMatchObject({ code: 404 });
 			expect((await api.post(`/api/orders/${order.id}/cancel`, undefined, { token: ann.token })).status).toBe(404);
 			expect((await api.get(`/api/payments?orderId=${order.id}`, { token: ann.token })).status).toBe(404);
-			expect(
-				(await api.get("/api/orders", { token: ann.token })).body.rows.every(
-					(o: { userId: string }) => o.userId === ann.user.id,
-				),
-			).toBe(true);
-			expect(
-				(await api.get(`/api/orders?userId=${bob.user.id}`, { token: admin })).body.rows.map(
-					(o: { id: string }) => o.id,
-				),
-			).toContain(order.id);
+			const annsOrders = await api.get<Page<Order>>("/api/orders", { token: ann.token });
+			expect(annsOrders.body.rows.every(o => o.userId === ann.user.id)).toBe(true);
+			const bobsOrders = await api.get<Page<Order>>(`/api/orders?userId=${bob.user.id}`, { token: admin });
+			expect(bobsOrders.body.rows.map(o => o.id)).toContain(order.id);
 
 			expect(
 				(await api.patch(`/api/orders/${order.id}/status`, { status: "DELIVERED" }, { token: admin })).status,
@@ -340,11 +344,12 @@ describe("the shop in one process, over HTTP", () => {
 				(await api.patch(`/api/orders/${order.id}/status`, { status: "SHIPPED" }, { token: bob.token })).status,
 			).toBe(403);
 			expect(
-				(await api.patch(`/api/orders/${order.id}/status`, { status: "SHIPPED" }, { token: admin })).body.status,
+				(await api.patch<Order>(`/api/orders/${order.id}/status`, { status: "SHIPPED" }, { token: admin })).body.status,
 			).toBe("SHIPPED");
 			expect((await api.post(`/api/orders/${order.id}/cancel`, undefined, { token: bob.token })).status).toBe(409);
 			expect(
-				(await api.patch(`/api/orders/${order.id}/status`, { status: "DELIVERED" }, { token: admin })).body.status,
+				(await api.patch<Order>(`/api/orders/${order.id}/status`, { status: "DELIVERED" }, { token: admin })).body
+					.status,
 			).toBe("DELIVERED");
 			expect(
 				(await api.patch(`/api/orders/${order.id}/status`, { status: "CANCELLED" }, { token: admin })).status,

@@ -6,6 +6,7 @@ import { createTestDatabase } from "../support/databases";
 import { describeWithServers, SERVERS } from "../support/servers";
 import { uniqueNamespace } from "../support/cluster";
 import { auditShop } from "../../lib/audit";
+import type { ApiError, Notification, Order, OrderError, Page, Payment, Product, Stock } from "../support/api";
 
 /**
  * The order flow of the one-process shop with every actor's data in MariaDB, then in PostgreSQL (each service its
@@ -23,11 +24,11 @@ for (const kind of ["mariadb", "postgres"] as const) {
 		let ann: { token: string; user: { id: string } };
 
 		async function stockOf(productId: string) {
-			return (await api.get(`/api/inventory/${productId}`)).body as { available: number; reserved: number };
+			return (await api.get<Stock>(`/api/inventory/${productId}`)).body;
 		}
 
 		async function newProduct(sku: string, price: number, stock: number): Promise<string> {
-			const created = await api.post(
+			const created = await api.post<Product>(
 				"/api/products",
 				{ name: `Product ${sku}`, price, category: "Test", sku },
 				{ token: admin },
@@ -39,8 +40,15 @@ for (const kind of ["mariadb", "postgres"] as const) {
 			return created.body.id;
 		}
 
-		function order(productId: string, quantity: number, paymentToken = "tok_visa", headers?: Record<string, string>) {
-			return api.post("/api/orders", { items: [{ productId, quantity }], paymentToken }, { token: ann.token, headers });
+		/** Places an order; `T` is the body the caller expects (the order, or the error of a failed one). */
+		function order<T = Order>(
+			productId: string,
+			quantity: number,
+			paymentToken = "tok_visa",
+			headers?: Record<string, string>,
+		) {
+			const body = { items: [{ productId, quantity }], paymentToken };
+			return api.post<T>("/api/orders", body, { token: ann.token, headers });
 		}
 
 		beforeAll(async () => {
@@ -75,13 +83,12 @@ for (const kind of ["mariadb", "postgres"] as const) {
 		});
 
 		it("serves the seeded catalogue from SQL through the Redis cache, never stale after a change", async () => {
-			const books = await api.get("/api/products?category=books&sort=-price&pageSize=100");
+			const books = await api.get<Page<Product>>("/api/products?category=books&sort=-price&pageSize=100");
 			expect(books.body.total).toBe(6);
 			expect(books.body.rows[0].price).toBeGreaterThanOrEqual(books.body.rows[5].price);
 			// Case-insensitive search on both databases (LIKE on MariaDB's collation, ILIKE on PostgreSQL).
-			expect((await api.get("/api/products?search=KEYBOARD")).body.rows.map((p: { sku: string }) => p.sku)).toEqual([
-				"ELEC-001",
-			]);
+			const search = await api.get<Page<Product>>("/api/products?search=KEYBOARD");
+			expect(search.body.rows.map(p => p.sku)).toEqual(["ELEC-001"]);
 
 			const first = await api.get("/api/products/seed-book-001");
 			expect(first.body).toMatchObject({ sku: "BOOK-001", price: 3999, currency: "USD" });
@@ -89,7 +96,7 @@ for (const kind of ["mariadb", "postgres"] as const) {
 			expect((await api.get("/api/products/seed-book-001")).body).toEqual(first.body);
 
 			expect((await api.patch("/api/products/seed-book-001", { price: 4199 }, { token: admin })).status).toBe(200);
-			expect((await api.get("/api/products/seed-book-001")).body.price).toBe(4199);
+			expect((await api.get<Product>("/api/products/seed-book-001")).body.price).toBe(4199);
 		});
 
 		it("places an order, notifies, cancels with a refund and puts the stock back", async () => {
@@ -103,20 +110,17 @@ for (const kind of ["mariadb", "postgres"] as const) {
 				items: [{ productId, unitPrice: 2500, quantity: 3, lineTotal: 7500 }],
 			});
 			expect(await stockOf(productId)).toMatchObject({ available: 7, reserved: 0 });
-			expect((await api.get(`/api/payments?orderId=${placed.body.id}`, { token: ann.token })).body.rows).toMatchObject([
-				{ amount: 7500, status: "SUCCEEDED" },
-			]);
+			const payments = async () =>
+				(await api.get<Page<Payment>>(`/api/payments?orderId=${placed.body.id}`, { token: ann.token })).body.rows;
+			expect(await payments()).toMatchObject([{ amount: 7500, status: "SUCCEEDED" }]);
 
-			const cancelled = await api.post(`/api/orders/${placed.body.id}/cancel`, undefined, { token: ann.token });
+			const cancelled = await api.post<Order>(`/api/orders/${placed.body.id}/cancel`, undefined, { token: ann.token });
 			expect(cancelled.body.status).toBe("CANCELLED");
 			expect(await stockOf(productId)).toMatchObject({ available: 10, reserved: 0 });
-			expect((await api.get(`/api/payments?orderId=${placed.body.id}`, { token: ann.token })).body.rows).toMatchObject([
-				{ status: "REFUNDED" },
-			]);
+			expect(await payments()).toMatchObject([{ status: "REFUNDED" }]);
 			await eventually(async () => {
-				const types = (await api.get("/api/notifications", { token: ann.token })).body.rows.map(
-					(n: { type: string }) => n.type,
-				);
+				const notifications = await api.get<Page<Notification>>("/api/notifications", { token: ann.token });
+				const types = notifications.body.rows.map(n => n.type);
 				return ["user.registered", "order.confirmed", "order.cancelled", "payment.refunded"].every(t =>
 					types.includes(t),
 				);
@@ -125,13 +129,13 @@ for (const kind of ["mariadb", "postgres"] as const) {
 
 		it("fails declined and out-of-stock orders with their reason and holds nothing back", async () => {
 			const productId = await newProduct("SQL-2", 1000, 2);
-			const declined = await order(productId, 1, "tok_declined");
+			const declined = await order<OrderError>(productId, 1, "tok_declined");
 			expect(declined.body).toMatchObject({ code: 402, type: "PAYMENT_DECLINED" });
 			expect((await api.get(`/api/orders/${declined.body.data.orderId}`, { token: ann.token })).body).toMatchObject({
 				status: "FAILED",
 				failureReason: "PAYMENT_DECLINED",
 			});
-			const short = await order(productId, 3);
+			const short = await order<OrderError>(productId, 3);
 			expect(short.body).toMatchObject({
 				code: 409,
 				type: "OUT_OF_STOCK",
@@ -146,13 +150,16 @@ for (const kind of ["mariadb", "postgres"] as const) {
 			const responses = await Promise.all(Array.from({ length: 8 }, () => order(productId, 1, "tok_visa", headers)));
 			expect(responses.map(r => r.status)).toEqual(Array(8).fill(201));
 			expect(new Set(responses.map(r => r.body.id)).size).toBe(1);
-			expect((await api.get(`/api/payments?orderId=${responses[0].body.id}`, { token: ann.token })).body.total).toBe(1);
+			const payments = await api.get<Page<Payment>>(`/api/payments?orderId=${responses[0].body.id}`, {
+				token: ann.token,
+			});
+			expect(payments.body.total).toBe(1);
 			expect(await stockOf(productId)).toMatchObject({ available: 19 });
 		});
 
 		it("never sells more than the stock to simultaneous orders (conditional UPDATE)", async () => {
 			const productId = await newProduct("SQL-4", 100, 5);
-			const results = await Promise.all(Array.from({ length: 20 }, () => order(productId, 1)));
+			const results = await Promise.all(Array.from({ length: 20 }, () => order<Partial<ApiError>>(productId, 1)));
 			expect(results.filter(r => r.status === 201)).toHaveLength(5);
 			expect(results.filter(r => r.body?.type === "OUT_OF_STOCK")).toHaveLength(15);
 			expect(await stockOf(productId)).toEqual({ productId, available: 0, reserved: 0 });

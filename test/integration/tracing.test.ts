@@ -7,6 +7,7 @@ import { startShop, type Shop } from "../support/shop";
 import { client, eventually, type Client } from "../support/http";
 import { describeWithServers, SERVERS } from "../support/servers";
 import { traceIdOf } from "../../lib/observability";
+import type { Page, Product } from "../support/api";
 
 /**
  * Issue 5, tracing: three nodes over the local NATS (transporter and event bus) export to a Zipkin collector
@@ -107,7 +108,7 @@ await describeWithServers(["nats"], "tracing: one request is one Zipkin trace ac
 		api = client(nodes.gateway.url);
 		await eventually(async () => (await api.get("/health/ready")).status === 200, 20_000, 200);
 		token = (await api.register(`trace-${namespace}@example.com`, password)).token;
-		productId = (await api.get("/api/products")).body.rows[0].id;
+		productId = (await api.get<Page<Product>>("/api/products")).body.rows[0].id;
 	});
 
 	afterAll(async () => {
@@ -138,7 +139,7 @@ await describeWithServers(["nats"], "tracing: one request is one Zipkin trace ac
 				found.every(s => s.parentId === undefined || ids.has(s.parentId))
 			);
 		};
-		await eventually(async () => complete(), 15_000, 100).catch(() => undefined);
+		await eventually(() => Promise.resolve(complete()), 15_000, 100).catch(() => undefined);
 		return { requestID, traceId, spans: spansOfTrace() };
 	}
 

@@ -1,4 +1,4 @@
-export interface Response<T = any> {
+export interface Response<T = unknown> {
 	status: number;
 	body: T;
 	headers: Headers;
@@ -13,7 +13,7 @@ export interface RequestOptions {
 
 /** A small JSON client for the gateway, the way an API client would use it. */
 export function client(baseUrl: string) {
-	async function request<T = any>(method: string, path: string, opts: RequestOptions = {}): Promise<Response<T>> {
+	async function request<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<Response<T>> {
 		const headers: Record<string, string> = { ...opts.headers };
 		if (opts.body !== undefined || opts.rawBody !== undefined) headers["content-type"] ??= "application/json";
 		if (opts.token) headers.authorization = `Bearer ${opts.token}`;
@@ -34,12 +34,14 @@ export function client(baseUrl: string) {
 
 	return {
 		request,
-		get: <T = any>(path: string, opts?: RequestOptions) => request<T>("GET", path, opts),
-		post: <T = any>(path: string, body?: unknown, opts?: RequestOptions) => request<T>("POST", path, { ...opts, body }),
-		put: <T = any>(path: string, body?: unknown, opts?: RequestOptions) => request<T>("PUT", path, { ...opts, body }),
-		patch: <T = any>(path: string, body?: unknown, opts?: RequestOptions) =>
+		get: <T = unknown>(path: string, opts?: RequestOptions) => request<T>("GET", path, opts),
+		post: <T = unknown>(path: string, body?: unknown, opts?: RequestOptions) =>
+			request<T>("POST", path, { ...opts, body }),
+		put: <T = unknown>(path: string, body?: unknown, opts?: RequestOptions) =>
+			request<T>("PUT", path, { ...opts, body }),
+		patch: <T = unknown>(path: string, body?: unknown, opts?: RequestOptions) =>
 			request<T>("PATCH", path, { ...opts, body }),
-		delete: <T = any>(path: string, opts?: RequestOptions) => request<T>("DELETE", path, opts),
+		delete: <T = unknown>(path: string, opts?: RequestOptions) => request<T>("DELETE", path, opts),
 
 		async register(email: string, password = "correct-horse", name = "Test User") {
 			const res = await request("POST", "/api/auth/register", { body: { email, password, name } });
@@ -64,13 +66,13 @@ export async function eventually<T>(
 	intervalMs = 50,
 ): Promise<T> {
 	const deadline = Date.now() + timeoutMs;
-	let last: unknown;
+	let last: Error | undefined;
 	for (;;) {
 		try {
 			const value = await check();
 			if (value) return value;
 		} catch (err) {
-			last = err;
+			last = err instanceof Error ? err : new Error(String(err));
 		}
 		if (Date.now() > deadline)
 			throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ""}`);

@@ -36,6 +36,13 @@ export function summarise(results: { status: number; type?: string; ms: number }
 	};
 }
 
+/** What fetch throws when it cannot reach the server: the socket's error code is on its cause. */
+interface NetworkError {
+	message?: string;
+	code?: string;
+	cause?: { code?: string; message?: string };
+}
+
 /**
  * Spreads requests over several gateways the way a load balancer does: a request that could not even connect
  * (the gateway is gone) is sent to the next gateway, since it never reached the shop.
@@ -43,7 +50,7 @@ export function summarise(results: { status: number; type?: string; ms: number }
 export function balancedClients(urls: string[]) {
 	const clients: Client[] = urls.map(u => client(u));
 	let next = 0;
-	return async function send<T = any>(
+	return async function send<T = unknown>(
 		call: (c: Client) => Promise<Response<T>>,
 	): Promise<Response<T> & { ms: number }> {
 		let lastError: unknown;
@@ -54,11 +61,12 @@ export function balancedClients(urls: string[]) {
 			try {
 				const res = await call(c);
 				return { ...res, ms: performance.now() - started };
-			} catch (err: any) {
+			} catch (err) {
 				lastError = err;
-				const code = err?.cause?.code ?? err?.code;
-				if (!["ECONNREFUSED", "ECONNRESET", "UND_ERR_SOCKET", "EPIPE"].includes(code))
-					throw new Error(`${err.message} (${code ?? err?.cause?.message})`);
+				const failure = err as NetworkError | undefined;
+				const code = failure?.cause?.code ?? failure?.code;
+				if (code === undefined || !["ECONNREFUSED", "ECONNRESET", "UND_ERR_SOCKET", "EPIPE"].includes(code))
+					throw new Error(`${failure?.message} (${code ?? failure?.cause?.message})`);
 			}
 		}
 		throw lastError;

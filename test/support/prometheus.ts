@@ -206,7 +206,10 @@ export function parsePrometheusText(text: string): Map<string, MetricFamily> {
 	return families;
 }
 
-/** The value of the one sample of `name` whose labels include `labels`; 0 when there is none (a counter not yet incremented). */
+/**
+ * The value of the one sample of `name` whose labels include `labels`; 0 when there is none (a counter not yet
+ * incremented).
+ */
 export function sampleValue(
 	families: Map<string, MetricFamily>,
 	name: string,

@@ -3,6 +3,7 @@ import type { Shop } from "./shop";
 import { client, eventually } from "./http";
 import { auditShop, type InvariantReport } from "../../lib/audit";
 import { balancedClients, summarise } from "./load";
+import type { ApiError, Notification, Order, Page, Payment, Product } from "./api";
 
 /**
  * The order flow every storage and event-bus combination must pass: register, create a product with stock, order,
@@ -12,7 +13,7 @@ export async function orderFlowScenario(shop: Shop, label: string): Promise<void
 	const api = client(shop.url);
 	const admin = (await api.login("admin@example.com", "admin-password")).token;
 	const customer = await api.register(`flow-${Date.now()}@example.com`, "customer-password", "Flow");
-	const product = await api.post(
+	const product = await api.post<Product>(
 		"/api/products",
 		{ name: "Flow product", price: 1250, category: "flow", sku: `FLOW-${Date.now()}` },
 		{ token: admin },
@@ -20,7 +21,7 @@ export async function orderFlowScenario(shop: Shop, label: string): Promise<void
 	expect(product.status).toBe(201);
 	expect((await api.put(`/api/inventory/${product.body.id}`, { available: 5 }, { token: admin })).status).toBe(200);
 
-	const placed = await api.post(
+	const placed = await api.post<Order>(
 		"/api/orders",
 		{ items: [{ productId: product.body.id, quantity: 2 }], paymentToken: "tok_visa" },
 		{ token: customer.token },
@@ -28,19 +29,15 @@ export async function orderFlowScenario(shop: Shop, label: string): Promise<void
 	expect(placed.status).toBe(201);
 	expect(placed.body).toMatchObject({ status: "CONFIRMED", total: 2500 });
 	await eventually(async () => {
-		const notes = await api.get("/api/notifications", { token: customer.token });
-		return notes.body.rows.some(
-			(n: { type: string; data: { orderId: string } }) =>
-				n.type === "order.confirmed" && n.data.orderId === placed.body.id,
-		);
+		const notes = await api.get<Page<Notification>>("/api/notifications", { token: customer.token });
+		return notes.body.rows.some(n => n.type === "order.confirmed" && n.data.orderId === placed.body.id);
 	}, 15_000);
 
 	expect(
-		(await api.post(`/api/orders/${placed.body.id}/cancel`, undefined, { token: customer.token })).body.status,
+		(await api.post<Order>(`/api/orders/${placed.body.id}/cancel`, undefined, { token: customer.token })).body.status,
 	).toBe("CANCELLED");
-	expect((await api.get(`/api/payments?orderId=${placed.body.id}`, { token: customer.token })).body.rows).toMatchObject(
-		[{ status: "REFUNDED" }],
-	);
+	const payments = await api.get<Page<Payment>>(`/api/payments?orderId=${placed.body.id}`, { token: customer.token });
+	expect(payments.body.rows).toMatchObject([{ status: "REFUNDED" }]);
 	expect((await api.get(`/api/inventory/${product.body.id}`)).body).toMatchObject({ available: 5, reserved: 0 });
 
 	const race = await Promise.all(
@@ -79,7 +76,11 @@ export async function oversellScenario(
 ): Promise<void> {
 	const api = client(gateway);
 	const sku = `OVERSELL-${Date.now()}`;
-	const product = await api.post("/api/products", { name: sku, price: 250, category: "test", sku }, { token: admin });
+	const product = await api.post<Product>(
+		"/api/products",
+		{ name: sku, price: 250, category: "test", sku },
+		{ token: admin },
+	);
 	expect(product.status).toBe(201);
 	await eventually(
 		async () =>
@@ -91,7 +92,7 @@ export async function oversellScenario(
 	const results = await Promise.all(
 		Array.from({ length: 1000 }, (_, i) =>
 			send(c =>
-				c.post(
+				c.post<Partial<ApiError>>(
 					"/api/orders",
 					{ items: [{ productId: product.body.id, quantity: 1 }], paymentToken: "tok_visa" },
 					{ token: customers[i % customers.length] },

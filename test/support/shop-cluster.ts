@@ -103,10 +103,10 @@ export async function startShopCluster(opts: {
 		},
 		report() {
 			return [...nodes.values()]
-				.map(
-					n =>
-						`--- ${n.name} (${n.running() ? "running" : "exited"})\n${n.recentOutput().split("\n").slice(-25).join("\n")}`,
-				)
+				.map(n => {
+					const output = n.recentOutput().split("\n").slice(-25).join("\n");
+					return `--- ${n.name} (${n.running() ? "running" : "exited"})\n${output}`;
+				})
 				.join("\n");
 		},
 		async stop() {

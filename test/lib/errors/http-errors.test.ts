@@ -26,7 +26,13 @@ describe("HTTP error mapping", () => {
 		expect(toHttpError(err)).toEqual({
 			status: 409,
 			headers: {},
-			body: { name: "OutOfStockError", message: err.message, code: 409, type: "OUT_OF_STOCK", data: err.data },
+			body: {
+				name: "OutOfStockError",
+				message: err.message,
+				code: 409,
+				type: "OUT_OF_STOCK",
+				data: err.data as unknown,
+			},
 		});
 	});
 

@@ -1,0 +1,237 @@
+// In-memory fakes of what the saga is given: the order store, the calls to other actors, the outbox, the clock.
+import type { CallingOptions } from "moleculer";
+import { DuplicateKeyError } from "../../../lib/errors";
+import type { Change, Condition, FindOptions, Where } from "../../../lib/storage";
+import type { PaymentView } from "../../../services/payments/contract";
+import type { Order, OrderEventType } from "../../../services/orders/contract";
+import type { OrderDraft, OrderStore, SagaCalls, SagaDeps } from "../../../services/orders/saga";
+
+/** -1, 0 or 1; NaN when a value of another type is compared (which no condition then matches). */
+function compare(value: unknown, bound: string | number): number {
+	if (typeof value !== typeof bound || (typeof value !== "string" && typeof value !== "number")) return NaN;
+	return value < bound ? -1 : value > bound ? 1 : 0;
+}
+
+function matches(value: unknown, cond: Condition | undefined): boolean {
+	if (cond === undefined) return true;
+	if (cond === null || typeof cond !== "object") return (value ?? null) === cond;
+	const { $lt, $lte, $gt, $gte, $ne, $in } = cond;
+	return (
+		($lt === undefined || compare(value, $lt) < 0) &&
+		($lte === undefined || compare(value, $lte) <= 0) &&
+		($gt === undefined || compare(value, $gt) > 0) &&
+		($gte === undefined || compare(value, $gte) >= 0) &&
+		($ne === undefined || value !== $ne) &&
+		($in === undefined || $in.some(x => x === value))
+	);
+}
+
+type StoreOp = "insert" | "findOne" | "find" | "update";
+
+/** The orders collection in memory, with conditional updates as atomic as the real stores' and injectable failures. */
+export class FakeOrderStore implements OrderStore {
+	readonly rows = new Map<string, Order>();
+	private readonly failures: { op: StoreOp; err: Error }[] = [];
+
+	/** The next call of `op` throws `err`. */
+	failNext(op: StoreOp, err: Error): void {
+		this.failures.push({ op, err });
+	}
+
+	/** The stored order (a copy). */
+	get(id: string): Order {
+		const order = this.rows.get(id);
+		if (!order) throw new Error(`no order ${id}`);
+		return structuredClone(order);
+	}
+
+	private check(op: StoreOp): void {
+		const i = this.failures.findIndex(f => f.op === op);
+		if (i >= 0) throw this.failures.splice(i, 1)[0].err;
+	}
+
+	private select(where: Where<Order>): Order[] {
+		const fields = Object.keys(where) as (keyof Order)[];
+		return [...this.rows.values()].filter(row => fields.every(f => matches(row[f], where[f])));
+	}
+
+	insert(doc: Order): Promise<Order> {
+		this.check("insert");
+		const key = doc.idempotencyKey;
+		if (this.rows.has(doc.id) || (key !== null && this.select({ idempotencyKey: key }).length))
+			return Promise.reject(new DuplicateKeyError("orders"));
+		this.rows.set(doc.id, structuredClone(doc));
+		return Promise.resolve(structuredClone(doc));
+	}
+
+	findOne(where: Where<Order>): Promise<Order | null> {
+		this.check("findOne");
+		const [row] = this.select(where);
+		return Promise.resolve(row ? structuredClone(row) : null);
+	}
+
+	find(where: Where<Order>, opts: FindOptions<Order> = {}): Promise<Order[]> {
+		this.check("find");
+		const [sort] = opts.sort ?? [];
+		const rows = this.select(where);
+		if (sort === "leaseUntil") rows.sort((a, b) => a.leaseUntil.localeCompare(b.leaseUntil));
+		else if (sort) throw new Error(`the fake store does not sort by ${sort}`);
+		const offset = opts.offset ?? 0;
+		return Promise.resolve(rows.slice(offset, offset + (opts.limit ?? rows.length)).map(r => structuredClone(r)));
+	}
+
+	update(where: Where<Order>, change: Change<Order>): Promise<number> {
+		this.check("update");
+		if (change.inc) throw new Error("the saga never increments an order field");
+		const rows = this.select(where);
+		for (const row of rows) this.rows.set(row.id, { ...row, ...structuredClone(change.set) });
+		return Promise.resolve(rows.length);
+	}
+
+	/** Like the in-memory and MongoDB stores: the work runs as is, nothing is rolled back. */
+	transaction<T>(work: () => Promise<T>): Promise<T> {
+		return work();
+	}
+}
+
+/** A settable clock; `sleep` moves it forward instead of waiting. */
+export class FakeClock {
+	constructor(public t = Date.parse("2030-01-01T00:00:00.000Z")) {}
+	readonly now = (): number => this.t;
+	readonly sleep = (ms: number): Promise<void> => {
+		this.t += ms;
+		return Promise.resolve();
+	};
+	advance(ms: number): void {
+		this.t += ms;
+	}
+}
+
+export interface MadeCall {
+	action: keyof SagaCalls;
+	params: unknown;
+	opts?: CallingOptions;
+}
+
+function payment(p: { orderId: string; amount?: number; currency?: string }, status: "SUCCEEDED" | "REFUNDED") {
+	const at = "2030-01-01T00:00:00.000Z";
+	const view: PaymentView = {
+		id: `pay-${p.orderId}`,
+		orderId: p.orderId,
+		userId: "u-1",
+		amount: p.amount ?? 0,
+		currency: p.currency ?? "EUR",
+		status,
+		failureReason: null,
+		createdAt: at,
+		updatedAt: at,
+		refundedAt: status === "REFUNDED" ? at : null,
+	};
+	return view;
+}
+
+/** The saga's calls of one node: each is recorded, then answered by `overrides` or by a successful default. */
+export class FakeCalls {
+	readonly made: MadeCall[] = [];
+
+	constructor(private readonly overrides: Partial<SagaCalls> = {}) {}
+
+	private run<P, R>(
+		action: keyof SagaCalls,
+		params: P,
+		opts: CallingOptions | undefined,
+		override: ((params: P, opts?: CallingOptions) => Promise<R>) | undefined,
+		answer: () => R,
+	): Promise<R> {
+		this.made.push(
+			opts ? { action, params: structuredClone(params), opts } : { action, params: structuredClone(params) },
+		);
+		return override ? override(params, opts) : Promise.resolve(answer());
+	}
+
+	readonly calls: SagaCalls = {
+		"inventory.reserve": (p, o) => this.run("inventory.reserve", p, o, this.overrides["inventory.reserve"], () => p),
+		"inventory.commit": (p, o) =>
+			this.run("inventory.commit", p, o, this.overrides["inventory.commit"], () => ({ ...p, committed: 1 })),
+		"inventory.release": (p, o) =>
+			this.run("inventory.release", p, o, this.overrides["inventory.release"], () => ({ ...p, released: 1 })),
+		"payments.charge": (p, o) =>
+			this.run("payments.charge", p, o, this.overrides["payments.charge"], () => payment(p, "SUCCEEDED")),
+		"payments.refund": (p, o) =>
+			this.run("payments.refund", p, o, this.overrides["payments.refund"], () => payment(p, "REFUNDED")),
+	};
+
+	actions(): (keyof SagaCalls)[] {
+		return this.made.map(c => c.action);
+	}
+}
+
+export interface Published {
+	type: OrderEventType;
+	id: string;
+	status: string;
+}
+
+/** What every node of one test shares: the store, the clock, the outbox, the logs and the metrics. */
+export class World {
+	readonly store = new FakeOrderStore();
+	readonly clock = new FakeClock();
+	readonly events: Published[] = [];
+	readonly logs: string[] = [];
+	readonly metrics: { name: string; labels: unknown; value?: number }[] = [];
+	readonly leaseMs = 15_000;
+
+	/** A node running the saga with its own calls. */
+	node(nodeID: string, overrides: Partial<SagaCalls> = {}): { deps: SagaDeps; calls: FakeCalls } {
+		const calls = new FakeCalls(overrides);
+		const deps: SagaDeps = {
+			store: this.store,
+			calls: calls.calls,
+			publish: (type, data, opts) => {
+				this.events.push({ type, id: opts.id, status: data.status });
+				return Promise.resolve();
+			},
+			now: this.clock.now,
+			sleep: this.clock.sleep,
+			leaseMs: this.leaseMs,
+			nodeID,
+			logger: {
+				info: (msg: string) => this.logs.push(`${nodeID} info ${msg}`),
+				warn: (msg: string) => this.logs.push(`${nodeID} warn ${msg}`),
+			},
+			metrics: {
+				increment: (name: string, labels?: unknown, value?: number) => {
+					this.metrics.push(value === undefined ? { name, labels } : { name, labels, value });
+				},
+			},
+		};
+		return { deps, calls };
+	}
+}
+
+export const DRAFT: OrderDraft = {
+	id: "o-1",
+	userId: "u-1",
+	items: [
+		{ productId: "p-1", name: "Mug", unitPrice: 1200, quantity: 2, lineTotal: 2400 },
+		{ productId: "p-2", name: "Tea", unitPrice: 650, quantity: 1, lineTotal: 650 },
+	],
+	currency: "EUR",
+	total: 3050,
+	paymentToken: "tok_visa",
+	shippingAddress: null,
+	idempotencyKey: "u-1:key-1",
+	requestHash: "hash-1",
+};
+
+/** A promise the test resolves when it wants. */
+export function gate(): { promise: Promise<void>; open: () => void } {
+	let open = () => {};
+	const promise = new Promise<void>(resolve => (open = resolve));
+	return { promise, open };
+}
+
+/** Lets every pending promise callback run. */
+export function settle(): Promise<void> {
+	return new Promise(resolve => setImmediate(resolve));
+}

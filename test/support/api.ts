@@ -1,0 +1,80 @@
+/**
+ * Response bodies of the REST API as a client sees them (README "API"), for `client`'s type parameter. Only what
+ * the tests read is declared; the bodies are parsed JSON, and the tests' assertions are what check their shape.
+ */
+
+/** Every list: `GET /api/products`, `/orders`, `/payments`, `/notifications`, `/users`. */
+export interface Page<T> {
+	rows: T[];
+	total: number;
+	page: number;
+	pageSize: number;
+	totalPages: number;
+}
+
+/** The one error shape; `data` depends on the type (validation: failing fields, OUT_OF_STOCK: lines, ...). */
+export interface ApiError<D = unknown> {
+	name: string;
+	message: string;
+	code: number;
+	type: string;
+	data: D;
+}
+
+/** What a failed order's error (PAYMENT_DECLINED, OUT_OF_STOCK) carries. */
+export type OrderError = ApiError<{ orderId: string }>;
+
+export interface User {
+	id: string;
+	email: string;
+	name: string;
+	role: string;
+}
+
+/** What register and login answer. */
+export interface Session {
+	token: string;
+	user: User;
+}
+
+export interface Product {
+	id: string;
+	name: string;
+	price: number;
+	currency: string;
+	category: string;
+	sku: string;
+}
+
+export interface Stock {
+	productId: string;
+	available: number;
+	reserved: number;
+}
+
+export interface Order {
+	id: string;
+	userId: string;
+	status: string;
+	total: number;
+	currency: string;
+	items: { productId: string; name: string; unitPrice: number; quantity: number; lineTotal: number }[];
+	failureReason?: string | null;
+}
+
+export interface Payment {
+	id: string;
+	orderId: string;
+	userId: string;
+	amount: number;
+	status: string;
+}
+
+export interface Notification {
+	id: string;
+	userId: string;
+	/** The domain event it tells about: one notification per event and recipient. */
+	eventId: string;
+	type: string;
+	data: { orderId?: string };
+}
