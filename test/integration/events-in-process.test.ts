@@ -29,7 +29,7 @@ describe("in-process event bus: at least once", () => {
 	const createProduct = (sku = `p-${unique()}`) =>
 		shop.broker.call<{ id: string }, object>("products.create", productInput(sku), AS_ADMIN);
 
-	it("a consumer that throws gets the event again: inventory makes the stock record on the second delivery", async () => {
+	it("a consumer that throws gets the event again: the stock record is made on the second delivery", async () => {
 		const ledger = (shop.broker.getLocalService("inventory") as unknown as { ledger: { ensure(id: string): unknown } })
 			.ledger;
 		const ensure = vi.spyOn(ledger, "ensure").mockRejectedValueOnce(new Error("injected: inventory store hiccup"));
