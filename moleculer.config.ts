@@ -2,7 +2,7 @@ import os from "node:os";
 import type { BrokerOptions, Errors, Middleware, ServiceBroker } from "moleculer";
 import { Middleware as ChannelsMiddleware, Tracing as ChannelsTracing } from "@moleculer/channels";
 import { channelAdapter, JetStreamStreamsMiddleware } from "./lib/events";
-import { loadConfig } from "./lib/config";
+import { assertEventBus, loadConfig } from "./lib/config";
 import { countDeadLetters, EventLagMiddleware, registerBusinessMetrics } from "./lib/observability";
 import { KafkaTopicsMiddleware } from "./lib/events";
 import { createLogger } from "./lib/observability";
@@ -20,6 +20,7 @@ type Failure = (Error & Partial<Pick<Errors.MoleculerError, "retryable" | "type"
  * overrides (NODEID, NAMESPACE, TRANSPORTER, CACHER, LOGLEVEL, ...) on top of this object.
  */
 export function brokerOptions(env: NodeJS.ProcessEnv = process.env): BrokerOptions {
+	assertEventBus(env);
 	const config = loadConfig(env);
 	const nodeID = env.NODEID || `${os.hostname().toLowerCase()}-${process.pid}`;
 	const namespace = env.NAMESPACE ?? "";

@@ -34,12 +34,19 @@ export interface EventsThis {
 }
 interface OutboxState {
 	unsent: OutboxRow[];
+	/** Events whose outbox write failed after their change was made (no transaction to undo it): kept here instead. */
+	unstored: Map<string, OutboxRow>;
+	/** Sends under way, which a stopping service waits for. */
+	sending: Set<Promise<void>>;
 	sendScheduled: boolean;
 	relaying: boolean;
 	relayTimer?: NodeJS.Timeout;
 	outboxStore(): Store<OutboxRow>;
+	busOpen(): boolean;
 	sendSoon(row: OutboxRow): void;
 	sendUnsent(): Promise<void>;
+	sendOne(row: OutboxRow): Promise<void>;
+	storeUnstored(): Promise<void>;
 	retryLater(row: OutboxRow): Promise<number>;
 	send(row: OutboxRow): Promise<void>;
 }
@@ -106,6 +113,11 @@ export function consume<This extends Service>(handler: (this: This, ctx: Context
  * node of the service sends it later. So an event survives a bus outage or a crash. Event ids may be deterministic
  * (e.g. `<orderId>:confirmed`), which makes re-publishing after a crash a no-op; consumers deduplicate by id for the
  * rest (at-least-once).
+ *
+ * Without a transaction (NeDB, MongoDB, or a write outside one) the change is made before `publishEvent` is called
+ * and stands whatever happens next: if the outbox write fails, the event is kept in this process instead and sent,
+ * or stored by the relay, as soon as the bus or the store answers. Only a crash in that window loses it (README,
+ * Guarantees). A stopping service sends what its last requests published before the bus closes.
  */
 export const EventsMixin = defineMixin<This>({
 	methods: {
@@ -132,7 +144,10 @@ export const EventsMixin = defineMixin<This>({
 			} catch (err) {
 				// Already stored: a retried step publishes the same event again.
 				if (err instanceof DuplicateKeyError) return event;
-				throw err;
+				// In a transaction the change rolls back with the event: the caller's request fails whole.
+				if (opts.tx) throw err;
+				this.logger.warn(`Event ${row.id} kept in memory: its outbox write failed (${(err as Error).message})`);
+				this.unstored.set(row.id, row);
 			}
 			// Only a committed change may be announced.
 			if (opts.tx) opts.tx.afterCommit(() => this.sendSoon(row));
@@ -142,6 +157,13 @@ export const EventsMixin = defineMixin<This>({
 
 		outboxStore(this: This): Store<OutboxRow> {
 			return this.storeFor(outboxCollection(this.name));
+		},
+
+		/** From the bus's connection (after the consumers of this process subscribed) until it starts closing. */
+		busOpen(this: This): boolean {
+			const adapter = this.broker.channelAdapter;
+			// Every adapter of @moleculer/channels sets `connected` (not in the typings) in connect() and clears it on close.
+			return !!adapter && "connected" in adapter && adapter.connected === true && !adapter.stopping;
 		},
 
 		sendSoon(this: This, row: OutboxRow) {
@@ -158,19 +180,41 @@ export const EventsMixin = defineMixin<This>({
 		},
 
 		async sendUnsent(this: This): Promise<void> {
-			// Before the broker has started, in-process consumers may not be subscribed yet: "$broker.started" sends them.
-			if (!this.broker.started) return;
-			const rows = this.unsent.splice(0);
-			await Promise.all(
-				rows.map(async row => {
-					try {
+			// Until the bus is open the rows wait here; "$broker.started" sends them. While the broker stops, requests
+			// still draining publish too: their events go out until the bus closes, not a claim period later.
+			if (!this.busOpen()) return;
+			const sending = Promise.all(this.unsent.splice(0).map(row => this.sendOne(row))).then(() => undefined);
+			this.sending.add(sending);
+			await sending.finally(() => this.sending.delete(sending));
+		},
+
+		async sendOne(this: This, row: OutboxRow): Promise<void> {
+			try {
+				await this.send(row);
+				this.unstored.delete(row.id);
+			} catch (err) {
+				this.logger.warn(`Event ${row.id} not sent yet (${(err as Error).message}); the relay will retry`);
+				if (this.unstored.has(row.id)) return;
+				await this.retryLater(row).catch((e: Error) =>
+					this.logger.warn(`Event ${row.id} waits for its claim to lapse (${e.message})`),
+				);
+			}
+		},
+
+		/** Events kept in memory: stored for the relay (or sent, while the store is still failing). */
+		async storeUnstored(this: This): Promise<void> {
+			for (const row of [...this.unstored.values()]) {
+				try {
+					await this.outboxStore().insert({ ...row, claimedUntil: new Date(0).toISOString() });
+				} catch (err) {
+					if (!(err instanceof DuplicateKeyError)) {
 						await this.send(row);
-					} catch (err) {
-						this.logger.warn(`Event ${row.id} not sent yet (${(err as Error).message}); the relay will retry`);
-						await this.retryLater(row).catch(() => undefined);
+						this.unstored.delete(row.id);
+						continue;
 					}
-				}),
-			);
+				}
+				this.unstored.delete(row.id);
+			}
 		},
 
 		/** Shortens this node's claim, so that a relay round retries the row in a few seconds. */
@@ -182,9 +226,8 @@ export const EventsMixin = defineMixin<This>({
 		},
 
 		async send(this: This, row: OutboxRow): Promise<void> {
-			// A stopping adapter drops what it is given without an error: keep the row for another node instead.
-			if (this.broker.stopping || this.broker.channelAdapter?.stopping)
-				throw new Error("the event bus connection is closing");
+			// A closing adapter drops what it is given without an error: keep the row for another node instead.
+			if (!this.busOpen()) throw new Error("the event bus connection is closed or closing");
 			await this.broker.sendToChannel(row.type, row.event, { headers: requestHeaders(row) });
 			await this.outboxStore().remove({ id: row.id });
 			this.broker.metrics.increment("emporium.events.published", { type: row.type });
@@ -192,10 +235,11 @@ export const EventsMixin = defineMixin<This>({
 
 		/** Sends stored events nobody holds a claim on (failed sends, or a node that died); claims each first. */
 		async relayOutbox(this: This): Promise<number> {
-			if (this.relaying || !this.broker.started) return 0;
+			if (this.relaying || !this.busOpen()) return 0;
 			this.relaying = true;
 			let sent = 0;
 			try {
+				await this.storeUnstored();
 				for (;;) {
 					const now = new Date().toISOString();
 					const due = await this.outboxStore().find(
@@ -234,6 +278,8 @@ export const EventsMixin = defineMixin<This>({
 
 	created(this: This) {
 		this.unsent = [];
+		this.unstored = new Map();
+		this.sending = new Set();
 	},
 
 	started(this: This) {
@@ -246,7 +292,18 @@ export const EventsMixin = defineMixin<This>({
 		);
 	},
 
-	stopped(this: This) {
+	/**
+	 * The service's requests have drained (context tracking) and its store is still open; the bus closes only once
+	 * every service has stopped. So what the last requests published is sent now, not a claim period later by
+	 * another node.
+	 */
+	async stopped(this: This) {
 		clearInterval(this.relayTimer);
+		await this.sendUnsent();
+		await Promise.allSettled([...this.sending]);
+		if (this.unstored.size > 0) {
+			await this.storeUnstored().catch((err: Error) => this.logger.warn(`Storing kept events failed: ${err.message}`));
+			for (const id of this.unstored.keys()) this.logger.error(`Event ${id} is lost: neither stored nor sent`);
+		}
 	},
 });

@@ -14,6 +14,8 @@ const env: NodeJS.ProcessEnv = {
 	...process.env,
 	TRANSPORTER: process.env.TRANSPORTER || "nats://127.0.0.1:4222",
 	NODEID: process.env.NODEID || `repl-${os.hostname().toLowerCase()}-${process.pid}`,
+	// It hosts no service, so it publishes and consumes no event: no event bus needed unless EVENTS_URL names one.
+	EVENTS_IN_PROCESS: "true",
 	// Its metrics port would collide with a node's on the same machine, and a REPL has nothing to report.
 	METRICS: "false",
 };

@@ -11,6 +11,8 @@ declare module "moleculer" {
 	}
 
 	interface ServiceBroker {
+		/** Set by `stop()` once the node has withdrawn its services, while requests still drain (service-broker.js). */
+		stopping: boolean;
 		/** Added by the @moleculer/channels middleware, which declares no types for what it adds to the broker. */
 		sendToChannel(
 			channelName: string,

@@ -29,6 +29,7 @@ export function productionEnv(namespace: string): Env {
 		LOGLEVEL: "info",
 		DB_URI: undefined,
 		EVENTS_URL: undefined,
+		EVENTS_IN_PROCESS: undefined,
 		CACHER: undefined,
 		TRANSPORTER: undefined,
 		ZIPKIN_URL: undefined,

@@ -23,6 +23,8 @@ export async function runOneProcess(
 	const env = {
 		...productionEnv(namespace),
 		TRANSPORTER: SERVER_URLS.nats,
+		// The transporter only lets the auditor in: every actor, so every consumer, runs in the one shop process.
+		EVENTS_IN_PROCESS: "true",
 		PORT: String(port),
 		...metrics,
 		...cpuProfileEnv(ctx.cpuProfileDir, `${group}-shop`),

@@ -97,3 +97,17 @@ export function loadConfig(env: Env = process.env): AppConfig {
 export function dbUriFor(service: string, env: Env = process.env): string {
 	return readSecret(`${service.toUpperCase()}_DB_URI`, env) ?? readSecret("DB_URI", env) ?? "memory://";
 }
+
+/**
+ * Nodes joined by a transporter need a shared event bus: without `EVENTS_URL` each process has its own in-process
+ * bus, and an event whose consumers run on other nodes would never reach them. Refused at start, unless
+ * `EVENTS_IN_PROCESS=true` says it is meant (a REPL node, a test or benchmark whose consumers share its process).
+ */
+export function assertEventBus(env: Env = process.env): void {
+	if (!env.TRANSPORTER || env.EVENTS_URL || bool(env, "EVENTS_IN_PROCESS")) return;
+	throw new Error(
+		"TRANSPORTER is set but EVENTS_URL is not: events would stay in this process and never reach consumers on " +
+			"other nodes. Set EVENTS_URL (nats://, redis:// or kafka://), or EVENTS_IN_PROCESS=true if every consumer " +
+			"of this node's events runs in this same process.",
+	);
+}

@@ -1,3 +1,4 @@
+import { InProcessAdapter } from "./in-process-bus";
 import type { Middleware, ServiceBroker } from "moleculer";
 import { Partitioners } from "kafkajs";
 import { DEAD_LETTER_CHANNEL, DOMAIN_EVENTS } from "./catalog";
@@ -34,8 +35,9 @@ export function channelAdapter(
 	eventsUrl: string | undefined,
 	nodeID: string,
 	namespace: string,
-): string | Record<string, unknown> {
-	if (!eventsUrl) return "Fake";
+): InProcessAdapter | Record<string, unknown> {
+	// The Fake adapter of 0.1.8 would emit and forget: no retry, no dead letter, the outbox row deleted at once.
+	if (!eventsUrl) return new InProcessAdapter(CHANNEL_DEFAULTS);
 	const scheme = eventsUrl.split(":")[0].toLowerCase();
 	// The adapter joins prefix and channel with a dot itself ("<namespace>.order.created"); NATS rejects "a..b".
 	const prefix = namespace || undefined;

@@ -3,4 +3,6 @@
 
 export * from "./catalog";
 export * from "./channels";
+export * from "./delivery";
+export * from "./in-process-bus";
 export * from "./kafka-topics";

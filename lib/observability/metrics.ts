@@ -102,8 +102,7 @@ interface ChannelAdapter {
 
 /**
  * Counts `emporium.events.dead_lettered{type}` where the adapter moves a message to the dead-letter queue, that
- * is, after its `moveToDeadLetter` succeeded. The Fake adapter (one-process mode) has no dead-letter queue:
- * a failed handler is logged and the message dropped, so nothing is counted there.
+ * is, after its `moveToDeadLetter` succeeded; the in-process bus of one-process mode counts the same way.
  */
 export function countDeadLetters(broker: ServiceBroker): void {
 	const adapter = (broker as unknown as { channelAdapter?: ChannelAdapter }).channelAdapter;

@@ -13,6 +13,7 @@ import {
 	type WhereOptions,
 } from "sequelize";
 import { DuplicateKeyError, StorageUnavailableError } from "../errors";
+import { linesBeforeCompaction } from "./compaction";
 
 /**
  * One collection (table) of a service, over whichever moleculer-db adapter the URI picks.
@@ -159,6 +160,10 @@ export class Store<T extends Doc = Doc> {
 	private adapter!: AdapterLike;
 	private readonly jsonFields: string[];
 	private sequelize?: Sequelize;
+	/** A NeDB store kept in a file: lines appended since its last compaction, and how many trigger the next one. */
+	private nedbFile?: string;
+	private appended = 0;
+	private compactAfter = linesBeforeCompaction(0);
 
 	constructor(
 		readonly spec: CollectionSpec<T>,
@@ -178,6 +183,8 @@ export class Store<T extends Doc = Doc> {
 		// Adapters read their model/collection from `service.schema`; a collection is not a service, so pass just that.
 		this.adapter.init(broker, { schema: { model: this.sqlModel(), collection: this.spec.name }, logger: this.logger });
 		await this.adapter.connect();
+		// Loading rewrote the file with the live documents only.
+		if (this.nedbFile) this.compactAfter = linesBeforeCompaction(this.adapter.db.getAllData().length);
 		await this.ensureIndexes();
 		await this.widenIntegerColumns();
 	}
@@ -190,8 +197,9 @@ export class Store<T extends Doc = Doc> {
 	private createAdapter(): AdapterLike {
 		if (this.kind === "memory") {
 			const dir = this.uri.startsWith("nedb://") ? this.uri.slice("nedb://".length) : process.env.DATA_DIR;
+			this.nedbFile = dir ? path.join(dir, `${this.spec.name}.db`) : undefined;
 			return new MemoryAdapter(
-				dir ? { filename: path.join(dir, `${this.spec.name}.db`), autoload: true } : {},
+				this.nedbFile ? { filename: this.nedbFile, autoload: true } : {},
 			) as unknown as AdapterLike;
 		}
 		if (this.kind === "sql") return new SequelizeAdapter(this.sequelize!) as unknown as AdapterLike;
@@ -328,6 +336,19 @@ export class Store<T extends Doc = Doc> {
 		else if (this.kind === "mongo") await this.adapter.db.command({ ping: 1 });
 	}
 
+	/** Rewrites the NeDB file once the lines appended by `written` more documents make it due (compaction.ts). */
+	private compactIfGrown(written: number): void {
+		if (!this.nedbFile || written <= 0) return;
+		this.appended += written;
+		if (this.appended < this.compactAfter) return;
+		this.appended = 0;
+		this.compactAfter = linesBeforeCompaction(this.adapter.db.getAllData().length);
+		// Queued behind the writes already made; later operations wait for it (NeDB runs them one at a time).
+		this.adapter.db
+			.compactDatafileAsync()
+			.catch((err: Error) => this.logger.warn(`Compacting ${this.nedbFile} failed: ${err.message}`));
+	}
+
 	/** Inserts a new document; throws DuplicateKeyError when the id or a unique field exists. */
 	insert(doc: T, tx?: Transaction): Promise<T> {
 		return this.guard(async () => {
@@ -335,7 +356,11 @@ export class Store<T extends Doc = Doc> {
 				// Sparse unique indexes skip missing fields but not nulls: leave unset unique fields out.
 				const stored: Record<string, unknown> = { ...(doc as Record<string, unknown>), _id: doc.id };
 				for (const f of this.spec.unique ?? []) if (stored[f] == null) delete stored[f];
-				if (this.kind === "memory") return this.toDoc(await this.adapter.db.insert(stored));
+				if (this.kind === "memory") {
+					const inserted = this.toDoc(await this.adapter.db.insert(stored));
+					this.compactIfGrown(1);
+					return inserted;
+				}
 				await this.adapter.collection.insertOne(stored);
 				return { ...doc };
 			}
@@ -402,6 +427,7 @@ export class Store<T extends Doc = Doc> {
 			if (change.pull && Object.keys(change.pull).length) modifier.$pull = change.pull;
 			if (this.kind === "memory") {
 				const [n] = await this.adapter.db.update(q, modifier, { multi: true });
+				this.compactIfGrown(n);
 				return n as number;
 			}
 			const res = await this.adapter.collection.updateMany(q, modifier);
@@ -413,7 +439,11 @@ export class Store<T extends Doc = Doc> {
 		return this.guard(async () => {
 			const q = this.query(where);
 			if (this.kind === "sql") return this.adapter.model.destroy({ where: q, transaction: tx });
-			if (this.kind === "memory") return this.adapter.db.remove(q, { multi: true });
+			if (this.kind === "memory") {
+				const n: number = await this.adapter.db.remove(q, { multi: true });
+				this.compactIfGrown(n);
+				return n;
+			}
 			const res = await this.adapter.collection.deleteMany(q);
 			return res.deletedCount as number;
 		});

@@ -74,23 +74,29 @@ const PaymentsService = defineService<PaymentsThis>({
 				const outcome = await this.provider.charge(paymentToken, amount, currency);
 				const { status, failureReason } = afterCharge(outcome);
 				const now = new Date().toISOString();
-				const settled = await this.store.update(
-					{ id: payment.id, status: "PENDING" },
-					{ set: { status, updatedAt: now, failureReason } },
-				);
+				const data = { orderId, userId, paymentId: payment.id, amount, currency };
+				// The outcome and its event commit together.
+				const settled = await this.store.transaction(async tx => {
+					const n = await this.store.update(
+						{ id: payment.id, status: "PENDING" },
+						{ set: { status, updatedAt: now, failureReason } },
+						tx,
+					);
+					if (outcome === "SUCCEEDED") {
+						if (n) await this.publishEvent(ctx, "payment.succeeded", data, { id: `${payment.id}:succeeded`, tx });
+					} else {
+						const id = `${payment.id}:${outcome.toLowerCase()}:${Date.now()}`;
+						await this.publishEvent(ctx, "payment.failed", { ...data, reason: outcome }, { id, tx });
+					}
+					return n;
+				});
 				if (!settled && outcome === "SUCCEEDED") {
 					// The order was voided while the provider was charging: give the money back at once (issue #17).
 					await this.provider.refund(paymentToken, amount, currency);
 					throw new ConflictError(`Payment of order ${orderId} was voided`, "PAYMENT_CLOSED");
 				}
 				this.broker.metrics.increment("emporium.payments.total", { outcome: status });
-				const data = { orderId, userId, paymentId: payment.id, amount, currency };
-				if (outcome === "SUCCEEDED") {
-					await this.publishEvent(ctx, "payment.succeeded", data, { id: `${payment.id}:succeeded` });
-					return publicView({ ...payment, status, updatedAt: now });
-				}
-				const eventId = `${payment.id}:${outcome.toLowerCase()}:${Date.now()}`;
-				await this.publishEvent(ctx, "payment.failed", { ...data, reason: outcome }, { id: eventId });
+				if (outcome === "SUCCEEDED") return publicView({ ...payment, status, updatedAt: now });
 				throw chargeError(outcome, orderId);
 			},
 		},

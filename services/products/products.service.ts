@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Context, Service } from "moleculer";
+import type { Transaction } from "sequelize";
 import { DbMixin, type DbThis } from "../../mixins/db.mixin";
 import { EventsMixin, outboxCollection, type EventsThis } from "../../mixins/events.mixin";
 import { AuthMixin, type AuthThis } from "../../mixins/auth.mixin";
@@ -59,7 +60,7 @@ interface ListParams {
 type Created = { $statusCode?: number; $location?: string };
 
 interface ProductsMethods {
-	findProduct(productId: string): Promise<Product>;
+	findProduct(productId: string, tx?: Transaction): Promise<Product>;
 	createProduct(ctx: Context | null, input: ProductInput, productId?: string): Promise<Product>;
 	seedCatalogue(): Promise<void>;
 }
@@ -130,14 +131,22 @@ const ProductsService = defineService<ProductsThis>({
 			async handler(this: ProductsThis, ctx: Context<Partial<ProductInput> & { id: string }>): Promise<Product> {
 				const { id: productId, ...changes } = ctx.params;
 				const set = { ...changes, updatedAt: new Date().toISOString() };
-				const matched = await this.store.update({ id: productId }, { set }).catch((err: unknown) => {
-					throw err instanceof DuplicateKeyError
-						? new ConflictError("A product with this SKU already exists", "SKU_TAKEN")
-						: err;
+				const product = await this.store.transaction(async tx => {
+					const matched = await this.store.update({ id: productId }, { set }, tx).catch((err: unknown) => {
+						throw err instanceof DuplicateKeyError
+							? new ConflictError("A product with this SKU already exists", "SKU_TAKEN")
+							: err;
+					});
+					if (!matched) throw new NotFoundError("Product");
+					const updated = await this.findProduct(productId, tx);
+					await this.publishEvent(
+						ctx,
+						"product.updated",
+						{ productId, changes: Object.keys(changes), product: updated },
+						{ tx },
+					);
+					return updated;
 				});
-				if (!matched) throw new NotFoundError("Product");
-				const product = await this.findProduct(productId);
-				await this.publishEvent(ctx, "product.updated", { productId, changes: Object.keys(changes), product });
 				await this.cleanCache();
 				return product;
 			},
@@ -148,8 +157,10 @@ const ProductsService = defineService<ProductsThis>({
 			params: params({ id }),
 			async handler(this: ProductsThis, ctx: Context<{ id: string }>): Promise<Product> {
 				const product = await this.findProduct(ctx.params.id);
-				await this.store.remove({ id: product.id });
-				await this.publishEvent(ctx, "product.deleted", { productId: product.id, sku: product.sku });
+				await this.store.transaction(async tx => {
+					await this.store.remove({ id: product.id }, tx);
+					await this.publishEvent(ctx, "product.deleted", { productId: product.id, sku: product.sku }, { tx });
+				});
 				await this.cleanCache();
 				return product;
 			},
@@ -157,8 +168,8 @@ const ProductsService = defineService<ProductsThis>({
 	},
 
 	methods: {
-		async findProduct(this: ProductsThis, productId: string): Promise<Product> {
-			const product = await this.store.findOne({ id: productId });
+		async findProduct(this: ProductsThis, productId: string, tx?: Transaction): Promise<Product> {
+			const product = await this.store.findOne({ id: productId }, tx);
 			if (!product) throw new NotFoundError("Product", { id: productId });
 			return product;
 		},
@@ -178,15 +189,17 @@ const ProductsService = defineService<ProductsThis>({
 				createdAt: now,
 				updatedAt: now,
 			};
-			try {
-				await this.store.insert(product);
-			} catch (err) {
-				if (err instanceof DuplicateKeyError)
-					throw new ConflictError("A product with this SKU already exists", "SKU_TAKEN");
-				throw err;
-			}
 			const { sku, name, price, currency, category } = product;
-			await this.publishEvent(ctx, "product.created", { productId, sku, name, price, currency, category });
+			await this.store.transaction(async tx => {
+				try {
+					await this.store.insert(product, tx);
+				} catch (err) {
+					if (err instanceof DuplicateKeyError)
+						throw new ConflictError("A product with this SKU already exists", "SKU_TAKEN");
+					throw err;
+				}
+				await this.publishEvent(ctx, "product.created", { productId, sku, name, price, currency, category }, { tx });
+			});
 			await this.cleanCache();
 			return product;
 		},

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Context, Service } from "moleculer";
+import type { Transaction } from "sequelize";
 import { DbMixin, type DbThis } from "../../mixins/db.mixin";
 import { EventsMixin, outboxCollection, type EventsThis } from "../../mixins/events.mixin";
 import { AuthMixin, type AuthThis } from "../../mixins/auth.mixin";
@@ -55,9 +56,11 @@ interface Credentials {
 }
 type SignedIn = { token: string; user: User };
 type Created = { $statusCode?: number; $location?: string };
+/** Writes the event of a new account, in the transaction that stores it. */
+type Announce = (user: User, tx?: Transaction) => Promise<unknown>;
 
 interface UsersMethods {
-	createUser(input: Credentials & { name: string }, role: Role): Promise<User>;
+	createUser(input: Credentials & { name: string }, role: Role, announce?: Announce): Promise<User>;
 	findUser(userId: string): Promise<User>;
 	issueToken(user: User): string;
 	ensureAdmin(): Promise<void>;
@@ -78,12 +81,13 @@ const UsersService = defineService<UsersThis>({
 		register: {
 			params: params({ email, password, name }),
 			async handler(this: UsersThis, ctx: Context<Credentials & { name: string }, Created>): Promise<SignedIn> {
-				const user = await this.createUser(ctx.params, "customer");
-				await this.publishEvent(
-					ctx,
-					"user.registered",
-					{ userId: user.id, email: user.email, name: user.name },
-					{ id: `${user.id}:registered` },
+				const user = await this.createUser(ctx.params, "customer", (created, tx) =>
+					this.publishEvent(
+						ctx,
+						"user.registered",
+						{ userId: created.id, email: created.email, name: created.name },
+						{ id: `${created.id}:registered`, tx },
+					),
 				);
 				ctx.meta.$statusCode = 201;
 				ctx.meta.$location = "/api/users/me";
@@ -176,7 +180,12 @@ const UsersService = defineService<UsersThis>({
 	},
 
 	methods: {
-		async createUser(this: UsersThis, input: Credentials & { name: string }, role: Role): Promise<User> {
+		async createUser(
+			this: UsersThis,
+			input: Credentials & { name: string },
+			role: Role,
+			announce?: Announce,
+		): Promise<User> {
 			const now = new Date().toISOString();
 			const doc: UserRecord = {
 				id: randomUUID(),
@@ -189,7 +198,11 @@ const UsersService = defineService<UsersThis>({
 				updatedAt: now,
 			};
 			try {
-				return toUser(await this.store.insert(doc));
+				return await this.store.transaction(async tx => {
+					const user = toUser(await this.store.insert(doc, tx));
+					await announce?.(user, tx);
+					return user;
+				});
 			} catch (err) {
 				if (err instanceof DuplicateKeyError)
 					throw new ConflictError("An account with this email already exists", "EMAIL_TAKEN");

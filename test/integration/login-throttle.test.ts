@@ -139,6 +139,8 @@ describe("login throttling with Redis", async () => {
 				// over one users database: only Redis can carry the count from one to the other.
 				const env = {
 					TRANSPORTER: SERVERS.nats.url,
+					// Nothing here consumes the users' events: each node keeps its own in-process bus.
+					EVENTS_IN_PROCESS: "true",
 					NAMESPACE: namespace,
 					CACHER: SERVERS.redis.url,
 					USERS_DB_URI: database.uri,
