@@ -183,7 +183,7 @@ function suite(kind: Kind) {
 			});
 
 			if (kind === "memory") {
-				it("gives the stock back when the reservation insert fails, and keeps it when the failed insert applied", async () => {
+				it("gives the stock back when the reservation insert fails, keeps it when the insert applied", async () => {
 					const productId = await newProduct(5);
 					const store = inventory.storeFor(RESERVATIONS);
 					const insert = store.insert.bind(store);
@@ -311,7 +311,7 @@ function suite(kind: Kind) {
 					expect(await countersOf(productId)).toEqual({ productId, available: 5, reserved: 3, sold: 2, received: 10 });
 				});
 
-				it("a release while a commit is between its stock move and its flip finishes the commit, then restores it", async () => {
+				it("a release while a commit is between stock move and flip finishes the commit, then restores", async () => {
 					const productId = await newProduct(10);
 					const orderId = randomUUID();
 					const lines = [{ productId, quantity: 2 }];
