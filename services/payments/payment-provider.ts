@@ -1,7 +1,8 @@
 /**
  * The card processor, behind an interface modelled on a real PSP: every request carries an idempotency key, so a
  * request repeated after a timeout or a crash has its first effect only. The simulated one decides by token, as a
- * test card number would, and keeps its ledger in this process's memory.
+ * test card number would, and keeps its books in this process's memory: with several payments nodes each knows the
+ * requests it served (the audit merges their books), and a restart forgets them.
  */
 import { ConflictError } from "../../lib/errors";
 
@@ -22,9 +23,12 @@ export interface RefundRequest {
 	amount: number;
 	currency: string;
 }
-/** What the provider holds for one charge key, in minor units: what it took and what it gave back. */
+/**
+ * The provider's books for one charge key, in minor units: what it took (null: a charge it has no record of) and what
+ * it gave back.
+ */
 export interface ProviderRecord {
-	charged: number;
+	charged: number | null;
 	refunded: number;
 	currency: string;
 }
@@ -34,13 +38,12 @@ export interface PaymentProvider {
 	charge(request: ChargeRequest): Promise<ChargeOutcome>;
 	/** Resolves once the money is given back (or was, for a repeated key); rejects if the provider could not. */
 	refund(request: RefundRequest): Promise<void>;
-	/** The provider's side of a charge, for reconciliation (`payments.audit`); null when it knows no such charge. */
+	/** The provider's side of a charge, for reconciliation (`payments.audit`); null when it has no record of it. */
 	record(chargeKey: string): Promise<ProviderRecord | null>;
 }
 
 interface ChargeEntry extends ChargeRequest {
 	outcome: Exclude<ChargeOutcome, "UNAVAILABLE">;
-	refunded: number;
 }
 
 function outcomeOf(token: string): ChargeOutcome {
@@ -61,38 +64,45 @@ function rejected(message: string, data: object): Promise<never> {
 export class SimulatedProvider implements PaymentProvider {
 	private readonly charges = new Map<string, ChargeEntry>();
 	private readonly refunds = new Map<string, RefundRequest>();
+	/** Given back per charge key, also for charges made elsewhere (another node, before a restart). */
+	private readonly refunded = new Map<string, { amount: number; currency: string }>();
 
 	charge(request: ChargeRequest): Promise<ChargeOutcome> {
 		const first = this.charges.get(request.key);
 		if (first) {
-			const { outcome: _o, refunded: _r, ...firstRequest } = first;
-			if (!sameRequest(firstRequest, request)) return rejected("Charge key reused", { key: request.key });
-			return Promise.resolve(first.outcome);
+			const { outcome, ...firstRequest } = first;
+			return sameRequest(firstRequest, request) ? Promise.resolve(outcome) : rejected("Charge key reused", request);
 		}
 		const outcome = outcomeOf(request.token);
-		if (outcome !== "UNAVAILABLE") this.charges.set(request.key, { ...request, outcome, refunded: 0 });
+		if (outcome !== "UNAVAILABLE") this.charges.set(request.key, { ...request, outcome });
 		return Promise.resolve(outcome);
 	}
 
 	refund(request: RefundRequest): Promise<void> {
 		const first = this.refunds.get(request.key);
 		if (first) return sameRequest(first, request) ? Promise.resolve() : rejected("Refund key reused", request);
-		// A charge it does not know was made before this process started: the simulation gives the money back anyway.
-		const charge = this.charges.get(request.chargeKey);
+		const { chargeKey, amount, currency } = request;
+		const given = this.refunded.get(chargeKey)?.amount ?? 0;
+		// A charge it has no record of was made elsewhere: the simulation gives the money back without checking it.
+		const charge = this.charges.get(chargeKey);
 		if (charge) {
-			const left = charge.outcome === "SUCCEEDED" ? charge.amount - charge.refunded : 0;
-			if (request.amount > left || request.currency !== charge.currency)
+			const left = charge.outcome === "SUCCEEDED" ? charge.amount - given : 0;
+			if (amount > left || currency !== charge.currency)
 				return rejected("Refund exceeds the charge", { ...request, left });
-			charge.refunded += request.amount;
 		}
 		this.refunds.set(request.key, { ...request });
+		this.refunded.set(chargeKey, { amount: given + amount, currency });
 		return Promise.resolve();
 	}
 
 	record(chargeKey: string): Promise<ProviderRecord | null> {
 		const charge = this.charges.get(chargeKey);
-		if (!charge) return Promise.resolve(null);
-		const charged = charge.outcome === "SUCCEEDED" ? charge.amount : 0;
-		return Promise.resolve({ charged, refunded: charge.refunded, currency: charge.currency });
+		const refund = this.refunded.get(chargeKey);
+		if (!charge && !refund) return Promise.resolve(null);
+		return Promise.resolve({
+			charged: charge ? (charge.outcome === "SUCCEEDED" ? charge.amount : 0) : null,
+			refunded: refund?.amount ?? 0,
+			currency: charge?.currency ?? refund!.currency,
+		});
 	}
 }
