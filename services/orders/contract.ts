@@ -8,9 +8,21 @@ export interface OrderSummary extends Doc {
 	status: OrderStatus;
 }
 
+/** What the invariant check (lib/audit) reads of an order: its status, its lines and what it costs. */
+export interface OrderAudit {
+	id: string;
+	status: OrderStatus;
+	settled: boolean;
+	items: { productId: string; quantity: number }[];
+	total: number;
+	currency: string;
+}
+
 declare module "../../lib/actor" {
 	interface ActionContracts {
 		/** Checks the order exists and the caller (ctx.meta.user) may see it. */
 		"orders.get": { params: { id: string }; result: OrderSummary };
+		/** Every order, paged (`offset`/`limit`, default everything), for the invariant check. */
+		"orders.audit": { params: { offset?: number; limit?: number }; result: OrderAudit[] };
 	}
 }

@@ -5,11 +5,13 @@ import { EventsMixin, outboxCollection } from "../../mixins/events.mixin";
 import { AuthMixin } from "../../mixins/auth.mixin";
 import { ConflictError, DuplicateKeyError, NotFoundError } from "../../lib/errors";
 import { params, id, quantity, page, pageSize, pageOf, auditPage } from "../../lib/actor";
+import type { ActionParams, ActionResult } from "../../lib/actor";
 import type { DomainEventType } from "../../lib/events";
 import type { Doc, Store } from "../../lib/storage";
 import { ADMIN_STATUSES, ORDER_STATUSES, assertTransition, type OrderStatus } from "./order-state";
 import { mergeLines, priceOrder, type OrderLineRequest } from "./pricing";
 import { classifyFailure, failureError, type OrderFailure, type SagaStep } from "./order-failure";
+import type { OrderAudit } from "./contract";
 
 interface CreateParams {
 	items: OrderLineRequest[];
@@ -234,14 +236,20 @@ const OrdersService: ServiceSchema = {
 			},
 		},
 
-		/** Internal: status of every order, for the invariant check. */
+		/** Internal: every order's status, lines and money, for the invariant check. */
 		audit: {
 			params: params(auditPage),
-			async handler(ctx: Context<{ offset?: number; limit?: number }>) {
+			async handler(ctx: Context<ActionParams<"orders.audit">>): Promise<ActionResult<"orders.audit">> {
 				const { offset = 0, limit = 10_000_000 } = ctx.params;
-				return (await this.store.find({}, { sort: ["id"], offset, limit })).map(
-					({ id: orderId, status, settled }: Doc) => ({ id: orderId, status, settled: !!settled }),
-				);
+				const orders = await (this.store as Store<OrderAudit>).find({}, { sort: ["id"], offset, limit });
+				return orders.map(({ id: orderId, status, settled, items, total, currency }) => ({
+					id: orderId,
+					status,
+					settled: !!settled,
+					items: items.map(({ productId, quantity: q }) => ({ productId, quantity: q })),
+					total,
+					currency,
+				}));
 			},
 		},
 	},

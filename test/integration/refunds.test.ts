@@ -4,6 +4,7 @@ import { brokerOptions } from "../../moleculer.config";
 import PaymentsService from "../../services/payments/payments.service";
 import { SimulatedProvider, type ChargeRequest, type RefundRequest } from "../../services/payments/payment-provider";
 import type { ChargeOutcome } from "../../services/payments/payment-provider";
+import type { PaymentView } from "../../services/payments/contract";
 import { consume } from "../../mixins/events.mixin";
 import { call } from "../../lib/actor";
 import type { DomainEvent } from "../../lib/events";
@@ -67,9 +68,7 @@ describe("refunds survive a provider failure or a node dying mid-refund", () => 
 		broker.createService({
 			name: "refund-watcher",
 			channels: {
-				"payment.refunded": consume<Service>(async ctx => {
-					refundEvents.push(ctx.params);
-				}),
+				"payment.refunded": consume<Service>(ctx => Promise.resolve(refundEvents.push(ctx.params))),
 			},
 		});
 		await broker.start();
@@ -98,7 +97,7 @@ describe("refunds survive a provider failure or a node dying mid-refund", () => 
 			currency: "USD",
 			provider: { charged: 2500, refunded: 2500, currency: "USD" },
 		});
-		await eventually(async () => eventsOf("o1").length === 1);
+		await eventually(() => Promise.resolve(eventsOf("o1").length === 1));
 		expect(eventsOf("o1")[0].data).toMatchObject({ amount: 2500, currency: "USD", reason: "cancelled" });
 	});
 
@@ -109,7 +108,7 @@ describe("refunds survive a provider failure or a node dying mid-refund", () => 
 		expect((await audit("o2"))?.status).toBe("REFUNDING");
 		await eventually(async () => (await audit("o2"))?.status === "REFUNDED", 5000);
 		expect((await audit("o2"))?.provider).toEqual({ charged: 2500, refunded: 2500, currency: "USD" });
-		await eventually(async () => eventsOf("o2").length === 1);
+		await eventually(() => Promise.resolve(eventsOf("o2").length === 1));
 	});
 
 	it("a charge that lands after the order voided its payment is refunded, even if the provider fails once", async () => {
@@ -117,7 +116,7 @@ describe("refunds survive a provider failure or a node dying mid-refund", () => 
 		provider.chargeGate = new Promise(resolve => (land = resolve));
 		const started = provider.chargesStarted;
 		const late = charge("o3");
-		await eventually(async () => provider.chargesStarted > started, 2000);
+		await eventually(() => Promise.resolve(provider.chargesStarted > started), 2000);
 		expect(await refund("o3")).toMatchObject({ status: "VOIDED", failureReason: "cancelled" });
 		provider.failRefunds = 1;
 		land();
@@ -126,7 +125,7 @@ describe("refunds survive a provider failure or a node dying mid-refund", () => 
 		expect(await audit("o3")).toMatchObject({ status: "REFUNDING", provider: { charged: 2500, refunded: 0 } });
 		await eventually(async () => (await audit("o3"))?.status === "REFUNDED", 5000);
 		expect((await audit("o3"))?.provider).toEqual({ charged: 2500, refunded: 2500, currency: "USD" });
-		await eventually(async () => eventsOf("o3").length === 1);
+		await eventually(() => Promise.resolve(eventsOf("o3").length === 1));
 		expect(eventsOf("o3")[0].data).toMatchObject({ reason: "cancelled" });
 	});
 
@@ -148,5 +147,75 @@ describe("refunds survive a provider failure or a node dying mid-refund", () => 
 		expect(await refund("o5")).toMatchObject({ status: "VOIDED" });
 		await expect(charge("o5")).rejects.toMatchObject({ type: "PAYMENT_CLOSED" });
 		expect(await audit("o5")).toMatchObject({ status: "VOIDED", provider: null });
+	});
+});
+
+/**
+ * The issue's own scenario, over HTTP with the whole shop in one process: a cancellation whose refund the provider
+ * fails once. Before the fix the order ended CANCELLED and settled, the payment REFUNDED, and no refund was made.
+ */
+describe("cancelling an order while the provider fails the refund once", () => {
+	let shop: { broker: ServiceBroker; url: string; stop(): Promise<void> };
+	let provider: FaultyProvider;
+
+	beforeAll(async () => {
+		// Read when the orders service module loads: recovery retries the unsettled order after 1 s instead of 15.
+		process.env.ORDER_LEASE_SECONDS = "1";
+		const { startShop } = await import("../support/shop");
+		shop = await startShop({ env: { SEED: "true" } });
+		provider = new FaultyProvider();
+		(shop.broker.getLocalService("payments") as unknown as { provider: FaultyProvider }).provider = provider;
+	});
+
+	afterAll(async () => {
+		delete process.env.ORDER_LEASE_SECONDS;
+		await shop?.stop();
+	});
+
+	it("answers the cancellation, then refunds exactly once; the checker sees the refund in flight until then", async () => {
+		const { client } = await import("../support/http");
+		const { auditShop } = await import("../../lib/audit");
+		const api = client(shop.url);
+		const admin = (await api.login("admin@example.com", "admin-password")).token;
+		const ann = await api.register("refund-ann@example.com", "ann-password", "Ann");
+		const product = await api.post<{ id: string }>(
+			"/api/products",
+			{ name: "Refunded", price: 1250, category: "Test", sku: "REFUND-1" },
+			{ token: admin },
+		);
+		await api.put(`/api/inventory/${product.body.id}`, { available: 5 }, { token: admin });
+		const placed = await api.post<{ id: string; status: string }>(
+			"/api/orders",
+			{ items: [{ productId: product.body.id, quantity: 2 }], paymentToken: "tok_visa" },
+			{ token: ann.token },
+		);
+		expect(placed.body).toMatchObject({ status: "CONFIRMED", total: 2500 });
+		const orderId = placed.body.id;
+
+		provider.failRefunds = 1;
+		const cancelled = await api.post(`/api/orders/${orderId}/cancel`, undefined, { token: ann.token });
+		expect(cancelled.body).toMatchObject({ status: "CANCELLED" });
+		const payments = await api.get<{ rows: PaymentView[] }>(`/api/payments?orderId=${orderId}`, { token: ann.token });
+		expect(payments.body.rows).toMatchObject([{ status: "REFUNDING" }]);
+		expect((await auditShop(shop.broker)).violations).toEqual(
+			expect.arrayContaining([
+				`order ${orderId}: CANCELLED (unsettled) at rest`,
+				`payment of order ${orderId} (REFUNDING): still in flight at rest`,
+			]),
+		);
+
+		// Recovery takes the unsettled order over once its lease lapses and retries the refund.
+		const report = await eventually(async () => {
+			const r = await auditShop(shop.broker);
+			return r.ok ? r : null;
+		}, 15_000);
+		expect(report.counts.payments).toEqual({ REFUNDED: 1 });
+		const [refunded] = (await call(shop.broker, "payments.audit", {})).filter(p => p.orderId === orderId);
+		expect(refunded).toMatchObject({ status: "REFUNDED", provider: { charged: 2500, refunded: 2500 } });
+		const notes = await eventually(async () => {
+			const { rows } = (await api.get<{ rows: { type: string }[] }>("/api/notifications", { token: ann.token })).body;
+			return rows.some(n => n.type === "payment.refunded") ? rows : null;
+		});
+		expect(notes.filter(n => n.type === "payment.refunded")).toHaveLength(1);
 	});
 });
