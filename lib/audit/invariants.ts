@@ -236,7 +236,7 @@ export function mergeProviderViews(views: PaymentRow[][]): PaymentRow[] {
 	return (views[0] ?? []).map(p => ({ ...p, provider: books.get(p.orderId) ?? null }));
 }
 
-/** The nodes running `service` now; empty when none is known (the calls then fail as usual). */
+/** The nodes running `service` now; [undefined] when none is known (the call then fails as usual). */
 async function nodesOf(broker: ServiceBroker, service: string): Promise<(string | undefined)[]> {
 	const list = await broker.call<{ name: string; nodes?: string[] }[], object>("$node.services", {
 		onlyAvailable: true,
@@ -247,22 +247,31 @@ async function nodesOf(broker: ServiceBroker, service: string): Promise<(string 
 }
 
 /**
- * Gathers the audit data from the running services (over the transporter when split across nodes), page by page;
- * payments from every payments node, for the provider's books.
+ * The payments as every payments node answers them, for the provider's books. A node that does not answer (gone but
+ * not yet dropped from the registry) is left out, unless none answers.
  */
+async function paymentsOfEveryNode(broker: ServiceBroker): Promise<PaymentRow[]> {
+	const views = await Promise.allSettled(
+		(await nodesOf(broker, "payments")).map(nodeID =>
+			allPages((offset, limit) => call(broker, "payments.audit", { offset, limit }, { nodeID })),
+		),
+	);
+	const answered = views.flatMap(view => (view.status === "fulfilled" ? [view.value] : []));
+	if (!answered.length) throw (views[0] as PromiseRejectedResult).reason as Error;
+	return mergeProviderViews(answered);
+}
+
+/** Gathers the audit data from the running services (over the transporter when split across nodes), page by page. */
 export async function auditShop(broker: ServiceBroker, opts: { settled?: boolean } = {}): Promise<InvariantReport> {
 	let stock: StockRow[] = [];
-	const paymentNodes = await nodesOf(broker, "payments");
-	const [reservations, orders, ...paymentViews] = await Promise.all([
+	const [reservations, orders, payments] = await Promise.all([
 		allPages(async (offset, limit) => {
 			const page = await call(broker, "inventory.audit", { offset, limit });
 			stock = page.stock;
 			return page.reservations;
 		}),
 		allPages((offset, limit) => call(broker, "orders.audit", { offset, limit }), ORDERS_PAGE),
-		...paymentNodes.map(nodeID =>
-			allPages((offset, limit) => call(broker, "payments.audit", { offset, limit }, { nodeID })),
-		),
+		paymentsOfEveryNode(broker),
 	]);
-	return checkInvariants({ stock, reservations, orders, payments: mergeProviderViews(paymentViews) }, opts);
+	return checkInvariants({ stock, reservations, orders, payments }, opts);
 }
