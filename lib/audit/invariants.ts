@@ -18,14 +18,31 @@ export interface ReservationRow {
 	quantity: number;
 	status: string;
 }
+export interface OrderLine {
+	productId: string;
+	quantity: number;
+}
 export interface OrderRow {
 	id: string;
 	status: string;
 	settled: boolean;
+	items: OrderLine[];
+	total: number;
+	currency: string;
+}
+/** The payment provider's books for a payment's charge; `charged` null: the provider has no record of the charge. */
+export interface ProviderRow {
+	charged: number | null;
+	refunded: number;
+	currency: string;
 }
 export interface PaymentRow {
 	orderId: string;
 	status: string;
+	amount: number;
+	currency: string;
+	/** Null when the provider has no record of the payment (never charged, or its books were lost). */
+	provider: ProviderRow | null;
 }
 export interface AuditData {
 	stock: StockRow[];
@@ -41,6 +58,8 @@ export interface InvariantReport {
 }
 
 const PAID = new Set(["CONFIRMED", "SHIPPED", "DELIVERED"]);
+/** Orders that gave up: compensation gives their stock and money back. */
+const GAVE_UP = new Set(["CANCELLED", "FAILED"]);
 /** Reservation statuses each final order status may hold. */
 const HOLDINGS: Record<string, Set<string>> = {
 	CONFIRMED: new Set(["COMMITTED"]),
@@ -49,6 +68,8 @@ const HOLDINGS: Record<string, Set<string>> = {
 	CANCELLED: new Set(["RESTORED"]),
 	FAILED: new Set(["RELEASED"]),
 };
+/** Payment statuses of a charge or a refund under way: none may remain once the shop is at rest. */
+const IN_FLIGHT = new Set(["PENDING", "REFUNDING"]);
 
 function tally(values: string[]): Record<string, number> {
 	const out: Record<string, number> = {};
@@ -56,10 +77,19 @@ function tally(values: string[]): Record<string, number> {
 	return out;
 }
 
-/** `settled`: the system is at rest, so nothing may stay reserved or pending. */
-export function checkInvariants(data: AuditData, opts: { settled?: boolean } = {}): InvariantReport {
-	const settled = opts.settled ?? true;
-	const violations: string[] = [];
+function groupBy<T>(rows: T[], key: (row: T) => string): Map<string, T[]> {
+	const groups = new Map<string, T[]>();
+	for (const row of rows) groups.set(key(row), [...(groups.get(key(row)) ?? []), row]);
+	return groups;
+}
+
+function quantities(lines: { productId: string; quantity: number }[]): Map<string, number> {
+	const sums = new Map<string, number>();
+	for (const { productId, quantity } of lines) sums.set(productId, (sums.get(productId) ?? 0) + quantity);
+	return sums;
+}
+
+function checkStock(data: AuditData, settled: boolean, violations: string[]): void {
 	const held = new Map<string, { reserved: number; sold: number }>();
 	for (const r of data.reservations) {
 		const h = held.get(r.productId) ?? { reserved: 0, sold: 0 };
@@ -81,37 +111,82 @@ export function checkInvariants(data: AuditData, opts: { settled?: boolean } = {
 			violations.push(`stock ${s.productId}: sold=${s.sold} but committed reservations hold ${h.sold}`);
 		if (settled && s.reserved !== 0) violations.push(`stock ${s.productId}: ${s.reserved} still reserved at rest`);
 	}
+}
 
-	const paymentsByOrder = new Map<string, PaymentRow[]>();
-	for (const p of data.payments) paymentsByOrder.set(p.orderId, [...(paymentsByOrder.get(p.orderId) ?? []), p]);
-	const reservationsByOrder = new Map<string, ReservationRow[]>();
-	for (const r of data.reservations)
-		reservationsByOrder.set(r.orderId, [...(reservationsByOrder.get(r.orderId) ?? []), r]);
-	const orderIds = new Set(data.orders.map(o => o.id));
+/** A settled order holds what its status says: its lines committed and one charge if paid, nothing if it gave up. */
+function checkOrder(
+	o: OrderRow,
+	payments: PaymentRow[],
+	reservations: ReservationRow[],
+	settled: boolean,
+	violations: string[],
+): void {
+	if (o.status === "PENDING" || !o.settled) {
+		if (settled) violations.push(`order ${o.id}: ${o.status}${o.settled ? "" : " (unsettled)"} at rest`);
+		return;
+	}
+	const succeeded = payments.filter(p => p.status === "SUCCEEDED").length;
+	if (PAID.has(o.status) && succeeded !== 1)
+		violations.push(`order ${o.id}: ${o.status} with ${succeeded} succeeded payments`);
+	if (GAVE_UP.has(o.status) && succeeded > 0)
+		violations.push(`order ${o.id}: ${o.status} and settled but still holds a SUCCEEDED charge (not compensated)`);
+	if (o.status === "CANCELLED" && !payments.some(p => p.status === "REFUNDED"))
+		violations.push(`order ${o.id}: CANCELLED without a refund`);
+	for (const r of reservations) {
+		if (HOLDINGS[o.status]?.has(r.status)) continue;
+		const held = GAVE_UP.has(o.status) && (r.status === "RESERVED" || r.status === "COMMITTED");
+		violations.push(
+			`order ${o.id}: ${o.status} with a ${r.status} reservation of ${r.productId}${held ? " (not compensated)" : ""}`,
+		);
+	}
+	if (!PAID.has(o.status)) return;
+	// What was sold for the order is exactly its lines: no line unheld, none held twice, nothing else.
+	const committed = quantities(reservations.filter(r => r.status === "COMMITTED"));
+	const lines = quantities(o.items);
+	for (const productId of new Set([...lines.keys(), ...committed.keys()])) {
+		const [ordered, sold] = [lines.get(productId) ?? 0, committed.get(productId) ?? 0];
+		if (ordered !== sold)
+			violations.push(`order ${o.id}: ${o.status} with ${ordered} of ${productId} ordered but ${sold} committed`);
+	}
+}
 
-	for (const o of data.orders) {
-		const payments = paymentsByOrder.get(o.id) ?? [];
-		const succeeded = payments.filter(p => p.status === "SUCCEEDED").length;
-		if (o.status === "PENDING" || !o.settled) {
-			if (settled) violations.push(`order ${o.id}: ${o.status}${o.settled ? "" : " (unsettled)"} at rest`);
-			continue;
-		}
-		if (PAID.has(o.status) && succeeded !== 1)
-			violations.push(`order ${o.id}: ${o.status} with ${succeeded} succeeded payments`);
-		if (!PAID.has(o.status) && succeeded > 0)
-			violations.push(`order ${o.id}: ${o.status} but holds a succeeded payment`);
-		if (o.status === "CANCELLED" && !payments.some(p => p.status === "REFUNDED"))
-			violations.push(`order ${o.id}: CANCELLED without a refund`);
-		for (const r of reservationsByOrder.get(o.id) ?? []) {
-			if (!HOLDINGS[o.status]?.has(r.status))
-				violations.push(`order ${o.id}: ${o.status} with a ${r.status} reservation of ${r.productId}`);
-		}
+/** A payment is for its order's total, refunded only for an order that gave up, and agrees with the provider's books. */
+function checkPayment(p: PaymentRow, order: OrderRow | undefined, settled: boolean, violations: string[]): void {
+	const what = `payment of order ${p.orderId} (${p.status})`;
+	if (!order) {
+		violations.push(`payment of unknown order ${p.orderId} (${p.status})`);
+		return;
 	}
-	for (const p of data.payments) {
-		if (!orderIds.has(p.orderId)) violations.push(`payment of unknown order ${p.orderId} (${p.status})`);
-	}
+	// A VOIDED payment may never have been asked to charge anything.
+	if (p.status !== "VOIDED" && (p.amount !== order.total || p.currency !== order.currency))
+		violations.push(`${what}: ${p.amount} ${p.currency} but the order totals ${order.total} ${order.currency}`);
+	if ((p.status === "REFUNDING" || p.status === "REFUNDED") && !GAVE_UP.has(order.status))
+		violations.push(`${what}: refund of an order that is ${order.status}`);
+	if (settled && IN_FLIGHT.has(p.status)) violations.push(`${what}: still in flight at rest`);
+	const books = p.provider;
+	if (!books || books.charged === null || IN_FLIGHT.has(p.status)) return;
+	const held = books.charged - books.refunded;
+	const expected = p.status === "SUCCEEDED" ? p.amount : 0;
+	if (held !== expected || (books.charged > 0 && books.currency !== p.currency))
+		violations.push(
+			`${what}: the provider holds ${held} ${books.currency} (charged ${books.charged}, refunded ${books.refunded}), expected ${expected} ${p.currency}`,
+		);
+}
+
+/** `settled`: the system is at rest, so nothing may stay reserved or pending. */
+export function checkInvariants(data: AuditData, opts: { settled?: boolean } = {}): InvariantReport {
+	const settled = opts.settled ?? true;
+	const violations: string[] = [];
+	checkStock(data, settled, violations);
+
+	const paymentsByOrder = groupBy(data.payments, p => p.orderId);
+	const reservationsByOrder = groupBy(data.reservations, r => r.orderId);
+	const orders = new Map(data.orders.map(o => [o.id, o]));
+	for (const o of data.orders)
+		checkOrder(o, paymentsByOrder.get(o.id) ?? [], reservationsByOrder.get(o.id) ?? [], settled, violations);
+	for (const p of data.payments) checkPayment(p, orders.get(p.orderId), settled, violations);
 	for (const r of data.reservations) {
-		if (!orderIds.has(r.orderId) && (r.status === "RESERVED" || r.status === "COMMITTED"))
+		if (!orders.has(r.orderId) && (r.status === "RESERVED" || r.status === "COMMITTED"))
 			violations.push(`reservation of unknown order ${r.orderId} holds ${r.quantity} of ${r.productId}`);
 	}
 
@@ -126,16 +201,64 @@ export function checkInvariants(data: AuditData, opts: { settled?: boolean } = {
 	};
 }
 
-/** Rows per audit call: a page stays well under a transporter message's limit (NATS: 1 MB, about 10,000 rows). */
+/**
+ * Rows per audit call: a page stays well under a transporter message's limit (NATS: 1 MB, about 10,000 small rows);
+ * an order row carries its lines (up to 50).
+ */
 const AUDIT_PAGE = 2000;
+const ORDERS_PAGE = 200;
 
-async function allPages<T>(fetchPage: (offset: number, limit: number) => Promise<T[]>): Promise<T[]> {
+async function allPages<T>(
+	fetchPage: (offset: number, limit: number) => Promise<T[]>,
+	size = AUDIT_PAGE,
+): Promise<T[]> {
 	const rows: T[] = [];
 	for (;;) {
-		const page = await fetchPage(rows.length, AUDIT_PAGE);
+		const page = await fetchPage(rows.length, size);
 		rows.push(...page);
-		if (page.length < AUDIT_PAGE) return rows;
+		if (page.length < size) return rows;
 	}
+}
+
+/**
+ * One row per payment (as the first view has them), with the provider's books merged over every view: a simulated
+ * provider keeps its books per payments node, so each node may know only the charges and refunds it made.
+ */
+export function mergeProviderViews(views: PaymentRow[][]): PaymentRow[] {
+	const books = new Map<string, ProviderRow>();
+	for (const { orderId, provider } of views.flat()) {
+		if (!provider) continue;
+		const seen = books.get(orderId) ?? { charged: null, refunded: 0, currency: provider.currency };
+		const charged = [seen.charged, provider.charged].filter((n): n is number => n !== null);
+		const refunded = Math.max(seen.refunded, provider.refunded);
+		books.set(orderId, { charged: charged.length ? Math.max(...charged) : null, refunded, currency: seen.currency });
+	}
+	return (views[0] ?? []).map(p => ({ ...p, provider: books.get(p.orderId) ?? null }));
+}
+
+/** The nodes running `service` now; [undefined] when none is known (the call then fails as usual). */
+async function nodesOf(broker: ServiceBroker, service: string): Promise<(string | undefined)[]> {
+	const list = await broker.call<{ name: string; nodes?: string[] }[], object>("$node.services", {
+		onlyAvailable: true,
+		skipInternal: true,
+	});
+	const nodes = list.find(s => s.name === service)?.nodes ?? [];
+	return nodes.length ? nodes : [undefined];
+}
+
+/**
+ * The payments as every payments node answers them, for the provider's books. A node that does not answer (gone but
+ * not yet dropped from the registry) is left out, unless none answers.
+ */
+async function paymentsOfEveryNode(broker: ServiceBroker): Promise<PaymentRow[]> {
+	const views = await Promise.allSettled(
+		(await nodesOf(broker, "payments")).map(nodeID =>
+			allPages((offset, limit) => call(broker, "payments.audit", { offset, limit }, { nodeID })),
+		),
+	);
+	const answered = views.flatMap(view => (view.status === "fulfilled" ? [view.value] : []));
+	if (!answered.length) throw (views[0] as PromiseRejectedResult).reason as Error;
+	return mergeProviderViews(answered);
 }
 
 /** Gathers the audit data from the running services (over the transporter when split across nodes), page by page. */
@@ -147,8 +270,8 @@ export async function auditShop(broker: ServiceBroker, opts: { settled?: boolean
 			stock = page.stock;
 			return page.reservations;
 		}),
-		allPages((offset, limit) => broker.call<OrderRow[], object>("orders.audit", { offset, limit })),
-		allPages((offset, limit) => call(broker, "payments.audit", { offset, limit })),
+		allPages((offset, limit) => call(broker, "orders.audit", { offset, limit }), ORDERS_PAGE),
+		paymentsOfEveryNode(broker),
 	]);
 	return checkInvariants({ stock, reservations, orders, payments }, opts);
 }

@@ -102,11 +102,14 @@ export interface ListOrdersParams {
 	userId?: string;
 	status?: OrderStatus;
 }
-/** One row of the invariant check's audit. */
+/** What the invariant check (lib/audit) reads of an order: its status, its lines and what it costs. */
 export interface OrderAuditRow {
 	id: string;
 	status: OrderStatus;
 	settled: boolean;
+	items: { productId: string; quantity: number }[];
+	total: number;
+	currency: string;
 }
 
 declare module "../../lib/actor" {

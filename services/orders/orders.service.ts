@@ -168,7 +168,14 @@ const OrdersService = defineService<OrdersThis>({
 			async handler(this: OrdersThis, ctx: Context<{ offset?: number; limit?: number }>): Promise<OrderAuditRow[]> {
 				const { offset = 0, limit = 10_000_000 } = ctx.params;
 				const rows = await this.store.find({}, { sort: ["id"], offset, limit });
-				return rows.map(({ id: orderId, status, settled }) => ({ id: orderId, status, settled: !!settled }));
+				return rows.map(({ id: orderId, status, settled, items, total, currency }) => ({
+					id: orderId,
+					status,
+					settled: !!settled,
+					items: items.map(({ productId, quantity: q }) => ({ productId, quantity: q })),
+					total,
+					currency,
+				}));
 			},
 		},
 	},

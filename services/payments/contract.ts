@@ -1,10 +1,13 @@
 // The payments actor's contract: its entity, the actions other actors call and the events it publishes.
 import type { Page } from "../../lib/actor";
 import type { Doc } from "../../lib/storage";
-import type { ChargeOutcome } from "./payment-provider";
+import type { ChargeOutcome, ProviderRecord } from "./payment-provider";
 
-/** VOIDED: the order gave up before any charge was made, so a late charge for it is refused. */
-export type PaymentStatus = "PENDING" | "SUCCEEDED" | "DECLINED" | "FAILED" | "REFUNDED" | "VOIDED";
+/**
+ * VOIDED: the order gave up before any charge was made, so a late charge for it is refused (or, if it was already
+ * under way, given back). REFUNDING: the refund is recorded and the provider asked; REFUNDED once it answered.
+ */
+export type PaymentStatus = "PENDING" | "SUCCEEDED" | "DECLINED" | "FAILED" | "REFUNDING" | "REFUNDED" | "VOIDED";
 
 export interface Payment extends Doc {
 	orderId: string;
@@ -13,6 +16,7 @@ export interface Payment extends Doc {
 	currency: string;
 	status: PaymentStatus;
 	paymentToken: string;
+	/** Why the payment did not stay SUCCEEDED: the provider's answer, or why the order gave up or gave the money back. */
 	failureReason: string | null;
 	createdAt: string;
 	updatedAt: string;
@@ -29,6 +33,11 @@ export interface ChargeParams {
 	paymentToken: string;
 }
 
+/** What the invariant check (lib/audit) reads of a payment, with the provider's side of its charge. */
+export type PaymentAudit = Pick<Payment, "orderId" | "status" | "amount" | "currency"> & {
+	provider: ProviderRecord | null;
+};
+
 /** What every payment event carries. */
 export interface PaymentEventData {
 	orderId: string;
@@ -42,15 +51,15 @@ declare module "../../lib/actor" {
 	interface ActionContracts {
 		/** Idempotent per order: a repeated charge returns the first outcome and never charges twice. */
 		"payments.charge": { params: ChargeParams; result: PaymentView };
-		/** Idempotent: gives back a successful charge; voids the order's payment if none was made. */
+		/**
+		 * Idempotent per order: gives back a successful charge, and answers only once the provider has (else 503
+		 * PAYMENT_UNAVAILABLE: call again); voids the order's payment if no charge was made.
+		 */
 		"payments.refund": { params: { orderId: string; reason?: string }; result: PaymentView };
 		/** The payments of an order the caller (ctx.meta.user) may see. */
 		"payments.list": { params: { orderId: string; page?: number; pageSize?: number }; result: Page<PaymentView> };
-		/** Every payment's status, paged (`offset`/`limit`, default everything), for the invariant check (lib/audit). */
-		"payments.audit": {
-			params: { offset?: number; limit?: number };
-			result: Pick<Payment, "orderId" | "status">[];
-		};
+		/** Every payment, paged (`offset`/`limit`, default everything), for the invariant check (lib/audit). */
+		"payments.audit": { params: { offset?: number; limit?: number }; result: PaymentAudit[] };
 	}
 }
 

@@ -1,24 +1,67 @@
 /**
  * Payment rules: one payment per order, and the statuses it goes through.
  *   PENDING → SUCCEEDED | DECLINED | FAILED (the provider's answer) | VOIDED (the order gave up first)
- *   FAILED → PENDING (another attempt); SUCCEEDED → REFUNDED. DECLINED, REFUNDED and VOIDED are final.
+ *   FAILED → PENDING (another attempt) | VOIDED (the order gave up)
+ *   SUCCEEDED → REFUNDING (the refund is recorded before the provider is asked) → REFUNDED (the provider did it)
+ *   VOIDED → REFUNDING (a charge under way when the order gave up went through: it is given back)
+ *   DECLINED and REFUNDED are final.
  * Pure: the service applies each move as a compare-and-set on the stored status, so only one caller wins it.
  */
 import { ConflictError, PaymentDeclinedError, PaymentUnavailableError } from "../../lib/errors";
-import type { ChargeParams, Payment, PaymentStatus, PaymentView } from "./contract";
-import type { ChargeOutcome } from "./payment-provider";
+import type { ChargeParams, Payment, PaymentAudit, PaymentEventData, PaymentStatus, PaymentView } from "./contract";
+import type { ChargeOutcome, ChargeRequest, ProviderRecord, RefundRequest } from "./payment-provider";
 
 const TRANSITIONS: Record<PaymentStatus, readonly PaymentStatus[]> = {
 	PENDING: ["SUCCEEDED", "DECLINED", "FAILED", "VOIDED"],
-	FAILED: ["PENDING"],
-	SUCCEEDED: ["REFUNDED"],
+	FAILED: ["PENDING", "VOIDED"],
+	SUCCEEDED: ["REFUNDING"],
+	REFUNDING: ["REFUNDED"],
+	VOIDED: ["REFUNDING"],
 	DECLINED: [],
 	REFUNDED: [],
-	VOIDED: [],
 };
 
 export function canTransition(from: PaymentStatus, to: PaymentStatus): boolean {
 	return TRANSITIONS[from].includes(to);
+}
+
+/** The statuses a payment may leave for `to`: what the compare-and-set of that move matches. */
+export function sourcesOf(to: PaymentStatus): PaymentStatus[] {
+	return (Object.keys(TRANSITIONS) as PaymentStatus[]).filter(from => canTransition(from, to));
+}
+
+type Change = Pick<Payment, "status" | "updatedAt"> & Partial<Pick<Payment, "failureReason">>;
+
+/** The order gave up: a payment not charged yet is closed to charges; the reason is kept when given. */
+export function voidChange(reason: string | null, now: string): Change {
+	return { status: "VOIDED", updatedAt: now, ...(reason === null ? {} : { failureReason: reason }) };
+}
+
+/** The refund intent, recorded before the provider is asked; its reason goes out with payment.refunded. */
+export function refundIntent(reason: string | null, now: string): Change {
+	return { status: "REFUNDING", updatedAt: now, ...(reason === null ? {} : { failureReason: reason }) };
+}
+
+/** The provider has given the money back. */
+export function refundDone(now: string): Pick<Payment, "status" | "refundedAt" | "updatedAt"> {
+	return { status: "REFUNDED", refundedAt: now, updatedAt: now };
+}
+
+/** The provider's idempotency keys: one charge and one refund per payment, however often either is retried. */
+export function chargeRequest(payment: Payment): ChargeRequest {
+	const { paymentToken: token, amount, currency } = payment;
+	return { key: `${payment.id}:charge`, token, amount, currency };
+}
+
+export function refundRequest(payment: Payment): RefundRequest {
+	const { amount, currency } = payment;
+	return { key: `${payment.id}:refund`, chargeKey: chargeRequest(payment).key, amount, currency };
+}
+
+/** payment.refunded, sent once the provider has given the money back. */
+export function refundedEvent(payment: Payment): PaymentEventData & { reason: string | null } {
+	const { orderId, userId, id: paymentId, amount, currency, failureReason: reason } = payment;
+	return { orderId, userId, paymentId, amount, currency, reason };
 }
 
 const STATUS_BY_OUTCOME: Record<ChargeOutcome, PaymentStatus> = {
@@ -74,6 +117,12 @@ export function voidedPayment(orderId: string, reason: string | null, id: string
 		updatedAt: now,
 		refundedAt: null,
 	};
+}
+
+/** What the invariant check reads of a payment, with the provider's record of its charge. */
+export function auditRow(payment: Payment, provider: ProviderRecord | null): PaymentAudit {
+	const { orderId, status, amount, currency } = payment;
+	return { orderId, status, amount, currency, provider };
 }
 
 /** What clients and other actors see of a payment: never its token. */

@@ -3,7 +3,7 @@ import type { Context, Service } from "moleculer";
 import { DbMixin, type DbThis } from "../../mixins/db.mixin";
 import { EventsMixin, outboxCollection, type EventsThis } from "../../mixins/events.mixin";
 import { AuthMixin, type AuthThis } from "../../mixins/auth.mixin";
-import { ConflictError, DuplicateKeyError } from "../../lib/errors";
+import { ConflictError, DuplicateKeyError, PaymentUnavailableError } from "../../lib/errors";
 import { call, defineService, IDEMPOTENT_RETRY, params, id, page, pageSize, pageOf, auditPage } from "../../lib/actor";
 import type { ActionName, ActionParams, ActionResult } from "../../lib/actor";
 import type { CollectionSpec, Store } from "../../lib/storage";
@@ -12,11 +12,19 @@ import { SimulatedProvider, type PaymentProvider } from "./payment-provider";
 import {
 	afterCharge,
 	assertNotInFlight,
+	auditRow,
 	canTransition,
 	chargeError,
+	chargeRequest,
 	needsCharge,
 	newPayment,
 	publicView,
+	refundDone,
+	refundedEvent,
+	refundIntent,
+	refundRequest,
+	sourcesOf,
+	voidChange,
 	voidedPayment,
 } from "./payment-status";
 
@@ -35,14 +43,21 @@ const PAYMENTS: CollectionSpec<Payment> = {
 		refundedAt: "string",
 	},
 	unique: ["orderId"],
+	indexes: ["status"],
 };
 
 interface PaymentsState {
+	/** Refunds left REFUNDING (provider failure, node death) are finished by a sweep once this long without progress. */
+	settings: { refundSweepMs: number; refundGraceMs: number };
 	store: Store<Payment>;
 	provider: PaymentProvider;
+	refundSweep?: NodeJS.Timeout;
+	sweeping?: Promise<void>;
 }
 interface PaymentsMethods {
 	claimCharge(input: ChargeParams): Promise<Payment>;
+	completeRefund(ctx: Context | null, payment: Payment): Promise<Payment>;
+	sweepRefunds(): Promise<void>;
 }
 type PaymentsThis = Service & DbThis & EventsThis & AuthThis & PaymentsMethods & PaymentsState;
 type Ctx<N extends ActionName> = Context<ActionParams<N>>;
@@ -51,6 +66,7 @@ type Result<N extends ActionName> = Promise<ActionResult<N>>;
 const PaymentsService = defineService<PaymentsThis>({
 	name: "payments",
 	mixins: [DbMixin(PAYMENTS, outboxCollection("payments")), EventsMixin, AuthMixin],
+	settings: { refundSweepMs: 5000, refundGraceMs: 5000 },
 
 	actions: {
 		/** Internal and idempotent per order: a repeated charge returns the first outcome and never charges twice. */
@@ -67,11 +83,11 @@ const PaymentsService = defineService<PaymentsThis>({
 			timeout: 2000,
 			bulkhead: { enabled: true, concurrency: 50, maxQueueSize: 200 },
 			async handler(this: PaymentsThis, ctx: Ctx<"payments.charge">): Result<"payments.charge"> {
-				const { orderId, userId, amount, currency, paymentToken } = ctx.params;
+				const { orderId, userId, amount, currency } = ctx.params;
 				const payment = await this.claimCharge(ctx.params);
 				if (!needsCharge(payment)) return publicView(payment);
 
-				const outcome = await this.provider.charge(paymentToken, amount, currency);
+				const outcome = await this.provider.charge(chargeRequest(payment));
 				const { status, failureReason } = afterCharge(outcome);
 				const now = new Date().toISOString();
 				const data = { orderId, userId, paymentId: payment.id, amount, currency };
@@ -91,8 +107,11 @@ const PaymentsService = defineService<PaymentsThis>({
 					return n;
 				});
 				if (!settled && outcome === "SUCCEEDED") {
-					// The order was voided while the provider was charging: give the money back at once (issue #17).
-					await this.provider.refund(paymentToken, amount, currency);
+					// The order gave up (VOIDED) while the provider was charging: record the refund, then make it.
+					if (await this.store.update({ id: payment.id, status: "VOIDED" }, { set: refundIntent(null, now) }))
+						await this.completeRefund(ctx, (await this.store.findOne({ id: payment.id }))!).catch((err: Error) =>
+							this.logger.warn("Late charge not refunded yet; the refund sweep retries", { orderId, err: err.message }),
+						);
 					throw new ConflictError(`Payment of order ${orderId} was voided`, "PAYMENT_CLOSED");
 				}
 				this.broker.metrics.increment("emporium.payments.total", { outcome: status });
@@ -102,8 +121,8 @@ const PaymentsService = defineService<PaymentsThis>({
 		},
 
 		/**
-		 * Internal and idempotent: gives back a successful charge; voids the order's payment if none was made.
-		 * The status moves to REFUNDED before the provider is called (issue #17 records a refund intent instead).
+		 * Internal and idempotent per order: voids the order's payment if no charge was made, else records the refund
+		 * (REFUNDING), has the provider make it and answers after; a provider failure is a 503 and a retry finishes it.
 		 */
 		refund: {
 			retryPolicy: IDEMPOTENT_RETRY,
@@ -121,31 +140,22 @@ const PaymentsService = defineService<PaymentsThis>({
 						payment = (await this.store.findOne({ orderId }))!;
 					}
 				}
-				if (canTransition(payment.status, "VOIDED"))
-					await this.store.update({ id: payment.id, status: "PENDING" }, { set: { status: "VOIDED", updatedAt: now } });
-				// Tried whatever status was read: a charge in flight may have succeeded since.
-				const refunded = await this.store.update(
-					{ id: payment.id, status: "SUCCEEDED" },
-					{ set: { status: "REFUNDED", refundedAt: now, updatedAt: now } },
-				);
-				if (refunded) {
-					const { userId, amount, currency } = payment;
-					await this.provider.refund(payment.paymentToken, amount, currency);
-					this.broker.metrics.increment("emporium.payments.total", { outcome: "REFUNDED" });
-					const data = { orderId, userId, paymentId: payment.id, amount, currency, reason };
-					await this.publishEvent(ctx, "payment.refunded", data, { id: `${payment.id}:refunded` });
-				}
-				return publicView((await this.store.findOne({ id: payment.id }))!);
+				// Both tried whatever status was read: a charge in flight may have ended since.
+				const where = { id: payment.id };
+				await this.store.update({ ...where, status: { $in: sourcesOf("VOIDED") } }, { set: voidChange(reason, now) });
+				await this.store.update({ ...where, status: "SUCCEEDED" }, { set: refundIntent(reason, now) });
+				const current = (await this.store.findOne(where))!;
+				return publicView(current.status === "REFUNDING" ? await this.completeRefund(ctx, current) : current);
 			},
 		},
 
-		/** Internal: every payment's status, for the invariant check. */
+		/** Internal: every payment and what the provider holds for it, for the invariant check. */
 		audit: {
 			params: params(auditPage),
 			async handler(this: PaymentsThis, ctx: Ctx<"payments.audit">): Result<"payments.audit"> {
 				const { offset = 0, limit = 10_000_000 } = ctx.params;
 				const payments = await this.store.find({}, { sort: ["id"], offset, limit });
-				return payments.map(({ orderId, status }) => ({ orderId, status }));
+				return Promise.all(payments.map(async p => auditRow(p, await this.provider.record(chargeRequest(p).key))));
 			},
 		},
 
@@ -183,16 +193,63 @@ const PaymentsService = defineService<PaymentsThis>({
 					{ set: { status: "PENDING", paymentToken: input.paymentToken, updatedAt: now } },
 				))
 			) {
-				return { ...existing, status: "PENDING" };
+				return { ...existing, status: "PENDING", paymentToken: input.paymentToken, updatedAt: now };
 			}
 			assertNotInFlight(existing);
 			return existing;
+		},
+
+		/** Has the provider make a recorded refund (same key every time), then records REFUNDED and announces it once. */
+		async completeRefund(this: PaymentsThis, ctx: Context | null, payment: Payment): Promise<Payment> {
+			const { id: paymentId, orderId } = payment;
+			try {
+				await this.provider.refund(refundRequest(payment));
+			} catch (err) {
+				this.logger.warn("Refund not made by the provider yet", { orderId, paymentId, err: (err as Error).message });
+				throw new PaymentUnavailableError({ orderId });
+			}
+			const done = refundDone(new Date().toISOString());
+			const recorded = await this.store.transaction(async tx => {
+				if (!(await this.store.update({ id: paymentId, status: "REFUNDING" }, { set: done }, tx))) return false;
+				await this.publishEvent(ctx, "payment.refunded", refundedEvent(payment), { id: `${paymentId}:refunded`, tx });
+				return true;
+			});
+			if (recorded) this.broker.metrics.increment("emporium.payments.total", { outcome: "REFUNDED" });
+			return { ...payment, ...done };
+		},
+
+		/** Finishes refunds nobody is working on: claims each (so one node asks the provider), then completes it. */
+		async sweepRefunds(this: PaymentsThis): Promise<void> {
+			const before = new Date(Date.now() - this.settings.refundGraceMs).toISOString();
+			const stale = await this.store.find({ status: "REFUNDING", updatedAt: { $lt: before } }, { limit: 50 });
+			for (const payment of stale) {
+				const { id: paymentId, orderId } = payment;
+				const updatedAt = new Date().toISOString();
+				const claimed = { id: paymentId, status: "REFUNDING", updatedAt: payment.updatedAt } as const;
+				if (!(await this.store.update(claimed, { set: { updatedAt } }))) continue;
+				await this.completeRefund(null, { ...payment, updatedAt }).catch((err: Error) =>
+					this.logger.warn("Refund still in flight", { orderId, paymentId, err: err.message }),
+				);
+			}
 		},
 	},
 
 	created(this: PaymentsThis) {
 		this.store = this.storeFor(PAYMENTS);
 		this.provider = new SimulatedProvider();
+	},
+
+	started(this: PaymentsThis) {
+		this.refundSweep = setInterval(() => {
+			this.sweeping ??= this.sweepRefunds()
+				.catch((err: Error) => this.logger.warn("Refund sweep failed", { err: err.message }))
+				.finally(() => (this.sweeping = undefined));
+		}, this.settings.refundSweepMs);
+	},
+
+	async stopped(this: PaymentsThis) {
+		clearInterval(this.refundSweep);
+		await this.sweeping;
 	},
 });
 

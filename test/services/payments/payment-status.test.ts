@@ -3,15 +3,23 @@ import type { Payment, PaymentStatus } from "../../../services/payments/contract
 import {
 	afterCharge,
 	assertNotInFlight,
+	auditRow,
 	canTransition,
 	chargeError,
+	chargeRequest,
 	needsCharge,
 	newPayment,
 	publicView,
+	refundDone,
+	refundedEvent,
+	refundIntent,
+	refundRequest,
+	sourcesOf,
+	voidChange,
 	voidedPayment,
 } from "../../../services/payments/payment-status";
 
-const STATUSES: PaymentStatus[] = ["PENDING", "SUCCEEDED", "DECLINED", "FAILED", "REFUNDED", "VOIDED"];
+const STATUSES: PaymentStatus[] = ["PENDING", "SUCCEEDED", "DECLINED", "FAILED", "REFUNDING", "REFUNDED", "VOIDED"];
 const NOW = "2024-01-01T00:00:00.000Z";
 const input = { orderId: "o1", userId: "u1", amount: 1250, currency: "USD", paymentToken: "tok_visa" };
 
@@ -22,12 +30,60 @@ describe("payment status rules", () => {
 		);
 		expect(allowed.sort()).toEqual([
 			"FAILED->PENDING",
+			"FAILED->VOIDED",
 			"PENDING->DECLINED",
 			"PENDING->FAILED",
 			"PENDING->SUCCEEDED",
 			"PENDING->VOIDED",
-			"SUCCEEDED->REFUNDED",
+			"REFUNDING->REFUNDED",
+			"SUCCEEDED->REFUNDING",
+			"VOIDED->REFUNDING",
 		]);
+	});
+
+	it.each([
+		{ to: "VOIDED", from: ["PENDING", "FAILED"] },
+		{ to: "REFUNDING", from: ["SUCCEEDED", "VOIDED"] },
+		{ to: "REFUNDED", from: ["REFUNDING"] },
+		{ to: "PENDING", from: ["FAILED"] },
+	] as const)("a move to $to is a compare-and-set on $from", ({ to, from }) => {
+		expect(sourcesOf(to)).toEqual(from);
+	});
+
+	it.each([
+		{ reason: "cancelled", change: { failureReason: "cancelled" } },
+		{ reason: null, change: {} },
+	])("voids and records a refund intent keeping the reason $reason", ({ reason, change }) => {
+		expect(voidChange(reason, NOW)).toEqual({ status: "VOIDED", updatedAt: NOW, ...change });
+		expect(refundIntent(reason, NOW)).toEqual({ status: "REFUNDING", updatedAt: NOW, ...change });
+		expect(refundDone(NOW)).toEqual({ status: "REFUNDED", refundedAt: NOW, updatedAt: NOW });
+	});
+
+	it("asks the provider with one charge key and one refund key per payment, and announces the refund's reason", () => {
+		const refunding: Payment = { ...newPayment(input, "p1", NOW), status: "REFUNDING", failureReason: "cancelled" };
+		expect(chargeRequest(refunding)).toEqual({ key: "p1:charge", token: "tok_visa", amount: 1250, currency: "USD" });
+		expect(refundRequest(refunding)).toEqual({
+			key: "p1:refund",
+			chargeKey: "p1:charge",
+			amount: 1250,
+			currency: "USD",
+		});
+		expect(refundedEvent(refunding)).toEqual({
+			orderId: "o1",
+			userId: "u1",
+			paymentId: "p1",
+			amount: 1250,
+			currency: "USD",
+			reason: "cancelled",
+		});
+		const record = { charged: 1250, refunded: 0, currency: "USD" };
+		expect(auditRow(refunding, record)).toEqual({
+			orderId: "o1",
+			status: "REFUNDING",
+			amount: 1250,
+			currency: "USD",
+			provider: record,
+		});
 	});
 
 	it.each([
@@ -48,6 +104,7 @@ describe("payment status rules", () => {
 	it.each([
 		{ status: "DECLINED", code: 402, type: "PAYMENT_DECLINED" },
 		{ status: "FAILED", code: 409, type: "PAYMENT_CLOSED" },
+		{ status: "REFUNDING", code: 409, type: "PAYMENT_CLOSED" },
 		{ status: "REFUNDED", code: 409, type: "PAYMENT_CLOSED" },
 		{ status: "VOIDED", code: 409, type: "PAYMENT_CLOSED" },
 	] as const)("refuses to charge a $status payment with $type", ({ status, code, type }) => {
