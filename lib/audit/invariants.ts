@@ -150,7 +150,9 @@ function checkOrder(
 	}
 }
 
-/** A payment is for its order's total, refunded only for an order that gave up, and agrees with the provider's books. */
+/**
+ * A payment is for its order's total, refunded only for an order that gave up, and agrees with the provider's books.
+ */
 function checkPayment(p: PaymentRow, order: OrderRow | undefined, settled: boolean, violations: string[]): void {
 	const what = `payment of order ${p.orderId} (${p.status})`;
 	if (!order) {
@@ -169,7 +171,8 @@ function checkPayment(p: PaymentRow, order: OrderRow | undefined, settled: boole
 	const expected = p.status === "SUCCEEDED" ? p.amount : 0;
 	if (held !== expected || (books.charged > 0 && books.currency !== p.currency))
 		violations.push(
-			`${what}: the provider holds ${held} ${books.currency} (charged ${books.charged}, refunded ${books.refunded}), expected ${expected} ${p.currency}`,
+			`${what}: the provider holds ${held} ${books.currency} (charged ${books.charged}, ` +
+				`refunded ${books.refunded}), expected ${expected} ${p.currency}`,
 		);
 }
 

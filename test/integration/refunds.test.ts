@@ -119,7 +119,7 @@ function refundSuite(db: () => Promise<{ uri: string; drop(): Promise<void> } | 
 		await eventually(() => Promise.resolve(eventsOf("o2").length === 1));
 	});
 
-	it("a charge that lands after the order voided its payment is refunded, even if the provider fails once", async () => {
+	it("a charge landing after the order voided its payment is refunded, even if the provider fails once", async () => {
 		let land!: () => void;
 		provider.chargeGate = new Promise(resolve => (land = resolve));
 		const started = provider.chargesStarted;
@@ -187,7 +187,7 @@ describe("cancelling an order while the provider fails the refund once", () => {
 		await shop?.stop();
 	});
 
-	it("answers the cancellation, then refunds exactly once; the checker sees the refund in flight until then", async () => {
+	it("answers the cancellation, then refunds exactly once; the checker sees the refund in flight till then", async () => {
 		const { client } = await import("../support/http");
 		const { auditShop } = await import("../../lib/audit");
 		const api = client(shop.url);

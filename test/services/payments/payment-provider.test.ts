@@ -65,7 +65,7 @@ describe("simulated payment provider (idempotency keys, like a real PSP)", () =>
 		await expect(provider.record(charge.key)).resolves.toEqual({ charged: 0, refunded: 0, currency: "USD" });
 	});
 
-	it("gives back a charge made elsewhere (another node, before a restart) and says it has no record of the charge", async () => {
+	it("gives back a charge made elsewhere (another node, before a restart), saying it has no record of it", async () => {
 		const provider = new SimulatedProvider();
 		await expect(provider.record(charge.key)).resolves.toBeNull();
 		await provider.refund(refund);
