@@ -187,7 +187,7 @@ describe("cancelling an order while the provider fails the refund once", () => {
 		await shop?.stop();
 	});
 
-	it("answers the cancellation, then refunds exactly once; the checker sees the refund in flight till then", async () => {
+	it("answers the cancellation, refunds exactly once; the checker sees the refund in flight till then", async () => {
 		const { client } = await import("../support/http");
 		const { auditShop } = await import("../../lib/audit");
 		const api = client(shop.url);
