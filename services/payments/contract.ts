@@ -1,6 +1,6 @@
 // The payments actor's contract: its entity, the actions other actors call and the events it publishes.
 import type { Page } from "../../lib/actor";
-import type { Doc } from "../../lib/storage";
+import type { CollectionSpec, Doc } from "../../lib/storage";
 import type { ChargeOutcome, ProviderRecord } from "./payment-provider";
 
 /**
@@ -22,6 +22,25 @@ export interface Payment extends Doc {
 	updatedAt: string;
 	refundedAt: string | null;
 }
+/** The payments collection: a column for every field of Payment. */
+export const PAYMENTS: CollectionSpec<Payment> = {
+	name: "payments",
+	fields: {
+		orderId: "string",
+		userId: "string",
+		amount: "money",
+		currency: "string",
+		status: "string",
+		paymentToken: "string",
+		failureReason: "string",
+		createdAt: "string",
+		updatedAt: "string",
+		refundedAt: "string",
+	},
+	unique: ["orderId"],
+	indexes: ["status"],
+};
+
 /** What clients and other actors see of a payment: never its token. */
 export type PaymentView = Omit<Payment, "paymentToken">;
 

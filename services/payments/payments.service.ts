@@ -6,8 +6,8 @@ import { AuthMixin, type AuthThis } from "../../mixins/auth.mixin";
 import { ConflictError, DuplicateKeyError, PaymentUnavailableError } from "../../lib/errors";
 import { call, defineService, IDEMPOTENT_RETRY, params, id, page, pageSize, pageOf, auditPage } from "../../lib/actor";
 import type { ActionName, ActionParams, ActionResult } from "../../lib/actor";
-import type { CollectionSpec, Store } from "../../lib/storage";
-import type { ChargeParams, Payment } from "./contract";
+import type { Store } from "../../lib/storage";
+import { PAYMENTS, type ChargeParams, type Payment } from "./contract";
 import { SimulatedProvider, type PaymentProvider } from "./payment-provider";
 import {
 	afterCharge,
@@ -27,24 +27,6 @@ import {
 	voidChange,
 	voidedPayment,
 } from "./payment-status";
-
-const PAYMENTS: CollectionSpec<Payment> = {
-	name: "payments",
-	fields: {
-		orderId: "string",
-		userId: "string",
-		amount: "money",
-		currency: "string",
-		status: "string",
-		paymentToken: "string",
-		failureReason: "string",
-		createdAt: "string",
-		updatedAt: "string",
-		refundedAt: "string",
-	},
-	unique: ["orderId"],
-	indexes: ["status"],
-};
 
 interface PaymentsState {
 	/** Refunds left REFUNDING (provider failure, node death) are finished by a sweep once this long without progress. */
