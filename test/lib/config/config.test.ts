@@ -2,7 +2,16 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { DEV_JWT_SECRET, dbUriFor, loadAuthConfig, loadConfig } from "../../../lib/config";
+import { randomBytes } from "node:crypto";
+import {
+	DEV_JWT_SECRET,
+	dbUriFor,
+	httpServerLimits,
+	jwtSecretProblem,
+	loadAdminConfig,
+	loadAuthConfig,
+	loadConfig,
+} from "../../../lib/config";
 import { signToken, verifyToken } from "../../../lib/auth";
 import { hashPassword, verifyPassword } from "../../../services/users/passwords";
 import jwt from "jsonwebtoken";
@@ -81,5 +90,117 @@ describe("tokens and passwords", () => {
 		expect(a).toMatch(/^scrypt\$[0-9a-f]{32}\$[0-9a-f]{128}$/);
 		expect(await verifyPassword("correct horse", a)).toBe(true);
 		expect(await verifyPassword("wrong horse", a)).toBe(false);
+	});
+});
+
+/** Issue 18, finding 1: production refuses placeholder and low-entropy secrets and weak admin passwords. */
+describe("production secrets", () => {
+	const prod = (env: Record<string, string>) => ({ NODE_ENV: "production", ...env });
+
+	it("refuses the placeholders of docker/, k8s/ and the development default", () => {
+		for (const secret of [
+			"change-me-this-is-a-placeholder-jwt-secret-0123456789",
+			"CHANGE-ME",
+			DEV_JWT_SECRET,
+			"CHANGE-ME-please-with-a-long-tail-0123456789abcdef",
+			"my-placeholder-secret-0123456789-abcdefghijklmnop",
+		])
+			expect(() => loadAuthConfig(prod({ JWT_SECRET: secret })), secret).toThrow(/JWT_SECRET/);
+	});
+
+	it("refuses low-entropy secrets: fewer than 32 bytes or fewer than 10 distinct characters", () => {
+		for (const secret of [
+			" ".repeat(40),
+			"a".repeat(32),
+			"ab".repeat(30),
+			"0123456780123456780123456780123456",
+			"short",
+		])
+			expect(() => loadAuthConfig(prod({ JWT_SECRET: secret })), JSON.stringify(secret)).toThrow(/JWT_SECRET/);
+	});
+
+	it("accepts generated secrets (openssl rand -hex 32 / -base64 32)", () => {
+		for (let i = 0; i < 200; i++) {
+			const hex = randomBytes(32).toString("hex");
+			expect(jwtSecretProblem(hex), hex).toBeUndefined();
+			expect(jwtSecretProblem(randomBytes(32).toString("base64"))).toBeUndefined();
+		}
+		expect(loadAuthConfig(prod({ JWT_SECRET: "s".repeat(20) + "0123456789abcdef" })).jwtSecret).toBe(
+			"s".repeat(20) + "0123456789abcdef",
+		);
+	});
+
+	it("keeps development permissive: any secret, the default admin", () => {
+		expect(loadAuthConfig({ JWT_SECRET: "short" }).jwtSecret).toBe("short");
+		expect(loadAdminConfig({})).toEqual({ email: "admin@example.com", password: "admin-password" });
+		expect(loadAdminConfig({ ADMIN_PASSWORD: "CHANGE-ME" })?.password).toBe("CHANGE-ME");
+	});
+
+	it("requires ADMIN_PASSWORD in production to be 12+ characters, not a placeholder or the dev default", () => {
+		const admin = (password: string) => () =>
+			loadAdminConfig(prod({ ADMIN_EMAIL: "ops@shop.test", ADMIN_PASSWORD: password }));
+		for (const weak of [
+			"CHANGE-ME",
+			"change-me-admin-password",
+			"admin-password",
+			"Sh0rt-pass",
+			"aaaaaaaaaaaaaaaa",
+			"placeholder-password",
+		])
+			expect(admin(weak), weak).toThrow(/ADMIN_PASSWORD/);
+		expect(admin("a-Strong-passw0rd")()).toEqual({ email: "ops@shop.test", password: "a-Strong-passw0rd" });
+		// No admin account is configured: nothing to check, none is created.
+		expect(loadAdminConfig(prod({}))).toBeNull();
+		expect(loadAdminConfig(prod({ ADMIN_EMAIL: "ops@shop.test" }))).toBeNull();
+	});
+
+	it("reads the token lifetime as seconds, minutes, hours or days, and refuses anything else", () => {
+		expect(loadAuthConfig({}).tokenTtlSeconds).toBe(3600);
+		for (const [text, seconds] of [
+			["900", 900],
+			["90s", 90],
+			["15m", 900],
+			["2h", 7200],
+			["7d", 604800],
+		] as const)
+			expect(loadAuthConfig({ JWT_EXPIRES_IN: text }).tokenTtlSeconds, text).toBe(seconds);
+		for (const bad of ["1 hour", "-1h", "0", "1y", "1.5h"])
+			expect(() => loadAuthConfig({ JWT_EXPIRES_IN: bad }), bad).toThrow(/JWT_EXPIRES_IN/);
+	});
+});
+
+/** Issue 18, findings 2, 3 and 8: the limits, from the environment, with their defaults. */
+describe("limits", () => {
+	it("has defaults that fit an API", () => {
+		expect(loadConfig({})).toMatchObject({
+			loginMaxPerAddress: 100,
+			registerMaxPerAddress: 20,
+			passwordHashConcurrency: 2,
+			passwordHashQueue: 32,
+			cacheMax: 5000,
+		});
+		expect(httpServerLimits({})).toEqual({
+			headersTimeoutMs: 10_000,
+			requestTimeoutMs: 30_000,
+			keepAliveTimeoutMs: 5_000,
+			maxConnections: 1000,
+		});
+	});
+
+	it("reads every limit from its variable and refuses nonsense", () => {
+		expect(
+			httpServerLimits({
+				HTTP_HEADERS_TIMEOUT_MS: "1000",
+				HTTP_REQUEST_TIMEOUT_MS: "2000",
+				HTTP_KEEP_ALIVE_TIMEOUT_MS: "500",
+				HTTP_MAX_CONNECTIONS: "5",
+			}),
+		).toEqual({ headersTimeoutMs: 1000, requestTimeoutMs: 2000, keepAliveTimeoutMs: 500, maxConnections: 5 });
+		expect(() => httpServerLimits({ HTTP_MAX_CONNECTIONS: "0" })).toThrow(/HTTP_MAX_CONNECTIONS/);
+		expect(() => httpServerLimits({ HTTP_HEADERS_TIMEOUT_MS: "5000", HTTP_REQUEST_TIMEOUT_MS: "1000" })).toThrow(
+			/HTTP_REQUEST_TIMEOUT_MS/,
+		);
+		expect(() => loadConfig({ PASSWORD_HASH_CONCURRENCY: "0" })).toThrow(/PASSWORD_HASH_CONCURRENCY/);
+		expect(() => loadConfig({ CACHE_MAX: "-1" })).toThrow(/CACHE_MAX/);
 	});
 });
