@@ -35,7 +35,10 @@ describe("the password hashing queue", () => {
 		const queue = new HashQueue(1, 0);
 		const g = gate();
 		const first = queue.run(() => g.opened);
-		await expect(queue.run(async () => 1)).rejects.toMatchObject({ data: { retryAfter: 1 }, retryable: true });
+		await expect(queue.run(() => Promise.resolve(1))).rejects.toMatchObject({
+			data: { retryAfter: 1 },
+			retryable: true,
+		});
 		g.open();
 		await first;
 	});
@@ -48,8 +51,8 @@ describe("the password hashing queue", () => {
 			await g.opened;
 			ran.push("first");
 		});
-		const stale = queue.run(async () => void ran.push("stale"), Date.now() + 20);
-		const fresh = queue.run(async () => void ran.push("fresh"), Date.now() + 60_000);
+		const stale = queue.run(() => Promise.resolve(void ran.push("stale")), Date.now() + 20);
+		const fresh = queue.run(() => Promise.resolve(void ran.push("fresh")), Date.now() + 60_000);
 		await new Promise(r => setTimeout(r, 40));
 		g.open();
 		await first;
@@ -61,13 +64,15 @@ describe("the password hashing queue", () => {
 	it("refuses at once a task whose deadline has already passed", async () => {
 		const queue = new HashQueue(1, 5);
 		let ran = false;
-		await expect(queue.run(async () => void (ran = true), Date.now() - 1)).rejects.toMatchObject({ code: 503 });
+		await expect(queue.run(() => Promise.resolve(void (ran = true)), Date.now() - 1)).rejects.toMatchObject({
+			code: 503,
+		});
 		expect(ran).toBe(false);
 	});
 
 	it("frees its slot when a task fails", async () => {
 		const queue = new HashQueue(1, 0);
 		await expect(queue.run(() => Promise.reject(new Error("boom")))).rejects.toThrow("boom");
-		expect(await queue.run(async () => 42)).toBe(42);
+		expect(await queue.run(() => Promise.resolve(42))).toBe(42);
 	});
 });
