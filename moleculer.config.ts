@@ -12,6 +12,31 @@ import { tracingOptions } from "./lib/observability";
 import { auditShop } from "./lib/audit";
 
 /**
+ * Moleculer's internal middlewares in its own order, except that the validator runs before the cacher (the first
+ * listed is the innermost): cache keys come from validated, normalised params, so `page=01` and `page=1` are one
+ * entry and invalid params never make one.
+ */
+/** What the retry and circuit-breaker checks read of a failed call. */
+type CallError = Error & { retryable?: boolean; type?: string; code?: number };
+
+const INTERNAL_MIDDLEWARES = [
+	"ActionHook",
+	"Bulkhead",
+	"Cacher",
+	"Validator",
+	"ContextTracker",
+	"CircuitBreaker",
+	"Timeout",
+	"Retry",
+	"Fallback",
+	"ErrorHandler",
+	"Tracing",
+	"Metrics",
+	"Debounce",
+	"Throttle",
+];
+
+/**
  * Every broker option, from the environment (12-factor). With nothing set this is the one-process dev shop:
  * no transporter, memory cacher, in-memory stores, in-process event bus. moleculer-runner also applies its own
  * overrides (NODEID, NAMESPACE, TRANSPORTER, CACHER, LOGLEVEL, ...) on top of this object.
@@ -22,10 +47,11 @@ export function brokerOptions(env: NodeJS.ProcessEnv = process.env): BrokerOptio
 	const namespace = env.NAMESPACE ?? "";
 	// The memory cacher hands every caller the same cached object (no deep clone: +39% req/s on the product list).
 	// Callers of cached actions (products.get/list/getMany, users.principal) must treat results as read-only.
+	// It keeps at most CACHE_MAX entries, dropping the least recently used: clients choose the keys.
 	const cacher = (url: unknown): BrokerOptions["cacher"] =>
 		typeof url === "string" && url
 			? { type: "Redis", options: { redis: url, prefix: `emporium${namespace ? "-" + namespace : ""}`, ttl: 300 } }
-			: { type: "Memory", options: { ttl: 300, clone: false } };
+			: { type: "MemoryLRU", options: { ttl: 300, clone: false, max: config.cacheMax } };
 
 	const options: BrokerOptions = {
 		namespace,
@@ -47,7 +73,7 @@ export function brokerOptions(env: NodeJS.ProcessEnv = process.env): BrokerOptio
 			delay: 100,
 			maxDelay: 1000,
 			factor: 2,
-			check: (err: any) => !!err?.retryable && err.type !== "SERVICE_NOT_AVAILABLE",
+			check: (err: Error) => !!(err as CallError)?.retryable && (err as CallError).type !== "SERVICE_NOT_AVAILABLE",
 		},
 		contextParamsCloning: false,
 		maxCallLevel: 20,
@@ -66,8 +92,10 @@ export function brokerOptions(env: NodeJS.ProcessEnv = process.env): BrokerOptio
 			halfOpenTime: 5_000,
 			// Only a failing endpoint trips its breaker: timeouts, lost requests, unexpected errors. Typed answers such as
 			// OUT_OF_STOCK, PAYMENT_DECLINED or a PAYMENT_UNAVAILABLE passed on from further down are not its fault.
-			check: (err: any) =>
-				!!err && (["REQUEST_TIMEOUT", "REQUEST_REJECTED"].includes(err.type) || (err.code >= 500 && !err.type)),
+			check: (err: Error) => {
+				const { type, code = 0 } = (err ?? {}) as CallError;
+				return !!err && (["REQUEST_TIMEOUT", "REQUEST_REJECTED"].includes(type ?? "") || (code >= 500 && !type));
+			},
 		},
 		bulkhead: { enabled: false, concurrency: 10, maxQueueSize: 100 },
 		validator: true,
@@ -75,6 +103,7 @@ export function brokerOptions(env: NodeJS.ProcessEnv = process.env): BrokerOptio
 		metrics: metricsOptions(env),
 		tracing: tracingOptions(env),
 
+		internalMiddlewares: false,
 		middlewares: [
 			// The channels package types its middlewares loosely; they are Moleculer middlewares.
 			ChannelsMiddleware({
@@ -87,6 +116,7 @@ export function brokerOptions(env: NodeJS.ProcessEnv = process.env): BrokerOptio
 			EventLagMiddleware(),
 			KafkaTopicsMiddleware(config.eventsUrl),
 			JetStreamStreamsMiddleware(config.eventsUrl),
+			...INTERNAL_MIDDLEWARES,
 		],
 
 		replCommands: [
@@ -103,6 +133,8 @@ export function brokerOptions(env: NodeJS.ProcessEnv = process.env): BrokerOptio
 		],
 
 		created(broker) {
+			// With internalMiddlewares off, moleculer-runner's --hot is ours to honour.
+			if (broker.options.hotReload) broker.middlewares.add("HotReload");
 			ensurePrometheusReporter(broker, env);
 			registerBusinessMetrics(broker);
 			countDeadLetters(broker);
@@ -115,7 +147,8 @@ export function brokerOptions(env: NodeJS.ProcessEnv = process.env): BrokerOptio
 		enumerable: true,
 		configurable: true,
 		get: () => cacherOptions,
-		set: value => (cacherOptions = typeof value === "string" ? cacher(value) : value),
+		set: (value: unknown) =>
+			(cacherOptions = typeof value === "string" ? cacher(value) : (value as BrokerOptions["cacher"])),
 	});
 	return options;
 }
