@@ -155,7 +155,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
 		registerMaxPerAddress: count(env, "REGISTER_MAX_PER_ADDRESS", 20),
 		passwordHashConcurrency: count(env, "PASSWORD_HASH_CONCURRENCY", 2),
 		passwordHashQueue: count(env, "PASSWORD_HASH_QUEUE", 32, 0),
-		cacheMax: count(env, "CACHE_MAX", 5000),
+		cacheMax: count(env, "CACHE_MAX", 1000),
 	};
 }
 

@@ -172,7 +172,7 @@ describe("limits", () => {
 			registerMaxPerAddress: 20,
 			passwordHashConcurrency: 2,
 			passwordHashQueue: 32,
-			cacheMax: 5000,
+			cacheMax: 1000,
 		});
 		expect(httpServerLimits({})).toEqual({
 			headersTimeoutMs: 10_000,
