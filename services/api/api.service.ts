@@ -101,7 +101,10 @@ const ApiService = defineService<ApiThis>({
 			this.sendError(req, res, err);
 		},
 
-		/** Our own HTTP server (moleculer-web's, with limits): every answer says `nosniff`. */
+		/**
+		 * Replaces moleculer-web's server: plain HTTP (TLS ends at the ingress) with the configured header, request and
+		 * keep-alive timeouts and connection cap, and `X-Content-Type-Options: nosniff` on every answer.
+		 */
 		createServer(this: ApiThis) {
 			this.server = createHttpServer(httpServerLimits(), (req, res) => {
 				res.setHeader("X-Content-Type-Options", "nosniff");
