@@ -7,24 +7,43 @@ export function params<T extends Record<string, unknown>>(schema: T) {
 }
 
 export const id = { type: "string", min: 1, max: 64, trim: true } as const;
-export const quantity = { type: "number", integer: true, min: 1, max: 1000, convert: true } as const;
+/**
+ * Numbers are JSON numbers: no `convert`, which would turn "", [], false or "0x10" into 0 or 16. Query strings are
+ * text; the gateway turns their plain decimal integers into numbers where an action declares a number param.
+ */
+export const quantity = { type: "number", integer: true, min: 1, max: 1000 } as const;
 /**
  * A stock level or a restock. Counters add these up in 64-bit columns read back as Numbers, exact to
  * Number.MAX_SAFE_INTEGER (about 9.007e15): at 1e9 per call that is over nine million maximal restocks of one product.
  */
-export const stockLevel = { type: "number", integer: true, min: 0, max: 1_000_000_000, convert: true } as const;
+export const stockLevel = { type: "number", integer: true, min: 0, max: 1_000_000_000 } as const;
 export const money = { type: "number", integer: true, min: 0, max: 100_000_000 } as const;
 export const currency = { type: "string", pattern: /^[A-Z]{3}$/, optional: true } as const;
-export const page = { type: "number", integer: true, min: 1, max: 1_000_000, convert: true, optional: true } as const;
-export const pageSize = { type: "number", integer: true, min: 1, max: 100, convert: true, optional: true } as const;
+export const page = { type: "number", integer: true, min: 1, max: 1_000_000, optional: true } as const;
+export const pageSize = { type: "number", integer: true, min: 1, max: 100, optional: true } as const;
 /**
  * Paging of the internal audit actions (default: everything); one page must fit in a transporter message
  * (NATS: 1 MB).
  */
 export const auditPage = {
-	offset: { type: "number", integer: true, min: 0, convert: true, optional: true },
-	limit: { type: "number", integer: true, min: 1, convert: true, optional: true },
+	offset: { type: "number", integer: true, min: 0, optional: true },
+	limit: { type: "number", integer: true, min: 1, optional: true },
 } as const;
+
+/** C0 and C1 control characters (Unicode category Cc), NUL and ESC included. */
+const CONTROL_CHARS = /\p{Cc}/u;
+type ValidationIssue = { type: string; field: string; message: string };
+
+/** fastest-validator `custom` check (Moleculer's legacy signature): text fields carry no control characters. */
+function refuseControlChars(value: unknown, _schema: unknown, path: string): true | ValidationIssue[] {
+	if (typeof value !== "string" || !CONTROL_CHARS.test(value)) return true;
+	return [{ type: "controlChars", field: path, message: `The '${path}' field must not contain control characters.` }];
+}
+
+/** A text rule that also refuses control characters (NUL in an email, ESC sequences in a name). */
+export function plainText<T extends object>(rule: T): T & { custom: typeof refuseControlChars } {
+	return { ...rule, custom: refuseControlChars };
+}
 
 export interface Page<T> {
 	rows: T[];

@@ -3,20 +3,24 @@ import type { Redis } from "ioredis";
 import { TooManyRequestsError } from "../errors";
 
 /**
- * Login attempts per key (email + client IP) in a fixed window. In Redis when the broker's cacher is Redis,
- * so every node shares the count; otherwise in this process's memory.
+ * Attempts per key in a fixed window. In Redis when the broker's cacher is Redis, so every node shares the count;
+ * otherwise in this process's memory. The users actor keeps three: failed logins per email + client address (a
+ * successful login clears it), login attempts per client address and registrations per client address.
  * An attempt is counted before its password is checked, so guesses sent in parallel cannot all get under the
- * limit before the first failure is recorded; a successful login clears the count.
+ * limit before the first failure is recorded.
  */
 export class LoginThrottle {
 	private readonly local = new Map<string, { count: number; resetAt: number }>();
 	/** Expired memory entries are swept when the map has doubled since the last sweep (amortised, bounded). */
 	private sweepAt = 1000;
 
+	/** `scope` names the count in Redis; `message` is what the 429 says. */
 	constructor(
 		private readonly broker: ServiceBroker,
 		private readonly maxFailures: number,
 		private readonly windowMs: number,
+		private readonly scope = "login-failures",
+		private readonly message = "Too many failed logins, try again later",
 	) {}
 
 	private get redis(): Redis | undefined {
@@ -24,17 +28,14 @@ export class LoginThrottle {
 	}
 
 	private redisKey(key: string): string {
-		return `emporium:${this.broker.namespace || "-"}:login-failures:${key}`;
+		return `emporium:${this.broker.namespace || "-"}:${this.scope}:${key}`;
 	}
 
 	/** Counts one attempt; throws 429 (with the seconds until the window ends) once the limit is used up. */
 	async attempt(key: string): Promise<void> {
 		const { count, retryAfterMs } = this.redis ? await this.countInRedis(this.redisKey(key)) : this.countInMemory(key);
 		if (count > this.maxFailures) {
-			throw new TooManyRequestsError(
-				"Too many failed logins, try again later",
-				Math.max(1, Math.ceil(retryAfterMs / 1000)),
-			);
+			throw new TooManyRequestsError(this.message, Math.max(1, Math.ceil(retryAfterMs / 1000)));
 		}
 	}
 

@@ -24,16 +24,26 @@ function keyOf(secret: string): KeyObject {
 	return key;
 }
 
-export function signToken(claims: TokenClaims, secret: string, expiresIn: string): string {
-	return jwt.sign(claims, keyOf(secret), { algorithm: "HS256", expiresIn: expiresIn as jwt.SignOptions["expiresIn"] });
+/** Clocks of the signing and the verifying node may differ by this much. */
+const CLOCK_SKEW_SECONDS = 30;
+/** Longest subject a token may name (the users actor's ids are at most 64 characters). */
+const MAX_SUBJECT_LENGTH = 64;
+
+export function signToken(claims: TokenClaims, secret: string, ttlSeconds: number): string {
+	return jwt.sign(claims, keyOf(secret), { algorithm: "HS256", expiresIn: ttlSeconds });
 }
 
-/** Only HS256 is accepted: `alg: none` and key-confusion tokens fail like a bad signature. */
-export function verifyToken(token: string, secret: string): TokenClaims {
+const invalid = () => new UnauthorizedError("Invalid token", "INVALID_TOKEN");
+
+/**
+ * Only HS256 is accepted: `alg: none` and key-confusion tokens fail like a bad signature. A correctly signed token
+ * is still refused without `exp`, with an `exp` further ahead than a token of ours can live (`maxTtlSeconds` plus
+ * the clock skew), with an `iat` in the future, or with a subject that cannot be a user id.
+ */
+export function verifyToken(token: string, secret: string, maxTtlSeconds: number): TokenClaims {
+	let claims: string | SignedPayload;
 	try {
-		const claims: string | SignedPayload = jwt.verify(token, keyOf(secret), { algorithms: ["HS256"] });
-		if (typeof claims !== "object" || typeof claims.sub !== "string") throw new Error("no subject");
-		return { sub: claims.sub, role: claims.role! };
+		claims = jwt.verify(token, keyOf(secret), { algorithms: ["HS256"] });
 	} catch (err) {
 		const expired = err instanceof jwt.TokenExpiredError;
 		throw new UnauthorizedError(
@@ -41,4 +51,11 @@ export function verifyToken(token: string, secret: string): TokenClaims {
 			expired ? "TOKEN_EXPIRED" : "INVALID_TOKEN",
 		);
 	}
+	if (typeof claims !== "object" || typeof claims.sub !== "string") throw invalid();
+	if (claims.sub.length === 0 || claims.sub.length > MAX_SUBJECT_LENGTH) throw invalid();
+	const now = Date.now() / 1000;
+	if (typeof claims.exp !== "number" || claims.exp > now + maxTtlSeconds + CLOCK_SKEW_SECONDS) throw invalid();
+	if (claims.iat !== undefined && (typeof claims.iat !== "number" || claims.iat > now + CLOCK_SKEW_SECONDS))
+		throw invalid();
+	return { sub: claims.sub, role: claims.role! };
 }

@@ -1,11 +1,9 @@
 import { readFileSync } from "node:fs";
+import { adminPasswordProblem, DEV_ADMIN, DEV_JWT_SECRET, durationSeconds, jwtSecretProblem } from "./secrets";
 
 /** The six actors; `api` is the gateway. */
 export const ACTORS = ["products", "orders", "inventory", "payments", "users", "notifications"] as const;
 export type Actor = (typeof ACTORS)[number];
-
-export const DEV_JWT_SECRET = "dev-only-secret-do-not-use-in-production";
-const DEFAULT_ADMIN = { email: "admin@example.com", password: "admin-password" };
 
 type Env = NodeJS.ProcessEnv;
 
@@ -25,6 +23,13 @@ function int(env: Env, name: string, fallback: number): number {
 	return n;
 }
 
+/** A whole number of at least `min`; anything else is a configuration error. */
+function count(env: Env, name: string, fallback: number, min = 1): number {
+	const n = int(env, name, fallback);
+	if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be a whole number >= ${min}, got "${env[name]}"`);
+	return n;
+}
+
 function bool(env: Env, name: string): boolean | undefined {
 	const raw = env[name];
 	if (raw == null || raw === "") return undefined;
@@ -33,52 +38,108 @@ function bool(env: Env, name: string): boolean | undefined {
 
 export interface AuthConfig {
 	jwtSecret: string;
-	jwtExpiresIn: string;
+	/** How long a token is valid (`JWT_EXPIRES_IN`); a token claiming to live longer is refused. */
+	tokenTtlSeconds: number;
 }
 
 /**
  * The token signing key. Only the nodes that sign or verify tokens (users, api) read it, so only they refuse to
- * start in production without a real one; other actors need no secret at all.
+ * start in production without a real one (see `jwtSecretProblem`); other actors need no secret at all.
  */
 export function loadAuthConfig(env: Env = process.env): AuthConfig {
 	const jwtSecret = readSecret("JWT_SECRET", env);
-	if (env.NODE_ENV === "production" && (!jwtSecret || jwtSecret === DEV_JWT_SECRET || jwtSecret.length < 32)) {
+	const problem = env.NODE_ENV === "production" ? jwtSecretProblem(jwtSecret) : undefined;
+	if (problem)
 		throw new Error(
-			"JWT_SECRET (or JWT_SECRET_FILE) must be set to a secret of at least 32 characters when NODE_ENV=production",
+			`JWT_SECRET (or JWT_SECRET_FILE) ${problem}: production needs a random secret of at least 32 bytes with ` +
+				"at least 10 different characters, e.g. `openssl rand -hex 32`",
 		);
-	}
-	return { jwtSecret: jwtSecret ?? DEV_JWT_SECRET, jwtExpiresIn: env.JWT_EXPIRES_IN || "1h" };
+	const expiresIn = env.JWT_EXPIRES_IN || "1h";
+	const tokenTtlSeconds = durationSeconds(expiresIn);
+	if (!tokenTtlSeconds)
+		throw new Error(`JWT_EXPIRES_IN must be a positive whole number of seconds or s/m/h/d, got "${expiresIn}"`);
+	return { jwtSecret: jwtSecret ?? DEV_JWT_SECRET, tokenTtlSeconds };
+}
+
+export interface AdminAccount {
+	email: string;
+	password: string;
+}
+
+/**
+ * The admin account the users actor creates at start. In development the default one; in production only when both
+ * ADMIN_EMAIL and ADMIN_PASSWORD(_FILE) are set, and the password must pass `adminPasswordProblem`. Only the users
+ * actor reads it, so only users nodes refuse to start with a weak one.
+ */
+export function loadAdminConfig(env: Env = process.env): AdminAccount | null {
+	const email = env.ADMIN_EMAIL;
+	const password = readSecret("ADMIN_PASSWORD", env);
+	if (env.NODE_ENV !== "production")
+		return { email: email ?? DEV_ADMIN.email, password: password ?? DEV_ADMIN.password };
+	if (!email || !password) return null;
+	const problem = adminPasswordProblem(password);
+	if (problem)
+		throw new Error(
+			`ADMIN_PASSWORD (or ADMIN_PASSWORD_FILE) ${problem}: production needs at least 12 characters, ` +
+				"not a placeholder",
+		);
+	return { email, password };
+}
+
+/** Node's HTTP server limits, for the gateway and the metrics port. */
+export interface HttpServerLimits {
+	/** A request's headers must arrive within this time. */
+	headersTimeoutMs: number;
+	/** The whole request, body included, must arrive within this time. */
+	requestTimeoutMs: number;
+	/** An idle keep-alive connection is closed after this time. */
+	keepAliveTimeoutMs: number;
+	/** Connections beyond this many are closed as soon as they are accepted. */
+	maxConnections: number;
+}
+
+export function httpServerLimits(env: Env = process.env): HttpServerLimits {
+	const limits = {
+		headersTimeoutMs: count(env, "HTTP_HEADERS_TIMEOUT_MS", 10_000),
+		requestTimeoutMs: count(env, "HTTP_REQUEST_TIMEOUT_MS", 30_000),
+		keepAliveTimeoutMs: count(env, "HTTP_KEEP_ALIVE_TIMEOUT_MS", 5_000),
+		maxConnections: count(env, "HTTP_MAX_CONNECTIONS", 1000),
+	};
+	if (limits.requestTimeoutMs < limits.headersTimeoutMs)
+		throw new Error("HTTP_REQUEST_TIMEOUT_MS must be at least HTTP_HEADERS_TIMEOUT_MS");
+	return limits;
 }
 
 export interface AppConfig {
 	production: boolean;
 	port: number;
-	admin: { email: string; password: string } | null;
 	seed: boolean;
 	lowStockThreshold: number;
 	dataDir?: string;
 	eventsUrl?: string;
 	trustProxy: boolean;
 	corsOrigins: string[];
+	/** Failed logins per email and client address in the window. */
 	loginMaxFailures: number;
 	loginWindowMs: number;
+	/** Login attempts per client address in the window, whatever the email. */
+	loginMaxPerAddress: number;
+	/** Registrations per client address in the window. */
+	registerMaxPerAddress: number;
+	/** Password hashes (scrypt) computed at once by one users node, and how many more may wait. */
+	passwordHashConcurrency: number;
+	passwordHashQueue: number;
+	/** Entries the in-memory cacher keeps (least recently used dropped first). */
+	cacheMax: number;
 }
 
 /** Reads the environment every time it is called, so tests can change it between brokers. */
 export function loadConfig(env: Env = process.env): AppConfig {
 	const production = env.NODE_ENV === "production";
-	const adminEmail = env.ADMIN_EMAIL;
-	const adminPassword = readSecret("ADMIN_PASSWORD", env);
-	let admin: AppConfig["admin"] = null;
-	if (adminEmail && adminPassword) admin = { email: adminEmail, password: adminPassword };
-	else if (!production)
-		admin = { email: adminEmail ?? DEFAULT_ADMIN.email, password: adminPassword ?? DEFAULT_ADMIN.password };
-
 	const seedFlag = bool(env, "SEED");
 	return {
 		production,
 		port: int(env, "PORT", 3000),
-		admin,
 		seed: seedFlag ?? !production,
 		lowStockThreshold: int(env, "LOW_STOCK_THRESHOLD", 5),
 		dataDir: env.DATA_DIR || undefined,
@@ -90,6 +151,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
 			.filter(Boolean),
 		loginMaxFailures: int(env, "LOGIN_MAX_FAILURES", 10),
 		loginWindowMs: int(env, "LOGIN_WINDOW_SECONDS", 15 * 60) * 1000,
+		loginMaxPerAddress: count(env, "LOGIN_MAX_PER_ADDRESS", 100),
+		registerMaxPerAddress: count(env, "REGISTER_MAX_PER_ADDRESS", 20),
+		passwordHashConcurrency: count(env, "PASSWORD_HASH_CONCURRENCY", 2),
+		passwordHashQueue: count(env, "PASSWORD_HASH_QUEUE", 32, 0),
+		cacheMax: count(env, "CACHE_MAX", 1000),
 	};
 }
 

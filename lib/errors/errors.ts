@@ -1,6 +1,6 @@
 import { Errors } from "moleculer";
 
-const { MoleculerError, MoleculerClientError } = Errors;
+const { MoleculerError, MoleculerClientError, MoleculerRetryableError } = Errors;
 
 /** Business errors: every one carries an HTTP code and an UPPER_SNAKE `type` clients can branch on. */
 export class NotFoundError extends MoleculerClientError {
@@ -33,6 +33,13 @@ export class ForbiddenError extends MoleculerClientError {
 	}
 }
 
+/** 413: a body over the route's limit (the gateway stops reading it there). */
+export class PayloadTooLargeError extends MoleculerClientError {
+	constructor(limitBytes: number) {
+		super(`Request body exceeds ${limitBytes} bytes`, 413, "PAYLOAD_TOO_LARGE");
+	}
+}
+
 export class TooManyRequestsError extends MoleculerClientError {
 	constructor(message: string, retryAfterSeconds: number) {
 		super(message, 429, "TOO_MANY_REQUESTS", { retryAfter: retryAfterSeconds });
@@ -55,6 +62,13 @@ export class PaymentDeclinedError extends MoleculerClientError {
 export class PaymentUnavailableError extends MoleculerError {
 	constructor(data?: { orderId?: string }) {
 		super("The payment provider is unavailable, try again later", 503, "PAYMENT_UNAVAILABLE", data);
+	}
+}
+
+/** 503: this node has more of some bounded work queued than it takes; the client may retry after `retryAfter` s. */
+export class OverloadedError extends MoleculerRetryableError {
+	constructor(message: string, retryAfterSeconds = 1) {
+		super(message, 503, "OVERLOADED", { retryAfter: retryAfterSeconds });
 	}
 }
 

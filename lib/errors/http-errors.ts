@@ -11,6 +11,8 @@ interface ErrorLike {
 	status?: unknown;
 	type?: unknown;
 	data?: unknown;
+	/** body-parser's limit, on its `entity.too.large` error. */
+	limit?: unknown;
 }
 
 const UNAVAILABLE = {
@@ -20,9 +22,46 @@ const UNAVAILABLE = {
 	type: "SERVICE_UNAVAILABLE",
 };
 
+/** body-parser's failures carry lower-case dotted types; these are the ones a client can cause, in our terms. */
+const BODY_ERRORS = new Map<string, HttpError["body"]>([
+	["entity.parse.failed", { name: "BadRequestError", message: "Malformed JSON body", code: 400, type: "INVALID_JSON" }],
+	[
+		"encoding.unsupported",
+		{
+			name: "UnsupportedMediaTypeError",
+			message: "Unsupported Content-Encoding: send identity, gzip or deflate",
+			code: 415,
+			type: "UNSUPPORTED_ENCODING",
+		},
+	],
+	[
+		"charset.unsupported",
+		{
+			name: "UnsupportedMediaTypeError",
+			message: "Unsupported charset: send UTF-8",
+			code: 415,
+			type: "UNSUPPORTED_CHARSET",
+		},
+	],
+]);
+/** Any other body-parser failure (aborted upload, wrong Content-Length...). */
+const INVALID_BODY = {
+	name: "BadRequestError",
+	message: "The request body could not be read",
+	code: 400,
+	type: "INVALID_BODY",
+};
+
+/** Fields of a validation failure a client may see: not the submitted value (a password?), the node or the action. */
+function validationDetails(data: unknown): unknown {
+	if (!Array.isArray(data)) return data;
+	return data.map(({ actual: _actual, nodeID: _nodeID, action: _action, ...rest }: Record<string, unknown>) => rest);
+}
+
 /**
  * One JSON error shape for every failure. Moleculer's "no endpoint" (404) and timeouts become 503, body
- * parser failures keep their 400/413, and anything unexpected is a generic 500: details stay in the log.
+ * parser failures keep their 400/413/415 with an UPPER_SNAKE type, and anything unexpected is a generic 500:
+ * details stay in the log.
  */
 export function toHttpError(err: ErrorLike): HttpError {
 	const code = typeof err.code === "number" ? err.code : typeof err.status === "number" ? err.status : 500;
@@ -35,28 +74,24 @@ export function toHttpError(err: ErrorLike): HttpError {
 	) {
 		return { status: 503, body: { ...UNAVAILABLE }, headers: { "Retry-After": "1" } };
 	}
-	if (type === "entity.parse.failed")
-		return {
-			status: 400,
-			body: { name: "BadRequestError", message: "Malformed JSON body", code: 400, type: "INVALID_JSON" },
-			headers,
-		};
-	if (type === "entity.too.large")
+	if (type === "entity.too.large") {
+		const limit = typeof err.limit === "number" ? `${err.limit} bytes` : "this route's limit";
 		return {
 			status: 413,
 			body: {
 				name: "PayloadTooLargeError",
-				message: "Request body exceeds 1 MB",
+				message: `Request body exceeds ${limit}`,
 				code: 413,
 				type: "PAYLOAD_TOO_LARGE",
 			},
 			headers,
 		};
+	}
+	const bodyError =
+		BODY_ERRORS.get(type) ?? (/^[a-z]+(\.[a-z]+)+$/.test(type) && code < 500 ? INVALID_BODY : undefined);
+	if (bodyError) return { status: bodyError.code, body: { ...bodyError }, headers };
 	if (code >= 400 && code < 500) {
-		let data = err.data;
-		// Validation details without the submitted values: they may be passwords.
-		if (type === "VALIDATION_ERROR" && Array.isArray(data))
-			data = data.map(({ actual: _actual, ...rest }: Record<string, unknown>) => rest);
+		const data = type === "VALIDATION_ERROR" ? validationDetails(err.data) : err.data;
 		if (code === 429) {
 			const retryAfter = (data as { retryAfter?: number } | undefined)?.retryAfter;
 			if (retryAfter) headers["Retry-After"] = String(retryAfter);
@@ -68,10 +103,11 @@ export function toHttpError(err: ErrorLike): HttpError {
 		};
 	}
 	if (code === 503 && type) {
+		const retryAfter = (err.data as { retryAfter?: unknown } | undefined)?.retryAfter;
 		return {
 			status: 503,
 			body: { name: err.name ?? "Error", message: err.message ?? "", code, type, data: err.data },
-			headers: { "Retry-After": "1" },
+			headers: { "Retry-After": typeof retryAfter === "number" ? String(retryAfter) : "1" },
 		};
 	}
 	return {

@@ -1,5 +1,6 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { MetricReporters, type MetricRegistry, type MetricRegistryOptions, type ServiceBroker } from "moleculer";
+import { createHttpServer, httpServerLimits, type HttpServerLimits } from "../config";
 import { nodeReadiness } from "./node-health";
 
 interface SnapshotItem {
@@ -27,10 +28,36 @@ type PrometheusReporterClass = new (opts: Record<string, unknown>) => InstanceTy
 	typeof MetricReporters.Prometheus
 > & {
 	registry: Omit<MetricRegistry, "store"> & { broker: ServiceBroker; store: Map<string, StoredMetric> };
+	server: Server;
+	logger: { info(...args: unknown[]): void };
+	defaultLabels: unknown;
 	handler(req: IncomingMessage, res: ServerResponse): void;
 	labelsToStr(labels: Record<string, unknown>, extra?: Record<string, unknown>): string;
 };
 const MoleculerPrometheusReporter = MetricReporters.Prometheus as unknown as PrometheusReporterClass;
+
+/**
+ * Moleculer's series that describe the machine rather than the service: host name, OS user and home directory,
+ * IP and MAC addresses, kernel, command line and process ids. `/metrics` needs no login, so they are left out.
+ */
+export const HOST_IDENTIFYING_METRICS = [
+	"os.hostname",
+	"os.user.*",
+	"os.network.*",
+	"os.type",
+	"os.release",
+	"process.arguments",
+	"process.pid",
+	"process.ppid",
+];
+
+interface ReporterOptions {
+	port: number;
+	host: string;
+	path: string;
+	excludes: string[];
+	limits: HttpServerLimits;
+}
 
 const HISTOGRAM_STATS = [
 	["min", "min"],
@@ -90,7 +117,33 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
  *   end in `_total` and label names are snake_case (`node_id`), so that `promtool check metrics` has nothing to say
  */
 export class PrometheusReporter extends MoleculerPrometheusReporter {
+	private readonly limits: HttpServerLimits;
+
+	constructor({ limits, host, ...opts }: ReporterOptions) {
+		super({ ...opts, host });
+		// Moleculer drops `host` when the port is 0 (any free port), and would then listen on every interface.
+		this.opts.host = host;
+		this.limits = limits;
+	}
+
+	/** Moleculer's init, with a server that has the configured connection limits. */
+	init(registry: MetricRegistry): void {
+		MetricReporters.Base.prototype.init.call(this, registry);
+		this.server = createHttpServer(this.limits, (req, res) => this.handler(req, res));
+		this.server.once("error", (err: Error) => registry.broker.fatal("Prometheus reporter cannot listen", err));
+		const { port, host, path } = this.opts as ReporterOptions;
+		this.server.listen(port, host, () => {
+			const address = this.server.address();
+			const where = typeof address === "object" && address ? `${address.address}:${address.port}` : String(address);
+			this.logger.info(`Prometheus metric reporter listening on http://${where}${path}`);
+		});
+		const labels: unknown = this.opts.defaultLabels;
+		type Labels = (this: unknown, registry: MetricRegistry) => unknown;
+		this.defaultLabels = typeof labels === "function" ? (labels as Labels).call(this, registry) : labels;
+	}
+
 	handler(req: IncomingMessage, res: ServerResponse): void {
+		res.setHeader("X-Content-Type-Options", "nosniff");
 		const path = (req.url ?? "").split("?")[0];
 		if (req.method === "GET" && path === "/health/live")
 			return sendJson(res, 200, { status: "ok", nodeID: this.registry.broker.nodeID });
@@ -199,16 +252,17 @@ export class PrometheusReporter extends MoleculerPrometheusReporter {
 	}
 }
 
-function reporterOptions(env: NodeJS.ProcessEnv) {
+function reporterOptions(env: NodeJS.ProcessEnv): ReporterOptions {
 	const port = Number(env.METRICS_PORT ?? 3030);
 	if (!Number.isInteger(port) || port < 0 || port > 65535)
 		throw new Error(`METRICS_PORT must be a port number, got "${env.METRICS_PORT}"`);
-	return { port, path: "/metrics" };
+	const host = env.METRICS_HOST || env.HOST || "0.0.0.0";
+	return { port, host, path: "/metrics", excludes: HOST_IDENTIFYING_METRICS, limits: httpServerLimits(env) };
 }
 
 /**
- * Prometheus metrics and the node's probes on `METRICS_PORT` (default 3030): `/metrics`, `/health/live`,
- * `/health/ready`. `METRICS=false` turns both off.
+ * Prometheus metrics and the node's probes on `METRICS_PORT` (default 3030), listening on `METRICS_HOST` (default:
+ * `HOST`, else every interface): `/metrics`, `/health/live`, `/health/ready`. `METRICS=false` turns both off.
  */
 export function metricsOptions(env: NodeJS.ProcessEnv): MetricRegistryOptions {
 	const enabled = env.METRICS !== "false";

@@ -1,35 +1,36 @@
-import type { ServerResponse } from "node:http";
-import type { Context, Service } from "moleculer";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { Context, Service, ServiceSchema } from "moleculer";
 import ApiGateway, { type GatewaySettings, type GatewayThis, type IncomingRequest } from "moleculer-web";
-import { ACTORS, loadAuthConfig, loadConfig, type AppConfig, type AuthConfig } from "../../lib/config";
+import { ACTORS, createHttpServer, httpServerLimits, loadAuthConfig, loadConfig } from "../../lib/config";
+import type { AppConfig, AuthConfig } from "../../lib/config";
 import { call, defineService } from "../../lib/actor";
-import { checkAccess, verifyToken, type AuthUser } from "../../lib/auth";
+import { checkAccess, verifyToken, type AuthUser, type TokenClaims } from "../../lib/auth";
 import { UnauthorizedError, toHttpError } from "../../lib/errors";
-import { API_ALIASES } from "./routes";
-import { clientAddress, dropProtoKeys, idempotencyKeyFrom, requestIdFrom } from "./request";
+import { gatewayRoutes, type GatewayMeta } from "./gateway-routes";
+import { bearerToken, clientAddress, requestIdFrom } from "./request";
 
-/** What the gateway puts in `ctx.meta` for the actions it calls (the user comes from `authenticate`). */
-interface GatewayMeta {
-	user?: AuthUser;
-	clientIp?: string;
-	idempotencyKey?: string;
-}
 type Readiness = { status: "ready" | "not ready"; missing: string[]; cache: "ok" | "unreachable" };
 
 interface ApiMethods {
 	errorHandler(req: IncomingRequest, res: ServerResponse, err: Error): void;
 	authenticate(ctx: Context, route: unknown, req: IncomingRequest): Promise<AuthUser | null>;
 	authorize(ctx: Context<unknown, GatewayMeta>, route: unknown, req: IncomingRequest): void;
+	/** The claims of the request's bearer token; null without one unless `required` (then 401). */
+	verifyBearer(header: string | undefined, required: boolean): TokenClaims | null;
 	clientIp(req: IncomingRequest): string;
 	cacheReachable(): Promise<boolean>;
+	/** moleculer-web's request handler, which our own server calls. */
+	httpHandler(req: IncomingMessage, res: ServerResponse): Promise<void>;
 }
 interface ApiState {
 	config: AppConfig;
 	auth: AuthConfig;
+	server: Server;
+	isHTTPS: boolean;
 }
 type ApiThis = Service & GatewayThis & ApiMethods & ApiState;
 
-/** The route shape (port, CORS) is fixed when the module loads; secrets are read per broker in `created()`. */
+/** The port is fixed when the module loads; routes (CORS) and secrets are read per broker (`merged`, `created`). */
 const config = loadConfig();
 
 function hasPing(client: unknown): client is { ping(): Promise<unknown> } {
@@ -47,37 +48,8 @@ const settings: GatewaySettings<ApiThis> = {
 	rootCallOptions(options, req) {
 		options.requestID = requestIdFrom(req.headers["x-request-id"]);
 	},
-	routes: [
-		{
-			path: "/health",
-			mappingPolicy: "restrict",
-			aliases: { "GET live": "api.live", "GET ready": "api.ready" },
-			bodyParsers: { json: false, urlencoded: false },
-			logging: false,
-		},
-		{
-			path: "/api",
-			mappingPolicy: "restrict",
-			autoAliases: false,
-			aliases: API_ALIASES,
-			authentication: true,
-			authorization: true,
-			bodyParsers: { json: { limit: "1mb", strict: true, reviver: dropProtoKeys }, urlencoded: false },
-			cors: config.corsOrigins.length
-				? {
-						origin: (origin: string) => config.corsOrigins.includes(origin),
-						methods: ["GET", "POST", "PUT", "PATCH", "DELETE"],
-						exposedHeaders: ["X-Request-ID", "Retry-After"],
-						maxAge: 600,
-					}
-				: undefined,
-			onBeforeCall(ctx: Context<unknown, GatewayMeta>, _route, req) {
-				ctx.meta.clientIp = this.clientIp(req);
-				const key = idempotencyKeyFrom(req.headers["idempotency-key"]);
-				if (key) ctx.meta.idempotencyKey = key;
-			},
-		},
-	],
+	// Built per broker in `merged()`, from CORS_ORIGINS as it is then.
+	routes: [],
 	onError(req, res, err: Error & { code?: number; type?: string }) {
 		const { status, body, headers } = toHttpError(err);
 		if (status === 500)
@@ -129,12 +101,30 @@ const ApiService = defineService<ApiThis>({
 			this.sendError(req, res, err);
 		},
 
+		/**
+		 * Replaces moleculer-web's server: plain HTTP (TLS ends at the ingress) with the configured header, request and
+		 * keep-alive timeouts and connection cap, and `X-Content-Type-Options: nosniff` on every answer.
+		 */
+		createServer(this: ApiThis) {
+			this.server = createHttpServer(httpServerLimits(), (req, res) => {
+				res.setHeader("X-Content-Type-Options", "nosniff");
+				void this.httpHandler(req, res);
+			});
+			this.isHTTPS = false;
+		},
+
+		verifyBearer(this: ApiThis, header: string | undefined, required: boolean): TokenClaims | null {
+			const token = bearerToken(header);
+			if (!token) {
+				if (required) throw new UnauthorizedError();
+				return null;
+			}
+			return verifyToken(token, this.auth.jwtSecret, this.auth.tokenTtlSeconds);
+		},
+
 		async authenticate(this: ApiThis, ctx: Context, _route: unknown, req: IncomingRequest): Promise<AuthUser | null> {
-			const header = req.headers.authorization;
-			if (!header) return null;
-			const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/i.exec(header);
-			if (!match) throw new UnauthorizedError("Malformed Authorization header", "INVALID_TOKEN");
-			const claims = verifyToken(match[1], this.auth.jwtSecret);
+			const claims = this.verifyBearer(req.headers.authorization, false);
+			if (!claims) return null;
 			// The token must still name an existing user (a removed user's tokens stop working).
 			const user = await call(ctx, "users.principal", { id: claims.sub });
 			if (!user) throw new UnauthorizedError("Invalid token", "INVALID_TOKEN");
@@ -158,6 +148,10 @@ const ApiService = defineService<ApiThis>({
 				() => false,
 			);
 		},
+	},
+
+	merged(schema: ServiceSchema<GatewaySettings<ApiThis>>) {
+		schema.settings!.routes = gatewayRoutes<ApiThis>(loadConfig().corsOrigins);
 	},
 
 	created(this: ApiThis) {

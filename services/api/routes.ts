@@ -1,23 +1,75 @@
-/** The REST contract (README "API"): only these routes exist; internal actions are unreachable over HTTP. */
-export const API_ALIASES = {
-	"POST /auth/register": "users.register",
-	"POST /auth/login": "users.login",
-	"GET /users/me": "users.me",
-	"PATCH /users/me": "users.updateMe",
-	"GET /users": "users.list",
-	"GET /products": "products.list",
-	"GET /products/:id": "products.get",
-	"POST /products": "products.create",
-	"PATCH /products/:id": "products.update",
-	"DELETE /products/:id": "products.remove",
-	"GET /inventory/:productId": "inventory.get",
-	"PUT /inventory/:productId": "inventory.setStock",
-	"POST /inventory/:productId/restock": "inventory.restock",
-	"POST /orders": "orders.create",
-	"GET /orders": "orders.list",
-	"GET /orders/:id": "orders.get",
-	"POST /orders/:id/cancel": "orders.cancel",
-	"PATCH /orders/:id/status": "orders.updateStatus",
-	"GET /payments": "payments.list",
-	"GET /notifications": "notifications.list",
+/** One group of the REST contract's routes, with what the gateway reads of their requests. */
+export interface ApiRoute {
+	/** Largest JSON body the route reads, in bytes; 0: the route never reads a body. */
+	bodyLimit: number;
+	/** Every action of the route needs a signed-in user: a body is read only after the bearer token checks out. */
+	needsUser: boolean;
+	/** Answers carry tokens or personal data: `Cache-Control: no-store`. */
+	personal: boolean;
+	aliases: Record<string, string>;
+}
+
+const KB = 1024;
+
+/**
+ * The REST contract (README "API"): only these routes exist; internal actions are unreachable over HTTP. Body limits
+ * fit the largest valid body with every character JSON-escaped (`\uXXXX`, 6 bytes): a registration is at most
+ * 254 + 200 + 100 characters, an order 50 lines of a 64-character id plus an address of 576, a product 5,317.
+ */
+export const API_ROUTES: Record<string, ApiRoute> = {
+	auth: {
+		bodyLimit: 4 * KB,
+		needsUser: false,
+		personal: true,
+		aliases: { "POST /auth/register": "users.register", "POST /auth/login": "users.login" },
+	},
+	catalogue: {
+		bodyLimit: 0,
+		needsUser: false,
+		personal: false,
+		aliases: {
+			"GET /products": "products.list",
+			"GET /products/:id": "products.get",
+			"GET /inventory/:productId": "inventory.get",
+		},
+	},
+	catalogueAdmin: {
+		bodyLimit: 48 * KB,
+		needsUser: true,
+		personal: false,
+		aliases: {
+			"POST /products": "products.create",
+			"PATCH /products/:id": "products.update",
+			"DELETE /products/:id": "products.remove",
+			"PUT /inventory/:productId": "inventory.setStock",
+			"POST /inventory/:productId/restock": "inventory.restock",
+		},
+	},
+	account: {
+		bodyLimit: 8 * KB,
+		needsUser: true,
+		personal: true,
+		aliases: {
+			"GET /users/me": "users.me",
+			"PATCH /users/me": "users.updateMe",
+			"GET /users": "users.list",
+			"GET /orders": "orders.list",
+			"GET /orders/:id": "orders.get",
+			"POST /orders/:id/cancel": "orders.cancel",
+			"PATCH /orders/:id/status": "orders.updateStatus",
+			"GET /payments": "payments.list",
+			"GET /notifications": "notifications.list",
+		},
+	},
+	ordering: {
+		bodyLimit: 32 * KB,
+		needsUser: true,
+		personal: true,
+		aliases: { "POST /orders": "orders.create" },
+	},
 };
+
+/** Every route of the API, `"METHOD /path": "actor.action"`. */
+export const API_ALIASES: Record<string, string> = Object.fromEntries(
+	Object.values(API_ROUTES).flatMap(route => Object.entries(route.aliases)),
+);

@@ -1,6 +1,6 @@
 // The users actor's contract: its entity, the actions other actors and the gateway call and the events it publishes.
 import type { AuthUser, Role } from "../../lib/auth";
-import type { Doc } from "../../lib/storage";
+import type { CollectionSpec, Doc } from "../../lib/storage";
 
 export interface Address {
 	line1: string;
@@ -20,6 +20,22 @@ export interface UserRecord extends Doc {
 	createdAt: string;
 	updatedAt: string;
 }
+/** The users collection: a column for every field of UserRecord. */
+export const USERS: CollectionSpec<UserRecord> = {
+	name: "users",
+	fields: {
+		email: "string",
+		name: "string",
+		role: "string",
+		passwordHash: "string",
+		address: "json",
+		createdAt: "string",
+		updatedAt: "string",
+	},
+	unique: ["email"],
+	indexes: ["role"],
+};
+
 /** What clients and other actors see of a user. */
 export type User = Omit<UserRecord, "passwordHash">;
 

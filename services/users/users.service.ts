@@ -5,71 +5,42 @@ import { DbMixin, type DbThis } from "../../mixins/db.mixin";
 import { EventsMixin, outboxCollection, type EventsThis } from "../../mixins/events.mixin";
 import { AuthMixin, type AuthThis } from "../../mixins/auth.mixin";
 import { CacheCleanerMixin, type CacheCleanerThis } from "../../mixins/cache-cleaner.mixin";
-import { loadAuthConfig, loadConfig, type AppConfig, type AuthConfig } from "../../lib/config";
+import { loadAdminConfig, loadAuthConfig, loadConfig, type AdminAccount, type AuthConfig } from "../../lib/config";
 import { ConflictError, DuplicateKeyError, NotFoundError, UnauthorizedError } from "../../lib/errors";
 import { defineService, params, id, page, pageSize, pageOf, type Page } from "../../lib/actor";
 import { LoginThrottle, signToken, type AuthUser, type Role } from "../../lib/auth";
-import type { Change, CollectionSpec, Store } from "../../lib/storage";
+import type { Change, Store } from "../../lib/storage";
 import { DUMMY_HASH, hashPassword, verifyPassword } from "./passwords";
-import type { Address, User, UserRecord } from "./contract";
+import { deadlineOf, HashQueue } from "./hash-queue";
+import { address, email, loginPassword, name, password, toUser } from "./account-rules";
+import { USERS, type Address, type User, type UserRecord } from "./contract";
 
-const USERS: CollectionSpec<UserRecord> = {
-	name: "users",
-	fields: {
-		email: "string",
-		name: "string",
-		role: "string",
-		passwordHash: "string",
-		address: "json",
-		createdAt: "string",
-		updatedAt: "string",
-	},
-	unique: ["email"],
-	indexes: ["role"],
-};
-
-const email = { type: "email", normalize: true, max: 254 } as const;
-const password = { type: "string", min: 8, max: 200 } as const;
-const name = { type: "string", min: 1, max: 100, trim: true } as const;
-const address = {
-	type: "object",
-	optional: true,
-	nullable: true,
-	strict: "remove",
-	props: {
-		line1: { type: "string", max: 200, trim: true },
-		line2: { type: "string", max: 200, trim: true, optional: true },
-		city: { type: "string", max: 100, trim: true },
-		postalCode: { type: "string", max: 20, trim: true },
-		country: { type: "string", max: 56, trim: true },
-	},
-} as const;
-
-/** The public view: the password hash never leaves the service. */
-function toUser({ passwordHash: _hash, ...user }: UserRecord): User {
-	return user;
-}
-
-interface Credentials {
-	email: string;
-	password: string;
-}
+type Credentials = { email: string; password: string };
+type Registration = Credentials & { name: string };
 type SignedIn = { token: string; user: User };
 type Created = { $statusCode?: number; $location?: string };
 /** Writes the event of a new account, in the transaction that stores it. */
 type Announce = (user: User, tx?: Transaction) => Promise<unknown>;
+/** The gateway puts the client address in meta; a body field could be forged. */
+type FromClient = { clientIp?: string };
 
 interface UsersMethods {
-	createUser(input: Credentials & { name: string }, role: Role, announce?: Announce): Promise<User>;
+	/** `deadline`: when the request gives up (hashing not started by then is dropped). */
+	createUser(input: Registration, role: Role, opts?: { deadline?: number; announce?: Announce }): Promise<User>;
+	limitAddress(throttle: LoginThrottle, ctx: Context<unknown, FromClient>): Promise<void>;
 	findUser(userId: string): Promise<User>;
 	issueToken(user: User): string;
 	ensureAdmin(): Promise<void>;
 }
 interface UsersState {
-	config: AppConfig;
 	auth: AuthConfig;
+	admin: AdminAccount | null;
 	store: Store<UserRecord>;
+	/** Failed logins per email + client address; logins and registrations per client address. */
 	throttle: LoginThrottle;
+	loginsPerAddress: LoginThrottle;
+	registrationsPerAddress: LoginThrottle;
+	hashing: HashQueue;
 }
 type UsersThis = Service & DbThis & EventsThis & AuthThis & CacheCleanerThis & UsersMethods & UsersState;
 
@@ -80,15 +51,18 @@ const UsersService = defineService<UsersThis>({
 	actions: {
 		register: {
 			params: params({ email, password, name }),
-			async handler(this: UsersThis, ctx: Context<Credentials & { name: string }, Created>): Promise<SignedIn> {
-				const user = await this.createUser(ctx.params, "customer", (created, tx) =>
-					this.publishEvent(
-						ctx,
-						"user.registered",
-						{ userId: created.id, email: created.email, name: created.name },
-						{ id: `${created.id}:registered`, tx },
-					),
-				);
+			async handler(this: UsersThis, ctx: Context<Registration, Created & FromClient>): Promise<SignedIn> {
+				await this.limitAddress(this.registrationsPerAddress, ctx);
+				const user = await this.createUser(ctx.params, "customer", {
+					deadline: deadlineOf(ctx),
+					announce: (created, tx) =>
+						this.publishEvent(
+							ctx,
+							"user.registered",
+							{ userId: created.id, email: created.email, name: created.name },
+							{ id: `${created.id}:registered`, tx },
+						),
+				});
 				ctx.meta.$statusCode = 201;
 				ctx.meta.$location = "/api/users/me";
 				return { token: this.issueToken(user), user };
@@ -96,13 +70,16 @@ const UsersService = defineService<UsersThis>({
 		},
 
 		login: {
-			params: params({ email, password: { type: "string", min: 1, max: 200 } }),
-			async handler(this: UsersThis, ctx: Context<Credentials, { clientIp?: string }>): Promise<SignedIn> {
-				// The gateway puts the client address in meta; a body field could be forged.
+			params: params({ email, password: loginPassword }),
+			async handler(this: UsersThis, ctx: Context<Credentials, FromClient>): Promise<SignedIn> {
+				await this.limitAddress(this.loginsPerAddress, ctx);
 				const throttleKey = `${ctx.params.email}|${ctx.meta.clientIp ?? ""}`;
 				await this.throttle.attempt(throttleKey);
 				const doc = await this.store.findOne({ email: ctx.params.email });
-				const ok = await verifyPassword(ctx.params.password, doc?.passwordHash ?? DUMMY_HASH);
+				const ok = await this.hashing.run(
+					() => verifyPassword(ctx.params.password, doc?.passwordHash ?? DUMMY_HASH),
+					deadlineOf(ctx),
+				);
 				if (!doc || !ok) throw new UnauthorizedError("Invalid email or password", "INVALID_CREDENTIALS");
 				await this.throttle.reset(throttleKey);
 				const user = toUser(doc);
@@ -182,9 +159,9 @@ const UsersService = defineService<UsersThis>({
 	methods: {
 		async createUser(
 			this: UsersThis,
-			input: Credentials & { name: string },
+			input: Registration,
 			role: Role,
-			announce?: Announce,
+			{ deadline = Infinity, announce }: { deadline?: number; announce?: Announce } = {},
 		): Promise<User> {
 			const now = new Date().toISOString();
 			const doc: UserRecord = {
@@ -193,7 +170,7 @@ const UsersService = defineService<UsersThis>({
 				name: input.name,
 				role,
 				address: null,
-				passwordHash: await hashPassword(input.password),
+				passwordHash: await this.hashing.run(() => hashPassword(input.password), deadline),
 				createdAt: now,
 				updatedAt: now,
 			};
@@ -210,6 +187,11 @@ const UsersService = defineService<UsersThis>({
 			}
 		},
 
+		/** Counts one attempt from the caller's address (none for internal and REPL calls, which have no address). */
+		async limitAddress(this: UsersThis, throttle: LoginThrottle, ctx: Context<unknown, FromClient>): Promise<void> {
+			if (ctx.meta.clientIp) await throttle.attempt(ctx.meta.clientIp);
+		},
+
 		async findUser(this: UsersThis, userId: string): Promise<User> {
 			const doc = await this.store.findOne({ id: userId });
 			if (!doc) throw new NotFoundError("User");
@@ -217,11 +199,11 @@ const UsersService = defineService<UsersThis>({
 		},
 
 		issueToken(this: UsersThis, user: User): string {
-			return signToken({ sub: user.id, role: user.role }, this.auth.jwtSecret, this.auth.jwtExpiresIn);
+			return signToken({ sub: user.id, role: user.role }, this.auth.jwtSecret, this.auth.tokenTtlSeconds);
 		},
 
 		async ensureAdmin(this: UsersThis): Promise<void> {
-			const admin = this.config.admin;
+			const admin = this.admin;
 			if (!admin) return;
 			if (await this.store.findOne({ email: admin.email.toLowerCase() })) return;
 			try {
@@ -238,10 +220,17 @@ const UsersService = defineService<UsersThis>({
 	},
 
 	created(this: UsersThis) {
-		this.config = loadConfig();
+		const config = loadConfig();
 		this.auth = loadAuthConfig();
+		this.admin = loadAdminConfig();
 		this.store = this.storeFor(USERS);
-		this.throttle = new LoginThrottle(this.broker, this.config.loginMaxFailures, this.config.loginWindowMs);
+		const window = config.loginWindowMs;
+		this.throttle = new LoginThrottle(this.broker, config.loginMaxFailures, window);
+		const perAddress = (max: number, scope: string, what: string) =>
+			new LoginThrottle(this.broker, max, window, scope, `Too many ${what} from this address, try again later`);
+		this.loginsPerAddress = perAddress(config.loginMaxPerAddress, "login-address", "logins");
+		this.registrationsPerAddress = perAddress(config.registerMaxPerAddress, "register-address", "registrations");
+		this.hashing = new HashQueue(config.passwordHashConcurrency, config.passwordHashQueue);
 	},
 
 	async started(this: UsersThis) {

@@ -418,6 +418,27 @@ describe("security", () => {
 			await expectRefused(`Bearer ${jwt.sign({ sub: { $gt: "" }, role: "admin" }, jwtSecret, { algorithm: "HS256" })}`);
 		});
 
+		it("refuses tokens without exp, with exp beyond the token lifetime (1h) or issued in the future", async () => {
+			const sign = (claims: Record<string, number>) =>
+				`Bearer ${jwt.sign({ sub: admin.id, role: "admin", ...claims }, jwtSecret, { algorithm: "HS256" })}`;
+			await expectRefused(sign({}));
+			await expectRefused(sign({ exp: now() + 3 * 3600 }));
+			await expectRefused(sign({ exp: now() + 365 * 24 * 3600 }));
+			await expectRefused(sign({ iat: now() + 600, exp: now() + 900 }));
+			// The control case: within the lifetime.
+			expect(
+				(await call("GET", "/api/users", { headers: { authorization: sign({ exp: now() + 1800 }) } })).status,
+			).toBe(200);
+		});
+
+		it("refuses a validly signed subject over 64 characters with 401, naming no internal action", async () => {
+			const res = await expectRefused(
+				"Bearer " +
+					jwt.sign({ sub: "u".repeat(65), role: "admin", exp: now() + 300 }, jwtSecret, { algorithm: "HS256" }),
+			);
+			expect(JSON.stringify(res.body)).not.toMatch(/users\.principal|nodeID/);
+		});
+
 		it("takes the role from the user record, not from the token", async () => {
 			const forged = jwt.sign({ sub: ann.user.id, role: "admin" }, jwtSecret, { algorithm: "HS256", expiresIn: "5m" });
 			expect((await call("GET", "/api/users", { headers: { authorization: `Bearer ${forged}` } })).status).toBe(403);

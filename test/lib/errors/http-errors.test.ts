@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { Errors } from "moleculer";
 import { toHttpError } from "../../../lib/errors";
@@ -63,5 +65,53 @@ describe("HTTP error mapping", () => {
 		]);
 		expect(toHttpError(validation).body.data).toEqual([{ field: "password", type: "stringMin", message: "too short" }]);
 		expect(toHttpError(new TooManyRequestsError("slow down", 42)).headers).toEqual({ "Retry-After": "42" });
+	});
+
+	it("keeps nodeID and action names out of validation errors (issue 18, finding 9)", () => {
+		const validation = new Errors.ValidationError("Parameters validation error!", "VALIDATION_ERROR", [
+			{ field: "email", type: "email", actual: "x", message: "bad", nodeID: "host-123", action: "users.register" },
+		]);
+		expect(toHttpError(validation).body.data).toEqual([{ field: "email", type: "email", message: "bad" }]);
+	});
+
+	it("maps every body parser failure into the one shape with an UPPER_SNAKE type (issue 18, finding 9)", () => {
+		const parserError = (status: number, type: string, extra: Record<string, unknown> = {}) =>
+			toHttpError(Object.assign(new Error(`parser says ${type}`), { status, type, ...extra }));
+		expect(parserError(415, "encoding.unsupported")).toMatchObject({
+			status: 415,
+			body: { code: 415, type: "UNSUPPORTED_ENCODING", name: "UnsupportedMediaTypeError" },
+		});
+		expect(parserError(415, "charset.unsupported").body).toMatchObject({ code: 415, type: "UNSUPPORTED_CHARSET" });
+		expect(parserError(400, "request.aborted").body).toMatchObject({ code: 400, type: "INVALID_BODY" });
+		expect(parserError(400, "request.size.invalid").body).toMatchObject({ code: 400, type: "INVALID_BODY" });
+		expect(parserError(413, "entity.too.large", { limit: 4096 }).body).toEqual({
+			name: "PayloadTooLargeError",
+			message: "Request body exceeds 4096 bytes",
+			code: 413,
+			type: "PAYLOAD_TOO_LARGE",
+		});
+		for (const mapped of [parserError(415, "encoding.unsupported"), parserError(400, "request.aborted")])
+			expect(mapped.body.type).toMatch(/^[A-Z][A-Z_]+$/);
+	});
+});
+
+describe("the README's error table", () => {
+	it("documents every type the gateway can answer with, those of moleculer-web included (issue 18, finding 9)", () => {
+		const readme = readFileSync(path.join(__dirname, "../../../README.md"), "utf8");
+		const table = readme.slice(readme.indexOf("### Errors"), readme.indexOf("### Domain events"));
+		for (const type of [
+			"INVALID_JSON",
+			"INVALID_BODY",
+			"UNABLE_DECODE_PARAM",
+			"ORIGIN_NOT_ALLOWED",
+			"PAYLOAD_TOO_LARGE",
+			"UNSUPPORTED_ENCODING",
+			"UNSUPPORTED_CHARSET",
+			"QUANTITY_TOO_LARGE",
+			"TOO_MANY_REQUESTS",
+			"OVERLOADED",
+			"VALIDATION_ERROR",
+		])
+			expect(table, type).toContain(`\`${type}\``);
 	});
 });

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { clientAddress, dropProtoKeys, idempotencyKeyFrom, requestIdFrom } from "../../../services/api/request";
+import {
+	clientAddress,
+	convertQueryNumbers,
+	dropProtoKeys,
+	idempotencyKeyFrom,
+	requestIdFrom,
+} from "../../../services/api/request";
+import { page, pageSize, params, quantity } from "../../../lib/actor";
 import { API_ALIASES } from "../../../services/api/routes";
 import { ACTORS } from "../../../lib/config";
 
@@ -54,5 +61,40 @@ describe("route table", () => {
 			expect(route).toMatch(/^(GET|POST|PUT|PATCH|DELETE) \/[a-z/:A-Z]+$/);
 			expect(ACTORS as readonly string[]).toContain(action.split(".")[0]);
 		}
+	});
+});
+
+/**
+ * Issue 18, finding 6: query strings are text; the gateway turns plain decimal integers into numbers where the
+ * action wants one.
+ */
+describe("numbers in query strings", () => {
+	const schema = params({ page, pageSize, search: { type: "string", optional: true }, size: "number|optional" });
+
+	it("converts plain decimal integers of the query for number params, and nothing else", () => {
+		const p: Record<string, unknown> = { page: "2", pageSize: "007", search: "42", size: "3", id: "5" };
+		convertQueryNumbers(p, { page: "2", pageSize: "007", search: "42", size: "3" }, schema);
+		expect(p).toEqual({ page: 2, pageSize: 7, search: "42", size: 3, id: "5" });
+	});
+
+	it("leaves every other spelling as text, for the validator to refuse", () => {
+		for (const text of ["", " 2", "2 ", "+2", "-2", "0x10", "1e1", "1.0", "\t", "Infinity", "9".repeat(17)]) {
+			const p: Record<string, unknown> = { page: text };
+			convertQueryNumbers(p, { page: text }, schema);
+			expect(p.page, JSON.stringify(text)).toBe(text);
+		}
+		const arrays: Record<string, unknown> = { page: ["1", "2"] };
+		convertQueryNumbers(arrays, { page: ["1", "2"] }, schema);
+		expect(arrays.page).toEqual(["1", "2"]);
+	});
+
+	it("never converts body fields: a value the query did not supply stays as sent", () => {
+		const p: Record<string, unknown> = { quantity: "3" };
+		convertQueryNumbers(p, {}, params({ quantity }));
+		expect(p.quantity).toBe("3");
+		// A path parameter with the name of a query one wins in the params; it is not converted either.
+		const q: Record<string, unknown> = { page: "abc" };
+		convertQueryNumbers(q, { page: "2" }, schema);
+		expect(q.page).toBe("abc");
 	});
 });

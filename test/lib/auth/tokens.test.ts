@@ -1,0 +1,44 @@
+import jwt from "jsonwebtoken";
+import { describe, expect, it } from "vitest";
+import { signToken, verifyToken } from "../../../lib/auth";
+
+/** Issue 18, finding 1 and 9: which correctly signed tokens are still refused. */
+describe("token claims", () => {
+	const secret = "t".repeat(40);
+	const now = () => Math.floor(Date.now() / 1000);
+	/** A string payload is signed as it is, so claims jsonwebtoken would refuse to sign (a text `exp`) can be made. */
+	const sign = (claims: Record<string, unknown>) => jwt.sign(JSON.stringify(claims), secret, { algorithm: "HS256" });
+	const LIFETIME = 3600;
+
+	it("accepts the tokens signToken makes", () => {
+		const token = signToken({ sub: "u1", role: "customer" }, secret, LIFETIME);
+		expect(verifyToken(token, secret, LIFETIME)).toEqual({ sub: "u1", role: "customer" });
+		const claims = jwt.decode(token) as { iat: number; exp: number };
+		expect(claims.exp - claims.iat).toBe(LIFETIME);
+	});
+
+	it.each([
+		["no exp", { sub: "u1", role: "customer" }],
+		["exp beyond the lifetime and the skew", { sub: "u1", role: "customer", exp: now() + LIFETIME + 120 }],
+		["exp a year ahead", { sub: "u1", role: "customer", exp: now() + 365 * 86400 }],
+		["iat in the future", { sub: "u1", role: "customer", iat: now() + 300, exp: now() + 600 }],
+		["a non-numeric exp", { sub: "u1", role: "customer", exp: "tomorrow" }],
+		["a subject over 64 characters", { sub: "u".repeat(65), role: "customer", exp: now() + 60 }],
+		["an empty subject", { sub: "", role: "customer", exp: now() + 60 }],
+	])("refuses a token with %s (401 INVALID_TOKEN)", (_what, claims) => {
+		expect(() => verifyToken(sign(claims), secret, LIFETIME)).toThrow(
+			expect.objectContaining({ code: 401, type: "INVALID_TOKEN" }),
+		);
+	});
+
+	it("tolerates a small clock skew", () => {
+		const token = sign({ sub: "u1", role: "customer", iat: now() + 10, exp: now() + LIFETIME + 10 });
+		expect(verifyToken(token, secret, LIFETIME).sub).toBe("u1");
+	});
+
+	it("still reports an expired token as TOKEN_EXPIRED", () => {
+		expect(() => verifyToken(sign({ sub: "u1", role: "customer", exp: now() - 10 }), secret, LIFETIME)).toThrow(
+			expect.objectContaining({ code: 401, type: "TOKEN_EXPIRED" }),
+		);
+	});
+});
