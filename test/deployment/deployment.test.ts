@@ -565,7 +565,8 @@ describe("Grafana", () => {
 			...Object.values(METRIC as Record<string, unknown>).filter(
 				(v): v is string => typeof v === "string" && v.startsWith("moleculer."),
 			),
-			...BUSINESS_METRICS.map(m => m.name),
+			// The shop's own counters are exposed with Prometheus' `_total` suffix.
+			...BUSINESS_METRICS.map(m => (m.type === "counter" && !m.name.endsWith(".total") ? `${m.name}_total` : m.name)),
 		];
 		for (const name of names.map(n => n.replace(/[.-]/g, "_")))
 			for (const suffix of ["", "_bucket", "_sum", "_count"]) exported.add(name + suffix);
@@ -587,8 +588,8 @@ describe("Grafana", () => {
 				"moleculer_request_error_total",
 				"moleculer_circuit_breaker_opened_active",
 				"emporium_orders_total",
-				"emporium_inventory_rejections",
-				"emporium_events_consumed",
+				"emporium_inventory_rejections_total",
+				"emporium_events_consumed_total",
 			]) {
 				expect(used, metric).toContain(metric);
 			}
