@@ -309,8 +309,10 @@ export class Store<T extends Doc = Doc> {
 		if (this.kind !== "sql") {
 			const q: Record<string, unknown> = { ...where };
 			if (search) {
-				const re = new RegExp(escapeRegExp(search.text), "i");
-				q.$or = search.fields.map(f => ({ [f]: { $regex: re } }));
+				// NeDB takes a RegExp object; MongoDB the string form (mongo-java-server rejects a BSON regex in $regex).
+				const pattern = escapeRegExp(search.text);
+				const regex = this.kind === "mongo" ? { $regex: pattern, $options: "i" } : { $regex: new RegExp(pattern, "i") };
+				q.$or = search.fields.map(f => ({ [f]: regex }));
 			}
 			return q;
 		}

@@ -517,6 +517,9 @@ const SERVICE_OPERATORS: Record<string, string[]> = {
 	"stock.available": ["$gte"],
 	"stock.reserved": ["$gte"],
 	"stock.sold": ["$gte"],
+	"stock.pending": ["$gte"],
+	"payments.status": ["$in"],
+	"payments.updatedAt": ["$lt"],
 };
 const isScalar = (v: unknown) => v === null || ["string", "number", "boolean"].includes(typeof v);
 
