@@ -108,7 +108,7 @@ const OrdersService = defineService<OrdersThis>({
 					throw err;
 				}
 				if (refused) return this.respond(ctx, order);
-				const ended = await saga.advance(deps, order);
+				const ended = await saga.advance(deps, order, { first: true });
 				// A run that lost the order to another run answers with that run's outcome.
 				return this.respond(ctx, ended.status === "PENDING" ? await saga.outcome(deps, order.id) : ended);
 			},

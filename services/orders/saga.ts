@@ -234,8 +234,9 @@ export const STEPS: readonly [SagaStep, (deps: SagaDeps, order: Order) => Promis
 /**
  * Runs the saga of a PENDING order this run holds (`order.leaseToken`), from the first step, and returns the order as
  * it ends: CONFIRMED, FAILED (compensated), or as another run left it if that run took the order over meanwhile.
+ * `first`: this run created the order (no run held it before).
  */
-export async function advance(deps: SagaDeps, order: Order): Promise<Order> {
+export async function advance(deps: SagaDeps, order: Order, { first = false } = {}): Promise<Order> {
 	let leaseUntil = Date.parse(order.leaseUntil);
 	for (const [step, run] of STEPS) {
 		// Before a step, at least half the lease is left: enough for the step's every attempt (assertTimings).
@@ -249,7 +250,10 @@ export async function advance(deps: SagaDeps, order: Order): Promise<Order> {
 		} catch (err) {
 			const { type, name, message } = errorLike(err);
 			deps.logger.info(`Order ${order.id} failed at ${step}: ${type ?? name} ${message}`);
-			return fail(deps, order, classifyFailure(step, err, order.id));
+			// Only the run that created the order, failing before its charge, knows that no charge was ever asked for:
+			// a run that took the order over would hold the token its FAILED write requires.
+			const payment = first && step === "reserve" ? "none asked" : "may exist";
+			return fail(deps, order, classifyFailure(step, err, order.id), payment);
 		}
 	}
 	return (await confirm(deps, order)) ?? lost(deps, order);
@@ -271,30 +275,38 @@ export async function renewLease(deps: SagaDeps, order: Order): Promise<number |
 	return renewed ? until : null;
 }
 
+/** Whether a charge may exist for an order: "none asked" only when no run of it has ever called payments.charge. */
+export type PaymentState = "may exist" | "none asked";
+
 /**
  * PENDING → FAILED with a fresh lease for the compensation, then compensation; the order as it ends (as another run
  * left it if this run no longer holds the order: then it neither fails nor undoes anything).
  */
-export async function fail(deps: SagaDeps, order: Order, failure: OrderFailure): Promise<Order> {
+export async function fail(
+	deps: SagaDeps,
+	order: Order,
+	failure: OrderFailure,
+	payment: PaymentState = "may exist",
+): Promise<Order> {
 	const leaseUntil = iso(deps.now() + deps.leaseMs);
 	const set = { status: "FAILED", failure, failureReason: failure.type, leaseUntil } as const;
 	const failed = await transition(deps, order, "PENDING", set, { fenced: true });
 	if (!failed) return lost(deps, order);
 	deps.metrics.increment("emporium.orders.total", { status: "FAILED" });
-	await compensate(deps, failed);
+	await compensate(deps, failed, payment);
 	return failed;
 }
 
 /**
- * Gives back what a failed or cancelled order holds: its stock, and its payment. The refund is asked whatever step
- * failed: another run of the order may have charged, and payments turns "no charge yet" into a void that refuses a
- * late charge. If a call fails the order stays unsettled and recovery retries.
+ * Gives back what a failed or cancelled order holds: its stock, and its payment whatever step failed (another run of
+ * the order may have charged; payments turns "no charge yet" into a void that refuses a late charge), unless no charge
+ * was ever asked for. If a call fails the order stays unsettled, and recovery retries with a refund.
  */
-export async function compensate(deps: SagaDeps, order: Order): Promise<void> {
+export async function compensate(deps: SagaDeps, order: Order, payment: PaymentState = "may exist"): Promise<void> {
 	try {
 		await deps.calls["inventory.release"]({ orderId: order.id }, undoCall(deps));
 		const reason = order.status === "CANCELLED" ? "cancelled" : order.failure?.type;
-		await deps.calls["payments.refund"]({ orderId: order.id, reason }, undoCall(deps));
+		if (payment === "may exist") await deps.calls["payments.refund"]({ orderId: order.id, reason }, undoCall(deps));
 		if (!(await settle(deps, order))) await lost(deps, order);
 	} catch (err) {
 		deps.logger.warn(`Compensation of order ${order.id} incomplete, recovery will retry: ${errorLike(err).message}`);

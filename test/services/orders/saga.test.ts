@@ -125,6 +125,27 @@ describe("order saga", () => {
 			]);
 		});
 
+		it("fails at reserve in the run that created the order: releases what may be held; no charge was ever asked", async () => {
+			const { world, order } = await started();
+			const outOfStock = new OutOfStockError({ lines: [{ productId: "p-1", requested: 2, available: 1 }] });
+			const { deps, calls } = world.node("n1", { "inventory.reserve": () => Promise.reject(outOfStock) });
+			const result = await saga.advance(deps, order, { first: true });
+			expect(calls.made).toEqual([RESERVE, RELEASE]);
+			expect(result).toMatchObject(failedAs(world));
+			expect(world.store.get("o-1")).toMatchObject({ status: "FAILED", settled: true, failureReason: "OUT_OF_STOCK" });
+		});
+
+		it("fails at reserve in a run that took the order over: also voids the payment, as the run before may have charged", async () => {
+			const { world, order } = await started();
+			world.clock.advance(LEASE + SKEW + 1);
+			const outOfStock = new OutOfStockError({ lines: [{ productId: "p-1", requested: 2, available: 1 }] });
+			const { deps, calls } = world.node("n2", { "inventory.reserve": () => Promise.reject(outOfStock) });
+			const taken = (await saga.takeOver(deps, order))!;
+			await saga.advance(deps, taken);
+			expect(calls.made).toEqual([RESERVE, RELEASE, refund("OUT_OF_STOCK")]);
+			expect(world.store.get("o-1")).toMatchObject({ status: "FAILED", settled: true, leaseToken: "t2" });
+		});
+
 		it("fails at reserve: releases what may be held and voids the payment, as another run may have charged", async () => {
 			const { world, order } = await started();
 			const outOfStock = new OutOfStockError({ lines: [{ productId: "p-1", requested: 2, available: 1 }] });
