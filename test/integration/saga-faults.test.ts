@@ -170,6 +170,7 @@ for (const { kind, servers } of STORES) {
 			);
 			try {
 				const answer = await order(productId);
+				console.log(`[faults ${kind}] step slower than the lease: ${answer.status} in ${answer.ms} ms`);
 				await reserveFailed;
 				await sleep(Math.max(1000, startedAt + 2 * LEASE_MS + 1000 - Date.now()));
 				await expectConsistent(answer);
@@ -195,6 +196,7 @@ for (const { kind, servers } of STORES) {
 			};
 			try {
 				const answer = await order(productId);
+				console.log(`[faults ${kind}] provider stalled 6 s: ${answer.status} in ${answer.ms} ms`);
 				expect(answer.status, JSON.stringify(answer.body)).toBe(503);
 				expect(answer.body.type).toBe("PAYMENT_UNAVAILABLE");
 				expect(answer.ms).toBeLessThan(STEP_BUDGET_MS + 2 * STEP_MS + 1000);
@@ -218,6 +220,7 @@ for (const { kind, servers } of STORES) {
 			);
 			try {
 				const answers = await Promise.all(Array.from({ length: 60 }, () => order(productId)));
+				console.log(`[faults ${kind}] hung reserve: 60 answers in at most ${Math.max(...answers.map(a => a.ms))} ms`);
 				expect(answers.map(a => a.status)).toEqual(Array(60).fill(503));
 				// orders.create takes 50 at a time: two waves, each a step budget plus compensation (with slack for the
 				// orders' database work on a shared machine); without explicit timeouts each held its slot for 30 s.
@@ -268,6 +271,7 @@ describe("a 6 s payment provider stall with the default timings (in memory, one 
 				{ token: customer },
 			);
 			const ms = Date.now() - startedAt;
+			console.log(`[faults default timings] provider stalled 6 s: ${answer.status} in ${ms} ms`);
 			expect({ status: answer.status, type: answer.body.type }).toEqual({ status: 503, type: "PAYMENT_UNAVAILABLE" });
 			expect(ms).toBeLessThan(6000);
 			await sleep(6500 - ms);
