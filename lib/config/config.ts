@@ -159,6 +159,24 @@ export function loadConfig(env: Env = process.env): AppConfig {
 	};
 }
 
+/** The order saga's timings; services/orders/saga.ts refuses values under which a step could outlast its lease. */
+export interface OrdersConfig {
+	leaseMs: number;
+	stepTimeoutMs: number;
+	stepRetries: number;
+	clockSkewMs: number;
+}
+
+export function loadOrdersConfig(env: Env = process.env): OrdersConfig {
+	return {
+		leaseMs: int(env, "ORDER_LEASE_SECONDS", 15) * 1000,
+		stepTimeoutMs: int(env, "ORDER_STEP_TIMEOUT_MS", 2000),
+		// The internal actions' own retry count (lib/actor IDEMPOTENT_RETRY), made explicit on every saga call.
+		stepRetries: int(env, "ORDER_STEP_RETRIES", 2),
+		clockSkewMs: int(env, "ORDER_CLOCK_SKEW_MS", 2000),
+	};
+}
+
 /** `<SERVICE>_DB_URI` overrides `DB_URI`; both accept the `_FILE` form. Default: in-memory NeDB. */
 export function dbUriFor(service: string, env: Env = process.env): string {
 	return readSecret(`${service.toUpperCase()}_DB_URI`, env) ?? readSecret("DB_URI", env) ?? "memory://";

@@ -124,7 +124,11 @@ export function createSequelize(uri: string): Sequelize {
 		logging: false,
 		pool: { max: 10, min: 0, acquire: 5000, idle: 10000 },
 		retry: { max: 0 },
-		dialectOptions: url.startsWith("mysql:") ? { connectTimeout: 5000 } : { connectionTimeoutMillis: 5000 },
+		// Sequelize connects to MySQL with -FOUND_ROWS, so an UPDATE counts changed rows; FOUND_ROWS makes it count
+		// matched rows, as PostgreSQL, NeDB and MongoDB do (`update` below relies on it).
+		dialectOptions: url.startsWith("mysql:")
+			? { connectTimeout: 5000, flags: "FOUND_ROWS" }
+			: { connectionTimeoutMillis: 5000 },
 	});
 }
 
@@ -401,7 +405,8 @@ export class Store<T extends Doc = Doc> {
 
 	/**
 	 * Applies `set`/`inc` (and `push`/`pull` on the document stores) to every document matching `where` in one atomic
-	 * statement; returns how many matched.
+	 * statement; returns how many matched, also those the change left as they were (on MySQL thanks to FOUND_ROWS, see
+	 * createSequelize), so callers can use it as a compare-and-set.
 	 */
 	update(where: Where<T>, change: Change<T>, tx?: Transaction): Promise<number> {
 		return this.guard(async () => {

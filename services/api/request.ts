@@ -3,7 +3,6 @@ import { UnauthorizedError } from "../../lib/errors";
 
 /** Client-supplied request ids are kept only when they are safe to log and to derive trace ids from. */
 const REQUEST_ID = /^[A-Za-z0-9_-]{8,64}$/;
-const MAX_IDEMPOTENCY_KEY = 255;
 
 type Header = string | string[] | undefined;
 
@@ -12,9 +11,9 @@ export function requestIdFrom(header: Header): string | undefined {
 	return typeof header === "string" && REQUEST_ID.test(header) ? header : undefined;
 }
 
-/** The `Idempotency-Key` header, when present and at most 255 characters. */
+/** The `Idempotency-Key` header, when present; orders refuses one that is too long (422), not the gateway silently. */
 export function idempotencyKeyFrom(header: Header): string | undefined {
-	return typeof header === "string" && header.length > 0 && header.length <= MAX_IDEMPOTENCY_KEY ? header : undefined;
+	return typeof header === "string" && header.length > 0 ? header : undefined;
 }
 
 /**

@@ -27,7 +27,7 @@ export interface Order extends Doc {
 	/** Why the order failed, as the client is told (also on replays); null unless FAILED. */
 	failure: OrderFailure | null;
 	failureReason: string | null;
-	/** `<userId>:<Idempotency-Key>`, unique; null when the request carried no key. */
+	/** SHA-256 (hex) of the user and the request's Idempotency-Key, unique; null when the request carried no key. */
 	idempotencyKey: string | null;
 	/** Digest of the request, so that a key reused for a different request is refused. */
 	requestHash: string;
@@ -35,6 +35,8 @@ export interface Order extends Doc {
 	settled: boolean;
 	/** The node running the order's saga, until `leaseUntil` (ISO time); then recovery may take it over. */
 	leaseOwner: string;
+	/** Unique to the run holding the order: every write of a run requires it, and a takeover replaces it. */
+	leaseToken: string;
 	leaseUntil: string;
 	createdAt: string;
 	updatedAt: string;
@@ -57,6 +59,7 @@ export const ORDERS: CollectionSpec<Order> = {
 		requestHash: "string",
 		settled: "bool",
 		leaseOwner: "string",
+		leaseToken: "string",
 		leaseUntil: "string",
 		createdAt: "string",
 		updatedAt: "string",
@@ -68,11 +71,12 @@ export const ORDERS: CollectionSpec<Order> = {
 /** What clients see of an order: no payment token, lease or idempotency bookkeeping. */
 export type OrderView = Omit<
 	Order,
-	"paymentToken" | "requestHash" | "leaseOwner" | "leaseUntil" | "settled" | "failure" | "idempotencyKey"
+	"paymentToken" | "requestHash" | "leaseOwner" | "leaseToken" | "leaseUntil" | "settled" | "failure" | "idempotencyKey"
 >;
 
 export function view(order: Order): OrderView {
-	const { paymentToken, requestHash, leaseOwner, leaseUntil, settled, failure, idempotencyKey, ...rest } = order;
+	const { paymentToken, requestHash, leaseOwner, leaseToken, leaseUntil, settled, failure, idempotencyKey, ...rest } =
+		order;
 	return rest;
 }
 

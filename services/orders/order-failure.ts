@@ -1,13 +1,11 @@
 import { Errors } from "moleculer";
 import { PaymentUnavailableError } from "../../lib/errors";
 
-/** The saga step that failed decides what must be undone: stock always, the payment from "payment" on. */
+/** The saga step that failed: part of what the order records (compensation always gives back stock and payment). */
 export type SagaStep = "reserve" | "payment" | "commit";
 
 export interface OrderFailure {
 	step: SagaStep;
-	/** A charge may exist (the call timed out, or a later step failed): compensation must refund it. */
-	chargeMayExist: boolean;
 	name: string;
 	code: number;
 	type: string;
@@ -39,8 +37,6 @@ export function classifyFailure(step: SagaStep, thrown: unknown, orderId: string
 	const err = errorLike(thrown);
 	const type = err.type ?? "";
 	const refused = BUSINESS_REFUSALS.has(type);
-	// Even "no node available" may follow a timed-out attempt (retries) that the payments node still carries out.
-	const chargeMayExist = step === "commit" || (step === "payment" && !refused);
 	if (refused) {
 		const data = {
 			...(typeof err.data === "object" && err.data ? (err.data as Record<string, unknown>) : {}),
@@ -48,7 +44,6 @@ export function classifyFailure(step: SagaStep, thrown: unknown, orderId: string
 		};
 		return {
 			step,
-			chargeMayExist,
 			name: err.name ?? "MoleculerClientError",
 			code: err.code ?? 409,
 			type,
@@ -60,7 +55,6 @@ export function classifyFailure(step: SagaStep, thrown: unknown, orderId: string
 		const unavailable = new PaymentUnavailableError();
 		return {
 			step,
-			chargeMayExist,
 			name: "PaymentUnavailableError",
 			code: 503,
 			type: unavailable.type,
@@ -70,7 +64,6 @@ export function classifyFailure(step: SagaStep, thrown: unknown, orderId: string
 	}
 	return {
 		step,
-		chargeMayExist,
 		name: "ServiceUnavailableError",
 		code: 503,
 		type: "SERVICE_UNAVAILABLE",
@@ -85,7 +78,7 @@ export function classifyFailure(step: SagaStep, thrown: unknown, orderId: string
  */
 export function noPaymentNode(orderId: string): OrderFailure {
 	const unavailable = new Errors.ServiceNotAvailableError({ action: "payments.charge" });
-	return { ...classifyFailure("payment", unavailable, orderId), chargeMayExist: false };
+	return classifyFailure("payment", unavailable, orderId);
 }
 
 /** The error a client gets for a failed order, the first time and on every idempotent replay. */

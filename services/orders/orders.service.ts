@@ -6,6 +6,7 @@ import { EventsMixin, outboxCollection, type EventsThis } from "../../mixins/eve
 import { AuthMixin, type AuthThis } from "../../mixins/auth.mixin";
 import { ConflictError, DuplicateKeyError, NotFoundError } from "../../lib/errors";
 import { call, defineService, params, id, quantity, page, pageSize, pageOf, auditPage } from "../../lib/actor";
+import { loadOrdersConfig } from "../../lib/config";
 import type { Store, Where } from "../../lib/storage";
 import { ADMIN_STATUSES, ORDER_STATUSES, assertTransition } from "./order-state";
 import { mergeLines, priceOrder } from "./pricing";
@@ -14,7 +15,6 @@ import { ORDERS, view, type CreateOrderParams, type ListOrdersParams, type Order
 import type { OrderAuditRow, OrderView } from "./contract";
 import * as saga from "./saga";
 
-const LEASE_MS = Number(process.env.ORDER_LEASE_SECONDS ?? 15) * 1000;
 const RECOVERY_INTERVAL_MS = 2000;
 
 interface ResponseMeta {
@@ -32,8 +32,11 @@ interface OrdersMethods {
 }
 interface OrdersState {
 	store: Store<Order>;
+	timings: saga.SagaTimings;
 	recoveryTimer?: NodeJS.Timeout;
-	recovering: boolean;
+	/** The recovery pass in progress: not a request, so the broker's request tracking does not wait for it. */
+	recovery?: Promise<void>;
+	stopping: boolean;
 }
 type OrdersThis = Service & DbThis & EventsThis & AuthThis & OrdersMethods & OrdersState;
 
@@ -74,7 +77,7 @@ const OrdersService = defineService<OrdersThis>({
 			async handler(this: OrdersThis, ctx: Context<CreateOrderParams, CreateMeta>): Promise<OrderView> {
 				const user = this.currentUser(ctx);
 				const deps = this.sagaDeps(ctx);
-				const key = ctx.meta.idempotencyKey ? `${user.id}:${ctx.meta.idempotencyKey}` : null;
+				const key = saga.idempotencyKey(user.id, ctx.meta.idempotencyKey);
 				const requestHash = saga.requestHash(ctx.params);
 				const replied = (order: Order) => {
 					ctx.meta.$responseHeaders = { "Idempotent-Replayed": "true" };
@@ -104,7 +107,10 @@ const OrdersService = defineService<OrdersThis>({
 					if (winner) return replied(winner);
 					throw err;
 				}
-				return this.respond(ctx, refused ? order : await saga.advance(deps, order));
+				if (refused) return this.respond(ctx, order);
+				const ended = await saga.advance(deps, order, { first: true });
+				// A run that lost the order to another run answers with that run's outcome.
+				return this.respond(ctx, ended.status === "PENDING" ? await saga.outcome(deps, order.id) : ended);
 			},
 		},
 
@@ -188,20 +194,24 @@ const OrdersService = defineService<OrdersThis>({
 				publish: (type, data, opts) => this.publishEvent(ctx, type, data, opts),
 				now: Date.now,
 				sleep: ms => sleep(ms),
-				leaseMs: LEASE_MS,
+				newToken: randomUUID,
+				...this.timings,
 				nodeID: this.broker.nodeID,
 				logger: this.logger,
 				metrics: this.broker.metrics,
 			};
 		},
 
-		/** 201 with the order, or the order's failure as an error; the same on every idempotent replay. */
+		/**
+		 * 201 with the order, or the order's failure as an error; the same on every idempotent replay. 202 with the order
+		 * still PENDING when the run that took it over has not finished it yet.
+		 */
 		respond(this: OrdersThis, ctx: Context<unknown, ResponseMeta>, order: Order): OrderView {
 			if (order.status === "FAILED") {
 				if (!order.failure) throw new Error(`Order ${order.id} is FAILED without a recorded failure`);
 				throw failureError(order.failure);
 			}
-			ctx.meta.$statusCode = 201;
+			ctx.meta.$statusCode = order.status === "PENDING" ? 202 : 201;
 			ctx.meta.$location = `/api/orders/${order.id}`;
 			return view(order);
 		},
@@ -216,22 +226,28 @@ const OrdersService = defineService<OrdersThis>({
 
 	created(this: OrdersThis) {
 		this.store = this.storeFor(ORDERS);
-		this.recovering = false;
+		// Refuses to start with timings under which one saga step could outlast the lease.
+		this.timings = loadOrdersConfig();
+		saga.assertTimings(this.timings);
+		this.stopping = false;
 	},
 
 	started(this: OrdersThis) {
+		const active = () => !this.stopping && !this.broker.stopping;
 		this.recoveryTimer = setInterval(() => {
-			if (this.recovering) return;
-			this.recovering = true;
-			saga
-				.recoverStale(this.sagaDeps(null))
+			if (this.recovery || !active()) return;
+			this.recovery = saga
+				.recoverStale(this.sagaDeps(null), active)
 				.catch((err: Error) => this.logger.warn(`Order recovery failed: ${err.message}`))
-				.finally(() => (this.recovering = false));
+				.finally(() => (this.recovery = undefined));
 		}, RECOVERY_INTERVAL_MS);
 	},
 
-	stopped(this: OrdersThis) {
+	/** Runs before the mixins' stopped handlers: recovery finishes its runs while the stores are still open. */
+	async stopped(this: OrdersThis) {
+		this.stopping = true;
 		clearInterval(this.recoveryTimer);
+		await this.recovery;
 	},
 });
 

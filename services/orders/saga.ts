@@ -3,10 +3,10 @@
 import { createHash } from "node:crypto";
 import type { CallingOptions, LoggerInstance, MetricRegistry } from "moleculer";
 import type { Transaction } from "sequelize";
-import { call, type ActionParams, type ActionResult, type Caller } from "../../lib/actor";
-import { ConflictError, NotFoundError } from "../../lib/errors";
+import { call, IDEMPOTENT_RETRY, type ActionParams, type ActionResult, type Caller } from "../../lib/actor";
+import { ConflictError, NotFoundError, UnprocessableError } from "../../lib/errors";
 import type { EventPayload } from "../../lib/events";
-import type { Store } from "../../lib/storage";
+import type { Store, Where } from "../../lib/storage";
 import type { CreateOrderParams, Order, OrderEventData, OrderEventType } from "./contract";
 import { classifyFailure, errorLike, type OrderFailure, type SagaStep } from "./order-failure";
 import type { OrderStatus } from "./order-state";
@@ -14,7 +14,6 @@ import type { OrderStatus } from "./order-state";
 /** How long a client repeating a request waits for the first one to settle before hearing 409. */
 export const REPLAY_WAIT_MS = 8000;
 const REPLAY_POLL_MS = 25;
-const REFUND_TIMEOUT_MS = 1500;
 const RECOVERY_BATCH = 50;
 const RECOVERY_PARALLEL = 8;
 
@@ -46,16 +45,32 @@ export type PublishOrderEvent = <E extends OrderEventType>(
 	opts: { id: string; tx?: Transaction },
 ) => Promise<unknown>;
 
+/**
+ * How long things may take. A run renews its lease before a step once half of it is used, so a step whose attempts
+ * all fit in half the lease ends before the lease does (assertTimings checks this at start). Another node takes an
+ * expired lease over only `clockSkewMs` after it expired on its own clock: the nodes' clocks must agree within that.
+ */
+export interface SagaTimings {
+	/** How long a run holds an order before recovery may take it over. */
+	leaseMs: number;
+	/** Each call's timeout, set explicitly (a call would otherwise inherit the request's remaining time). */
+	stepTimeoutMs: number;
+	/** Further attempts of a step's call after a timeout or a retryable failure; compensation calls make one. */
+	stepRetries: number;
+	/** The margin for the nodes' clocks: how far past a lease's expiry recovery waits. */
+	clockSkewMs: number;
+}
+
 /** What one run of the saga works with; the service builds it for each request and for recovery. */
-export interface SagaDeps {
+export interface SagaDeps extends SagaTimings {
 	store: OrderStore;
 	calls: SagaCalls;
 	publish: PublishOrderEvent;
 	/** The clock (ms since the epoch) and a pause on it. */
 	now(): number;
 	sleep(ms: number): Promise<void>;
-	/** How long a run holds an order before recovery may take it over. */
-	leaseMs: number;
+	/** A token unique to one run: written when the run takes the order, required by each of its writes. */
+	newToken(): string;
 	/** This node: the owner written on the leases it takes. */
 	nodeID: string;
 	logger: Pick<LoggerInstance, "info" | "warn">;
@@ -108,9 +123,48 @@ export type OrderDraft = Pick<
 	| "requestHash"
 >;
 
+/** The time one step may take with all its attempts: each attempt's timeout, and the retry delays in between. */
+export function stepBudgetMs({
+	stepTimeoutMs,
+	stepRetries,
+}: Pick<SagaTimings, "stepTimeoutMs" | "stepRetries">): number {
+	let total = stepTimeoutMs * (stepRetries + 1);
+	for (let retry = 0; retry < stepRetries; retry++)
+		total += Math.min(IDEMPOTENT_RETRY.delay * IDEMPOTENT_RETRY.factor ** retry, IDEMPOTENT_RETRY.maxDelay);
+	return total;
+}
+
+/** Refuses timings under which one step could outlast the lease it started with (see SagaTimings). */
+export function assertTimings(timings: SagaTimings): void {
+	const { leaseMs, stepTimeoutMs, stepRetries, clockSkewMs } = timings;
+	if (!(leaseMs > 0)) throw new Error(`ORDER_LEASE_SECONDS must be a positive number, got ${leaseMs / 1000}`);
+	if (!(stepTimeoutMs > 0)) throw new Error(`ORDER_STEP_TIMEOUT_MS must be a positive number, got ${stepTimeoutMs}`);
+	if (!(Number.isInteger(stepRetries) && stepRetries >= 0))
+		throw new Error(`ORDER_STEP_RETRIES must be an integer >= 0, got ${stepRetries}`);
+	if (!(clockSkewMs >= 0)) throw new Error(`ORDER_CLOCK_SKEW_MS must be a number >= 0, got ${clockSkewMs}`);
+	const budget = stepBudgetMs(timings);
+	if (budget >= leaseMs / 2)
+		throw new Error(
+			`A saga step may take ${budget} ms (ORDER_STEP_TIMEOUT_MS=${stepTimeoutMs} × ${stepRetries + 1} attempts, ` +
+				`ORDER_STEP_RETRIES=${stepRetries}, with retry delays): it must stay under half the lease ` +
+				`(ORDER_LEASE_SECONDS=${leaseMs / 1000}), or a slow step could outlast it`,
+		);
+}
+
+/** A step's call: its own timeout and retries. */
+function stepCall(deps: SagaTimings): CallingOptions {
+	return { timeout: deps.stepTimeoutMs, retries: deps.stepRetries };
+}
+
+/** A compensation call: one attempt, as the client is waiting; recovery retries an order left unsettled. */
+function undoCall(deps: SagaTimings): CallingOptions {
+	return { timeout: deps.stepTimeoutMs, retries: 0 };
+}
+
 /**
- * Stores a new order, leased to this node, with order.created in the same transaction. An order `refused` before it
- * starts is stored FAILED and settled at once, with order.failed too. Throws DuplicateKeyError for a known key.
+ * Stores a new order, leased to this node under a new run token, with order.created in the same transaction. An
+ * order `refused` before it starts is stored FAILED and settled at once, with order.failed too. Throws
+ * DuplicateKeyError for a known key.
  */
 export async function start(deps: SagaDeps, draft: OrderDraft, refused: OrderFailure | null): Promise<Order> {
 	const now = deps.now();
@@ -129,6 +183,7 @@ export async function start(deps: SagaDeps, draft: OrderDraft, refused: OrderFai
 		requestHash: draft.requestHash,
 		settled: !!refused,
 		leaseOwner: deps.nodeID,
+		leaseToken: deps.newToken(),
 		leaseUntil: iso(now + deps.leaseMs),
 		createdAt: iso(now),
 		updatedAt: iso(now),
@@ -150,23 +205,23 @@ function stockLines(order: Order) {
 	return order.items.map(({ productId, quantity }) => ({ productId, quantity }));
 }
 
-export function reserve({ calls }: SagaDeps, order: Order): Promise<unknown> {
-	return calls["inventory.reserve"]({ orderId: order.id, items: stockLines(order) });
+export function reserve(deps: SagaDeps, order: Order): Promise<unknown> {
+	return deps.calls["inventory.reserve"]({ orderId: order.id, items: stockLines(order) }, stepCall(deps));
 }
 
-export function charge({ calls }: SagaDeps, order: Order): Promise<unknown> {
+export function charge(deps: SagaDeps, order: Order): Promise<unknown> {
 	const { id: orderId, userId, total: amount, currency, paymentToken } = order;
-	return calls["payments.charge"]({ orderId, userId, amount, currency, paymentToken });
+	return deps.calls["payments.charge"]({ orderId, userId, amount, currency, paymentToken }, stepCall(deps));
 }
 
-export function commit({ calls }: SagaDeps, order: Order): Promise<unknown> {
+export function commit(deps: SagaDeps, order: Order): Promise<unknown> {
 	// Inventory refuses a commit its reservations do not cover, so an order can never confirm with stock unheld.
-	return calls["inventory.commit"]({ orderId: order.id, items: stockLines(order) });
+	return deps.calls["inventory.commit"]({ orderId: order.id, items: stockLines(order) }, stepCall(deps));
 }
 
-/** PENDING → CONFIRMED once every step is done; null if the order moved on meanwhile (another run finished it). */
+/** PENDING → CONFIRMED once every step is done; null if this run no longer holds the order. */
 export async function confirm(deps: SagaDeps, order: Order): Promise<Order | null> {
-	const confirmed = await transition(deps, order, "PENDING", { status: "CONFIRMED", settled: true });
+	const confirmed = await transition(deps, order, "PENDING", { status: "CONFIRMED", settled: true }, { fenced: true });
 	if (confirmed) {
 		deps.metrics.increment("emporium.orders.total", { status: "CONFIRMED" });
 		deps.metrics.increment("emporium.orders.value", { currency: order.currency }, order.total);
@@ -174,7 +229,7 @@ export async function confirm(deps: SagaDeps, order: Order): Promise<Order | nul
 	return confirmed;
 }
 
-/** In order; the name is the step a failure is recorded at (it decides what compensation undoes). */
+/** In order; the name is the step a failure is recorded at. */
 export const STEPS: readonly [SagaStep, (deps: SagaDeps, order: Order) => Promise<unknown>][] = [
 	["reserve", reserve],
 	["payment", charge],
@@ -182,16 +237,17 @@ export const STEPS: readonly [SagaStep, (deps: SagaDeps, order: Order) => Promis
 ];
 
 /**
- * Runs the saga of a PENDING order held by this node, from the first step, and returns the order as it ends: CONFIRMED,
- * FAILED (compensated), or as another run left it if that run took the lease over meanwhile.
+ * Runs the saga of a PENDING order this run holds (`order.leaseToken`), from the first step, and returns the order as
+ * it ends: CONFIRMED, FAILED (compensated), or as another run left it if that run took the order over meanwhile.
+ * `first`: this run created the order (no run held it before).
  */
-export async function advance(deps: SagaDeps, order: Order): Promise<Order> {
+export async function advance(deps: SagaDeps, order: Order, { first = false } = {}): Promise<Order> {
 	let leaseUntil = Date.parse(order.leaseUntil);
 	for (const [step, run] of STEPS) {
-		// A slow saga renews its lease; if another node has taken the order over meanwhile, this run stops.
+		// Before a step, at least half the lease is left: enough for the step's every attempt (assertTimings).
 		if (deps.now() > leaseUntil - deps.leaseMs / 2) {
 			const renewed = await renewLease(deps, order);
-			if (renewed === null) return reload(deps.store, order.id);
+			if (renewed === null) return lost(deps, order);
 			leaseUntil = renewed;
 		}
 		try {
@@ -199,82 +255,101 @@ export async function advance(deps: SagaDeps, order: Order): Promise<Order> {
 		} catch (err) {
 			const { type, name, message } = errorLike(err);
 			deps.logger.info(`Order ${order.id} failed at ${step}: ${type ?? name} ${message}`);
-			return fail(deps, order, classifyFailure(step, err, order.id));
+			// Only the run that created the order, failing before its charge, knows that no charge was ever asked for:
+			// a run that took the order over would hold the token its FAILED write requires.
+			const payment = first && step === "reserve" ? "none asked" : "may exist";
+			return fail(deps, order, classifyFailure(step, err, order.id), payment);
 		}
 	}
-	return (await confirm(deps, order)) ?? reload(deps.store, order.id);
+	return (await confirm(deps, order)) ?? lost(deps, order);
 }
 
-/** Extends this node's lease on a PENDING order; the new expiry (ms), or null if another node holds it now. */
+/** The order as the run that took it over from this one left it; this run stops there, having written nothing. */
+async function lost(deps: SagaDeps, order: Order): Promise<Order> {
+	deps.logger.info(`Order ${order.id}: another run holds it now, this one stops`);
+	return reload(deps.store, order.id);
+}
+
+/** Extends this run's lease on a PENDING order; the new expiry (ms), or null if another run holds the order now. */
 export async function renewLease(deps: SagaDeps, order: Order): Promise<number | null> {
 	const until = deps.now() + deps.leaseMs;
 	const renewed = await deps.store.update(
-		{ id: order.id, status: "PENDING", leaseOwner: deps.nodeID },
+		{ id: order.id, status: "PENDING", leaseToken: order.leaseToken },
 		{ set: { leaseUntil: iso(until) } },
 	);
 	return renewed ? until : null;
 }
 
-/** PENDING → FAILED, then compensation; the order as it ends (as another run left it if that run got there first). */
-export async function fail(deps: SagaDeps, order: Order, failure: OrderFailure): Promise<Order> {
-	const failed = await transition(deps, order, "PENDING", { status: "FAILED", failure, failureReason: failure.type });
-	if (!failed) return reload(deps.store, order.id);
+/** Whether a charge may exist for an order: "none asked" only when no run of it has ever called payments.charge. */
+export type PaymentState = "may exist" | "none asked";
+
+/**
+ * PENDING → FAILED with a fresh lease for the compensation, then compensation; the order as it ends (as another run
+ * left it if this run no longer holds the order: then it neither fails nor undoes anything).
+ */
+export async function fail(
+	deps: SagaDeps,
+	order: Order,
+	failure: OrderFailure,
+	payment: PaymentState = "may exist",
+): Promise<Order> {
+	const leaseUntil = iso(deps.now() + deps.leaseMs);
+	const set = { status: "FAILED", failure, failureReason: failure.type, leaseUntil } as const;
+	const failed = await transition(deps, order, "PENDING", set, { fenced: true });
+	if (!failed) return lost(deps, order);
 	deps.metrics.increment("emporium.orders.total", { status: "FAILED" });
-	await compensate(deps, failed);
+	await compensate(deps, failed, payment);
 	return failed;
 }
 
 /**
- * Gives back what a failed or cancelled order holds: its stock, and its charge if one may exist. If a call fails the
- * order stays unsettled and recovery retries.
+ * Gives back what a failed or cancelled order holds: its stock, and its payment whatever step failed (another run of
+ * the order may have charged; payments turns "no charge yet" into a void that refuses a late charge), unless no charge
+ * was ever asked for. If a call fails the order stays unsettled, and recovery retries with a refund.
  */
-export async function compensate(deps: SagaDeps, order: Order): Promise<void> {
+export async function compensate(deps: SagaDeps, order: Order, payment: PaymentState = "may exist"): Promise<void> {
 	try {
-		await deps.calls["inventory.release"]({ orderId: order.id });
-		const cancelled = order.status === "CANCELLED";
-		if (cancelled || order.failure?.chargeMayExist) {
-			// Short and without retries: the client is waiting, and recovery retries an unsettled order anyway.
-			await deps.calls["payments.refund"](
-				{ orderId: order.id, reason: cancelled ? "cancelled" : order.failure?.type },
-				{ timeout: REFUND_TIMEOUT_MS, retries: 0 },
-			);
-		}
-		await settle(deps, order);
+		await deps.calls["inventory.release"]({ orderId: order.id }, undoCall(deps));
+		const reason = order.status === "CANCELLED" ? "cancelled" : order.failure?.type;
+		if (payment === "may exist") await deps.calls["payments.refund"]({ orderId: order.id, reason }, undoCall(deps));
+		if (!(await settle(deps, order))) await lost(deps, order);
 	} catch (err) {
 		deps.logger.warn(`Compensation of order ${order.id} incomplete, recovery will retry: ${errorLike(err).message}`);
 	}
 }
 
 /**
- * CONFIRMED → CANCELLED, leased to this node while it gives back the stock and the charge; null if the order moved
- * on meanwhile. If compensation does not complete, recovery finishes it once the lease expires.
+ * CONFIRMED → CANCELLED, leased to a new run on this node while it gives back the stock and the charge; null if the
+ * order moved on meanwhile. If compensation does not complete, recovery finishes it once the lease expires.
  */
 export async function cancel(deps: SagaDeps, order: Order): Promise<Order | null> {
-	const lease = { leaseOwner: deps.nodeID, leaseUntil: iso(deps.now() + deps.leaseMs) };
+	const lease = { leaseOwner: deps.nodeID, leaseToken: deps.newToken(), leaseUntil: iso(deps.now() + deps.leaseMs) };
 	const cancelled = await transition(deps, order, "CONFIRMED", { status: "CANCELLED", settled: false, ...lease });
 	if (cancelled) await compensate(deps, cancelled);
 	return cancelled;
 }
 
-/** Marks the order as having nothing left to do or undo. */
-export async function settle(deps: SagaDeps, order: Order): Promise<void> {
-	await deps.store.update({ id: order.id }, { set: { settled: true } });
+/** Marks the order as having nothing left to do or undo; false if this run no longer holds it. */
+export async function settle(deps: SagaDeps, order: Order): Promise<boolean> {
+	return (await deps.store.update({ id: order.id, leaseToken: order.leaseToken }, { set: { settled: true } })) > 0;
 }
 
 /**
- * Compare-and-set of the status from `from`, with the status's domain event in the same transaction; the order as
- * changed, or null if it was no longer in `from`.
+ * Compare-and-set of the status from `from` (and, `fenced`, of the run token `order.leaseToken`), with the status's
+ * domain event in the same transaction; the order as changed, or null if the stored order no longer matched.
  */
 export async function transition(
 	deps: OrderWrites,
 	order: Order,
 	from: OrderStatus,
 	set: Partial<Omit<Order, "id">> & { status: Exclude<OrderStatus, "PENDING"> },
+	{ fenced = false } = {},
 ): Promise<Order | null> {
 	const next: Order = { ...order, ...set, updatedAt: iso(deps.now()) };
+	const where: Where<Order> = { id: order.id, status: from };
+	if (fenced) where.leaseToken = order.leaseToken;
 	const changed = await deps.store.transaction(async tx => {
-		if (!(await deps.store.update({ id: order.id, status: from }, { set: { ...set, updatedAt: next.updatedAt } }, tx)))
-			return false;
+		if (!(await deps.store.update(where, { set: { ...set, updatedAt: next.updatedAt } }, tx))) return false;
 		await deps.publish(EVENT_OF[set.status], eventData(next), { id: `${order.id}:${set.status.toLowerCase()}`, tx });
 		return true;
 	});
@@ -287,6 +362,41 @@ export function requestHash(request: CreateOrderParams): string {
 	return createHash("sha256")
 		.update(JSON.stringify([items, paymentToken, shippingAddress ?? null]))
 		.digest("hex");
+}
+
+/** The longest Idempotency-Key a client may send (README, API). */
+export const IDEMPOTENCY_KEY_MAX = 255;
+
+/**
+ * What the orders store keeps of a request's Idempotency-Key: a digest of user and key, 64 hex characters whatever
+ * the key's length; null without a key. A key over IDEMPOTENCY_KEY_MAX is refused (422), never ignored: ignoring it
+ * would charge a retrying client twice.
+ */
+export function idempotencyKey(userId: string, key: string | undefined): string | null {
+	if (key === undefined || key === "") return null;
+	if (key.length > IDEMPOTENCY_KEY_MAX)
+		throw new UnprocessableError("Parameters validation error!", "VALIDATION_ERROR", [
+			{
+				type: "stringMax",
+				field: "Idempotency-Key",
+				expected: IDEMPOTENCY_KEY_MAX,
+				actual: key.length,
+				message: `The 'Idempotency-Key' header must be at most ${IDEMPOTENCY_KEY_MAX} characters long.`,
+			},
+		]);
+	return createHash("sha256")
+		.update(JSON.stringify([userId, key]))
+		.digest("hex");
+}
+
+/** The order once no run is working on it (not PENDING), or as it is after REPLAY_WAIT_MS. */
+export async function outcome(deps: Pick<SagaDeps, "store" | "now" | "sleep">, orderId: string): Promise<Order> {
+	let order = await reload(deps.store, orderId);
+	for (const deadline = deps.now() + REPLAY_WAIT_MS; order.status === "PENDING" && deps.now() < deadline;) {
+		await deps.sleep(REPLAY_POLL_MS);
+		order = await reload(deps.store, orderId);
+	}
+	return order;
 }
 
 /**
@@ -303,11 +413,7 @@ export async function replay(
 	if (!existing) return null;
 	if (existing.requestHash !== requestHash)
 		throw new ConflictError("This Idempotency-Key was used for a different request", "IDEMPOTENCY_KEY_REUSED");
-	let order = existing;
-	for (const deadline = deps.now() + REPLAY_WAIT_MS; order.status === "PENDING" && deps.now() < deadline;) {
-		await deps.sleep(REPLAY_POLL_MS);
-		order = await reload(deps.store, existing.id);
-	}
+	const order = existing.status === "PENDING" ? await outcome(deps, existing.id) : existing;
 	if (order.status === "PENDING")
 		throw new ConflictError(
 			"The first request with this Idempotency-Key is still in progress",
@@ -317,13 +423,16 @@ export async function replay(
 	return order;
 }
 
-/** Picks up orders whose node died or gave up mid-way (lease expired) and finishes or compensates them. */
-export async function recoverStale(deps: SagaDeps): Promise<void> {
+/**
+ * Picks up orders whose run died or gave up mid-way (lease expired, by more than the clock margin) and finishes or
+ * compensates them; starts no further order once `active()` turns false (the node is stopping).
+ */
+export async function recoverStale(deps: SagaDeps, active: () => boolean = () => true): Promise<void> {
 	const stale = await deps.store.find(
-		{ settled: false, leaseUntil: { $lt: iso(deps.now()) } },
+		{ settled: false, leaseUntil: { $lt: iso(deps.now() - deps.clockSkewMs) } },
 		{ sort: ["leaseUntil"], limit: RECOVERY_BATCH },
 	);
-	for (let i = 0; i < stale.length; i += RECOVERY_PARALLEL)
+	for (let i = 0; i < stale.length && active(); i += RECOVERY_PARALLEL)
 		await Promise.all(stale.slice(i, i + RECOVERY_PARALLEL).map(order => recover(deps, order)));
 }
 
@@ -336,9 +445,15 @@ export async function recover(deps: SagaDeps, order: Order): Promise<void> {
 	else await compensate(deps, taken);
 }
 
-/** Leases an order whose lease expired to this node; null if another node took it first. */
+/**
+ * Compare-and-set of the lease as it was read (its run token and expiry) to a new run on this node, with a new
+ * token: the run it replaces can no longer write. Null if another node took the order first, or its run renewed.
+ */
 export async function takeOver(deps: SagaDeps, order: Order): Promise<Order | null> {
-	const lease = { leaseOwner: deps.nodeID, leaseUntil: iso(deps.now() + deps.leaseMs) };
-	const taken = await deps.store.update({ id: order.id, leaseUntil: order.leaseUntil }, { set: lease });
+	const lease = { leaseOwner: deps.nodeID, leaseToken: deps.newToken(), leaseUntil: iso(deps.now() + deps.leaseMs) };
+	const taken = await deps.store.update(
+		{ id: order.id, leaseToken: order.leaseToken, leaseUntil: order.leaseUntil },
+		{ set: lease },
+	);
 	return taken ? { ...order, ...lease } : null;
 }

@@ -110,8 +110,10 @@ await describeWithServers(
 				// Prometheus endpoints on free ports; the test reads the counters through `$node.metrics`.
 				METRICS_PORT: "0",
 				REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
-				// Orders left unsettled by the payments outage are finished by recovery within seconds.
+				// Orders left unsettled by the payments outage are finished by recovery within seconds; a step's three
+				// attempts (3 × 1 s and the retry delays) stay under half the lease, as the orders service requires.
 				ORDER_LEASE_SECONDS: "8",
+				ORDER_STEP_TIMEOUT_MS: "1000",
 				LOGLEVEL: process.env.TEST_LOGLEVEL ?? "info",
 			};
 			for (const spec of LAYOUT)

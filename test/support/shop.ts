@@ -1,5 +1,5 @@
 import type { AddressInfo } from "node:net";
-import { ServiceBroker, type BrokerOptions, type ServiceSchema } from "moleculer";
+import { ServiceBroker, type BrokerOptions, type Middleware, type ServiceSchema } from "moleculer";
 import { brokerOptions } from "../../moleculer.config";
 import ApiService from "../../services/api/api.service";
 import ProductsService from "../../services/products/products.service";
@@ -28,10 +28,16 @@ export interface Shop {
 
 /**
  * A shop broker in this process, configured like production by `moleculer.config.ts` from `env`
- * (applied to process.env while the services are created, as moleculer-runner would).
+ * (applied to process.env while the services are created, as moleculer-runner would). `middlewares` come after the
+ * configured ones, so they wrap action handlers innermost (inside timeouts and retries): a place to inject faults.
  */
 export async function startShop(
-	opts: { env?: Record<string, string | undefined>; services?: string[]; broker?: Partial<BrokerOptions> } = {},
+	opts: {
+		env?: Record<string, string | undefined>;
+		services?: string[];
+		broker?: Partial<BrokerOptions>;
+		middlewares?: Middleware[];
+	} = {},
 ): Promise<Shop> {
 	const env = { METRICS: "false", SEED: "false", ...opts.env };
 	const saved: Record<string, string | undefined> = {};
@@ -41,8 +47,10 @@ export async function startShop(
 		else process.env[k] = v;
 	}
 	try {
+		const configured = brokerOptions(process.env);
 		const broker = new ServiceBroker({
-			...brokerOptions(process.env),
+			...configured,
+			middlewares: [...(configured.middlewares ?? []), ...(opts.middlewares ?? [])],
 			logger: process.env.TEST_LOGLEVEL ? { type: "Console", options: { level: process.env.TEST_LOGLEVEL } } : false,
 			...opts.broker,
 		});

@@ -37,20 +37,6 @@ describe("order failure classification", () => {
 		}
 	});
 
-	it("knows when a charge may exist and must be refunded", () => {
-		expect(
-			classifyFailure("payment", new Errors.RequestTimeoutError({ action: "payments.charge" }), "o").chargeMayExist,
-		).toBe(true);
-		// The last attempt found no node, but an earlier one may have timed out after reaching payments.
-		expect(
-			classifyFailure("payment", new Errors.ServiceNotAvailableError({ action: "payments.charge" }), "o")
-				.chargeMayExist,
-		).toBe(true);
-		expect(classifyFailure("payment", new PaymentDeclinedError(), "o").chargeMayExist).toBe(false);
-		expect(classifyFailure("commit", new Error("inventory down"), "o").chargeMayExist).toBe(true);
-		expect(classifyFailure("reserve", new OutOfStockError({ lines: [] }), "o").chargeMayExist).toBe(false);
-	});
-
 	it("never hands an internal validation error to the client", () => {
 		const internal = new Errors.ValidationError("Parameters validation error!", "VALIDATION_ERROR", [
 			{ field: "items", nodeID: "n1", action: "inventory.reserve" },

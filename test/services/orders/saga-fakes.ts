@@ -183,9 +183,14 @@ export class World {
 	readonly logs: string[] = [];
 	readonly metrics: { name: string; labels: unknown; value?: number }[] = [];
 	readonly leaseMs = 15_000;
+	readonly stepTimeoutMs = 1000;
+	readonly stepRetries = 2;
+	readonly clockSkewMs = 2000;
+	/** Run tokens handed out so far: t1, t2, ... in the order runs take orders. */
+	private tokens = 0;
 
-	/** A node running the saga with its own calls. */
-	node(nodeID: string, overrides: Partial<SagaCalls> = {}): { deps: SagaDeps; calls: FakeCalls } {
+	/** A node running the saga with its own calls; `clockOffsetMs` makes its clock run ahead (or behind) the others. */
+	node(nodeID: string, overrides: Partial<SagaCalls> = {}, clockOffsetMs = 0): { deps: SagaDeps; calls: FakeCalls } {
 		const calls = new FakeCalls(overrides);
 		const deps: SagaDeps = {
 			store: this.store,
@@ -194,9 +199,13 @@ export class World {
 				this.events.push({ type, id: opts.id, status: data.status });
 				return Promise.resolve();
 			},
-			now: this.clock.now,
+			now: () => this.clock.now() + clockOffsetMs,
 			sleep: this.clock.sleep,
+			newToken: () => `t${++this.tokens}`,
 			leaseMs: this.leaseMs,
+			stepTimeoutMs: this.stepTimeoutMs,
+			stepRetries: this.stepRetries,
+			clockSkewMs: this.clockSkewMs,
 			nodeID,
 			logger: {
 				info: (msg: string) => this.logs.push(`${nodeID} info ${msg}`),

@@ -6,9 +6,15 @@ import * as saga from "../../../services/orders/saga";
 import { DRAFT, World, gate, settle } from "./saga-fakes";
 
 const LEASE = 15_000;
+/** How far past a lease's expiry (on its own clock) a node waits before taking an order over. */
+const SKEW = 2000;
 const T0 = Date.parse("2030-01-01T00:00:00.000Z");
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** Every call of a step: the step timeout and its retries, never the request's remaining time. */
+const STEP = { timeout: 1000, retries: 2 };
+/** Every call of compensation: the step timeout, no retries (recovery retries an unsettled order). */
+const UNDO = { timeout: 1000, retries: 0 };
 const RESERVE = {
 	action: "inventory.reserve",
 	params: {
@@ -18,18 +24,16 @@ const RESERVE = {
 			{ productId: "p-2", quantity: 1 },
 		],
 	},
+	opts: STEP,
 };
 const CHARGE = {
 	action: "payments.charge",
 	params: { orderId: "o-1", userId: "u-1", amount: 3050, currency: "EUR", paymentToken: "tok_visa" },
+	opts: STEP,
 };
-const COMMIT = { action: "inventory.commit", params: RESERVE.params };
-const RELEASE = { action: "inventory.release", params: { orderId: "o-1" } };
-const refund = (reason: string) => ({
-	action: "payments.refund",
-	params: { orderId: "o-1", reason },
-	opts: { timeout: 1500, retries: 0 },
-});
+const COMMIT = { action: "inventory.commit", params: RESERVE.params, opts: STEP };
+const RELEASE = { action: "inventory.release", params: { orderId: "o-1" }, opts: UNDO };
+const refund = (reason: string) => ({ action: "payments.refund", params: { orderId: "o-1", reason }, opts: UNDO });
 const event = (type: string, status: string) => ({ type, id: `o-1:${type.slice("order.".length)}`, status });
 const CREATED = { type: "order.created", id: "o-1:created", status: "PENDING" };
 
@@ -37,6 +41,15 @@ const CREATED = { type: "order.created", id: "o-1:created", status: "PENDING" };
 const failedAs = (world: World) => {
 	const { status, failure, failureReason } = world.store.get("o-1");
 	return { status, failure, failureReason };
+};
+
+const DRAFT_FAILURE = {
+	step: "reserve" as const,
+	name: "StorageUnavailableError",
+	code: 503,
+	type: "SERVICE_UNAVAILABLE",
+	message: "The order could not be completed, try again later",
+	data: { orderId: "o-1" },
 };
 
 /** A world with order o-1 stored PENDING, leased to n1 at T0. */
@@ -58,6 +71,7 @@ describe("order saga", () => {
 				failureReason: null,
 				settled: false,
 				leaseOwner: "n1",
+				leaseToken: "t1",
 				leaseUntil: iso(T0 + LEASE),
 				createdAt: iso(T0),
 				updatedAt: iso(T0),
@@ -70,7 +84,6 @@ describe("order saga", () => {
 			const world = new World();
 			const failure = {
 				step: "payment" as const,
-				chargeMayExist: false,
 				name: "PaymentUnavailableError",
 				code: 503,
 				type: "PAYMENT_UNAVAILABLE",
@@ -112,40 +125,76 @@ describe("order saga", () => {
 			]);
 		});
 
-		it("fails at reserve: releases what may be held, charges nothing, refunds nothing", async () => {
-			const { world, order } = await started();
-			const outOfStock = new OutOfStockError({ lines: [{ productId: "p-1", requested: 2, available: 1 }] });
-			const { deps, calls } = world.node("n1", { "inventory.reserve": () => Promise.reject(outOfStock) });
-			const result = await saga.advance(deps, order);
-			expect(calls.made).toEqual([RESERVE, RELEASE]);
-			expect(result).toMatchObject(failedAs(world));
-			expect(world.store.get("o-1")).toMatchObject({
-				status: "FAILED",
-				settled: true,
-				failureReason: "OUT_OF_STOCK",
-				failure: {
-					step: "reserve",
-					chargeMayExist: false,
-					code: 409,
-					type: "OUT_OF_STOCK",
-					data: { orderId: "o-1", lines: [{ productId: "p-1", requested: 2, available: 1 }] },
-				},
-			});
-			expect(world.events).toEqual([CREATED, event("order.failed", "FAILED")]);
-			expect(world.logs).toEqual(["n1 info Order o-1 failed at reserve: OUT_OF_STOCK Not enough stock for some items"]);
-		});
+		it(
+			"fails at reserve in the run that created the order: releases " + "what may be held; no charge was ever asked",
+			async () => {
+				const { world, order } = await started();
+				const outOfStock = new OutOfStockError({ lines: [{ productId: "p-1", requested: 2, available: 1 }] });
+				const { deps, calls } = world.node("n1", { "inventory.reserve": () => Promise.reject(outOfStock) });
+				const result = await saga.advance(deps, order, { first: true });
+				expect(calls.made).toEqual([RESERVE, RELEASE]);
+				expect(result).toMatchObject(failedAs(world));
+				expect(world.store.get("o-1")).toMatchObject({
+					status: "FAILED",
+					settled: true,
+					failureReason: "OUT_OF_STOCK",
+				});
+			},
+		);
 
-		it("fails at charge when the payment is declined: releases the stock, nothing to refund", async () => {
+		it(
+			"fails at reserve in a run that took the order over: also voids " +
+				"the payment, as the run before may have charged",
+			async () => {
+				const { world, order } = await started();
+				world.clock.advance(LEASE + SKEW + 1);
+				const outOfStock = new OutOfStockError({ lines: [{ productId: "p-1", requested: 2, available: 1 }] });
+				const { deps, calls } = world.node("n2", { "inventory.reserve": () => Promise.reject(outOfStock) });
+				const taken = (await saga.takeOver(deps, order))!;
+				await saga.advance(deps, taken);
+				expect(calls.made).toEqual([RESERVE, RELEASE, refund("OUT_OF_STOCK")]);
+				expect(world.store.get("o-1")).toMatchObject({ status: "FAILED", settled: true, leaseToken: "t2" });
+			},
+		);
+
+		it(
+			"fails at reserve: releases what may be held and voids the " + "payment, as another run may have charged",
+			async () => {
+				const { world, order } = await started();
+				const outOfStock = new OutOfStockError({ lines: [{ productId: "p-1", requested: 2, available: 1 }] });
+				const { deps, calls } = world.node("n1", { "inventory.reserve": () => Promise.reject(outOfStock) });
+				const result = await saga.advance(deps, order);
+				expect(calls.made).toEqual([RESERVE, RELEASE, refund("OUT_OF_STOCK")]);
+				expect(result).toMatchObject(failedAs(world));
+				expect(world.store.get("o-1")).toMatchObject({
+					status: "FAILED",
+					settled: true,
+					failureReason: "OUT_OF_STOCK",
+					failure: {
+						step: "reserve",
+						code: 409,
+						type: "OUT_OF_STOCK",
+						data: { orderId: "o-1", lines: [{ productId: "p-1", requested: 2, available: 1 }] },
+					},
+				});
+				expect(world.events).toEqual([CREATED, event("order.failed", "FAILED")]);
+				expect(world.logs).toEqual([
+					"n1 info Order o-1 failed at reserve: OUT_OF_STOCK Not enough stock for some items",
+				]);
+			},
+		);
+
+		it("fails at charge when the payment is declined: releases the stock, voids the payment", async () => {
 			const { world, order } = await started();
 			const declined = new PaymentDeclinedError({ orderId: "o-1" });
 			const { deps, calls } = world.node("n1", { "payments.charge": () => Promise.reject(declined) });
 			const result = await saga.advance(deps, order);
-			expect(calls.made).toEqual([RESERVE, CHARGE, RELEASE]);
+			expect(calls.made).toEqual([RESERVE, CHARGE, RELEASE, refund("PAYMENT_DECLINED")]);
 			expect(result).toMatchObject(failedAs(world));
 			expect(world.store.get("o-1")).toMatchObject({
 				status: "FAILED",
 				settled: true,
-				failure: { step: "payment", chargeMayExist: false, code: 402, type: "PAYMENT_DECLINED" },
+				failure: { step: "payment", code: 402, type: "PAYMENT_DECLINED" },
 			});
 		});
 
@@ -159,7 +208,7 @@ describe("order saga", () => {
 			expect(world.store.get("o-1")).toMatchObject({
 				status: "FAILED",
 				settled: true,
-				failure: { step: "commit", chargeMayExist: true, code: 503, type: "SERVICE_UNAVAILABLE" },
+				failure: { step: "commit", code: 503, type: "SERVICE_UNAVAILABLE" },
 			});
 			expect(world.events).toEqual([CREATED, event("order.failed", "FAILED")]);
 		});
@@ -175,7 +224,7 @@ describe("order saga", () => {
 				status: "FAILED",
 				settled: true,
 				failureReason: "PAYMENT_UNAVAILABLE",
-				failure: { step: "payment", chargeMayExist: true, code: 503, type: "PAYMENT_UNAVAILABLE" },
+				failure: { step: "payment", code: 503, type: "PAYMENT_UNAVAILABLE" },
 			});
 		});
 
@@ -188,7 +237,7 @@ describe("order saga", () => {
 			expect(world.store.get("o-1")).toMatchObject({ status: "PENDING", settled: false, leaseOwner: "n1" });
 
 			const n2 = world.node("n2");
-			world.clock.advance(LEASE + 1);
+			world.clock.advance(LEASE + SKEW + 1);
 			await saga.recoverStale(n2.deps);
 			// Every step is idempotent per order: recovery runs them all again.
 			expect(n2.calls.made).toEqual([RESERVE, CHARGE, COMMIT]);
@@ -229,7 +278,7 @@ describe("order saga", () => {
 			const n2 = world.node("n2");
 			await saga.recoverStale(n2.deps);
 			expect(n2.calls.made).toEqual([]); // the lease has not expired yet
-			world.clock.advance(LEASE + 1);
+			world.clock.advance(LEASE + SKEW + 1);
 			await saga.recoverStale(n2.deps);
 			expect(n2.calls.made).toEqual([RELEASE, refund("SERVICE_UNAVAILABLE")]);
 			expect(world.store.get("o-1")).toMatchObject({ status: "FAILED", settled: true, leaseOwner: "n2" });
@@ -244,11 +293,12 @@ describe("order saga", () => {
 			const n2 = world.node("n2");
 			const cancelled = await saga.cancel(n2.deps, confirmed);
 			expect(n2.calls.made).toEqual([RELEASE, refund("cancelled")]);
-			expect(cancelled).toMatchObject({ status: "CANCELLED", leaseOwner: "n2" });
+			expect(cancelled).toMatchObject({ status: "CANCELLED", leaseOwner: "n2", leaseToken: "t2" });
 			expect(world.store.get("o-1")).toMatchObject({
 				status: "CANCELLED",
 				settled: true,
 				leaseOwner: "n2",
+				leaseToken: "t2",
 				leaseUntil: iso(T0 + 60_000 + LEASE),
 			});
 			expect(world.events.at(-1)).toEqual(event("order.cancelled", "CANCELLED"));
@@ -268,7 +318,7 @@ describe("order saga", () => {
 			expect(n1.calls.actions()).toEqual(["inventory.reserve", "payments.charge"]);
 
 			const n2 = world.node("n2");
-			world.clock.advance(LEASE - 1);
+			world.clock.advance(LEASE + SKEW - 1);
 			await saga.recoverStale(n2.deps);
 			expect(n2.calls.made).toEqual([]);
 
@@ -279,7 +329,7 @@ describe("order saga", () => {
 				status: "CONFIRMED",
 				settled: true,
 				leaseOwner: "n2",
-				leaseUntil: iso(T0 + LEASE + 1 + LEASE),
+				leaseUntil: iso(T0 + LEASE + SKEW + 1 + LEASE),
 			});
 			expect(world.events).toEqual([CREATED, event("order.confirmed", "CONFIRMED")]);
 			expect(world.logs).toEqual(["n2 info Recovering order o-1 (PENDING)"]);
@@ -300,7 +350,7 @@ describe("order saga", () => {
 			const n2 = world.node("n2", { "inventory.reserve": after(slow2) });
 			const run1 = saga.advance(n1.deps, order);
 			await settle();
-			world.clock.advance(LEASE + 1);
+			world.clock.advance(LEASE + SKEW + 1);
 			const recovery = saga.recoverStale(n2.deps);
 			await settle();
 			expect(world.store.get("o-1")).toMatchObject({ status: "PENDING", leaseOwner: "n2" });
@@ -330,7 +380,7 @@ describe("order saga", () => {
 			});
 			const run1 = saga.advance(n1.deps, order);
 			await settle();
-			world.clock.advance(LEASE + 1);
+			world.clock.advance(LEASE + SKEW + 1);
 			await saga.recoverStale(world.node("n2").deps);
 
 			slow.open();
@@ -347,16 +397,16 @@ describe("order saga", () => {
 				saga.takeOver(world.node("n2").deps, order),
 				saga.takeOver(world.node("n3").deps, order),
 			]);
-			expect(a).toMatchObject({ leaseOwner: "n2", leaseUntil: iso(T0 + LEASE + 1 + LEASE) });
+			expect(a).toMatchObject({ leaseOwner: "n2", leaseToken: "t2", leaseUntil: iso(T0 + LEASE + 1 + LEASE) });
 			expect(b).toBeNull();
-			expect(world.store.get("o-1").leaseOwner).toBe("n2");
+			expect(world.store.get("o-1")).toMatchObject({ leaseOwner: "n2", leaseToken: "t2" });
 		});
 
 		it("leaves settled orders and orders still leased alone", async () => {
 			const { world, order } = await started();
 			await saga.advance(world.node("n1").deps, order);
 			await saga.start(world.node("n1").deps, { ...DRAFT, id: "o-2", idempotencyKey: null }, null);
-			world.clock.advance(LEASE - 1);
+			world.clock.advance(LEASE + SKEW - 1);
 			const n2 = world.node("n2");
 			await saga.recoverStale(n2.deps);
 			expect(n2.calls.made).toEqual([]);
@@ -417,6 +467,202 @@ describe("order saga", () => {
 			});
 			expect(world.clock.now()).toBe(T0 + saga.REPLAY_WAIT_MS);
 			expect(world.store.get("o-1").status).toBe("PENDING");
+		});
+	});
+
+	describe("fencing: one run of an order at a time", () => {
+		it(
+			"keeps apart two runs on the same node: the first run's late " + "503 at reserve writes and undoes nothing",
+			async () => {
+				// Issue 17, item 1: the request's reserve outlasts the lease, its own node recovers the order (same owner), and
+				// the reserve then fails with 503 while the recovery has reserved and charged.
+				const { world, order } = await started();
+				const late = gate();
+				const recoveryCommit = gate();
+				let reserves = 0;
+				const n1 = world.node("n1", {
+					"inventory.reserve": async params => {
+						if (++reserves > 1) return params;
+						await late.promise;
+						throw new StorageUnavailableError();
+					},
+					"inventory.commit": async params => {
+						await recoveryCommit.promise;
+						return { ...params, committed: 1 };
+					},
+				});
+				const run1 = saga.advance(n1.deps, order);
+				await settle();
+				world.clock.advance(LEASE + SKEW + 1);
+				const recovery = saga.recoverStale(n1.deps);
+				await settle();
+				expect(n1.calls.made).toEqual([RESERVE, RESERVE, CHARGE, COMMIT]);
+				expect(world.store.get("o-1")).toMatchObject({ status: "PENDING", leaseOwner: "n1", leaseToken: "t2" });
+
+				late.open();
+				// The first run's token is gone: it neither fails the order nor releases what the recovery holds.
+				expect(await run1).toMatchObject({ status: "PENDING", leaseToken: "t2" });
+				recoveryCommit.open();
+				await recovery;
+				expect(n1.calls.made).toEqual([RESERVE, RESERVE, CHARGE, COMMIT]);
+				expect(world.store.get("o-1")).toMatchObject({ status: "CONFIRMED", settled: true, leaseToken: "t2" });
+				expect(world.events).toEqual([CREATED, event("order.confirmed", "CONFIRMED")]);
+			},
+		);
+
+		it(
+			"takes an order over with a new token: the old run's renewal, " + "status changes and settling write nothing",
+			async () => {
+				const { world, order } = await started();
+				const n1 = world.node("n1");
+				world.clock.advance(LEASE + SKEW + 1);
+				const taken = await saga.takeOver(n1.deps, order);
+				expect(taken).toMatchObject({ leaseOwner: "n1", leaseToken: "t2" });
+				const before = world.store.get("o-1");
+
+				expect(await saga.renewLease(n1.deps, order)).toBeNull();
+				expect(await saga.confirm(n1.deps, order)).toBeNull();
+				expect(await saga.fail(n1.deps, order, DRAFT_FAILURE)).toMatchObject({ status: "PENDING", leaseToken: "t2" });
+				expect(await saga.settle(n1.deps, { ...order, status: "FAILED" })).toBe(false);
+				expect(n1.calls.made).toEqual([]);
+				expect(world.store.get("o-1")).toEqual(before);
+				expect(world.events).toEqual([CREATED]);
+
+				// The run that holds the token renews.
+				expect(await saga.renewLease(n1.deps, taken!)).toBe(T0 + LEASE + SKEW + 1 + LEASE);
+			},
+		);
+
+		it("extends the lease when an order fails, so that recovery does not take its compensation over", async () => {
+			const { world, order } = await started();
+			const slowRefund = gate();
+			const n1 = world.node("n1", {
+				// The charge is declined at the end of its time budget, just under half the lease.
+				"payments.charge": () => {
+					world.clock.advance(LEASE / 2 - 1);
+					return Promise.reject(new PaymentDeclinedError({ orderId: "o-1" }));
+				},
+				"payments.refund": async p => {
+					await slowRefund.promise;
+					return world.node("x").calls.calls["payments.refund"](p);
+				},
+			});
+			const run = saga.advance(n1.deps, order);
+			await settle();
+			expect(world.store.get("o-1")).toMatchObject({
+				status: "FAILED",
+				leaseToken: "t1",
+				leaseUntil: iso(T0 + LEASE / 2 - 1 + LEASE),
+			});
+			// The lease the run started with has expired (by more than the margin); the one the failure took has not.
+			world.clock.advance(LEASE / 2 + SKEW + 2);
+			const n2 = world.node("n2");
+			await saga.recoverStale(n2.deps);
+			expect(n2.calls.made).toEqual([]);
+			slowRefund.open();
+			expect(await run).toMatchObject({ status: "FAILED" });
+			expect(world.store.get("o-1")).toMatchObject({ status: "FAILED", settled: true, leaseToken: "t1" });
+		});
+
+		it("answers a request whose run lost the order with the outcome of the run that took it over", async () => {
+			const { world, order } = await started();
+			world.clock.advance(LEASE + SKEW + 1);
+			const n2 = world.node("n2");
+			const taken = (await saga.takeOver(n2.deps, order))!;
+			const { deps } = world.node("n1");
+			let polls = 0;
+			const sleep = async (ms: number) => {
+				await deps.sleep(ms);
+				if (++polls === 3) await saga.advance(n2.deps, taken);
+			};
+			expect(await saga.outcome({ ...deps, sleep }, order.id)).toMatchObject({ status: "CONFIRMED", leaseToken: "t2" });
+			expect(polls).toBe(3);
+		});
+	});
+
+	describe("timings", () => {
+		it("gives every call an explicit timeout and its retries, never the request's remaining time", async () => {
+			const { world, order } = await started();
+			const down = new Errors.ServiceNotAvailableError({ action: "inventory.commit" });
+			const { deps, calls } = world.node("n1", { "inventory.commit": () => Promise.reject(down) });
+			await saga.advance(deps, order);
+			expect(calls.made.map(c => [c.action, c.opts])).toEqual([
+				["inventory.reserve", STEP],
+				["payments.charge", STEP],
+				["inventory.commit", STEP],
+				["inventory.release", UNDO],
+				["payments.refund", UNDO],
+			]);
+		});
+
+		it(
+			"counts a step's attempts and retry delays, and refuses " + "timings where a step could outlast half the lease",
+			() => {
+				expect(saga.stepBudgetMs({ stepTimeoutMs: 2000, stepRetries: 2 })).toBe(2000 * 3 + 100 + 200);
+				expect(saga.stepBudgetMs({ stepTimeoutMs: 500, stepRetries: 0 })).toBe(500);
+				const ok = { leaseMs: 15_000, stepTimeoutMs: 2000, stepRetries: 2, clockSkewMs: 2000 };
+				expect(() => saga.assertTimings(ok)).not.toThrow();
+				for (const bad of [
+					{ ...ok, stepTimeoutMs: 2500 }, // 7.8 s of attempts against 7.5 s
+					{ ...ok, leaseMs: 12_000 },
+					{ ...ok, stepTimeoutMs: 0 },
+					{ ...ok, stepRetries: -1 },
+					{ ...ok, clockSkewMs: -1 },
+					{ ...ok, leaseMs: Number.NaN },
+				])
+					expect(() => saga.assertTimings(bad)).toThrow(/ORDER_/);
+			},
+		);
+	});
+
+	describe("clocks", () => {
+		it(
+			"takes no order over before its lease expired by the clock " +
+				"margin, whatever the recovering node's clock says",
+			async () => {
+				const { world } = await started();
+				// n2's clock runs 1.5 s ahead: when n1's lease still has 1 s to run on n1's clock, n2 reads it as expired.
+				const n2 = world.node("n2", {}, 1500);
+				world.clock.advance(LEASE - 1000);
+				await saga.recoverStale(n2.deps);
+				expect(n2.calls.made).toEqual([]);
+				expect(world.store.get("o-1")).toMatchObject({ status: "PENDING", leaseOwner: "n1", leaseToken: "t1" });
+
+				world.clock.advance(1000 + SKEW - 1500 + 1);
+				await saga.recoverStale(n2.deps);
+				expect(n2.calls.made).toEqual([RESERVE, CHARGE, COMMIT]);
+				expect(world.store.get("o-1")).toMatchObject({ status: "CONFIRMED", leaseOwner: "n2", leaseToken: "t2" });
+			},
+		);
+	});
+
+	describe("stopping", () => {
+		it("picks no order up once its node is stopping", async () => {
+			const { world } = await started();
+			world.clock.advance(LEASE + SKEW + 1);
+			const n2 = world.node("n2");
+			await saga.recoverStale(n2.deps, () => false);
+			expect(n2.calls.made).toEqual([]);
+			expect(world.store.get("o-1")).toMatchObject({ status: "PENDING", leaseOwner: "n1", leaseToken: "t1" });
+		});
+	});
+
+	describe("idempotency keys", () => {
+		it("stores a fixed-length digest of user and key, so a key of any allowed length fits the column", () => {
+			const long = "k".repeat(saga.IDEMPOTENCY_KEY_MAX);
+			expect(saga.idempotencyKey("u-1", long)).toMatch(/^[0-9a-f]{64}$/);
+			expect(saga.idempotencyKey("u-1", "k")).toMatch(/^[0-9a-f]{64}$/);
+			expect(saga.idempotencyKey("u-1", "k")).toBe(saga.idempotencyKey("u-1", "k"));
+			// Per user, and unambiguous: ("u-1", ":k") is not ("u-1:", "k").
+			expect(saga.idempotencyKey("u-2", "k")).not.toBe(saga.idempotencyKey("u-1", "k"));
+			expect(saga.idempotencyKey("u-1", ":k")).not.toBe(saga.idempotencyKey("u-1:", "k"));
+			expect(saga.idempotencyKey("u-1", undefined)).toBeNull();
+		});
+
+		it("refuses a key over the documented maximum with 422 instead of ignoring it", () => {
+			expect(() => saga.idempotencyKey("u-1", "k".repeat(saga.IDEMPOTENCY_KEY_MAX + 1))).toThrow(
+				expect.objectContaining({ code: 422, type: "VALIDATION_ERROR" }),
+			);
 		});
 	});
 
