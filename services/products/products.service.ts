@@ -14,7 +14,7 @@ import { SEED_PRODUCTS } from "./catalogue-seed";
 import { Catalogue, PRODUCTS, VARIANTS } from "./catalogue";
 import type { Product, ProductRecord } from "./contract";
 import { PRODUCT_MIGRATIONS } from "./migrations";
-import { productView } from "./variants";
+import { createdEventData, productView } from "./variants";
 import { addedVariant, buildProduct, changedProduct, changedVariant } from "./product-input";
 import {
 	SEARCH_FIELDS,
@@ -209,12 +209,7 @@ const ProductsService = defineService<ProductsThis>({
 			const product = await this.catalogue.transaction(async tx => {
 				await this.catalogue.insert(record, variants, tx);
 				const created = productView(record, variants);
-				const { name, price, currency, category, sku } = created;
-				const variantData = variants.map(({ id: variantId, sku: s, price: p, currency: c, options }) => ({
-					variantId,
-					...{ sku: s, price: p, currency: c, options },
-				}));
-				const data = { productId, sku, name, price, currency, category, variants: variantData };
+				const data = createdEventData(created, variants);
 				await this.publishEvent(ctx, "product.created", data, { tx });
 				return created;
 			});

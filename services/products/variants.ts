@@ -104,6 +104,19 @@ export function productView(record: ProductRecord, variants: Variant[]): Product
 	return { ...record, options: record.options ?? [], price, currency, sku, variants: sorted.map(variantView) };
 }
 
+/** The payload of product.created: the product's summary and every variant (inventory makes their stock). */
+export function createdEventData(product: Product, variants: Variant[]) {
+	const { id: productId, sku, name, price, currency, category } = product;
+	const data = variants.map(v => ({
+		variantId: v.id,
+		sku: v.sku,
+		price: v.price,
+		currency: v.currency,
+		options: v.options,
+	}));
+	return { productId, sku, name, price, currency, category, variants: data };
+}
+
 /** How orders and carts price a variant. */
 export function variantLine(product: Pick<ProductRecord, "id" | "name">, variant: Variant): VariantLine {
 	const { id, sku, options, price, currency, title } = variant;
