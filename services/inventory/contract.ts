@@ -29,12 +29,11 @@ export interface Reservation extends Doc {
 }
 
 /**
- * What clients and other actors see of a variant's stock. Stock is keyed by variant id (issue 12): `productId` is that
- * key under its name before variants (a single-variant product's variant has the product's id), `variantId` the same.
+ * What clients and other actors see of a variant's stock. Stock is keyed by variant id (issue 12); `productId` is that
+ * key under its name before variants (a single-variant product's variant has the product's id).
  */
 export interface StockView {
 	productId: string;
-	variantId: string;
 	available: number;
 	reserved: number;
 }

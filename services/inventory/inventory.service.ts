@@ -55,7 +55,7 @@ const InventoryService = defineService<InventoryThis>({
 			params: params({ productId: id }),
 			async handler(this: InventoryThis, ctx: Ctx<"inventory.get">): Result<"inventory.get"> {
 				const { productId, available, reserved } = await this.ledger.find(ctx.params.productId);
-				return { productId, variantId: productId, available, reserved };
+				return { productId, available, reserved };
 			},
 		},
 
@@ -171,7 +171,7 @@ const InventoryService = defineService<InventoryThis>({
 			const threshold = this.config.lowStockThreshold;
 			if (before !== undefined && crossedLowThreshold(before, available, threshold))
 				await this.publishEvent(ctx, "inventory.low", { productId, available, threshold });
-			return { productId, variantId: productId, available, reserved };
+			return { productId, available, reserved };
 		},
 
 		/**

@@ -84,7 +84,7 @@ for (const kind of ["mariadb", "postgres"] as const) {
 				expect(product).toMatchObject({ id, sku, name, price, currency, options: [] });
 				expect(product.variants).toEqual([{ id, sku, title: name, options: {}, price, currency }]);
 				expect((await api.get<Stock>(`/api/inventory/${id}`)).body).toMatchObject({
-					...{ variantId: id, available: stock[0], reserved: 0 },
+					...{ productId: id, available: stock[0], reserved: 0 },
 				});
 			}
 		});

@@ -200,7 +200,7 @@ describe("products with variants, over HTTP", () => {
 			},
 		]);
 		expect(res.body.total).toBe(6300);
-		expect(await stockOf(mBlue.id)).toMatchObject({ variantId: mBlue.id, available: 7, reserved: 0 });
+		expect(await stockOf(mBlue.id)).toMatchObject({ productId: mBlue.id, available: 7, reserved: 0 });
 		expect(await stockOf(sRed.id)).toMatchObject({ available: 10, reserved: 0 });
 
 		const out = await api.post<ApiError<{ lines: unknown[] }>>(

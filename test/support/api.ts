@@ -60,7 +60,6 @@ export interface Variant {
 
 export interface Stock {
 	productId: string;
-	variantId: string;
 	available: number;
 	reserved: number;
 }
