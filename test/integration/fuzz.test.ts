@@ -554,6 +554,10 @@ const SERVICE_OPERATORS: Record<string, string[]> = {
 	"stock.available": ["$gte"],
 	"stock.reserved": ["$gte"],
 	"stock.sold": ["$gte"],
+	// Made by the services without a request: inventory's settlement moves (NeDB) and the payments refund sweep.
+	"stock.pending": ["$gte"],
+	"payments.updatedAt": ["$lt"],
+	"payments.status": ["$in"],
 };
 const isScalar = (v: unknown) => v === null || ["string", "number", "boolean"].includes(typeof v);
 
