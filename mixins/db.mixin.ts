@@ -5,7 +5,10 @@ import { dbUriFor } from "../lib/config";
 import {
 	Store,
 	createSequelize,
+	migrationsCollection,
+	runMigrations,
 	storeKind,
+	type Migration,
 	type AnyCollectionSpec,
 	type CollectionSpec,
 	type Doc,
@@ -22,6 +25,8 @@ export interface DbThis {
 	/** The store of one of the service's collections, typed by its spec. */
 	storeFor<T extends Doc>(spec: CollectionSpec<T>): Store<T>;
 	storageReachable(): Promise<boolean>;
+	/** Runs the versioned steps not done yet on the service's stores (lib/storage/migrations.ts); once connected. */
+	migrate(steps: readonly Migration[]): Promise<string[]>;
 }
 type This = Service & DbThis;
 
@@ -52,6 +57,23 @@ export function DbMixin(...collections: AnyCollectionSpec[]) {
 					() => true,
 					() => false,
 				);
+			},
+
+			async migrate(this: This, steps: readonly Migration[]): Promise<string[]> {
+				const context = {
+					kind: storeKind(this.dbUri),
+					sequelize: this.sequelize,
+					storeFor: this.storeFor.bind(this),
+					logger: this.logger,
+				};
+				if (this.sequelize) return runMigrations(this.name, steps, context);
+				const done = new Store(migrationsCollection(this.name), this.dbUri, this.logger);
+				await done.connect(this.broker);
+				try {
+					return await runMigrations(this.name, steps, context, done);
+				} finally {
+					await done.disconnect();
+				}
 			},
 		},
 

@@ -3,3 +3,4 @@
 
 export * from "./compaction";
 export * from "./store";
+export * from "./migrations";

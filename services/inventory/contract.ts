@@ -28,7 +28,10 @@ export interface Reservation extends Doc {
 	moves?: string[];
 }
 
-/** What clients and other actors see of a product's stock. */
+/**
+ * What clients and other actors see of a variant's stock. Stock is keyed by variant id (issue 12); `productId` is that
+ * key under its name before variants (a single-variant product's variant has the product's id).
+ */
 export interface StockView {
 	productId: string;
 	available: number;

@@ -3,7 +3,7 @@ import { DbMixin, type DbThis } from "../../mixins/db.mixin";
 import { EventsMixin, consume, outboxCollection, type EventsThis } from "../../mixins/events.mixin";
 import { AuthMixin, type AuthThis } from "../../mixins/auth.mixin";
 import { loadConfig, type AppConfig } from "../../lib/config";
-import { ConflictError, OutOfStockError } from "../../lib/errors";
+import { ConflictError, NotFoundError, OutOfStockError, UnprocessableError } from "../../lib/errors";
 import type { DomainEvent } from "../../lib/events";
 import { call, defineService, IDEMPOTENT_RETRY, params, id, quantity, stockLevel, auditPage } from "../../lib/actor";
 import type { ActionName, ActionParams, ActionResult } from "../../lib/actor";
@@ -27,10 +27,14 @@ type InventoryThis = Service & DbThis & EventsThis & AuthThis & InventoryMethods
 type Ctx<N extends ActionName> = Context<ActionParams<N>>;
 type Result<N extends ActionName> = Promise<ActionResult<N>>;
 
-/** product.created names the new product; the envelope check of `consume` does not look inside `data`. */
-function createdProductId(event: DomainEvent): string {
-	const { productId } = event.data;
-	if (typeof productId === "string") return productId;
+/**
+ * product.created names the new product's variants (events before variants: the product, its one variant's id); the
+ * envelope check of `consume` does not look inside `data`.
+ */
+function createdVariantIds(event: DomainEvent): string[] {
+	const { productId, variants } = event.data;
+	if (Array.isArray(variants)) return variants.map(v => String((v as { variantId: unknown }).variantId));
+	if (typeof productId === "string") return [productId];
 	throw new Errors.ValidationError("product.created without a productId", "VALIDATION_ERROR", event.data);
 }
 
@@ -157,7 +161,7 @@ const InventoryService = defineService<InventoryThis>({
 
 	channels: {
 		"product.created": consume<InventoryThis>(async function (ctx) {
-			await this.ledger.ensure(createdProductId(ctx.params));
+			for (const variantId of createdVariantIds(ctx.params)) await this.ledger.ensure(variantId);
 		}),
 	},
 
@@ -170,9 +174,17 @@ const InventoryService = defineService<InventoryThis>({
 			return { productId, available, reserved };
 		},
 
-		/** For admin changes: the product must exist in the catalogue (404 otherwise); its counters are made if missing. */
+		/**
+		 * For admin changes: the stock key must be a variant in the catalogue (a single-variant product's id is its
+		 * variant's; 404 otherwise, 422 VARIANT_REQUIRED for a multi-variant product); counters are made if missing.
+		 */
 		async ensureProductStock(this: InventoryThis, ctx: Context, productId: string): Promise<void> {
-			await call(ctx, "products.get", { id: productId });
+			const found = await call(ctx, "products.getVariants", { ids: [productId] });
+			if (found.multiVariantProductIds.length)
+				throw new UnprocessableError("This product has several variants: name one", "VARIANT_REQUIRED", {
+					productId,
+				});
+			if (!found.variants.length) throw new NotFoundError("Variant", { id: productId });
 			await this.ledger.ensure(productId);
 		},
 

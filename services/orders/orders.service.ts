@@ -9,7 +9,7 @@ import { call, defineService, params, id, quantity, page, pageSize, pageOf, audi
 import { loadOrdersConfig } from "../../lib/config";
 import type { Store, Where } from "../../lib/storage";
 import { ADMIN_STATUSES, ORDER_STATUSES, assertTransition } from "./order-state";
-import { mergeLines, priceOrder } from "./pricing";
+import { mergeLines, priceOrder, stockKey } from "./pricing";
 import { failureError, noPaymentNode } from "./order-failure";
 import { ORDERS, view, type CreateOrderParams, type ListOrdersParams, type Order, type OrdersMeta } from "./contract";
 import type { OrderAuditRow, OrderView } from "./contract";
@@ -58,7 +58,11 @@ const OrdersService = defineService<OrdersThis>({
 					type: "array",
 					min: 1,
 					max: 50,
-					items: { type: "object", strict: "remove", props: { productId: id, quantity } },
+					items: {
+						type: "object",
+						strict: "remove",
+						props: { variantId: { ...id, optional: true }, productId: { ...id, optional: true }, quantity },
+					},
 				},
 				paymentToken: { type: "string", min: 1, max: 100 },
 				shippingAddress: {
@@ -87,7 +91,8 @@ const OrdersService = defineService<OrdersThis>({
 				if (replayed) return replied(replayed);
 
 				const lines = mergeLines(ctx.params.items);
-				const priced = priceOrder(lines, await call(ctx, "products.getMany", { ids: lines.map(l => l.productId) }));
+				const ids = lines.map(l => l.variantId);
+				const priced = priceOrder(lines, await call(ctx, "products.getVariants", { ids }));
 				const orderId = randomUUID();
 				// With no payments node able to take a charge the order is refused at once.
 				const refused = this.broker.registry.actions.get("payments.charge")?.hasAvailable()
@@ -178,7 +183,8 @@ const OrdersService = defineService<OrdersThis>({
 					id: orderId,
 					status,
 					settled: !!settled,
-					items: items.map(({ productId, quantity: q }) => ({ productId, quantity: q })),
+					// Inventory's stock key is the variant id (lib/audit matches it with the reservations).
+					items: items.map(item => ({ productId: stockKey(item), quantity: item.quantity })),
 					total,
 					currency,
 				}));

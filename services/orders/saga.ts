@@ -10,6 +10,7 @@ import type { Store, Where } from "../../lib/storage";
 import type { CreateOrderParams, Order, OrderEventData, OrderEventType } from "./contract";
 import { classifyFailure, errorLike, type OrderFailure, type SagaStep } from "./order-failure";
 import type { OrderStatus } from "./order-state";
+import { stockKey } from "./pricing";
 
 /** How long a client repeating a request waits for the first one to settle before hearing 409. */
 export const REPLAY_WAIT_MS = 8000;
@@ -200,9 +201,9 @@ export async function start(deps: SagaDeps, draft: OrderDraft, refused: OrderFai
 
 // The steps. Each is idempotent per order, so a run that takes over an abandoned order simply runs them again.
 
-/** The stock lines of an order, as inventory reserves and commits them. */
+/** The stock lines of an order, as inventory reserves and commits them: keyed by variant id. */
 function stockLines(order: Order) {
-	return order.items.map(({ productId, quantity }) => ({ productId, quantity }));
+	return order.items.map(item => ({ productId: stockKey(item), quantity: item.quantity }));
 }
 
 export function reserve(deps: SagaDeps, order: Order): Promise<unknown> {

@@ -6,118 +6,98 @@ import { EventsMixin, outboxCollection, type EventsThis } from "../../mixins/eve
 import { AuthMixin, type AuthThis } from "../../mixins/auth.mixin";
 import { CacheCleanerMixin, type CacheCleanerThis } from "../../mixins/cache-cleaner.mixin";
 import { loadConfig, type AppConfig } from "../../lib/config";
-import { ConflictError, DuplicateKeyError, NotFoundError } from "../../lib/errors";
-import { call, defineService, params, id, money, currency, page, pageSize, pageOf } from "../../lib/actor";
-import type { CollectionSpec, Store, Where } from "../../lib/storage";
+import { ConflictError } from "../../lib/errors";
+import { call, defineService, params, id, pageOf } from "../../lib/actor";
+import type { ActionName, ActionResult } from "../../lib/actor";
+import type { Where } from "../../lib/storage";
 import { SEED_PRODUCTS } from "./catalogue-seed";
-import type { Product, ProductInput } from "./contract";
+import { Catalogue, PRODUCTS, VARIANTS } from "./catalogue";
+import type { Product, ProductRecord } from "./contract";
+import { PRODUCT_MIGRATIONS } from "./migrations";
+import { createdEventData, productView } from "./variants";
+import { addedVariant, buildProduct, changedProduct, changedVariant } from "./product-input";
+import {
+	SEARCH_FIELDS,
+	SORTS,
+	listFields,
+	optional,
+	productFields,
+	updateFields,
+	variantFields,
+} from "./product-input";
+import type { ListParams, ProductParams, VariantParams } from "./product-input";
 
-const PRODUCTS: CollectionSpec<Product> = {
-	name: "products",
-	fields: {
-		name: "string",
-		description: "text",
-		price: "money",
-		currency: "string",
-		category: "string",
-		sku: "string",
-		createdAt: "string",
-		updatedAt: "string",
-	},
-	unique: ["sku"],
-	indexes: ["category", "createdAt", "price", "name"],
-};
-
-const SORTS: Record<string, string[]> = {
-	name: ["name", "id"],
-	price: ["price", "id"],
-	"-price": ["-price", "id"],
-	"-createdAt": ["-createdAt", "id"],
-};
-const SEARCH_FIELDS: (keyof Product)[] = ["name", "description", "sku"];
-const fields = {
-	name: { type: "string", min: 1, max: 200, trim: true },
-	description: { type: "string", max: 5000, optional: true },
-	price: money,
-	currency,
-	category: { type: "string", min: 1, max: 50, trim: true, lowercase: true },
-	sku: { type: "string", min: 1, max: 64, trim: true, pattern: /^[A-Za-z0-9._-]+$/ },
-} as const;
-
-function optionalFields<T extends Record<string, object>>(schema: T) {
-	return Object.fromEntries(Object.entries(schema).map(([k, v]) => [k, { ...v, optional: true }])) as {
-		[K in keyof T]: T[K] & { optional: true };
-	};
-}
-
-interface ListParams {
-	page?: number;
-	pageSize?: number;
-	search?: string;
-	category?: string;
-	sort?: string;
-}
 type Created = { $statusCode?: number; $location?: string };
+type VariantCtx<P = object> = Context<P & { id: string; variantId: string }, Created>;
+type Change = (tx?: Transaction) => Promise<Product>;
 
 interface ProductsMethods {
-	findProduct(productId: string, tx?: Transaction): Promise<Product>;
-	createProduct(ctx: Context | null, input: ProductInput, productId?: string): Promise<Product>;
+	createProduct(ctx: Context | null, input: ProductParams, productId?: string): Promise<Product>;
+	change(ctx: Context, changes: string[], work: Change, removedVariantIds?: string[]): Promise<Product>;
 	seedCatalogue(): Promise<void>;
 }
 interface ProductsState {
 	config: AppConfig;
-	store: Store<Product>;
+	catalogue: Catalogue;
 }
 type ProductsThis = Service & DbThis & EventsThis & AuthThis & CacheCleanerThis & ProductsMethods & ProductsState;
+type Result<N extends ActionName> = Promise<ActionResult<N>>;
 
 const ProductsService = defineService<ProductsThis>({
 	name: "products",
-	mixins: [DbMixin(PRODUCTS, outboxCollection("products")), EventsMixin, AuthMixin, CacheCleanerMixin],
+	mixins: [DbMixin(PRODUCTS, VARIANTS, outboxCollection("products")), EventsMixin, AuthMixin, CacheCleanerMixin],
 
 	actions: {
 		list: {
-			params: params({
-				page,
-				pageSize,
-				search: { type: "string", max: 100, trim: true, optional: true },
-				category: { type: "string", max: 50, trim: true, lowercase: true, optional: true },
-				sort: { type: "enum", values: Object.keys(SORTS), optional: true },
-			}),
-			cache: { keys: ["page", "pageSize", "search", "category", "sort"] },
+			params: params(listFields),
+			cache: { keys: ["page", "pageSize", "search", "category", "sort", "minPrice", "maxPrice"] },
 			async handler(this: ProductsThis, ctx: Context<ListParams>) {
 				const { page: p = 1, pageSize: size = 20, search, category, sort = "name" } = ctx.params;
 				// Only the documented filters become a query; nothing from the client is passed through.
-				const where: Where<Product> = category ? { category } : {};
+				const where: Where<ProductRecord> = category ? { category } : {};
+				const priced = await this.catalogue.productIdsPricedIn(ctx.params.minPrice, ctx.params.maxPrice);
+				if (priced) where.id = { $in: priced };
 				const textSearch = search ? { text: search, fields: SEARCH_FIELDS } : undefined;
+				const store = this.catalogue.products;
 				const [rows, total] = await Promise.all([
-					this.store.find(where, { sort: SORTS[sort], limit: size, offset: (p - 1) * size, search: textSearch }),
-					this.store.count(where, textSearch),
+					store.find(where, { sort: SORTS[sort], limit: size, offset: (p - 1) * size, search: textSearch }),
+					store.count(where, textSearch),
 				]);
-				return pageOf(rows, total, p, size);
+				return pageOf(await this.catalogue.views(rows), total, p, size);
 			},
 		},
 
 		get: {
 			params: params({ id }),
 			cache: { keys: ["id"] },
-			handler(this: ProductsThis, ctx: Context<{ id: string }>): Promise<Product> {
-				return this.findProduct(ctx.params.id);
+			handler(this: ProductsThis, ctx: Context<{ id: string }>): Result<"products.get"> {
+				return this.catalogue.product(ctx.params.id);
 			},
 		},
 
-		/** Several products in one query (the order saga prices every line at once). Missing ids are left out. */
+		/** Several products in one query. Missing ids are left out. */
 		getMany: {
 			cache: { keys: ["ids"] },
 			params: params({ ids: { type: "array", items: id, min: 1, max: 100 } }),
-			handler(this: ProductsThis, ctx: Context<{ ids: string[] }>): Promise<Product[]> {
-				return this.store.find({ id: { $in: ctx.params.ids } }, { limit: ctx.params.ids.length });
+			async handler(this: ProductsThis, ctx: Context<{ ids: string[] }>): Result<"products.getMany"> {
+				const { ids } = ctx.params;
+				return this.catalogue.views(await this.catalogue.products.find({ id: { $in: ids } }, { limit: ids.length }));
+			},
+		},
+
+		/** Internal (orders, carts): the variants with these ids, and apart the multi-variant products named. */
+		getVariants: {
+			cache: { keys: ["ids"] },
+			params: params({ ids: { type: "array", items: id, min: 1, max: 100 } }),
+			handler(this: ProductsThis, ctx: Context<{ ids: string[] }>): Result<"products.getVariants"> {
+				return this.catalogue.lines(ctx.params.ids);
 			},
 		},
 
 		create: {
 			auth: "admin",
-			params: params(fields),
-			async handler(this: ProductsThis, ctx: Context<ProductInput, Created>): Promise<Product> {
+			params: params(productFields),
+			async handler(this: ProductsThis, ctx: Context<ProductParams, Created>): Promise<Product> {
 				const product = await this.createProduct(ctx, ctx.params);
 				ctx.meta.$statusCode = 201;
 				ctx.meta.$location = `/api/products/${product.id}`;
@@ -127,28 +107,16 @@ const ProductsService = defineService<ProductsThis>({
 
 		update: {
 			auth: "admin",
-			params: params({ id, ...optionalFields(fields) }),
-			async handler(this: ProductsThis, ctx: Context<Partial<ProductInput> & { id: string }>): Promise<Product> {
+			params: params({ id, ...optional(updateFields) }),
+			async handler(this: ProductsThis, ctx: Context<Partial<ProductParams> & { id: string }>): Promise<Product> {
 				const { id: productId, ...changes } = ctx.params;
-				const set = { ...changes, updatedAt: new Date().toISOString() };
-				const product = await this.store.transaction(async tx => {
-					const matched = await this.store.update({ id: productId }, { set }, tx).catch((err: unknown) => {
-						throw err instanceof DuplicateKeyError
-							? new ConflictError("A product with this SKU already exists", "SKU_TAKEN")
-							: err;
-					});
-					if (!matched) throw new NotFoundError("Product");
-					const updated = await this.findProduct(productId, tx);
-					await this.publishEvent(
-						ctx,
-						"product.updated",
-						{ productId, changes: Object.keys(changes), product: updated },
-						{ tx },
-					);
-					return updated;
-				});
-				await this.cleanCache();
-				return product;
+				const { record, variants } = await this.catalogue.load(productId);
+				const next = changedProduct(record, variants, changes, new Date().toISOString());
+				return this.change(ctx, Object.keys(changes), tx =>
+					next.variant
+						? this.catalogue.changeVariant(next.record, variants, next.variant, tx)
+						: this.catalogue.refresh(next.record, variants, tx),
+				);
 			},
 		},
 
@@ -156,49 +124,94 @@ const ProductsService = defineService<ProductsThis>({
 			auth: "admin",
 			params: params({ id }),
 			async handler(this: ProductsThis, ctx: Context<{ id: string }>): Promise<Product> {
-				const product = await this.findProduct(ctx.params.id);
-				await this.store.transaction(async tx => {
-					await this.store.remove({ id: product.id }, tx);
-					await this.publishEvent(ctx, "product.deleted", { productId: product.id, sku: product.sku }, { tx });
+				const product = await this.catalogue.product(ctx.params.id);
+				const variantIds = product.variants.map(v => v.id);
+				await this.catalogue.transaction(async tx => {
+					await this.catalogue.remove(product.id, tx);
+					await this.publishEvent(
+						ctx,
+						"product.deleted",
+						{ productId: product.id, sku: product.sku, variantIds },
+						{ tx },
+					);
 				});
 				await this.cleanCache();
 				return product;
 			},
 		},
+
+		addVariant: {
+			auth: "admin",
+			params: params({ id, ...variantFields }),
+			async handler(this: ProductsThis, ctx: Context<VariantParams & { id: string }, Created>): Promise<Product> {
+				const { id: productId, ...input } = ctx.params;
+				const { record, variants } = await this.catalogue.load(productId);
+				const variant = addedVariant(record, variants, input, randomUUID(), new Date().toISOString());
+				const product = await this.change(ctx, ["variants"], tx =>
+					this.catalogue.changeVariant(record, variants, variant, tx),
+				);
+				await call(ctx, "inventory.initStock", { productId: variant.id, available: 0 });
+				ctx.meta.$statusCode = 201;
+				return product;
+			},
+		},
+
+		updateVariant: {
+			auth: "admin",
+			params: params({ id, variantId: id, ...optional(variantFields) }),
+			async handler(this: ProductsThis, ctx: VariantCtx<Partial<VariantParams>>): Promise<Product> {
+				const { id: productId, variantId, ...changes } = ctx.params;
+				const { record, variants } = await this.catalogue.load(productId);
+				const variant = changedVariant(record, variants, variantId, changes, new Date().toISOString());
+				return this.change(ctx, ["variants"], tx => this.catalogue.changeVariant(record, variants, variant, tx));
+			},
+		},
+
+		/** The variant's stock record stays (history and audit); the variant can no longer be ordered. */
+		removeVariant: {
+			auth: "admin",
+			params: params({ id, variantId: id }),
+			async handler(this: ProductsThis, ctx: VariantCtx): Promise<Product> {
+				const { id: productId, variantId } = ctx.params;
+				const { record, variants } = await this.catalogue.load(productId);
+				const remove = (tx?: Transaction) => this.catalogue.removeVariant(record, variants, variantId, tx);
+				return this.change(ctx, ["variants"], remove, [variantId]);
+			},
+		},
 	},
 
 	methods: {
-		async findProduct(this: ProductsThis, productId: string, tx?: Transaction): Promise<Product> {
-			const product = await this.store.findOne({ id: productId }, tx);
-			if (!product) throw new NotFoundError("Product", { id: productId });
+		/** Runs the change and publishes product.updated in one transaction; then clears the cache. */
+		async change(
+			this: ProductsThis,
+			ctx: Context,
+			changes: string[],
+			work: Change,
+			removedVariantIds?: string[],
+		): Promise<Product> {
+			const product = await this.catalogue.transaction(async tx => {
+				const after = await work(tx);
+				const data = { productId: after.id, changes, product: after, ...(removedVariantIds && { removedVariantIds }) };
+				await this.publishEvent(ctx, "product.updated", data, { tx });
+				return after;
+			});
+			await this.cleanCache();
 			return product;
 		},
 
 		async createProduct(
 			this: ProductsThis,
 			ctx: Context | null,
-			input: ProductInput,
+			input: ProductParams,
 			productId: string = randomUUID(),
 		): Promise<Product> {
-			const now = new Date().toISOString();
-			const product: Product = {
-				...input,
-				description: input.description ?? "",
-				currency: input.currency ?? "USD",
-				id: productId,
-				createdAt: now,
-				updatedAt: now,
-			};
-			const { sku, name, price, currency, category } = product;
-			await this.store.transaction(async tx => {
-				try {
-					await this.store.insert(product, tx);
-				} catch (err) {
-					if (err instanceof DuplicateKeyError)
-						throw new ConflictError("A product with this SKU already exists", "SKU_TAKEN");
-					throw err;
-				}
-				await this.publishEvent(ctx, "product.created", { productId, sku, name, price, currency, category }, { tx });
+			const { record, variants } = buildProduct(input, productId, new Date().toISOString(), randomUUID);
+			const product = await this.catalogue.transaction(async tx => {
+				await this.catalogue.insert(record, variants, tx);
+				const created = productView(record, variants);
+				const data = createdEventData(created, variants);
+				await this.publishEvent(ctx, "product.created", data, { tx });
+				return created;
 			});
 			await this.cleanCache();
 			return product;
@@ -206,7 +219,7 @@ const ProductsService = defineService<ProductsThis>({
 
 		/** An empty catalogue gets the demo products, each with stock, so a fresh shop can take orders at once. */
 		async seedCatalogue(this: ProductsThis): Promise<void> {
-			if ((await this.store.count({})) > 0) return;
+			if ((await this.catalogue.products.count({})) > 0) return;
 			await this.broker.waitForServices(["inventory"], 60_000);
 			for (const { stock, ...product } of SEED_PRODUCTS) {
 				const productId = `seed-${product.sku.toLowerCase()}`;
@@ -224,10 +237,11 @@ const ProductsService = defineService<ProductsThis>({
 
 	created(this: ProductsThis) {
 		this.config = loadConfig();
-		this.store = this.storeFor(PRODUCTS);
+		this.catalogue = new Catalogue(this.storeFor(PRODUCTS), this.storeFor(VARIANTS));
 	},
 
 	async started(this: ProductsThis) {
+		await this.migrate(PRODUCT_MIGRATIONS);
 		if (this.config.seed) await this.seedCatalogue();
 	},
 });

@@ -286,6 +286,35 @@ const productFields: FieldSpec = {
 	currency: fc.constantFrom("USD", "EUR", "usd", "US"),
 	category: stringField(1, 20),
 	sku: fc.stringMatching(/^[A-Za-z0-9._-]{1,20}$/),
+	options: fc.constantFrom<Json>(
+		[],
+		[obj(["name", "Size"], ["values", ["S", "M", "L"]])],
+		[obj(["name", "Size"], ["values", []])],
+	),
+	variants: fc.array(
+		wellFormed({
+			sku: fc.stringMatching(/^[A-Za-z0-9._-]{1,20}$/),
+			options: fc.constantFrom("S", "M", "L", "XL").map(size => obj(["Size", size])),
+			price: fc.integer({ min: 0, max: 100_000 }),
+		}),
+		{ maxLength: 4 },
+	),
+};
+const optionValue = fc.constantFrom("S", "M", "L", "XL", "Red", "");
+const variantFields: FieldSpec = {
+	sku: productFields.sku,
+	title: stringField(0, 40),
+	options: fc.oneof(
+		optionValue.map(size => obj(["Size", size])),
+		fc
+			.uniqueArray(fc.tuple(fc.constantFrom("Size", "Colour", "__proto__", "$where"), optionValue), {
+				selector: ([key]) => key,
+				maxLength: 3,
+			})
+			.map(entries => obj(...entries)),
+	),
+	price: productFields.price,
+	currency: productFields.currency,
 };
 
 const ENDPOINTS: Record<string, EndpointSpec> = {
@@ -308,12 +337,17 @@ const ENDPOINTS: Record<string, EndpointSpec> = {
 			search: unicodeString,
 			category: fc.constantFrom("books", "BOOKS", "electronics", "fuzz"),
 			sort: fc.constantFrom("name", "price", "-price", "-createdAt", "password"),
+			minPrice: intString(0, 5000),
+			maxPrice: intString(0, 100_000),
 		}),
 	},
 	"GET /products/:id": { params: ["id"] },
 	"POST /products": { body: () => productFields },
 	"PATCH /products/:id": { params: ["id"], body: () => productFields },
 	"DELETE /products/:id": { params: ["id"] },
+	"POST /products/:id/variants": { params: ["id"], body: () => variantFields },
+	"PATCH /products/:id/variants/:variantId": { params: ["id", "variantId"], body: () => variantFields },
+	"DELETE /products/:id/variants/:variantId": { params: ["id", "variantId"] },
 	"GET /inventory/:productId": { params: ["productId"] },
 	"PUT /inventory/:productId": {
 		params: ["productId"],
@@ -512,14 +546,18 @@ function requestArb(alias: string, pools: Pools): fc.Arbitrary<FuzzRequest> {
 /** Operators the services themselves put in queries, per collection.field; anything else came from a client. */
 const SERVICE_OPERATORS: Record<string, string[]> = {
 	"products.id": ["$in"],
+	"variants.id": ["$in"],
+	"variants.productId": ["$in"],
+	"variants.price": ["$gte", "$lte"],
 	"stock.productId": ["$in"],
 	"orders.leaseUntil": ["$lt"],
 	"stock.available": ["$gte"],
 	"stock.reserved": ["$gte"],
 	"stock.sold": ["$gte"],
+	// Made by the services without a request: inventory's settlement moves (NeDB) and the payments refund sweep.
 	"stock.pending": ["$gte"],
-	"payments.status": ["$in"],
 	"payments.updatedAt": ["$lt"],
+	"payments.status": ["$in"],
 };
 const isScalar = (v: unknown) => v === null || ["string", "number", "boolean"].includes(typeof v);
 

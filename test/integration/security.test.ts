@@ -126,6 +126,25 @@ describe("security", () => {
 		return res.body.id;
 	}
 
+	/** A product with a Size option and two variants (S, M). */
+	async function newVariantProduct(): Promise<Product> {
+		const sku = () => `SEC-${randomBytes(5).toString("hex")}`;
+		const res = await call<Product>("POST", "/api/products", {
+			token: adminToken,
+			body: {
+				name: `Shirt ${randomBytes(3).toString("hex")}`,
+				category: "test",
+				options: [{ name: "Size", values: ["S", "M", "L"] }],
+				variants: [
+					{ sku: sku(), options: { Size: "S" }, price: 1000 },
+					{ sku: sku(), options: { Size: "M" }, price: 1100 },
+				],
+			},
+		});
+		expect(res.status).toBe(201);
+		return res.body;
+	}
+
 	async function annOrder(): Promise<string> {
 		const res = await call<Order>("POST", "/api/orders", {
 			token: ann.token,
@@ -244,6 +263,24 @@ describe("security", () => {
 		"DELETE /products/:id": {
 			expected: [401, 403, 403, 200],
 			request: async () => ({ params: { id: await newProduct() } }),
+		},
+		"POST /products/:id/variants": {
+			expected: [401, 403, 403, 201],
+			request: async () => ({
+				params: { id: (await newVariantProduct()).id },
+				body: { sku: `SEC-${randomBytes(5).toString("hex")}`, options: { Size: "L" }, price: 1200 },
+			}),
+		},
+		"PATCH /products/:id/variants/:variantId": {
+			expected: [401, 403, 403, 200],
+			request: () => ({ params: { id: productId, variantId: productId }, body: { price: 1200 } }),
+		},
+		"DELETE /products/:id/variants/:variantId": {
+			expected: [401, 403, 403, 200],
+			request: async () => {
+				const product = await newVariantProduct();
+				return { params: { id: product.id, variantId: product.variants[1].id } };
+			},
 		},
 		"GET /inventory/:productId": { expected: [200, 200, 200, 200], request: () => ({ params: { productId } }) },
 		"PUT /inventory/:productId": {

@@ -43,7 +43,19 @@ export interface Product {
 	price: number;
 	currency: string;
 	category: string;
+	/** Null for a multi-variant product. */
+	sku: string | null;
+	options: { name: string; values: string[] }[];
+	variants: Variant[];
+}
+
+export interface Variant {
+	id: string;
 	sku: string;
+	title: string;
+	options: Record<string, string>;
+	price: number;
+	currency: string;
 }
 
 export interface Stock {
@@ -58,7 +70,16 @@ export interface Order {
 	status: string;
 	total: number;
 	currency: string;
-	items: { productId: string; name: string; unitPrice: number; quantity: number; lineTotal: number }[];
+	items: {
+		productId: string;
+		variantId: string;
+		sku: string;
+		name: string;
+		options: Record<string, string>;
+		unitPrice: number;
+		quantity: number;
+		lineTotal: number;
+	}[];
 	failureReason?: string | null;
 }
 

@@ -1,70 +1,122 @@
 import { describe, expect, it } from "vitest";
-import { mergeLines, priceOrder } from "../../../services/orders/pricing";
+import { mergeLines, priceOrder, stockKey, type VariantCatalogue } from "../../../services/orders/pricing";
+import type { VariantLine } from "../../../services/products/contract";
 
-const book = { id: "p1", name: "Book", price: 1999, currency: "USD" };
-const pen = { id: "p2", name: "Pen", price: 150, currency: "USD" };
+const line = (variantId: string, productId: string, price: number, currency = "USD"): VariantLine => ({
+	variantId,
+	productId,
+	sku: variantId.toUpperCase(),
+	name: productId === "shirt" ? "Shirt" : "Book",
+	options: productId === "shirt" ? { Size: variantId.slice(-1) } : {},
+	price,
+	currency,
+	title: variantId,
+});
+const catalogue: VariantCatalogue = {
+	variants: [line("book", "book", 1999), line("shirt-m", "shirt", 2500), line("shirt-l", "shirt", 2700)],
+	multiVariantProductIds: ["shirt"],
+};
 
 describe("pricing", () => {
-	it("snapshots names and unit prices and totals in minor units", () => {
+	it("snapshots variant, SKU, options and unit prices, and totals in minor units", () => {
 		expect(
 			priceOrder(
 				[
-					{ productId: "p1", quantity: 3 },
-					{ productId: "p2", quantity: 2 },
+					{ variantId: "book", quantity: 3 },
+					{ variantId: "shirt-m", quantity: 2 },
 				],
-				[book, pen],
+				catalogue,
 			),
 		).toEqual({
 			currency: "USD",
-			total: 6297,
+			total: 10997,
 			items: [
-				{ productId: "p1", name: "Book", unitPrice: 1999, quantity: 3, lineTotal: 5997 },
-				{ productId: "p2", name: "Pen", unitPrice: 150, quantity: 2, lineTotal: 300 },
+				{
+					...{ productId: "book", variantId: "book", sku: "BOOK", name: "Book", options: {} },
+					...{ unitPrice: 1999, quantity: 3, lineTotal: 5997 },
+				},
+				{
+					...{ productId: "shirt", variantId: "shirt-m", sku: "SHIRT-M", name: "Shirt", options: { Size: "m" } },
+					...{ unitPrice: 2500, quantity: 2, lineTotal: 5000 },
+				},
 			],
 		});
 	});
 
-	it("merges repeated lines of one product", () => {
-		expect(
-			mergeLines([
-				{ productId: "p1", quantity: 1 },
-				{ productId: "p2", quantity: 4 },
-				{ productId: "p1", quantity: 2 },
-			]),
-		).toEqual([
-			{ productId: "p1", quantity: 3 },
-			{ productId: "p2", quantity: 4 },
-		]);
+	it.each([
+		{
+			what: "repeated lines of one variant, by variantId and by productId of a single-variant product",
+			lines: [
+				{ variantId: "book", quantity: 1 },
+				{ variantId: "shirt-m", quantity: 4 },
+				{ productId: "book", quantity: 2 },
+			],
+			merged: [
+				{ variantId: "book", quantity: 3 },
+				{ variantId: "shirt-m", quantity: 4 },
+			],
+		},
+		{
+			what: "variantId wins over productId",
+			lines: [{ productId: "shirt", variantId: "shirt-l", quantity: 1 }],
+			merged: [{ variantId: "shirt-l", quantity: 1 }],
+		},
+	])("merges $what", ({ lines, merged }) => {
+		expect(mergeLines(lines)).toEqual(merged);
 	});
 
-	it("rejects unknown products with 422 UNKNOWN_PRODUCT naming them", () => {
-		expect(() =>
-			priceOrder(
-				[
-					{ productId: "p1", quantity: 1 },
-					{ productId: "nope", quantity: 1 },
-				],
-				[book],
-			),
-		).toThrow(expect.objectContaining({ code: 422, type: "UNKNOWN_PRODUCT", data: { productIds: ["nope"] } }));
+	it.each([
+		{ lines: [{ quantity: 1 }], type: "VALIDATION_ERROR", code: 422 },
+		{
+			lines: [
+				{ variantId: "book", quantity: 600 },
+				{ productId: "book", quantity: 600 },
+			],
+			type: "QUANTITY_TOO_LARGE",
+			code: 422,
+		},
+	])("refuses $type when merging", ({ lines, type, code }) => {
+		expect(() => mergeLines(lines)).toThrow(expect.objectContaining({ code, type }));
+	});
+
+	it.each([
+		{
+			what: "a multi-variant product named alone",
+			lines: [{ variantId: "shirt", quantity: 1 }],
+			error: { code: 422, type: "VARIANT_REQUIRED", data: { productIds: ["shirt"] } },
+		},
+		{
+			what: "an unknown id",
+			lines: [
+				{ variantId: "book", quantity: 1 },
+				{ variantId: "nope", quantity: 1 },
+			],
+			error: { code: 422, type: "UNKNOWN_PRODUCT", data: { productIds: ["nope"] } },
+		},
+	])("refuses $what", ({ lines, error }) => {
+		expect(() => priceOrder(lines, catalogue)).toThrow(expect.objectContaining(error));
 	});
 
 	it("rejects mixed currencies", () => {
-		expect(() =>
-			priceOrder(
-				[
-					{ productId: "p1", quantity: 1 },
-					{ productId: "p2", quantity: 1 },
-				],
-				[book, { ...pen, currency: "EUR" }],
-			),
-		).toThrow(expect.objectContaining({ code: 422, type: "MIXED_CURRENCY" }));
+		const mixed = { ...catalogue, variants: [line("book", "book", 1999), line("shirt-m", "shirt", 2500, "EUR")] };
+		const lines = [
+			{ variantId: "book", quantity: 1 },
+			{ variantId: "shirt-m", quantity: 1 },
+		];
+		expect(() => priceOrder(lines, mixed)).toThrow(expect.objectContaining({ code: 422, type: "MIXED_CURRENCY" }));
 	});
 
 	it("refuses totals beyond exact integer range", () => {
-		const huge = { ...book, price: Number.MAX_SAFE_INTEGER };
-		expect(() => priceOrder([{ productId: "p1", quantity: 2 }], [huge])).toThrow(
+		const huge = { ...catalogue, variants: [line("book", "book", Number.MAX_SAFE_INTEGER)] };
+		expect(() => priceOrder([{ variantId: "book", quantity: 2 }], huge)).toThrow(
 			expect.objectContaining({ type: "TOTAL_TOO_LARGE" }),
 		);
+	});
+
+	it.each([
+		{ item: { productId: "shirt", variantId: "shirt-m" }, key: "shirt-m" },
+		{ item: { productId: "book" }, key: "book" },
+	])("keys stock by variant: $key", ({ item, key }) => {
+		expect(stockKey(item)).toBe(key);
 	});
 });
