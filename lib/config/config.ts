@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 
-/** The six actors; `api` is the gateway. */
-export const ACTORS = ["products", "orders", "inventory", "payments", "users", "notifications"] as const;
+/** The seven actors; `api` is the gateway. */
+export const ACTORS = ["products", "orders", "inventory", "payments", "users", "notifications", "carts"] as const;
 export type Actor = (typeof ACTORS)[number];
 
 export const DEV_JWT_SECRET = "dev-only-secret-do-not-use-in-production";
@@ -62,6 +62,8 @@ export interface AppConfig {
 	corsOrigins: string[];
 	loginMaxFailures: number;
 	loginWindowMs: number;
+	/** Carts untouched for this many days are removed by the carts actor's periodic sweep. */
+	cartTtlDays: number;
 }
 
 /** Reads the environment every time it is called, so tests can change it between brokers. */
@@ -90,6 +92,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
 			.filter(Boolean),
 		loginMaxFailures: int(env, "LOGIN_MAX_FAILURES", 10),
 		loginWindowMs: int(env, "LOGIN_WINDOW_SECONDS", 15 * 60) * 1000,
+		cartTtlDays: int(env, "CART_TTL_DAYS", 30),
 	};
 }
 

@@ -18,6 +18,16 @@ export const API_ALIASES = {
 	"GET /orders/:id": "orders.get",
 	"POST /orders/:id/cancel": "orders.cancel",
 	"PATCH /orders/:id/status": "orders.updateStatus",
+	// Carts: "mine" before ":id", which would otherwise take it.
+	"POST /carts": "carts.create",
+	"GET /carts/mine": "carts.mine",
+	"GET /carts/:id": "carts.get",
+	"PATCH /carts/:id": "carts.update",
+	"POST /carts/:id/items": "carts.addItem",
+	"PATCH /carts/:id/items/:lineId": "carts.updateItem",
+	"DELETE /carts/:id/items/:lineId": "carts.removeItem",
+	"POST /carts/:id/claim": "carts.claim",
+	"POST /carts/:id/checkout": "carts.checkout",
 	"GET /payments": "payments.list",
 	"GET /notifications": "notifications.list",
 };

@@ -114,6 +114,21 @@ const ProductsService = defineService<ProductsThis>({
 			},
 		},
 
+		// --- BEGIN carts-branch stand-in (issue 12): the variants branch's getVariants replaces this hunk at merge ---
+		/** Today's products are single-variant: each is its own variant (variant id = product id, no options). */
+		getVariants: {
+			cache: { keys: ["ids"] },
+			params: params({ ids: { type: "array", items: id, min: 1, max: 100 } }),
+			async handler(this: ProductsThis, ctx: Context<{ ids: string[] }>) {
+				const rows = await this.store.find({ id: { $in: ctx.params.ids } }, { limit: ctx.params.ids.length });
+				const variants = rows.map(({ id: variantId, sku, name, price, currency: cur }) => {
+					return { variantId, productId: variantId, sku, name, options: {}, price, currency: cur };
+				});
+				return { variants, multiVariantProductIds: [] };
+			},
+		},
+		// --- END carts-branch stand-in ---
+
 		create: {
 			auth: "admin",
 			params: params(fields),
