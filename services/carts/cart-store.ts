@@ -66,8 +66,8 @@ export class CartRepository {
 		return target;
 	}
 
-	/** Removes the carts untouched since `cutoff` (ISO time). */
+	/** Removes the carts untouched since `cutoff` (ISO time), but none whose checkout is running. */
 	removeUntouchedSince(cutoff: string): Promise<number> {
-		return this.store.remove({ updatedAt: { $lt: cutoff } });
+		return this.store.remove({ updatedAt: { $lt: cutoff }, status: { $ne: "CHECKING_OUT" } });
 	}
 }

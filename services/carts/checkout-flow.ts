@@ -63,7 +63,8 @@ export async function checkoutCart(
 			shippingAddress: cart.shippingAddress,
 		};
 		const set = { status: "CHECKING_OUT" as const, checkout: request, attempts: request.attempt };
-		const started = await deps.carts.write(cart, { ...set, updatedAt: deps.now() });
+		// No updatedAt: a cart whose checkout fails is ACTIVE again exactly as it was.
+		const started = await deps.carts.write(cart, set);
 		if (started) return runAttempt(deps, started, request);
 	}
 	throw changedMeanwhile();
