@@ -44,6 +44,14 @@ export async function checkoutCart(
 		let cart = await deps.load(cartId);
 		if (cart.userId === null) {
 			assertChangeable(cart.status);
+			// What cannot be checked out is refused before the guest cart is claimed: a refusal changes nothing.
+			checkoutItems(
+				cart.lines,
+				await lookupVariants(
+					deps.caller,
+					cart.lines.map(l => l.variantId),
+				),
+			);
 			const claimed = await deps.carts.claimInto(cart, userId, deps.now());
 			if (!claimed) continue;
 			[cart, cartId] = [claimed, claimed.id];

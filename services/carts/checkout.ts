@@ -27,13 +27,19 @@ export function assertVariants(ids: string[], found: VariantLookup): void {
 		throw new UnprocessableError("Unknown or deleted product variant", "UNKNOWN_PRODUCT", { variantIds: unknown });
 }
 
-/** The order lines of a checkout: the cart must hold lines, each naming an existing variant. */
+/**
+ * The order lines of a checkout: the cart must hold lines, each naming an existing variant, all in one currency.
+ * Checked before the checkout starts, so that orders refuses nothing it could have known.
+ */
 export function checkoutItems(lines: CartLine[], found: VariantLookup): OrderLineRequest[] {
 	if (lines.length === 0) throw new UnprocessableError("The cart is empty", "EMPTY_CART");
-	assertVariants(
-		lines.map(l => l.variantId),
-		found,
-	);
+	const ids = lines.map(l => l.variantId);
+	assertVariants(ids, found);
+	const currencies = new Set(found.variants.filter(v => ids.includes(v.variantId)).map(v => v.currency));
+	if (currencies.size > 1)
+		throw new UnprocessableError("All items of an order must share one currency", "MIXED_CURRENCY", {
+			currencies: [...currencies],
+		});
 	return lines.map(orderLine);
 }
 

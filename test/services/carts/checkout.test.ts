@@ -59,11 +59,15 @@ describe("cart totals", () => {
 });
 
 describe("checkout", () => {
-	const lookup = { variants: [variant("p", 100), variant("m", 200)], multiVariantProductIds: ["shirt"] };
+	const lookup = {
+		variants: [variant("p", 100), variant("m", 200), variant("e", 300, "EUR")],
+		multiVariantProductIds: ["shirt"],
+	};
 	it.each<[string, string[], string | null]>([
 		["an empty cart", [], "EMPTY_CART"],
 		["a multi-variant product's id", ["p", "shirt"], "VARIANT_REQUIRED"],
 		["an unknown variant", ["p", "gone"], "UNKNOWN_PRODUCT"],
+		["variants in two currencies", ["p", "e"], "MIXED_CURRENCY"],
 		["known variants", ["p", "m"], null],
 	])("of %s", (_name, ids, type) => {
 		const lines = ids.map((variantId, i) => ({ id: `l${i}`, variantId, quantity: i + 1 }));
