@@ -53,7 +53,8 @@ await describeWithServers(["nats", "redis", "postgres"], "carts across nodes (Po
 			),
 		);
 		expect(answers.map(a => a.status)).toEqual(Array(20).fill(201));
-		expect(new Set(answers.map(a => JSON.stringify(a.body))).size).toBe(1);
+		// Identical answers: the same order, field for field (key order may differ between a fresh and a stored row).
+		for (const a of answers) expect(a.body).toEqual(answers[0].body);
 		expect(answers.filter(a => a.headers.get("idempotent-replayed") === "true").length).toBeGreaterThanOrEqual(19);
 		const orderId = answers[0].body.id;
 		const api = client(shop.gateways[1]);
