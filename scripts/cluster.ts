@@ -43,6 +43,7 @@ const LAYOUT = (
 		{ name: "orders-1", services: ["orders"] },
 		{ name: "orders-2", services: ["orders"] },
 		{ name: "notifications-1", services: ["notifications"] },
+		{ name: "carts-1", services: ["carts"] },
 	] as NodeSpec[]
 ).map((spec, i): NodeSpec & { env: Env } => ({
 	...spec,

@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { adminPasswordProblem, DEV_ADMIN, DEV_JWT_SECRET, durationSeconds, jwtSecretProblem } from "./secrets";
 
-/** The six actors; `api` is the gateway. */
-export const ACTORS = ["products", "orders", "inventory", "payments", "users", "notifications"] as const;
+/** The seven actors; `api` is the gateway. */
+export const ACTORS = ["products", "orders", "inventory", "payments", "users", "notifications", "carts"] as const;
 export type Actor = (typeof ACTORS)[number];
 
 type Env = NodeJS.ProcessEnv;
@@ -131,6 +131,8 @@ export interface AppConfig {
 	passwordHashQueue: number;
 	/** Entries the in-memory cacher keeps (least recently used dropped first). */
 	cacheMax: number;
+	/** Carts untouched for this many days are removed by the carts actor's periodic sweep. */
+	cartTtlDays: number;
 }
 
 /** Reads the environment every time it is called, so tests can change it between brokers. */
@@ -156,6 +158,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
 		passwordHashConcurrency: count(env, "PASSWORD_HASH_CONCURRENCY", 2),
 		passwordHashQueue: count(env, "PASSWORD_HASH_QUEUE", 32, 0),
 		cacheMax: count(env, "CACHE_MAX", 1000),
+		cartTtlDays: int(env, "CART_TTL_DAYS", 30),
 	};
 }
 

@@ -68,7 +68,26 @@ export const API_ROUTES: Record<string, ApiRoute> = {
 		bodyLimit: 32 * KB,
 		needsUser: true,
 		personal: true,
-		aliases: { "POST /orders": "orders.create" },
+		aliases: {
+			"POST /orders": "orders.create",
+			"GET /carts/mine": "carts.mine",
+			"POST /carts/:id/claim": "carts.claim",
+			"POST /carts/:id/checkout": "carts.checkout",
+		},
+	},
+	/** Guest carts: reachable by their random id without a token; a customer's only with theirs. */
+	carts: {
+		bodyLimit: 8 * KB,
+		needsUser: false,
+		personal: true,
+		aliases: {
+			"POST /carts": "carts.create",
+			"GET /carts/:id": "carts.get",
+			"PATCH /carts/:id": "carts.update",
+			"POST /carts/:id/items": "carts.addItem",
+			"PATCH /carts/:id/items/:lineId": "carts.updateItem",
+			"DELETE /carts/:id/items/:lineId": "carts.removeItem",
+		},
 	},
 };
 

@@ -1,6 +1,6 @@
 // The orders actor's contract: its entity, the actions other actors and the gateway call and the events it publishes.
 import type { AuthUser } from "../../lib/auth";
-import type { Page } from "../../lib/actor";
+import { id, params, quantity, type Page } from "../../lib/actor";
 import type { CollectionSpec, Doc } from "../../lib/storage";
 import type { OrderStatus } from "./order-state";
 import type { OrderFailure } from "./order-failure";
@@ -115,6 +115,33 @@ export interface OrderAuditRow {
 	total: number;
 	currency: string;
 }
+
+/** What `orders.create` validates: lines by variant (or single-variant product), a payment token, an address. */
+export const CREATE_ORDER_PARAMS = params({
+	items: {
+		type: "array",
+		min: 1,
+		max: 50,
+		items: {
+			type: "object",
+			strict: "remove",
+			props: { variantId: { ...id, optional: true }, productId: { ...id, optional: true }, quantity },
+		},
+	},
+	paymentToken: { type: "string", min: 1, max: 100 },
+	shippingAddress: {
+		type: "object",
+		optional: true,
+		strict: "remove",
+		props: {
+			line1: "string|max:200",
+			line2: "string|max:200|optional",
+			city: "string|max:100",
+			postalCode: "string|max:20",
+			country: "string|max:56",
+		},
+	},
+});
 
 declare module "../../lib/actor" {
 	interface ActionContracts {

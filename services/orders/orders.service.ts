@@ -5,13 +5,21 @@ import { DbMixin, type DbThis } from "../../mixins/db.mixin";
 import { EventsMixin, outboxCollection, type EventsThis } from "../../mixins/events.mixin";
 import { AuthMixin, type AuthThis } from "../../mixins/auth.mixin";
 import { ConflictError, DuplicateKeyError, NotFoundError } from "../../lib/errors";
-import { call, defineService, params, id, quantity, page, pageSize, pageOf, auditPage } from "../../lib/actor";
+import { call, defineService, params, id, page, pageSize, pageOf, auditPage } from "../../lib/actor";
 import { loadOrdersConfig } from "../../lib/config";
 import type { Store, Where } from "../../lib/storage";
 import { ADMIN_STATUSES, ORDER_STATUSES, assertTransition } from "./order-state";
 import { mergeLines, priceOrder, stockKey } from "./pricing";
 import { failureError, noPaymentNode } from "./order-failure";
-import { ORDERS, view, type CreateOrderParams, type ListOrdersParams, type Order, type OrdersMeta } from "./contract";
+import {
+	CREATE_ORDER_PARAMS,
+	ORDERS,
+	view,
+	type CreateOrderParams,
+	type ListOrdersParams,
+	type Order,
+	type OrdersMeta,
+} from "./contract";
 import type { OrderAuditRow, OrderView } from "./contract";
 import * as saga from "./saga";
 
@@ -53,31 +61,7 @@ const OrdersService = defineService<OrdersThis>({
 			// a burst waits in the queue (up to the timeout) instead of crowding the database pools.
 			bulkhead: { enabled: true, concurrency: 50, maxQueueSize: 5000 },
 			timeout: 30_000,
-			params: params({
-				items: {
-					type: "array",
-					min: 1,
-					max: 50,
-					items: {
-						type: "object",
-						strict: "remove",
-						props: { variantId: { ...id, optional: true }, productId: { ...id, optional: true }, quantity },
-					},
-				},
-				paymentToken: { type: "string", min: 1, max: 100 },
-				shippingAddress: {
-					type: "object",
-					optional: true,
-					strict: "remove",
-					props: {
-						line1: "string|max:200",
-						line2: "string|max:200|optional",
-						city: "string|max:100",
-						postalCode: "string|max:20",
-						country: "string|max:56",
-					},
-				},
-			}),
+			params: CREATE_ORDER_PARAMS,
 			async handler(this: OrdersThis, ctx: Context<CreateOrderParams, CreateMeta>): Promise<OrderView> {
 				const user = this.currentUser(ctx);
 				const deps = this.sagaDeps(ctx);

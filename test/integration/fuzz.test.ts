@@ -258,6 +258,8 @@ const address = fc.oneof(
 interface Pools {
 	productIds: string[];
 	orderIds: string[];
+	cartIds: string[];
+	lineIds: string[];
 	userIds: string[];
 	emails: string[];
 	tokens: { admin: string; customer: string; other: string; expired: string };
@@ -398,12 +400,41 @@ const ENDPOINTS: Record<string, EndpointSpec> = {
 		params: ["id"],
 		body: () => ({ status: fc.constantFrom("SHIPPED", "DELIVERED", "CANCELLED", "PENDING", "shipped") }),
 	},
+	"POST /carts": { body: () => ({ email: fc.emailAddress(), shippingAddress: address }) },
+	"GET /carts/mine": {},
+	"GET /carts/:id": { params: ["id"] },
+	"PATCH /carts/:id": { params: ["id"], body: () => ({ email: fc.emailAddress(), shippingAddress: address }) },
+	"POST /carts/:id/items": {
+		params: ["id"],
+		body: p => ({
+			productId: fc.constantFrom(...p.productIds),
+			variantId: fc.constantFrom(...p.productIds),
+			quantity: fc.integer({ min: 0, max: 1001 }),
+		}),
+	},
+	"PATCH /carts/:id/items/:lineId": {
+		params: ["id", "lineId"],
+		body: () => ({ quantity: fc.integer({ min: 0, max: 1001 }) }),
+	},
+	"DELETE /carts/:id/items/:lineId": { params: ["id", "lineId"] },
+	"POST /carts/:id/claim": { params: ["id"] },
+	"POST /carts/:id/checkout": {
+		params: ["id"],
+		body: () => ({
+			paymentToken: fc.oneof(
+				{ weight: 4, arbitrary: fc.constant("tok_visa") },
+				{ weight: 1, arbitrary: fc.constant("tok_declined") },
+				{ weight: 1, arbitrary: asciiString(20) },
+			),
+		}),
+	},
 	"GET /payments": { query: p => ({ ...PAGING, orderId: fc.constantFrom(...p.orderIds) }) },
 	"GET /notifications": { query: () => PAGING },
 };
 
-function idFor(pattern: string, pools: Pools): fc.Arbitrary<string> {
-	const known = pattern.startsWith("/orders") ? pools.orderIds : pools.productIds;
+function idFor(pattern: string, pools: Pools, name: string): fc.Arbitrary<string> {
+	const pool = pattern.startsWith("/carts") ? pools.cartIds : pools.productIds;
+	const known = name === "lineId" ? pools.lineIds : pattern.startsWith("/orders") ? pools.orderIds : pool;
 	return fc.oneof(
 		{ weight: 4, arbitrary: fc.constantFrom(...known).map(encodeURIComponent) },
 		{
@@ -446,7 +477,7 @@ function requestArb(alias: string, pools: Pools): fc.Arbitrary<FuzzRequest> {
 	const spec = ENDPOINTS[alias];
 	const [method, pattern] = alias.split(" ");
 	const names = spec.params ?? [];
-	const ids = names.length ? fc.tuple(...names.map(() => idFor(pattern, pools))) : fc.constant([] as string[]);
+	const ids = names.length ? fc.tuple(...names.map(name => idFor(pattern, pools, name))) : fc.constant([] as string[]);
 	const query = fc.oneof(
 		{ weight: 3, arbitrary: queryOf(spec.query?.(pools) ?? {}) },
 		{ weight: 1, arbitrary: fc.constant("") },
@@ -721,9 +752,25 @@ describe("fuzzing every endpoint", () => {
 			{ token: customer.token },
 		);
 		expect(order.status).toBe(201);
+		// A customer's cart and a guest cart, each with a line, for the cart routes' ids.
+		const carts: string[] = [];
+		const lines: string[] = [];
+		for (const token of [customer.token, undefined]) {
+			const cart = await api.post<{ id: string }>("/api/carts", {}, { token });
+			const items = await api.post<{ items: { id: string }[] }>(
+				`/api/carts/${cart.body.id}/items`,
+				{ productId: products[1], quantity: 1 },
+				{ token },
+			);
+			expect(items.status).toBe(200);
+			carts.push(cart.body.id);
+			lines.push(items.body.items[0].id);
+		}
 		pools = {
 			productIds: products,
 			orderIds: [order.body.id],
+			cartIds: carts,
+			lineIds: lines,
 			userIds: [customer.user.id, other.user.id, admin.user.id],
 			emails: ["admin@example.com", customer.user.email, other.user.email],
 			tokens: {
@@ -809,7 +856,7 @@ describe("fuzzing every endpoint", () => {
 
 		// A declined card or an empty shelf is a processed order: it is kept as FAILED and must give back what it took.
 		const processedOrder =
-			req.path === "/api/orders" &&
+			(req.path === "/api/orders" || /^\/api\/carts\/[^/]+\/checkout$/.test(req.path)) &&
 			req.method === "POST" &&
 			["PAYMENT_DECLINED", "OUT_OF_STOCK"].includes(body?.type ?? "") &&
 			typeof body?.data?.orderId === "string";
@@ -832,7 +879,8 @@ describe("fuzzing every endpoint", () => {
 			baseline = after;
 		} else {
 			baseline = await settle();
-			if (req.path === "/api/orders" && body?.id) pools.orderIds.push(body.id);
+			if (/^\/api\/(orders|carts\/[^/]+\/checkout)$/.test(req.path) && body?.id) pools.orderIds.push(body.id);
+			if (req.path === "/api/carts" && body?.id) pools.cartIds.push(body.id);
 		}
 		return res.status;
 	}

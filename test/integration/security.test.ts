@@ -12,6 +12,7 @@ import type { AuthUser } from "../../lib/auth";
 import { startShop, type Shop } from "../support/shop";
 import { client, eventually, type Client, type Response } from "../support/http";
 import type { ApiError, Notification, Order, Page, Payment, Product, User } from "../support/api";
+import type { CartView } from "../../services/carts/contract";
 
 /**
  * Who may do what over HTTP, which tokens are refused, where secrets come from and that they never reach the log.
@@ -213,6 +214,21 @@ describe("security", () => {
 		rmSync(dir, { recursive: true, force: true });
 	});
 
+	/** Ann's current cart with a line and her address (the owner data no one else may see). */
+	async function annCart(): Promise<{ id: string; lineId: string }> {
+		const cart = await call<CartView>("POST", "/api/carts", { token: ann.token, body: {} });
+		const shippingAddress = { line1: annStreet, city: "Springfield", postalCode: "12345", country: "US" };
+		await call("PATCH", `/api/carts/${cart.body.id}`, { token: ann.token, body: { shippingAddress } });
+		const items = await call<CartView>("POST", `/api/carts/${cart.body.id}/items`, {
+			token: ann.token,
+			body: { productId, quantity: 1 },
+		});
+		expect(items.status).toBe(200);
+		return { id: cart.body.id, lineId: items.body.items[0].id };
+	}
+	const cartOwner = (role: Role) =>
+		({ owner: ann.user.id, other: bob.user.id, admin: admin.id, anonymous: null })[role];
+
 	const tokenOf = (role: Role) =>
 		({ anonymous: undefined, owner: ann.token, other: bob.token, admin: adminToken })[role];
 	/** What identifies the owner and her order; none of it may reach anybody else. */
@@ -321,6 +337,48 @@ describe("security", () => {
 			expected: [401, 403, 403, 200],
 			request: async () => ({ params: { id: await annOrder() }, body: { status: "SHIPPED" } }),
 			check: (_role, res: Response<Order>) => expect(res.body.status).toBe("SHIPPED"),
+		},
+		"POST /carts": {
+			expected: [201, 201, 201, 201],
+			request: () => ({ body: {} }),
+			check: (role, res: Response<CartView>) => expect(res.body.userId).toBe(cartOwner(role)),
+		},
+		"GET /carts/mine": {
+			expected: [401, 200, 200, 200],
+			request: () => ({}),
+			check: (role, res: Response<CartView>) => expect(res.body.userId).toBe(cartOwner(role)),
+		},
+		"GET /carts/:id": {
+			expected: [404, 200, 404, 404],
+			request: async () => ({ params: { id: (await annCart()).id } }),
+			check: (_role, res: Response<CartView>) =>
+				expect(res.body).toMatchObject({ userId: ann.user.id, shippingAddress: { line1: annStreet } }),
+		},
+		"PATCH /carts/:id": {
+			expected: [404, 200, 404, 404],
+			request: async () => ({ params: { id: (await annCart()).id }, body: { email: ann.user.email } }),
+		},
+		"POST /carts/:id/items": {
+			expected: [404, 200, 404, 404],
+			request: async () => ({ params: { id: (await annCart()).id }, body: { productId, quantity: 1 } }),
+		},
+		"PATCH /carts/:id/items/:lineId": {
+			expected: [404, 200, 404, 404],
+			request: async () => ({ params: await annCart(), body: { quantity: 2 } }),
+		},
+		"DELETE /carts/:id/items/:lineId": {
+			expected: [404, 200, 404, 404],
+			request: async () => ({ params: await annCart() }),
+		},
+		"POST /carts/:id/claim": {
+			expected: [401, 200, 404, 404],
+			request: async () => ({ params: { id: (await annCart()).id } }),
+			check: (_role, res: Response<CartView>) => expect(res.body.userId).toBe(ann.user.id),
+		},
+		"POST /carts/:id/checkout": {
+			expected: [401, 201, 404, 404],
+			request: async () => ({ params: { id: (await annCart()).id }, body: { paymentToken: "tok_visa" } }),
+			check: (_role, res: Response<Order>) => expect(res.body.userId).toBe(ann.user.id),
 		},
 		"GET /payments": {
 			expected: [401, 200, 404, 200],

@@ -7,7 +7,7 @@ import { SERVERS } from "./servers";
 
 /**
  * A shop split over separate OS processes, as in production: two gateways, two orders and two inventory nodes,
- * payments, products, users and notifications, over the loopback NATS (calls and JetStream events) and Redis,
+ * payments, products, users, notifications and carts, over the loopback NATS (calls and JetStream events) and Redis,
  * with the given database. `observer` is a service-less broker in the cluster for audits and registry checks.
  */
 export interface ShopCluster {
@@ -51,7 +51,7 @@ export async function startShopCluster(opts: {
 		{ name: "orders-2", services: ["orders"] },
 		{ name: "inventory-1", services: ["inventory"] },
 		{ name: "inventory-2", services: ["inventory"] },
-		...["payments", "products", "users", "notifications"].map(name => ({ name, services: [name] })),
+		...["payments", "products", "users", "notifications", "carts"].map(name => ({ name, services: [name] })),
 	];
 	const nodes = new Map<string, ShopNode>();
 	const launch = (spec: NodeSpec) => {

@@ -4,8 +4,10 @@ CREATE DATABASE IF NOT EXISTS emporium_orders;
 CREATE DATABASE IF NOT EXISTS emporium_inventory;
 CREATE DATABASE IF NOT EXISTS emporium_payments;
 CREATE DATABASE IF NOT EXISTS emporium_users;
+CREATE DATABASE IF NOT EXISTS emporium_carts;
 
 GRANT ALL PRIVILEGES ON emporium_orders.* TO 'emporium'@'%';
 GRANT ALL PRIVILEGES ON emporium_inventory.* TO 'emporium'@'%';
 GRANT ALL PRIVILEGES ON emporium_payments.* TO 'emporium'@'%';
 GRANT ALL PRIVILEGES ON emporium_users.* TO 'emporium'@'%';
+GRANT ALL PRIVILEGES ON emporium_carts.* TO 'emporium'@'%';

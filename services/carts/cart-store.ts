@@ -1,0 +1,73 @@
+import type { Store } from "../../lib/storage";
+import { DuplicateKeyError } from "../../lib/errors";
+import type { Cart } from "./contract";
+import { assertChangeable, customerSlot, ownerKeyOf } from "./cart-state";
+import { mergeLines } from "./cart-lines";
+
+/**
+ * The carts collection, written only by compare-and-set: every write names the version it read and bumps it, so of
+ * concurrent writers of one version exactly one applies (a single conditional UPDATE on SQL, a conditional update
+ * on NeDB and MongoDB). The unique `ownerKey` keeps each customer to one current cart in the store itself.
+ */
+export class CartRepository {
+	constructor(
+		private readonly store: Store<Cart>,
+		private readonly newLineId: () => string,
+	) {}
+
+	findById(cartId: string): Promise<Cart | null> {
+		return this.store.findOne({ id: cartId });
+	}
+
+	/** The customer's current cart (ACTIVE or CHECKING_OUT), if any. */
+	current(userId: string): Promise<Cart | null> {
+		return this.store.findOne({ ownerKey: customerSlot(userId) });
+	}
+
+	/** Throws DuplicateKeyError when the customer already has a current cart. */
+	insert(cart: Cart): Promise<Cart> {
+		return this.store.insert(cart);
+	}
+
+	/** Applies `set` if the cart is still at the version read; null when it changed since. */
+	async write(cart: Cart, set: Partial<Cart>): Promise<Cart | null> {
+		const next = { ...cart, ...set };
+		const changed = { ...set, ownerKey: ownerKeyOf(next) };
+		const n = await this.store.update({ id: cart.id, version: cart.version }, { set: changed, inc: { version: 1 } });
+		return n === 1 ? { ...next, ...changed, version: cart.version + 1 } : null;
+	}
+
+	/** Ends checkout attempt `attempt` of the cart, unless it already ended (another caller settled it first). */
+	async settle(cartId: string, attempt: number, set: Partial<Cart>): Promise<boolean> {
+		const where = { id: cartId, status: "CHECKING_OUT", attempts: attempt };
+		return (await this.store.update(where, { set, inc: { version: 1 } })) === 1;
+	}
+
+	/**
+	 * The guest cart becomes the customer's current cart, or is merged into it: first the guest cart is MERGED (so
+	 * no one merges it twice), then the customer's cart takes its lines, or else the guest cart is given back.
+	 * Null when a concurrent change got in the way: the caller reads both carts again.
+	 */
+	async claimInto(guest: Cart, userId: string, now: string): Promise<Cart | null> {
+		const current = await this.current(userId);
+		if (!current)
+			return this.write(guest, { userId, updatedAt: now }).catch((err: unknown) => {
+				if (err instanceof DuplicateKeyError) return null; // the customer got a cart meanwhile
+				throw err;
+			});
+		assertChangeable(current.status);
+		const lines = mergeLines(current.lines, guest.lines, this.newLineId);
+		const merged = await this.write(guest, { status: "MERGED", updatedAt: now });
+		if (!merged) return null;
+		const email = current.email ?? guest.email;
+		const shippingAddress = current.shippingAddress ?? guest.shippingAddress;
+		const target = await this.write(current, { lines, email, shippingAddress, updatedAt: now });
+		if (!target) await this.write(merged, { status: "ACTIVE", updatedAt: guest.updatedAt });
+		return target;
+	}
+
+	/** Removes the carts untouched since `cutoff` (ISO time), but none whose checkout is running. */
+	removeUntouchedSince(cutoff: string): Promise<number> {
+		return this.store.remove({ updatedAt: { $lt: cutoff }, status: { $ne: "CHECKING_OUT" } });
+	}
+}
