@@ -129,6 +129,8 @@ describe.skipIf(reason !== null)("the Compose stack", () => {
 			transporter: NATS_URL,
 			logger: false,
 			requestTimeout: 15_000,
+			// A killed node stays in the registry until its heartbeats are missed: a call it rejects goes elsewhere.
+			retryPolicy: { enabled: true, retries: 5, delay: 500, maxDelay: 2000, factor: 2 },
 		});
 		await broker.start();
 		await eventually(async () => (await A.post<{ token: string }>("/api/auth/login", ADMIN)).body?.token, 30_000, 500)
