@@ -65,9 +65,18 @@ export async function leftovers(): Promise<string[]> {
 		docker("volume", "ls", "-q", "--filter", filter),
 	]);
 	return [
-		...containers.split("\n").filter(Boolean).map(c => `container ${c}`),
-		...networks.split("\n").filter(Boolean).map(n => `network ${n}`),
-		...volumes.split("\n").filter(Boolean).map(v => `volume ${v}`),
+		...containers
+			.split("\n")
+			.filter(Boolean)
+			.map(c => `container ${c}`),
+		...networks
+			.split("\n")
+			.filter(Boolean)
+			.map(n => `network ${n}`),
+		...volumes
+			.split("\n")
+			.filter(Boolean)
+			.map(v => `volume ${v}`),
 	];
 }
 
