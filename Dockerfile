@@ -1,9 +1,13 @@
-# syntax=docker/dockerfile:1
 # One image for every Emporium node: the actor(s) a container hosts come from SERVICES at run time
 # (SERVICES=api for a gateway, SERVICES=orders for an orders node, unset for the whole shop in one process).
+#
+# NODE_IMAGE: the base of every stage. The default is the official image users pull; it must provide node, npm, a
+# user `node` (uid 1000) and wget (the health check). Without a registry: docker/engine images builds emporium/node:22
+# (Node 22 from the npm registry), and docker/docker-compose.local.yml passes it.
+ARG NODE_IMAGE=node:22-alpine
 
-# Compiles TypeScript with the dev dependencies.
-FROM node:22-alpine AS build
+# Compiles TypeScript with the dev dependencies (`npm run build` starts from an empty dist/).
+FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci
@@ -11,12 +15,12 @@ COPY . .
 RUN npm run build
 
 # Production dependencies only, installed apart so no compiler or test tool reaches the runtime image.
-FROM node:22-alpine AS deps
+FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force
 
-FROM node:22-alpine
+FROM ${NODE_IMAGE}
 ENV NODE_ENV=production \
 	SERVICEDIR=dist/services \
 	PORT=3000 \
@@ -36,4 +40,6 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
 # `npm start` without npm in between: node is PID 1 and gets SIGTERM itself, so moleculer-runner stops the broker
 # gracefully (in-flight requests drain for SHUTDOWN_TIMEOUT_MS) instead of being killed. The runner loads
 # the folder SERVICEDIR/<name>/ for each name in SERVICES, or every service there when SERVICES is unset.
+# SIGTERM is Docker's default stop signal; Compose's stop_grace_period leaves it time to drain.
+STOPSIGNAL SIGTERM
 CMD ["node", "node_modules/moleculer/bin/moleculer-runner.js", "--config", "dist/moleculer.config.js", "--mask", "**/*.service.js"]
