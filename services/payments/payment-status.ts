@@ -2,6 +2,7 @@
  * Payment rules: one payment per order, and the statuses it goes through.
  *   PENDING → SUCCEEDED | DECLINED | FAILED (the provider's answer) | VOIDED (the order gave up first)
  *   FAILED → PENDING (another attempt) | VOIDED (the order gave up)
+ *   PENDING, FAILED → REFUNDING (the order gave up, but the provider holds a charge whose answer was never recorded)
  *   SUCCEEDED → REFUNDING (the refund is recorded before the provider is asked) → REFUNDED (the provider did it)
  *   VOIDED → REFUNDING (a charge under way when the order gave up went through: it is given back)
  *   DECLINED and REFUNDED are final.
@@ -12,8 +13,8 @@ import type { ChargeParams, Payment, PaymentAudit, PaymentEventData, PaymentStat
 import type { ChargeOutcome, ChargeRequest, ProviderRecord, RefundRequest } from "./payment-provider";
 
 const TRANSITIONS: Record<PaymentStatus, readonly PaymentStatus[]> = {
-	PENDING: ["SUCCEEDED", "DECLINED", "FAILED", "VOIDED"],
-	FAILED: ["PENDING", "VOIDED"],
+	PENDING: ["SUCCEEDED", "DECLINED", "FAILED", "VOIDED", "REFUNDING"],
+	FAILED: ["PENDING", "VOIDED", "REFUNDING"],
 	SUCCEEDED: ["REFUNDING"],
 	REFUNDING: ["REFUNDED"],
 	VOIDED: ["REFUNDING"],
@@ -35,6 +36,11 @@ type Change = Pick<Payment, "status" | "updatedAt"> & Partial<Pick<Payment, "fai
 /** The order gave up: a payment not charged yet is closed to charges; the reason is kept when given. */
 export function voidChange(reason: string | null, now: string): Change {
 	return { status: "VOIDED", updatedAt: now, ...(reason === null ? {} : { failureReason: reason }) };
+}
+
+/** The provider keeps money for this charge: it charged (maybe unknown to us) and did not give it all back. */
+export function providerHolds(record: ProviderRecord | null): boolean {
+	return !!record && (record.charged ?? 0) > record.refunded;
 }
 
 /** The refund intent, recorded before the provider is asked; its reason goes out with payment.refunded. */

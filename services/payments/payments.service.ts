@@ -18,6 +18,7 @@ import {
 	chargeRequest,
 	needsCharge,
 	newPayment,
+	providerHolds,
 	publicView,
 	refundDone,
 	refundedEvent,
@@ -122,9 +123,14 @@ const PaymentsService = defineService<PaymentsThis>({
 						payment = (await this.store.findOne({ orderId }))!;
 					}
 				}
-				// Both tried whatever status was read: a charge in flight may have ended since.
+				// Both tried whatever status was read: a charge in flight may have ended since. A payment with no recorded
+				// outcome may still have been charged (the node or its database failed after the provider answered):
+				// the provider's books decide whether it is voided or refunded.
 				const where = { id: payment.id };
-				await this.store.update({ ...where, status: { $in: sourcesOf("VOIDED") } }, { set: voidChange(reason, now) });
+				const unsettled = { ...where, status: { $in: sourcesOf("VOIDED") } };
+				if (payment.status !== "SUCCEEDED" && providerHolds(await this.provider.record(chargeRequest(payment).key)))
+					await this.store.update(unsettled, { set: refundIntent(reason, now) });
+				await this.store.update(unsettled, { set: voidChange(reason, now) });
 				await this.store.update({ ...where, status: "SUCCEEDED" }, { set: refundIntent(reason, now) });
 				const current = (await this.store.findOne(where))!;
 				return publicView(current.status === "REFUNDING" ? await this.completeRefund(ctx, current) : current);

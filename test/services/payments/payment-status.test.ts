@@ -15,6 +15,7 @@ import {
 	refundIntent,
 	refundRequest,
 	sourcesOf,
+	providerHolds,
 	voidChange,
 	voidedPayment,
 } from "../../../services/payments/payment-status";
@@ -30,9 +31,11 @@ describe("payment status rules", () => {
 		);
 		expect(allowed.sort()).toEqual([
 			"FAILED->PENDING",
+			"FAILED->REFUNDING",
 			"FAILED->VOIDED",
 			"PENDING->DECLINED",
 			"PENDING->FAILED",
+			"PENDING->REFUNDING",
 			"PENDING->SUCCEEDED",
 			"PENDING->VOIDED",
 			"REFUNDING->REFUNDED",
@@ -43,11 +46,22 @@ describe("payment status rules", () => {
 
 	it.each([
 		{ to: "VOIDED", from: ["PENDING", "FAILED"] },
-		{ to: "REFUNDING", from: ["SUCCEEDED", "VOIDED"] },
+		{ to: "REFUNDING", from: ["PENDING", "FAILED", "SUCCEEDED", "VOIDED"] },
 		{ to: "REFUNDED", from: ["REFUNDING"] },
 		{ to: "PENDING", from: ["FAILED"] },
 	] as const)("a move to $to is a compare-and-set on $from", ({ to, from }) => {
 		expect(sourcesOf(to)).toEqual(from);
+	});
+
+	it.each([
+		{ record: null, holds: false },
+		{ record: { charged: null, refunded: 0, currency: "USD" }, holds: false },
+		{ record: { charged: 0, refunded: 0, currency: "USD" }, holds: false },
+		{ record: { charged: 1250, refunded: 0, currency: "USD" }, holds: true },
+		{ record: { charged: 1250, refunded: 250, currency: "USD" }, holds: true },
+		{ record: { charged: 1250, refunded: 1250, currency: "USD" }, holds: false },
+	])("the provider holds money for $record: $holds", ({ record, holds }) => {
+		expect(providerHolds(record)).toBe(holds);
 	});
 
 	it.each([
