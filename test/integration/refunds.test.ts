@@ -1,13 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ServiceBroker, type Service } from "moleculer";
 import { brokerOptions } from "../../moleculer.config";
 import PaymentsService from "../../services/payments/payments.service";
 import { SimulatedProvider, type ChargeRequest, type RefundRequest } from "../../services/payments/payment-provider";
 import type { ChargeOutcome } from "../../services/payments/payment-provider";
-import type { PaymentView } from "../../services/payments/contract";
+import type { Payment, PaymentView } from "../../services/payments/contract";
 import { consume } from "../../mixins/events.mixin";
 import { call } from "../../lib/actor";
 import type { DomainEvent } from "../../lib/events";
+import { StorageUnavailableError } from "../../lib/errors";
+import type { Store } from "../../lib/storage";
 import { eventually } from "../support/http";
 import { createTestDatabase } from "../support/databases";
 import { describeWithServers } from "../support/servers";
@@ -148,6 +150,16 @@ function refundSuite(db: () => Promise<{ uri: string; drop(): Promise<void> } | 
 		expect(eventsOf("o4")).toHaveLength(1);
 	});
 
+	it("a charge whose answer was lost (the store failed after the provider charged) is refunded", async () => {
+		const { store } = broker.getLocalService("payments") as unknown as { store: Store<Payment> };
+		vi.spyOn(store, "transaction").mockRejectedValueOnce(new StorageUnavailableError());
+		await expect(charge("o6")).rejects.toMatchObject({ type: "STORAGE_UNAVAILABLE" });
+		expect(await audit("o6")).toMatchObject({ status: "PENDING", provider: { charged: 2500, refunded: 0 } });
+		expect(await refund("o6")).toMatchObject({ status: "REFUNDED", failureReason: "cancelled" });
+		expect((await audit("o6"))?.provider).toEqual({ charged: 2500, refunded: 2500, currency: "USD" });
+		await eventually(() => Promise.resolve(eventsOf("o6").length === 1));
+	});
+
 	it("voids a payment the provider could not charge, so that no later attempt can charge it", async () => {
 		await expect(
 			call(broker, "payments.charge", { orderId: "o5", ...order, paymentToken: "tok_unavailable" }, { retries: 0 }),
@@ -174,16 +186,16 @@ describe("cancelling an order while the provider fails the refund once", () => {
 	let provider: FaultyProvider;
 
 	beforeAll(async () => {
-		// Read when the orders service module loads: recovery retries the unsettled order after 1 s instead of 15.
-		process.env.ORDER_LEASE_SECONDS = "1";
+		// Recovery retries the unsettled order after 1 s instead of 15; the steps' budget must stay under half of it.
 		const { startShop } = await import("../support/shop");
-		shop = await startShop({ env: { SEED: "true" } });
+		shop = await startShop({
+			env: { SEED: "true", ORDER_LEASE_SECONDS: "1", ORDER_STEP_TIMEOUT_MS: "200", ORDER_STEP_RETRIES: "0" },
+		});
 		provider = new FaultyProvider();
 		(shop.broker.getLocalService("payments") as unknown as { provider: FaultyProvider }).provider = provider;
 	});
 
 	afterAll(async () => {
-		delete process.env.ORDER_LEASE_SECONDS;
 		await shop?.stop();
 	});
 
