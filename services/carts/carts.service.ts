@@ -5,7 +5,7 @@ import { AuthMixin, type AuthThis } from "../../mixins/auth.mixin";
 import { loadConfig, type AppConfig } from "../../lib/config";
 import { DuplicateKeyError, NotFoundError, UnprocessableError } from "../../lib/errors";
 import { defineService, params, id, quantity } from "../../lib/actor";
-import type { OrderView } from "../orders/contract";
+import { SHIPPING_ADDRESS, type OrderView } from "../orders/contract";
 import { CARTS, type Cart, type CartDetails, type CartView, type CartsMeta } from "./contract";
 import type { AddItemParams, LineParams } from "./contract";
 import { assertCanSee, assertChangeable, newCart } from "./cart-state";
@@ -19,20 +19,9 @@ import { MAX_ROUNDS, changedMeanwhile, checkoutCart } from "./checkout-flow";
 const SWEEP_INTERVAL_MS = 60 * 60 * 1000;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-const address = {
-	type: "object",
-	strict: "remove",
-	props: {
-		line1: "string|max:200",
-		line2: "string|max:200|optional",
-		city: "string|max:100",
-		postalCode: "string|max:20",
-		country: "string|max:56",
-	},
-} as const;
 const details = {
 	email: { type: "email", max: 254, optional: true },
-	shippingAddress: { ...address, optional: true },
+	shippingAddress: { ...SHIPPING_ADDRESS, optional: true },
 } as const;
 
 interface ResponseMeta {

@@ -116,6 +116,19 @@ export interface OrderAuditRow {
 	currency: string;
 }
 
+/** A shipping address as orders (and carts, which check out into orders) validate it. */
+export const SHIPPING_ADDRESS = {
+	type: "object",
+	strict: "remove",
+	props: {
+		line1: "string|max:200",
+		line2: "string|max:200|optional",
+		city: "string|max:100",
+		postalCode: "string|max:20",
+		country: "string|max:56",
+	},
+} as const;
+
 /** What `orders.create` validates: lines by variant (or single-variant product), a payment token, an address. */
 export const CREATE_ORDER_PARAMS = params({
 	items: {
@@ -129,18 +142,7 @@ export const CREATE_ORDER_PARAMS = params({
 		},
 	},
 	paymentToken: { type: "string", min: 1, max: 100 },
-	shippingAddress: {
-		type: "object",
-		optional: true,
-		strict: "remove",
-		props: {
-			line1: "string|max:200",
-			line2: "string|max:200|optional",
-			city: "string|max:100",
-			postalCode: "string|max:20",
-			country: "string|max:56",
-		},
-	},
+	shippingAddress: { ...SHIPPING_ADDRESS, optional: true },
 });
 
 declare module "../../lib/actor" {
