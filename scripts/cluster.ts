@@ -43,6 +43,7 @@ const LAYOUT = (
 		{ name: "orders-1", services: ["orders"] },
 		{ name: "orders-2", services: ["orders"] },
 		{ name: "notifications-1", services: ["notifications"] },
+		{ name: "webhooks-1", services: ["webhooks"] },
 	] as NodeSpec[]
 ).map((spec, i): NodeSpec & { env: Env } => ({
 	...spec,

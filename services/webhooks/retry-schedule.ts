@@ -13,7 +13,7 @@ export interface RetrySchedule {
  * about a day (10 s, 24 s, 55 s, 2 min, 5 min, 12 min, 28 min, 1.1 h, 2.6 h, 6 h, 14 h: 24.7 h in all).
  */
 export const BACKOFF_FACTOR = 2.35;
-/** Each delay is scaled by a random factor in [1 - JITTER, 1 + JITTER], so receivers that come back are not stampeded. */
+/** Each delay is scaled by a random factor in [1 - JITTER, 1 + JITTER]: receivers that come back are not stampeded. */
 export const JITTER = 0.2;
 
 /**

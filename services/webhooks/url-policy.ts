@@ -1,4 +1,5 @@
 import { BlockList, isIP } from "node:net";
+import { UnprocessableError } from "../../lib/errors";
 
 /**
  * Where webhooks may point. In production (unless `WEBHOOK_ALLOW_PRIVATE=true`) the shop never sends requests to its
@@ -77,4 +78,10 @@ export function urlProblem(raw: string, allowPrivate: boolean): string | null {
 	if (REFUSED_NAMES.test(host)) return "names a local or metadata host";
 	if (isIP(host) && isRefusedAddress(host)) return "points to a loopback, private, link-local or metadata address";
 	return null;
+}
+
+/** Throws a 422 `INVALID_WEBHOOK_URL` naming the problem when `urlProblem` finds one. */
+export function assertUrl(raw: string, allowPrivate: boolean): void {
+	const problem = urlProblem(raw, allowPrivate);
+	if (problem) throw new UnprocessableError(`The webhook URL ${problem}`, "INVALID_WEBHOOK_URL", { field: "url" });
 }

@@ -8,6 +8,7 @@ import InventoryService from "../../services/inventory/inventory.service";
 import PaymentsService from "../../services/payments/payments.service";
 import UsersService from "../../services/users/users.service";
 import NotificationsService from "../../services/notifications/notifications.service";
+import WebhooksService from "../../services/webhooks/webhooks.service";
 
 export const ALL_SERVICES: Record<string, ServiceSchema> = {
 	api: ApiService,
@@ -17,6 +18,7 @@ export const ALL_SERVICES: Record<string, ServiceSchema> = {
 	payments: PaymentsService,
 	users: UsersService,
 	notifications: NotificationsService,
+	webhooks: WebhooksService,
 };
 
 export interface Shop {
