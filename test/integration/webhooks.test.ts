@@ -10,7 +10,7 @@ import { postWebhook } from "../../services/webhooks/sender";
 
 /** The README's receiver recipe ("Webhooks: verifying a delivery"), line for line. */
 function verify(secret: string, header: string, rawBody: string, toleranceSeconds = 300): boolean {
-	const parts = Object.fromEntries(header.split(",").map(p => p.split("=")));
+	const parts: Record<string, string> = Object.fromEntries(header.split(",").map(p => p.split("=")));
 	const t = Number(parts.t);
 	if (!Number.isInteger(t) || Math.abs(Date.now() / 1000 - t) > toleranceSeconds) return false;
 	const expected = crypto.createHmac("sha256", secret).update(`${t}.${rawBody}`).digest();
@@ -94,7 +94,7 @@ describe("webhooks: signed, retried, never blocking an order", () => {
 
 		const placed = await order();
 		expect(placed.status).toBe(201);
-		await eventually(async () => receiver.received.length >= 2, 10_000);
+		await eventually(() => Promise.resolve(receiver.received.length >= 2), 10_000);
 		await new Promise(r => setTimeout(r, 500));
 		const types = receiver.received.map(r => r.headers["emporium-event-type"]).sort();
 		expect(types).toEqual(["order.confirmed", "order.created"]);
@@ -130,7 +130,7 @@ describe("webhooks: signed, retried, never blocking an order", () => {
 		await new Promise(r => setTimeout(r, Math.max(0, 10_000 - (Date.now() - downAt))));
 		expect(receiver.received).toHaveLength(0);
 		await receiver.up();
-		await eventually(async () => receiver.received.length >= 100, 20_000, 100);
+		await eventually(() => Promise.resolve(receiver.received.length >= 100), 20_000, 100);
 		await new Promise(r => setTimeout(r, 1500));
 		const counts = receiver.counts();
 		expect(counts.size).toBe(100);
@@ -179,7 +179,7 @@ describe("webhooks: signed, retried, never blocking an order", () => {
 		receivers.push(receiver);
 		const hook = await subscribe(receiver.url, ["order.confirmed"]);
 		await order();
-		await eventually(async () => receiver.received.length >= 3, 10_000);
+		await eventually(() => Promise.resolve(receiver.received.length >= 3), 10_000);
 		receiver.settings.status = 204;
 		await eventually(async () => (await deliveries(hook.id)).rows[0]?.status === "SUCCEEDED", 10_000);
 		const [d] = (await deliveries(hook.id)).rows;
