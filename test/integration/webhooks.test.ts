@@ -119,7 +119,7 @@ describe("webhooks: signed, retried, never blocking an order", () => {
 		expect((await api.delete(`/api/webhooks/${hook.id}`, { token: admin })).status).toBe(200);
 	});
 
-	it("receiver down 10 s while 50 orders are placed: each event exactly once after it returns, attempts recorded", async () => {
+	it("receiver down 10 s, 50 orders placed: each event once after it returns, attempts recorded", async () => {
 		const receiver = await startReceiver();
 		receivers.push(receiver);
 		const hook = await subscribe(receiver.url, ["order.created", "order.confirmed"]);
@@ -140,7 +140,7 @@ describe("webhooks: signed, retried, never blocking an order", () => {
 		expect(log.rows.every(d => d.status === "SUCCEEDED")).toBe(true);
 		const attempts = log.rows.map(d => d.attempts);
 		console.log(
-			`[webhooks] after a 10 s outage: 100 delivered once each; attempts min ${Math.min(...attempts)}, max ${Math.max(...attempts)}`,
+			`[webhooks] after a 10 s outage: 100 delivered once each; attempts ${Math.min(...attempts)}..${Math.max(...attempts)}`,
 		);
 		expect(Math.max(...attempts)).toBeGreaterThan(1);
 		// One at a time, oldest event first: the order.created of each order arrives before its order.confirmed.
