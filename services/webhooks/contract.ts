@@ -40,13 +40,15 @@ export interface Delivery extends Doc {
 	nextAttemptAt: string | null;
 	/** Until then one node holds the delivery (lease); others leave it and the webhook's later deliveries alone. */
 	claimedUntil: string;
+	/** The node that last claimed it (operators: who is sending). */
+	claimedBy: string;
 	/** The event's time: a webhook's deliveries go out in this order. */
 	occurredAt: string;
 	createdAt: string;
 	updatedAt: string;
 }
 /** A delivery in the delivery log (the body is not repeated). */
-export type DeliveryView = Omit<Delivery, "body" | "claimedUntil" | "retryFrom" | "occurredAt">;
+export type DeliveryView = Omit<Delivery, "body" | "claimedUntil" | "claimedBy" | "retryFrom" | "occurredAt">;
 
 /** A claim that has lapsed (nobody holds the delivery). */
 export const EPOCH = new Date(0).toISOString();
@@ -67,6 +69,7 @@ export function newDelivery(webhookId: string, event: DomainEvent, nowMs: number
 		lastError: null,
 		nextAttemptAt: now,
 		claimedUntil: EPOCH,
+		claimedBy: "",
 		occurredAt: event.occurredAt,
 		createdAt: now,
 		updatedAt: now,
@@ -86,7 +89,8 @@ export const DELIVERIES: CollectionSpec<Delivery> = {
 	fields: {
 		...{ webhookId: "string", eventId: "string", eventType: "string", body: "text", status: "string" },
 		...{ attempts: "int", retryFrom: "int", lastStatusCode: "int", lastError: "text", nextAttemptAt: "string" },
-		...{ claimedUntil: "string", occurredAt: "string", createdAt: "string", updatedAt: "string" },
+		...{ claimedUntil: "string", claimedBy: "string", occurredAt: "string", createdAt: "string" },
+		updatedAt: "string",
 	},
 	indexes: ["webhookId", "status"],
 };

@@ -189,7 +189,8 @@ export default defineService<WebhooksThis>({
 				if (!hook || !head || head.claimedUntil > now || (head.nextAttemptAt ?? now) > now) return;
 				const lease = new Date(Date.now() + this.cfg.timeoutMs + 10_000).toISOString();
 				const claim = { id: head.id, status: "PENDING", claimedUntil: head.claimedUntil } as const;
-				if (!(await this.deliveries.update(claim, { set: { claimedUntil: lease } }))) return;
+				const held = { claimedUntil: lease, claimedBy: this.broker.nodeID };
+				if (!(await this.deliveries.update(claim, { set: held }))) return;
 				await this.attempt(hook, head, lease);
 			}
 		},
