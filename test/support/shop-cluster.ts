@@ -8,7 +8,8 @@ import { SERVERS } from "./servers";
 /**
  * A shop split over separate OS processes, as in production: two gateways, two orders and two inventory nodes,
  * payments, products, users, notifications and webhooks (plus `extraNodes`), over the loopback NATS (calls and
- * JetStream events) and Redis, with the given database. `observer` is a service-less broker in the cluster for audits and registry checks.
+ * JetStream events) and Redis, with the given database. `observer` is a service-less broker in the cluster for
+ * audits and registry checks.
  */
 export interface ShopCluster {
 	namespace: string;
