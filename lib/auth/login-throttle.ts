@@ -33,10 +33,15 @@ export class LoginThrottle {
 
 	/** Counts one attempt; throws 429 (with the seconds until the window ends) once the limit is used up. */
 	async attempt(key: string): Promise<void> {
-		const { count, retryAfterMs } = this.redis ? await this.countInRedis(this.redisKey(key)) : this.countInMemory(key);
+		const { count, retryAfterMs } = await this.count(key);
 		if (count > this.maxFailures) {
 			throw new TooManyRequestsError(this.message, Math.max(1, Math.ceil(retryAfterMs / 1000)));
 		}
+	}
+
+	/** Counts one attempt and says how many the window holds so far and when it ends (the gateway's rate limits). */
+	count(key: string): Promise<{ count: number; retryAfterMs: number }> {
+		return this.redis ? this.countInRedis(this.redisKey(key)) : Promise.resolve(this.countInMemory(key));
 	}
 
 	async reset(key: string): Promise<void> {

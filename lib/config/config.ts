@@ -1,8 +1,17 @@
 import { readFileSync } from "node:fs";
 import { adminPasswordProblem, DEV_ADMIN, DEV_JWT_SECRET, durationSeconds, jwtSecretProblem } from "./secrets";
 
-/** The seven actors; `api` is the gateway. */
-export const ACTORS = ["products", "orders", "inventory", "payments", "users", "notifications", "carts"] as const;
+/** The actors; `api` is the gateway. */
+export const ACTORS = [
+	"products",
+	"orders",
+	"inventory",
+	"payments",
+	"users",
+	"notifications",
+	"carts",
+	"webhooks",
+] as const;
 export type Actor = (typeof ACTORS)[number];
 
 type Env = NodeJS.ProcessEnv;
@@ -177,6 +186,56 @@ export function loadOrdersConfig(env: Env = process.env): OrdersConfig {
 		// The internal actions' own retry count (lib/actor IDEMPOTENT_RETRY), made explicit on every saga call.
 		stepRetries: int(env, "ORDER_STEP_RETRIES", 2),
 		clockSkewMs: int(env, "ORDER_CLOCK_SKEW_MS", 2000),
+	};
+}
+
+/** Webhook delivery (README "Webhooks"); only webhooks nodes read it. */
+export interface WebhookConfig {
+	/** A 2xx within this time is success (`WEBHOOK_TIMEOUT_MS`). */
+	timeoutMs: number;
+	retryBaseMs: number;
+	retryMaxMs: number;
+	maxAttempts: number;
+	/** A webhook failing without a success this long is set inactive (`WEBHOOK_DISABLE_AFTER_HOURS`, a fraction too). */
+	disableAfterHours: number;
+	/** Private, loopback, link-local, metadata addresses allowed (`WEBHOOK_ALLOW_PRIVATE`; default: not production). */
+	allowPrivate: boolean;
+	/** How often each webhooks node looks for due deliveries (`WEBHOOK_POLL_MS`). */
+	pollMs: number;
+}
+
+export function loadWebhookConfig(env: Env = process.env): WebhookConfig {
+	const hours = int(env, "WEBHOOK_DISABLE_AFTER_HOURS", 72);
+	if (!(hours > 0))
+		throw new Error(`WEBHOOK_DISABLE_AFTER_HOURS must be above 0, got "${env.WEBHOOK_DISABLE_AFTER_HOURS}"`);
+	return {
+		timeoutMs: count(env, "WEBHOOK_TIMEOUT_MS", 5000),
+		retryBaseMs: count(env, "WEBHOOK_RETRY_BASE_MS", 10_000),
+		retryMaxMs: count(env, "WEBHOOK_RETRY_MAX_MS", 24 * 3_600_000),
+		maxAttempts: count(env, "WEBHOOK_MAX_ATTEMPTS", 12),
+		disableAfterHours: hours,
+		allowPrivate: bool(env, "WEBHOOK_ALLOW_PRIVATE") ?? env.NODE_ENV !== "production",
+		pollMs: count(env, "WEBHOOK_POLL_MS", 1000),
+	};
+}
+
+/** The gateway's general rate limits (README "Security"); off unless `RATE_LIMIT` or production says so. */
+export interface RateLimitConfig {
+	enabled: boolean;
+	/** Requests per client address in a window (`RATE_LIMIT_PER_MINUTE`). */
+	perAddress: number;
+	/** Requests per bearer token in a window (`RATE_LIMIT_TOKEN_PER_MINUTE`). */
+	perToken: number;
+	/** The window (`RATE_LIMIT_WINDOW_MS`, one minute). */
+	windowMs: number;
+}
+
+export function loadRateLimitConfig(env: Env = process.env): RateLimitConfig {
+	return {
+		enabled: bool(env, "RATE_LIMIT") ?? env.NODE_ENV === "production",
+		perAddress: count(env, "RATE_LIMIT_PER_MINUTE", 600),
+		perToken: count(env, "RATE_LIMIT_TOKEN_PER_MINUTE", 1200),
+		windowMs: count(env, "RATE_LIMIT_WINDOW_MS", 60_000),
 	};
 }
 

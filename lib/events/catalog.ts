@@ -18,6 +18,7 @@ export const DOMAIN_EVENTS = [
 	"inventory.reserved",
 	"inventory.released",
 	"inventory.low",
+	"webhook.disabled",
 ] as const;
 export type DomainEventType = (typeof DOMAIN_EVENTS)[number];
 

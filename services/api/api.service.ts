@@ -1,12 +1,20 @@
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Context, Service, ServiceSchema } from "moleculer";
 import ApiGateway, { type GatewaySettings, type GatewayThis, type IncomingRequest } from "moleculer-web";
-import { ACTORS, createHttpServer, httpServerLimits, loadAuthConfig, loadConfig } from "../../lib/config";
+import {
+	ACTORS,
+	createHttpServer,
+	httpServerLimits,
+	loadAuthConfig,
+	loadConfig,
+	loadRateLimitConfig,
+} from "../../lib/config";
 import type { AppConfig, AuthConfig } from "../../lib/config";
 import { call, defineService } from "../../lib/actor";
 import { checkAccess, verifyToken, type AuthUser, type TokenClaims } from "../../lib/auth";
 import { UnauthorizedError, toHttpError } from "../../lib/errors";
 import { gatewayRoutes, type GatewayMeta } from "./gateway-routes";
+import { ApiRateLimiter } from "./rate-limit";
 import { bearerToken, clientAddress, requestIdFrom } from "./request";
 
 type Readiness = { status: "ready" | "not ready"; missing: string[]; cache: "ok" | "unreachable" };
@@ -27,6 +35,8 @@ interface ApiState {
 	auth: AuthConfig;
 	server: Server;
 	isHTTPS: boolean;
+	/** RATE_LIMIT on: the general limits every API route counts (not the probes). */
+	rateLimiter?: ApiRateLimiter;
 }
 type ApiThis = Service & GatewayThis & ApiMethods & ApiState;
 
@@ -158,6 +168,8 @@ const ApiService = defineService<ApiThis>({
 		// JWT_SECRET(_FILE) and TRUST_PROXY as they are when this broker starts, like the other services.
 		this.config = loadConfig();
 		this.auth = loadAuthConfig();
+		const limits = loadRateLimitConfig();
+		this.rateLimiter = limits.enabled ? new ApiRateLimiter(this.broker, limits) : undefined;
 	},
 });
 

@@ -4,6 +4,7 @@ import ApiGateway, { type GatewayRoute, type IncomingRequest } from "moleculer-w
 import type { AuthUser } from "../../lib/auth";
 import { NotFoundError } from "../../lib/errors";
 import { bodyGuard, type Middleware } from "./body-guard";
+import { rateLimit, type RateLimitHost } from "./rate-limit";
 import { convertQueryNumbers, dropProtoKeys, idempotencyKeyFrom } from "./request";
 import { API_ROUTES, type ApiRoute } from "./routes";
 
@@ -15,10 +16,9 @@ export interface GatewayMeta {
 }
 
 /** What the route hooks need of the gateway service (their `this`, and `req.$service`). */
-export interface RouteHost {
+export interface RouteHost extends RateLimitHost {
 	/** Throws a 401 unless the header carries a valid token (with `required`, also when there is none). */
 	verifyBearer(header: string | undefined, required: boolean): unknown;
-	clientIp(req: IncomingRequest): string;
 }
 
 type JsonParserFactory = (options: { limit: number; strict: boolean; reviver: typeof dropProtoKeys }) => Middleware;
@@ -36,7 +36,7 @@ function corsFor(origins: string[]) {
 	return {
 		origin: (origin: string) => origins.includes(origin),
 		methods: ["GET", "POST", "PUT", "PATCH", "DELETE"],
-		exposedHeaders: ["X-Request-ID", "Retry-After"],
+		exposedHeaders: ["X-Request-ID", "Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"],
 		maxAge: 600,
 	};
 }
@@ -64,7 +64,7 @@ export function gatewayRoutes<This extends RouteHost>(corsOrigins: string[]): Ga
 			authentication: true,
 			authorization: true,
 			bodyParsers: false,
-			use: [bodyGuard({ route, parse, cors: cors !== undefined, checkToken })],
+			use: [rateLimit(), bodyGuard({ route, parse, cors: cors !== undefined, checkToken })],
 			cors,
 			onBeforeCall(this: This, ctx: Context<unknown, GatewayMeta>, _route, req) {
 				// The guard answers OPTIONS first; this keeps any other path to an action closed as well.

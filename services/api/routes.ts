@@ -89,6 +89,21 @@ export const API_ROUTES: Record<string, ApiRoute> = {
 			"DELETE /carts/:id/items/:lineId": "carts.removeItem",
 		},
 	},
+	webhooks: {
+		bodyLimit: 16 * KB,
+		needsUser: true,
+		personal: true,
+		aliases: {
+			"POST /webhooks": "webhooks.create",
+			"GET /webhooks": "webhooks.list",
+			"GET /webhooks/:id": "webhooks.get",
+			"PATCH /webhooks/:id": "webhooks.update",
+			"DELETE /webhooks/:id": "webhooks.remove",
+			"POST /webhooks/:id/rotate-secret": "webhooks.rotateSecret",
+			"GET /webhooks/:id/deliveries": "webhooks.deliveries",
+			"POST /webhooks/:id/deliveries/:deliveryId/redeliver": "webhooks.redeliver",
+		},
+	},
 };
 
 /** Every route of the API, `"METHOD /path": "actor.action"`. */

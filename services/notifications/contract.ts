@@ -23,6 +23,7 @@ export interface NotifiedFields {
 	"order.shipped": "userId" | "orderId";
 	"payment.refunded": "userId" | "orderId" | "amount" | "currency";
 	"inventory.low": "productId" | "available" | "threshold";
+	"webhook.disabled": "webhookId" | "url" | "failingSince";
 }
 export type NotifiedType = keyof NotifiedFields;
 

@@ -30,6 +30,7 @@ const NOTIFIED: Record<NotifiedType, true> = {
 	"order.shipped": true,
 	"payment.refunded": true,
 	"inventory.low": true,
+	"webhook.disabled": true,
 };
 
 function isNotified(event: { type: string; data: Readonly<Record<string, unknown>> }): event is NotifiedEvent {
@@ -77,6 +78,13 @@ export function describe(event: { type: string; data: Readonly<Record<string, un
 			return {
 				title: "Low stock",
 				body: `Product ${text(productId)} is down to ${text(available)} (threshold ${text(threshold)}).`,
+			};
+		}
+		case "webhook.disabled": {
+			const { webhookId, url, failingSince } = event.data;
+			return {
+				title: "Webhook disabled",
+				body: `Webhook ${text(webhookId)} (${text(url)}) failed without a success since ${text(failingSince)}.`,
 			};
 		}
 	}

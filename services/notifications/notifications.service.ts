@@ -24,7 +24,7 @@ const NOTIFICATIONS: CollectionSpec<Notification> = {
 	indexes: ["userId", "createdAt"],
 };
 
-/** Events addressed to the user named in their data; `inventory.low` goes to every admin. */
+/** Events addressed to the user named in their data; ADMIN_EVENTS go to every admin. */
 const USER_EVENTS = [
 	"user.registered",
 	"order.confirmed",
@@ -33,6 +33,7 @@ const USER_EVENTS = [
 	"order.shipped",
 	"payment.refunded",
 ] as const satisfies readonly NotifiedType[];
+const ADMIN_EVENTS: readonly NotifiedType[] = ["inventory.low", "webhook.disabled"];
 
 interface NotificationsMethods {
 	record(event: DomainEvent, userId: string): Promise<void>;
@@ -45,8 +46,9 @@ type NotificationsThis = Service & DbThis & AuthThis & NotificationsMethods & No
 
 async function notify(this: NotificationsThis, ctx: Context<DomainEvent>): Promise<void> {
 	const event = ctx.params;
-	const recipients =
-		event.type === "inventory.low" ? await call(ctx, "users.adminIds", {}) : [String(event.data.userId)];
+	const recipients = ADMIN_EVENTS.includes(event.type as NotifiedType)
+		? await call(ctx, "users.adminIds", {})
+		: [String(event.data.userId)];
 	for (const userId of recipients) await this.record(event, userId);
 	this.broker.metrics.increment("emporium.events.consumed", { type: event.type, group: this.name });
 }
@@ -75,7 +77,7 @@ const NotificationsService = defineService<NotificationsThis>({
 	},
 
 	channels: Object.fromEntries(
-		[...USER_EVENTS, "inventory.low"].map(type => [type, consume<NotificationsThis>(notify)]),
+		[...USER_EVENTS, ...ADMIN_EVENTS].map(type => [type, consume<NotificationsThis>(notify)]),
 	),
 
 	methods: {

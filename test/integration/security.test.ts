@@ -146,6 +146,17 @@ describe("security", () => {
 		return res.body;
 	}
 
+	/** A webhook (to a public name: production refuses private addresses); its secret must never reach a log. */
+	async function newWebhook(): Promise<string> {
+		const res = await call<{ id: string; secret: string }>("POST", "/api/webhooks", {
+			token: adminToken,
+			body: { url: "https://hooks.example.com/in", events: ["order.confirmed"] },
+		});
+		expect(res.status).toBe(201);
+		secrets.add(res.body.secret);
+		return res.body.id;
+	}
+
 	async function annOrder(): Promise<string> {
 		const res = await call<Order>("POST", "/api/orders", {
 			token: ann.token,
@@ -185,6 +196,8 @@ describe("security", () => {
 				ADMIN_EMAIL: adminEmail,
 				ADMIN_PASSWORD_FILE: file("admin-password", `${adminPassword}\n`),
 				USERS_DB_URI_FILE: file("users-db-uri", `nedb://${userDataDir}\n`),
+				// The general rate limits (on in production) have their own test: the matrix is many calls from one address.
+				RATE_LIMIT: "false",
 			},
 			broker: { logger },
 		});
@@ -397,6 +410,42 @@ describe("security", () => {
 			},
 		},
 	};
+
+	const webhookRows = (): Record<string, MatrixRow> => {
+		const admin: [number, number, number, number] = [401, 403, 403, 200];
+		const hook = async () => ({ params: { id: await newWebhook() } });
+		type Hook = Response<{ secret?: string; url?: string }>;
+		const shownOnce = (_role: Role, res: Hook) => {
+			if (res.body.secret) secrets.add(res.body.secret);
+			expect(res.body.secret).toHaveLength(43);
+		};
+		return {
+			"POST /webhooks": {
+				expected: [401, 403, 403, 201],
+				request: () => ({ body: { url: "https://hooks.example.com/in", events: ["*"] } }),
+				check: shownOnce,
+			},
+			"GET /webhooks": { expected: admin, request: () => ({ query: "pageSize=5" }) },
+			"GET /webhooks/:id": {
+				expected: admin,
+				request: hook,
+				check: (_role, res: Hook) => expect(res.body).not.toHaveProperty("secret"),
+			},
+			"PATCH /webhooks/:id": { expected: admin, request: async () => ({ ...(await hook()), body: { active: false } }) },
+			"DELETE /webhooks/:id": { expected: admin, request: hook },
+			"POST /webhooks/:id/rotate-secret": {
+				expected: admin,
+				request: hook,
+				check: shownOnce,
+			},
+			"GET /webhooks/:id/deliveries": { expected: admin, request: hook },
+			"POST /webhooks/:id/deliveries/:deliveryId/redeliver": {
+				expected: [401, 403, 403, 404],
+				request: async () => ({ params: { ...(await hook()).params, deliveryId: "no-such-delivery" } }),
+			},
+		};
+	};
+	Object.assign(MATRIX, webhookRows());
 
 	describe("authorisation matrix", () => {
 		it("has a row for every endpoint of the API, and no row for an endpoint that does not exist", () => {

@@ -7,8 +7,9 @@ import { SERVERS } from "./servers";
 
 /**
  * A shop split over separate OS processes, as in production: two gateways, two orders and two inventory nodes,
- * payments, products, users, notifications and carts, over the loopback NATS (calls and JetStream events) and Redis,
- * with the given database. `observer` is a service-less broker in the cluster for audits and registry checks.
+ * payments, products, users, notifications, carts and webhooks (plus `extraNodes`), over the loopback NATS (calls and
+ * JetStream events) and Redis, with the given database. `observer` is a service-less broker in the cluster for
+ * audits and registry checks.
  */
 export interface ShopCluster {
 	namespace: string;
@@ -29,6 +30,7 @@ export async function startShopCluster(opts: {
 	label: string;
 	dbUri: string;
 	env?: Record<string, string>;
+	extraNodes?: NodeSpec[];
 }): Promise<ShopCluster> {
 	await buildDist();
 	const namespace = uniqueNamespace(opts.label);
@@ -52,6 +54,8 @@ export async function startShopCluster(opts: {
 		{ name: "inventory-1", services: ["inventory"] },
 		{ name: "inventory-2", services: ["inventory"] },
 		...["payments", "products", "users", "notifications", "carts"].map(name => ({ name, services: [name] })),
+		{ name: "webhooks-1", services: ["webhooks"] },
+		...(opts.extraNodes ?? []),
 	];
 	const nodes = new Map<string, ShopNode>();
 	const launch = (spec: NodeSpec) => {

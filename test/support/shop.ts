@@ -9,6 +9,7 @@ import PaymentsService from "../../services/payments/payments.service";
 import UsersService from "../../services/users/users.service";
 import NotificationsService from "../../services/notifications/notifications.service";
 import CartsService from "../../services/carts/carts.service";
+import WebhooksService from "../../services/webhooks/webhooks.service";
 
 export const ALL_SERVICES: Record<string, ServiceSchema> = {
 	api: ApiService,
@@ -19,6 +20,7 @@ export const ALL_SERVICES: Record<string, ServiceSchema> = {
 	users: UsersService,
 	notifications: NotificationsService,
 	carts: CartsService,
+	webhooks: WebhooksService,
 };
 
 export interface Shop {
