@@ -68,26 +68,32 @@ export const API_ROUTES: Record<string, ApiRoute> = {
 		bodyLimit: 32 * KB,
 		needsUser: true,
 		personal: true,
-		aliases: {
-			"POST /orders": "orders.create",
-			"GET /carts/mine": "carts.mine",
-			"POST /carts/:id/claim": "carts.claim",
-			"POST /carts/:id/checkout": "carts.checkout",
-		},
+		aliases: { "POST /orders": "orders.create" },
 	},
-	/** Guest carts: reachable by their random id without a token; a customer's only with theirs. */
+	/**
+	 * Guest carts: reachable by their random id without a token; a customer's only with theirs. `mine` before `:id`,
+	 * which would otherwise take it.
+	 */
 	carts: {
 		bodyLimit: 8 * KB,
 		needsUser: false,
 		personal: true,
 		aliases: {
 			"POST /carts": "carts.create",
+			"GET /carts/mine": "carts.mine",
 			"GET /carts/:id": "carts.get",
 			"PATCH /carts/:id": "carts.update",
 			"POST /carts/:id/items": "carts.addItem",
 			"PATCH /carts/:id/items/:lineId": "carts.updateItem",
 			"DELETE /carts/:id/items/:lineId": "carts.removeItem",
 		},
+	},
+	/** Claiming and checking out a cart make it the caller's: a signed-in user only. */
+	checkout: {
+		bodyLimit: 8 * KB,
+		needsUser: true,
+		personal: true,
+		aliases: { "POST /carts/:id/claim": "carts.claim", "POST /carts/:id/checkout": "carts.checkout" },
 	},
 	webhooks: {
 		bodyLimit: 16 * KB,
