@@ -32,8 +32,9 @@ export interface Shop {
 
 /**
  * A shop broker in this process, configured like production by `moleculer.config.ts` from `env`
- * (applied to process.env while the services are created, as moleculer-runner would). `middlewares` come after the
- * configured ones, so they wrap action handlers innermost (inside timeouts and retries): a place to inject faults.
+ * (applied to process.env while the services are created, as moleculer-runner would). `middlewares` go before
+ * Moleculer's own (named by string at the end of the configured list), so they wrap action handlers inside
+ * timeouts, retries and breakers, like a service's own code: a place to inject faults.
  */
 export async function startShop(
 	opts: {
@@ -52,9 +53,12 @@ export async function startShop(
 	}
 	try {
 		const configured = brokerOptions(process.env);
+		const own = configured.middlewares ?? [];
+		const internal = own.findIndex(mw => typeof mw === "string");
+		const at = internal < 0 ? own.length : internal;
 		const broker = new ServiceBroker({
 			...configured,
-			middlewares: [...(configured.middlewares ?? []), ...(opts.middlewares ?? [])],
+			middlewares: [...own.slice(0, at), ...(opts.middlewares ?? []), ...own.slice(at)],
 			logger: process.env.TEST_LOGLEVEL ? { type: "Console", options: { level: process.env.TEST_LOGLEVEL } } : false,
 			...opts.broker,
 		});
