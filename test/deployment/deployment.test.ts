@@ -440,6 +440,42 @@ describe("ports of health checks, probes and scrape targets", () => {
 		expect(mounted).toContainEqual(["./prometheus.yml", "/etc/prometheus/prometheus.yml", "ro"]);
 	});
 
+	it("Prometheus loads the alerting rules of infra/prometheus, mounted by Compose, also with the local file", () => {
+		const infraConfig = yamlFile<{ rule_files: string[] }>("infra/prometheus/prometheus.yml");
+		const infraRules = infraConfig.rule_files.map(f => path.resolve(ROOT, "infra/prometheus", f));
+		expect(infraRules).toEqual([path.join(ROOT, "infra/prometheus/rules.yml")]);
+		/** Compose merges `volumes` of an override by container path. */
+		const mounts = (...services: { volumes?: string[] }[]) =>
+			new Map(
+				services
+					.flatMap(svc => svc.volumes ?? [])
+					.map(v => v.split(":"))
+					.map(([source, target]) => [target, path.resolve(ROOT, "docker", source)]),
+			);
+		const local = yamlFile<{ services: Record<string, ComposeService> }>("docker/docker-compose.local.yml");
+		const setups = [
+			{ config: "docker/prometheus.yml", mounts: mounts(composeServices.prometheus) },
+			{
+				config: "docker/local/prometheus.yml",
+				mounts: mounts(composeServices.prometheus, local.services.prometheus),
+			},
+		];
+		for (const { config, mounts: mounted } of setups) {
+			const containerConfig = "/etc/prometheus/prometheus.yml";
+			expect(mounted.get(containerConfig), config).toBe(path.join(ROOT, config));
+			const ruleFiles = yamlFile<{ rule_files?: string[] }>(config).rule_files ?? [];
+			const sources = ruleFiles.map(f => mounted.get(path.posix.resolve(path.posix.dirname(containerConfig), f)));
+			expect(sources, `${config} rule_files, as mounted`).toEqual(infraRules);
+			for (const source of sources) expect(existsSync(source!), source).toBe(true);
+		}
+		// The local configuration is the Compose one without `fallback_scrape_protocol` (Prometheus 3.x only).
+		const scrapeJobs = (config: string) =>
+			yamlFile<{ scrape_configs: (ScrapeJob & { fallback_scrape_protocol?: string })[] }>(config).scrape_configs.map(
+				({ fallback_scrape_protocol: _, ...job }) => job,
+			);
+		expect(scrapeJobs("docker/local/prometheus.yml")).toEqual(scrapeJobs("docker/prometheus.yml"));
+	});
+
 	it("Kubernetes probes, Service, Ingress and scrape annotations use the configured ports", () => {
 		for (const d of deployments) {
 			const container = k8sNode(d);

@@ -1,13 +1,12 @@
-import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { ROOT, freePort } from "../../scripts/nodes";
 import { dropNamespace } from "../support/cluster";
 import { client, eventually } from "../support/http";
-import { describeWithInfra, startPrivate, type InfraServer } from "../support/infra";
+import { describeWithInfra } from "../support/infra";
+import { lintMetrics, promtool, startPrometheus, type PrometheusServer } from "../support/prometheus";
 import { SERVERS } from "../support/servers";
 import { startShop, type Shop } from "../support/shop";
 
@@ -32,28 +31,12 @@ interface Panel {
 	targets?: { expr?: string }[];
 	panels?: Panel[];
 }
-interface QueryResult {
-	status: string;
-	data: { resultType: string; result: unknown[] };
-}
-
-function promtool(args: string[], input?: string): { code: number | null; output: string } {
-	const res = spawnSync("promtool", args, { input, encoding: "utf8" });
-	return { code: res.status, output: `${res.stdout}${res.stderr}` };
-}
 
 describeWithInfra(["prometheus"], "the dashboard and alerts on a real Prometheus scraping a local cluster", () => {
 	const namespace = `pm${randomBytes(4).toString("hex")}`;
 	const nodes: Shop[] = [];
 	const metricsPorts: number[] = [];
-	let prometheus: InfraServer;
-	let dir: string;
-	let config: string;
-
-	const query = async (expr: string) => {
-		const res = await fetch(`${prometheus.url}/api/v1/query?query=${encodeURIComponent(expr)}`);
-		return (await res.json()) as QueryResult;
-	};
+	let prometheus: PrometheusServer;
 
 	beforeAll(async () => {
 		const env = {
@@ -65,7 +48,7 @@ describeWithInfra(["prometheus"], "the dashboard and alerts on a real Prometheus
 			DB_URI: undefined,
 		};
 		const layout = {
-			gateway: ["api", "users"],
+			gateway: ["api", "users", "carts"],
 			orders: ["orders", "notifications"],
 			stock: ["products", "inventory", "payments"],
 		};
@@ -79,32 +62,21 @@ describeWithInfra(["prometheus"], "the dashboard and alerts on a real Prometheus
 				}),
 			);
 		}
-		dir = await mkdtemp(path.join(os.tmpdir(), "emporium-prometheus-"));
-		config = path.join(dir, "prometheus.yml");
-		const targets = metricsPorts.map(p => `"127.0.0.1:${p}"`).join(", ");
-		await writeFile(
-			config,
-			[
-				"global: { scrape_interval: 1s, evaluation_interval: 1s }",
-				`rule_files: ["${RULES}"]`,
-				"scrape_configs:",
-				"  - job_name: emporium",
-				`    static_configs: [{ targets: [${targets}] }]`,
-				"",
-			].join("\n"),
-		);
-		prometheus = await startPrivate("prometheus", { PROMETHEUS_CONFIG: config });
+		prometheus = await startPrometheus({
+			targets: metricsPorts.map(p => `127.0.0.1:${p}`),
+			scrapeInterval: "1s",
+			ruleFiles: [RULES],
+		});
 	}, 120_000);
 
 	afterAll(async () => {
 		await prometheus?.dispose();
 		for (const node of nodes) await node.stop();
 		await dropNamespace(namespace);
-		if (dir) await rm(dir, { recursive: true, force: true });
 	}, 60_000);
 
 	it("passes promtool check config and check rules", () => {
-		const checked = promtool(["check", "config", config]);
+		const checked = promtool(["check", "config", prometheus.config]);
 		expect(checked.code, checked.output).toBe(0);
 		const rules = promtool(["check", "rules", RULES]);
 		expect(rules.code, rules.output).toBe(0);
@@ -132,12 +104,11 @@ describeWithInfra(["prometheus"], "the dashboard and alerts on a real Prometheus
 		await nodes[1].broker.sendToChannel("order.confirmed", { type: "order.confirmed", data: {} });
 
 		// Every node is scraped; promtool finds nothing to say about the shop's own series on any of them.
-		await eventually(async () => (await query('count(up{job="emporium"} == 1)')).data.result.length > 0, 20_000, 250);
+		await eventually(async () => (await prometheus.query('count(up{job="emporium"} == 1)')).length > 0, 20_000, 250);
 		const flagged: string[] = [];
 		for (const port of metricsPorts) {
 			const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-			const { output } = promtool(["check", "metrics"], text);
-			flagged.push(...output.split("\n").filter(Boolean));
+			flagged.push(...lintMetrics(text));
 		}
 		expect(flagged.filter(line => line.startsWith("emporium_"))).toEqual([]);
 		const moleculerKinds = [...new Set(flagged.map(l => l.replace(/^\S+ /, "")))];
@@ -163,9 +134,8 @@ describeWithInfra(["prometheus"], "the dashboard and alerts on a real Prometheus
 				empty.length = 0;
 				for (const expr of expressions) {
 					const expected = Object.keys(NO_DATA_HERE).find(series => expr.includes(series));
-					const res = await query(expr.replace(/\$__range/g, "5m"));
-					expect(res.status, expr).toBe("success");
-					if (!expected && res.data.result.length === 0) empty.push(expr);
+					const result = await prometheus.query(expr.replace(/\$__range/g, "5m"));
+					if (!expected && result.length === 0) empty.push(expr);
 				}
 				return empty.length === 0;
 			},
@@ -180,7 +150,7 @@ describeWithInfra(["prometheus"], "the dashboard and alerts on a real Prometheus
 		);
 
 		const alerts = async () => {
-			const res = (await (await fetch(`${prometheus.url}/api/v1/alerts`)).json()) as {
+			const res = (await (await fetch(`${prometheus.server.url}/api/v1/alerts`)).json()) as {
 				data: { alerts: { labels: { alertname: string }; state: string }[] };
 			};
 			return new Map(res.data.alerts.map(a => [a.labels.alertname, a.state]));
