@@ -71,7 +71,11 @@ export interface FindOptions<T extends Doc = Doc> {
 	sort?: string[];
 	limit?: number;
 	offset?: number;
-	search?: { text: string; fields: (keyof T & string)[] };
+	/**
+	 * A case-insensitive substring of one of `fields`; the documents whose id is in `ids` match too (a match found in
+	 * another collection, e.g. a product by its variants' SKUs).
+	 */
+	search?: { text: string; fields: (keyof T & string)[]; ids?: string[] };
 }
 export interface Change<T extends Doc = Doc> {
 	set?: Partial<Omit<T, "id">>;
@@ -316,7 +320,10 @@ export class Store<T extends Doc = Doc> {
 				// NeDB takes a RegExp object; MongoDB the string form (mongo-java-server rejects a BSON regex in $regex).
 				const pattern = escapeRegExp(search.text);
 				const regex = this.kind === "mongo" ? { $regex: pattern, $options: "i" } : { $regex: new RegExp(pattern, "i") };
-				q.$or = search.fields.map(f => ({ [f]: regex }));
+				q.$or = [
+					...search.fields.map(f => ({ [f]: regex })),
+					...(search.ids?.length ? [{ id: { $in: search.ids } }] : []),
+				];
 			}
 			return q;
 		}
@@ -331,7 +338,10 @@ export class Store<T extends Doc = Doc> {
 		if (search) {
 			const like = this.sequelize!.getDialect() === "postgres" ? Op.iLike : Op.like;
 			const pattern = `%${search.text.replace(/[\\%_]/g, "\\$&")}%`;
-			q[Op.or] = search.fields.map(f => ({ [f]: { [like]: pattern } }));
+			q[Op.or] = [
+				...search.fields.map(f => ({ [f]: { [like]: pattern } })),
+				...(search.ids?.length ? [{ id: { [Op.in]: search.ids } }] : []),
+			];
 		}
 		return q;
 	}

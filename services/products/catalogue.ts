@@ -1,6 +1,6 @@
 import type { Transaction } from "sequelize";
 import { ConflictError, DuplicateKeyError, NotFoundError } from "../../lib/errors";
-import type { CollectionSpec, Store, Where } from "../../lib/storage";
+import type { CollectionSpec, FindOptions, Store, Where } from "../../lib/storage";
 import type { Product, ProductRecord, Variant, VariantLine } from "./contract";
 import { derivedFields, productView, resolveVariants } from "./variants";
 
@@ -95,6 +95,18 @@ export class Catalogue {
 			...(max !== undefined && { $lte: max }),
 		};
 		return [...new Set((await this.variants.find({ price })).map(v => v.productId))];
+	}
+
+	/**
+	 * A search of the product records' `fields` that also matches the products with a variant whose SKU contains
+	 * `text` (case-insensitive, like the fields): SKUs live in the variants.
+	 */
+	async textSearch(
+		text: string,
+		fields: (keyof ProductRecord)[],
+	): Promise<NonNullable<FindOptions<ProductRecord>["search"]>> {
+		const variants = await this.variants.find({}, { search: { text, fields: ["sku"] } });
+		return { text, fields, ids: [...new Set(variants.map(v => v.productId))] };
 	}
 
 	async lines(ids: string[]): Promise<{ variants: VariantLine[]; multiVariantProductIds: string[] }> {

@@ -57,7 +57,7 @@ const ProductsService = defineService<ProductsThis>({
 				const where: Where<ProductRecord> = category ? { category } : {};
 				const priced = await this.catalogue.productIdsPricedIn(ctx.params.minPrice, ctx.params.maxPrice);
 				if (priced) where.id = { $in: priced };
-				const textSearch = search ? { text: search, fields: SEARCH_FIELDS } : undefined;
+				const textSearch = search ? await this.catalogue.textSearch(search, SEARCH_FIELDS) : undefined;
 				const store = this.catalogue.products;
 				const [rows, total] = await Promise.all([
 					store.find(where, { sort: SORTS[sort], limit: size, offset: (p - 1) * size, search: textSearch }),

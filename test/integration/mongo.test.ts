@@ -131,6 +131,11 @@ describeWithInfra(["mongo"], "MongoDB paths on mongo-java-server (an emulation, 
 		const literal = await api.get<Page>(`/api/products?search=${encodeURIComponent("(odd)")}&category=${category}`);
 		expect(literal.body.total).toBe(4);
 		expect((await api.get<Page>(`/api/products?search=${encodeURIComponent(".*")}`)).body.total).toBe(0);
+		// SKUs live in the variants: a product matches when one of its variants' SKUs has the text.
+		const bySku = await api.get<Page>(`/api/products?search=${encodeURIComponent(`l-${tag}-3`)}`);
+		expect(bySku.body.rows.map(p => p.name)).toEqual([`Lamp ${tag} 3`]);
+		const skus = await api.get<Page>(`/api/products?search=${encodeURIComponent(`L-${tag}-`)}&sort=price&pageSize=3`);
+		expect(skus.body).toMatchObject({ total: 7, totalPages: 3 });
 		// An operator in the query string is a plain string to the service, never a MongoDB operator.
 		expect((await api.get(`/api/products?category[$ne]=x`)).status).toBe(422);
 	});

@@ -89,6 +89,12 @@ for (const kind of ["mariadb", "postgres"] as const) {
 			// Case-insensitive search on both databases (LIKE on MariaDB's collation, ILIKE on PostgreSQL).
 			const search = await api.get<Page<Product>>("/api/products?search=KEYBOARD");
 			expect(search.body.rows.map(p => p.sku)).toEqual(["ELEC-001"]);
+			// SKUs live in the variants: a product matches when one of its variants' SKUs has the text.
+			const bySku = await api.get<Page<Product>>("/api/products?search=elec-00&category=electronics&pageSize=100");
+			expect(bySku.body.rows.map(p => p.sku).every(sku => sku?.startsWith("ELEC-00"))).toBe(true);
+			expect(bySku.body.total).toBeGreaterThan(0);
+			const oneSku = await api.get<Page<Product>>("/api/products?search=book-001");
+			expect(oneSku.body.rows.map(p => p.id)).toEqual(["seed-book-001"]);
 
 			const first = await api.get("/api/products/seed-book-001");
 			expect(first.body).toMatchObject({ sku: "BOOK-001", price: 3999, currency: "USD" });

@@ -167,6 +167,26 @@ describe("products with variants, over HTTP", () => {
 		expect(await ids("maxPrice=1999")).not.toContain(shirt.id);
 	});
 
+	it("searches names, descriptions and the SKUs of every variant (case-insensitive substring)", async () => {
+		const ids = async (query: string) => {
+			const res = await api.get<Page<Product>>(`/api/products?pageSize=100&${query}`);
+			expect(res.status, JSON.stringify(res.body)).toBe(200);
+			expect(res.body.total).toBe(res.body.rows.length);
+			return res.body.rows.map(p => p.id);
+		};
+		const sku = shirt.variants[shirt.variants.length - 1].sku; // one variant's SKU: TEE-<run>-L-Green
+		expect(await ids(`search=${encodeURIComponent(sku.toLowerCase())}`)).toEqual([shirt.id]);
+		expect(await ids(`search=${encodeURIComponent(`tee-${run}-`)}`)).toEqual([shirt.id]); // several variants: once
+		expect(await ids(`search=${encodeURIComponent(`mug-${run}`)}`)).toHaveLength(1); // a single-variant product
+		// Combined with the other filters, and literal (a regex character matches nothing here).
+		expect(await ids(`search=${encodeURIComponent(sku)}&category=clothes`)).toEqual([shirt.id]);
+		expect(await ids(`search=${encodeURIComponent(sku)}&category=kitchen`)).toEqual([]);
+		expect(await ids(`search=${encodeURIComponent(sku)}&maxPrice=1`)).toEqual([]);
+		expect(await ids(`search=${encodeURIComponent(`TEE-${run}.`)}`)).toEqual([]);
+		// A removed variant's SKU no longer finds its product.
+		expect(await ids(`search=${encodeURIComponent(`TEE-${run}-L-Blue`)}`)).toEqual([]);
+	});
+
 	it("keeps stock per variant and moves only the ordered variant's stock", async () => {
 		const [sRed, mBlue] = [shirt.variants[0], shirt.variants[5]];
 		for (const v of [sRed, mBlue])
