@@ -5,7 +5,17 @@ import type { GroupContext, GroupResult } from "../types";
 import { ADMIN, SERVER_URLS, cpuProfileEnv, productionEnv, uniqueNamespace } from "./env";
 import { auditAfterLoad, runPaths, seedShop } from "./shop";
 
-export const ALL_ACTORS = ["api", "users", "products", "inventory", "payments", "orders", "notifications", "carts", "webhooks"];
+export const ALL_ACTORS = [
+	"api",
+	"users",
+	"products",
+	"inventory",
+	"payments",
+	"orders",
+	"notifications",
+	"carts",
+	"webhooks",
+];
 
 /**
  * The whole shop in one process on the in-memory default (NeDB stores, memory cacher, in-process event bus),

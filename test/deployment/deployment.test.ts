@@ -359,7 +359,7 @@ describe("environment", () => {
 	it("production settings are complete: JWT secret, admin account, one database per stateful actor", () => {
 		// Secrets are never in the repository: Compose requires them from the shell or docker/.env (`${VAR:?...}`),
 		// on the nodes that sign or check tokens and on the node that creates the admin.
-		const required = (name: string) => expect.stringMatching(new RegExp(`^\\$\\{${name}:\\?.+\\}$`));
+		const required = (name: string): unknown => expect.stringMatching(new RegExp(`^\\$\\{${name}:\\?.+\\}$`));
 		for (const [name, svc] of composeNodes) {
 			const env = composeEnv(svc).effective;
 			expect(env.NODE_ENV, name).toBe("production");
