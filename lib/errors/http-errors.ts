@@ -70,7 +70,9 @@ export function toHttpError(err: ErrorLike): HttpError {
 
 	if (
 		["SERVICE_NOT_AVAILABLE", "SERVICE_NOT_FOUND", "REQUEST_TIMEOUT"].includes(type) ||
-		err.name === "ServiceNotAvailableError"
+		err.name === "ServiceNotAvailableError" ||
+		// moleculer-web's own, untyped, when the action behind a route has no node.
+		(err.name === "ServiceUnavailableError" && code === 503 && !type)
 	) {
 		return { status: 503, body: { ...UNAVAILABLE }, headers: { "Retry-After": "1" } };
 	}

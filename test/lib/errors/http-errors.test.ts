@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { Errors } from "moleculer";
+import ApiGateway from "moleculer-web";
 import { toHttpError } from "../../../lib/errors";
 import { OutOfStockError, TooManyRequestsError } from "../../../lib/errors";
 
@@ -11,6 +12,7 @@ describe("HTTP error mapping", () => {
 			new Errors.ServiceNotAvailableError({ action: "orders.create" }),
 			new Errors.ServiceNotFoundError({ action: "x.y" }),
 			new Errors.RequestTimeoutError({ action: "a.b" }),
+			new ApiGateway.Errors.ServiceUnavailableError("", undefined),
 		]) {
 			const mapped = toHttpError(err);
 			expect(mapped.status).toBe(503);
