@@ -15,9 +15,13 @@ export interface LoadSpec {
 	 * Instead of one request, a sequence the n-th connection repeats (each request may depend on earlier answers
 	 * through autocannon's context). One pass is one unit: `requests` and `rps` count the answers to `measuredStep`,
 	 * whose 2xx answers the latency percentiles are over; errors count every request of the sequence.
+	 * `run` tells the warm-up from the measured run: autocannon stops a run mid-pass without waiting for the answers
+	 * in flight, so a sequence that keeps state in the shop (a customer's cart) gives each run its own.
 	 */
-	sequence?: (n: number) => { steps: autocannon.SequenceRequest[]; measuredStep: number };
+	sequence?: (n: number, run: Run) => { steps: autocannon.SequenceRequest[]; measuredStep: number };
 }
+
+export type Run = "warmup" | "measured";
 
 export interface Measurement {
 	connections: number;
@@ -46,7 +50,7 @@ const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** di
  * Runs autocannon for `seconds`. Latency percentiles come from every 2xx response time (autocannon's own histogram
  * has 1 ms resolution, too coarse for sub-millisecond paths); throughput is all answered requests over the run.
  */
-async function fire(spec: LoadSpec, seconds: number): Promise<Measurement> {
+async function fire(spec: LoadSpec, seconds: number, run: Run): Promise<Measurement> {
 	let latencies = new Float64Array(1 << 16);
 	let count = 0;
 	let connection = 0;
@@ -62,7 +66,7 @@ async function fire(spec: LoadSpec, seconds: number): Promise<Measurement> {
 		setupClient: client => {
 			const n = connection++;
 			if (spec.sequence) {
-				const steps = spec.sequence(n).steps.map((step, i) => ({
+				const steps = spec.sequence(n, run).steps.map((step, i) => ({
 					...step,
 					onResponse: (status: number, body: string, context: Record<string, unknown>) => {
 						lastStep.set(client, i);
@@ -75,7 +79,7 @@ async function fire(spec: LoadSpec, seconds: number): Promise<Measurement> {
 			if (custom) client.setRequests([{ method: spec.method ?? "GET", ...custom }]);
 		},
 	});
-	const measured = spec.sequence?.(0).measuredStep;
+	const measured = spec.sequence?.(0, run).measuredStep;
 	instance.on("response", (client, status, _bytes, responseTime) => {
 		if (measured !== undefined) {
 			if (lastStep.get(client) !== measured) return;
@@ -128,9 +132,11 @@ export async function measure(
 		around?: <T>(run: () => Promise<T>) => Promise<T>;
 	},
 ): Promise<Measurement & { warmup: { requests: number; errors: number }; cpuMsPerRequest: Record<string, number> }> {
-	const warm = opts.warmupSeconds > 0 ? await fire(spec, opts.warmupSeconds) : { requests: 0, errors: 0 };
+	const warm = opts.warmupSeconds > 0 ? await fire(spec, opts.warmupSeconds, "warmup") : { requests: 0, errors: 0 };
 	const around = opts.around ?? (<T>(run: () => Promise<T>) => run());
-	const { result: run, cpuMs } = await around(() => cpuDuring(opts.cpuOf ?? {}, () => fire(spec, opts.seconds)));
+	const { result: run, cpuMs } = await around(() =>
+		cpuDuring(opts.cpuOf ?? {}, () => fire(spec, opts.seconds, "measured")),
+	);
 	const cpuMsPerRequest = Object.fromEntries(
 		Object.entries(cpuMs).map(([name, ms]) => [name, run.requests ? round(ms / run.requests, 3) : NaN]),
 	);

@@ -50,6 +50,12 @@ export interface SeededShop {
 	productBody: string;
 	/** One customer per order connection. */
 	tokens: string[];
+	/**
+	 * As many other customers, whose carts the warm-up of checkout from a cart uses: autocannon ends the warm-up
+	 * without waiting for the checkouts in flight, and a customer's current cart still being checked out is what
+	 * `POST /api/carts` answers (200), refusing items (409 CHECKOUT_IN_PROGRESS, then CART_COMPLETED).
+	 */
+	warmupTokens: string[];
 }
 
 /** One JSON request; `T` is the body the caller expects back. */
@@ -142,8 +148,8 @@ export async function seedShop(baseUrl: string, admin: { email: string; password
 		variantProductIds.push(product.id);
 		variantIds.push(product.variants.map(v => v.id));
 	}
-	const tokens = await Promise.all(
-		Array.from({ length: CONNECTIONS.order }, async (_, i) => {
+	const customers = await Promise.all(
+		Array.from({ length: 2 * CONNECTIONS.order }, async (_, i) => {
 			const { token } = await call<{ token: string }>(baseUrl, "POST", "/api/auth/register", {
 				email: `bench-${run}-${i}@example.com`,
 				password: "benchmark-password",
@@ -152,8 +158,9 @@ export async function seedShop(baseUrl: string, admin: { email: string; password
 			return token;
 		}),
 	);
+	const [tokens, warmupTokens] = [customers.slice(0, CONNECTIONS.order), customers.slice(CONNECTIONS.order)];
 	const productBody = JSON.stringify(await call(baseUrl, "GET", `/api/products/${productIds[0]}`));
-	return { baseUrl, productIds, variantProductIds, variantIds, productBody, tokens };
+	return { baseUrl, productIds, variantProductIds, variantIds, productBody, tokens, warmupTokens };
 }
 
 export interface PathSpec {
@@ -165,13 +172,15 @@ export interface PathSpec {
 /**
  * Checkout from a cart, as a client does it, per connection (customer n): create the cart (a new one once the last
  * is checked out), add two sizes of one shirt, check out. One unit is one checkout: 4 requests, of which the
- * checkout's answer is what the latency percentiles are over (`measuredStep`).
+ * checkout's answer is what the latency percentiles are over (`measuredStep`). The warm-up checks out as other
+ * customers (`SeededShop.warmupTokens`): the carts it leaves mid-checkout are none of the measured run's.
  */
 function cartCheckout(shop: SeededShop): NonNullable<LoadSpec["sequence"]> {
-	return n => {
+	return (n, run) => {
+		const customers = run === "warmup" ? shop.warmupTokens : shop.tokens;
 		const headers = {
 			"content-type": "application/json",
-			authorization: `Bearer ${shop.tokens[n % shop.tokens.length]}`,
+			authorization: `Bearer ${customers[n % customers.length]}`,
 		};
 		const variants = shop.variantIds[n % shop.variantIds.length];
 		const sizes = [(2 * n) % variants.length, (2 * n + 3) % variants.length].map(i => variants[i]);
