@@ -2,11 +2,23 @@
 declare module "autocannon" {
 	import type { EventEmitter } from "node:events";
 
+	interface Request {
+		method?: string;
+		path?: string;
+		headers?: Record<string, string>;
+		body?: string | Buffer;
+		/** Rewrites the request before it is sent, from the connection's context; null starts the sequence again. */
+		setupRequest?: (req: Request, context: Record<string, unknown>) => Request | null;
+		/** Called with each answer to this request; `context` lives until the sequence starts again. */
+		onResponse?: (status: number, body: string, context: Record<string, unknown>) => void;
+	}
+
 	interface AutocannonClient {
-		/** Replaces the requests the connection cycles through (each merged with the instance's method, headers, URL). */
-		setRequests(
-			requests: { method?: string; path?: string; headers?: Record<string, string>; body?: string | Buffer }[],
-		): void;
+		/**
+		 * Replaces the requests the connection cycles through, in order (each merged with the instance's method,
+		 * headers, URL).
+		 */
+		setRequests(requests: Request[]): void;
 	}
 
 	interface Options {
@@ -50,5 +62,9 @@ declare module "autocannon" {
 	}
 
 	function autocannon(opts: Options): Instance;
+	namespace autocannon {
+		/** One request of a connection's sequence (`setRequests`). */
+		export type SequenceRequest = Request;
+	}
 	export = autocannon;
 }

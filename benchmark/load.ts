@@ -11,12 +11,25 @@ export interface LoadSpec {
 	connections: number;
 	/** Path, headers and body of the n-th connection (0-based): spreads the load over users and products. */
 	perConnection?: (n: number) => { path?: string; headers?: Record<string, string>; body?: string };
+	/**
+	 * Instead of one request, a sequence the n-th connection repeats (each request may depend on earlier answers
+	 * through autocannon's context). One pass is one unit: `requests` and `rps` count the answers to `measuredStep`,
+	 * whose 2xx answers the latency percentiles are over; errors count every request of the sequence.
+	 * `run` tells the warm-up from the measured run: autocannon stops a run mid-pass without waiting for the answers
+	 * in flight, so a sequence that keeps state in the shop (a customer's cart) gives each run its own.
+	 */
+	sequence?: (n: number, run: Run) => { steps: autocannon.SequenceRequest[]; measuredStep: number };
 }
+
+export type Run = "warmup" | "measured";
 
 export interface Measurement {
 	connections: number;
 	seconds: number;
+	/** Answered requests, or passes of a sequence (`LoadSpec.sequence`). */
 	requests: number;
+	/** Every answered HTTP request (more than `requests` for a sequence). */
+	httpRequests: number;
 	rps: number;
 	latencyMs: { p50: number; p99: number; mean: number; max: number };
 	/** Socket errors, timeouts and non-2xx answers together. */
@@ -37,10 +50,13 @@ const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** di
  * Runs autocannon for `seconds`. Latency percentiles come from every 2xx response time (autocannon's own histogram
  * has 1 ms resolution, too coarse for sub-millisecond paths); throughput is all answered requests over the run.
  */
-async function fire(spec: LoadSpec, seconds: number): Promise<Measurement> {
+async function fire(spec: LoadSpec, seconds: number, run: Run): Promise<Measurement> {
 	let latencies = new Float64Array(1 << 16);
 	let count = 0;
 	let connection = 0;
+	let units = 0;
+	// Which request of its sequence each connection was last answered for.
+	const lastStep = new WeakMap<object, number>();
 	const instance = autocannon({
 		url: spec.url,
 		method: spec.method ?? "GET",
@@ -48,11 +64,27 @@ async function fire(spec: LoadSpec, seconds: number): Promise<Measurement> {
 		duration: seconds,
 		timeout: 10,
 		setupClient: client => {
-			const custom = spec.perConnection?.(connection++);
+			const n = connection++;
+			if (spec.sequence) {
+				const steps = spec.sequence(n, run).steps.map((step, i) => ({
+					...step,
+					onResponse: (status: number, body: string, context: Record<string, unknown>) => {
+						lastStep.set(client, i);
+						step.onResponse?.(status, body, context);
+					},
+				}));
+				return client.setRequests(steps);
+			}
+			const custom = spec.perConnection?.(n);
 			if (custom) client.setRequests([{ method: spec.method ?? "GET", ...custom }]);
 		},
 	});
-	instance.on("response", (_client, status, _bytes, responseTime) => {
+	const measured = spec.sequence?.(0, run).measuredStep;
+	instance.on("response", (client, status, _bytes, responseTime) => {
+		if (measured !== undefined) {
+			if (lastStep.get(client) !== measured) return;
+			units++;
+		}
 		if (status < 200 || status > 299) return;
 		if (count === latencies.length) {
 			const grown = new Float64Array(latencies.length * 2);
@@ -68,11 +100,13 @@ async function fire(spec: LoadSpec, seconds: number): Promise<Measurement> {
 	const statusCodes = Object.fromEntries(
 		Object.entries(result.statusCodeStats ?? {}).map(([code, { count: n }]) => [code, Number(n)]),
 	);
+	const requests = measured === undefined ? result.requests.total : units;
 	return {
 		connections: spec.connections,
 		seconds: result.duration,
-		requests: result.requests.total,
-		rps: round(result.requests.total / result.duration, 0),
+		requests,
+		httpRequests: result.requests.total,
+		rps: round(requests / result.duration, 0),
 		latencyMs: {
 			p50: round(percentile(sorted, 50)),
 			p99: round(percentile(sorted, 99)),
@@ -98,9 +132,11 @@ export async function measure(
 		around?: <T>(run: () => Promise<T>) => Promise<T>;
 	},
 ): Promise<Measurement & { warmup: { requests: number; errors: number }; cpuMsPerRequest: Record<string, number> }> {
-	const warm = opts.warmupSeconds > 0 ? await fire(spec, opts.warmupSeconds) : { requests: 0, errors: 0 };
+	const warm = opts.warmupSeconds > 0 ? await fire(spec, opts.warmupSeconds, "warmup") : { requests: 0, errors: 0 };
 	const around = opts.around ?? (<T>(run: () => Promise<T>) => run());
-	const { result: run, cpuMs } = await around(() => cpuDuring(opts.cpuOf ?? {}, () => fire(spec, opts.seconds)));
+	const { result: run, cpuMs } = await around(() =>
+		cpuDuring(opts.cpuOf ?? {}, () => fire(spec, opts.seconds, "measured")),
+	);
 	const cpuMsPerRequest = Object.fromEntries(
 		Object.entries(cpuMs).map(([name, ms]) => [name, run.requests ? round(ms / run.requests, 3) : NaN]),
 	);

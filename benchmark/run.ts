@@ -3,6 +3,7 @@ import { parseArgs } from "node:util";
 import { ROOT } from "../scripts/nodes";
 import { formatReport } from "./report";
 import { runBench } from "./suite";
+import { PATH_KEYS } from "./scenarios/shop";
 import type { GroupName } from "./types";
 
 /**
@@ -29,6 +30,10 @@ const { values } = parseArgs({
 const ALL: GroupName[] = ["one-process", "one-process-no-metrics", "across-nodes"];
 const groups = values.only ? (values.only.split(",") as GroupName[]) : ALL;
 for (const g of groups) if (!ALL.includes(g)) throw new Error(`--only takes ${ALL.join(", ")}; got "${g}"`);
+const paths = values.paths?.split(",");
+for (const p of paths ?? [])
+	if (!(PATH_KEYS as readonly string[]).includes(p))
+		throw new Error(`--paths takes ${PATH_KEYS.join(", ")}; got "${p}"`);
 
 const started = Date.now();
 runBench({
@@ -38,7 +43,7 @@ runBench({
 	out: values.out,
 	build: !values["no-build"],
 	cpuProfileDir: values["cpu-prof"],
-	paths: values.paths?.split(","),
+	paths,
 	onNodeLine: values.verbose ? (node, line) => process.stderr.write(`[${node}] ${line}\n`) : undefined,
 	withNotifications: values.notifications,
 	targets: true,

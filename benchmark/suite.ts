@@ -6,7 +6,7 @@ import { SelfRssSampler, machineInfo, memoryOf, startReferenceServer } from "./p
 import { evaluateTargets, type BenchReport } from "./report";
 import { runOneProcess } from "./scenarios/one-process";
 import { runAcrossNodes } from "./scenarios/across-nodes";
-import { CONNECTIONS, LINES_PER_ORDER, PRODUCTS } from "./scenarios/shop";
+import { CONNECTIONS, LINES_PER_ORDER, PRODUCTS, VARIANT_PRODUCTS } from "./scenarios/shop";
 import type { GroupContext, GroupName, GroupResult, ProcessStats, ScenarioResult } from "./types";
 
 export interface BenchOptions {
@@ -19,7 +19,7 @@ export interface BenchOptions {
 	/** Compile dist/ first (the nodes run it). */
 	build: boolean;
 	cpuProfileDir?: string;
-	/** Only these paths (productById, productList, orderPlacement). */
+	/** Only these paths (`PATH_KEYS`: productById, variantProductById, productList, orderPlacement, cartCheckout). */
 	paths?: string[];
 	withNotifications?: boolean;
 	onNodeLine?: GroupContext["onNodeLine"];
@@ -150,12 +150,15 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
 			connections: { ...CONNECTIONS },
 			linesPerOrder: LINES_PER_ORDER,
 			products: PRODUCTS,
+			variantProducts: VARIANT_PRODUCTS,
 			notes: [
 				"The limit is a bare node:http server in its own process answering the exact body of GET /api/products/:id.",
 				"The reference rows are moleculer-web in front of one trivial action answering that body, in its own " +
 					"process: bare, then with Moleculer's built-in metrics and a memory cache hit (the shop's defaults).",
 				"Each path: one warm-up run, then the measured run, with a fixed number of connections (no pipelining).",
 				"Errors are socket errors, timeouts and non-2xx answers. Latency percentiles are over the 2xx answers.",
+				"Checkout from a cart is a sequence per connection (create the cart, add two variants, check out): its " +
+					"req/s are checkouts/s, its latency that of the checkout request, its CPU ms per checkout.",
 				"Peak RSS is each process's VmHWM after its load; the load generator's is sampled from process.memoryUsage().",
 				"CPU ms per request is each process's user+system CPU time over the measured run divided by the answered " +
 					"requests; the loopback servers' share includes anything else using them meanwhile.",

@@ -6,7 +6,7 @@ import { joinShop, waitForShop } from "../cluster";
 import { cpuDuring, memoryOf } from "../processes";
 import type { GroupContext, GroupResult, ProcessStats } from "../types";
 import { ADMIN, SERVER_URLS, cpuProfileEnv, productionEnv, uniqueNamespace } from "./env";
-import { auditAfterLoad, runPaths, seedShop } from "./shop";
+import { EXTRA_ACTORS, PATH_KEYS, auditAfterLoad, runPaths, seedShop } from "./shop";
 
 /** Let the nodes finish starting (timers, first heartbeats, pools) before their idle RSS is read. */
 const SETTLE_MS = 2000;
@@ -28,7 +28,8 @@ async function dropDatabase(uri: string): Promise<void> {
 /**
  * One actor per process, as `npm run cluster` runs them (one node each, not two): gateway, users (auth), products,
  * inventory, payments and orders over the local NATS (calls, and domain events through JetStream), MariaDB in a
- * throwaway database, and the Redis cacher. Notifications only with `withNotifications`.
+ * throwaway database, and the Redis cacher; carts when a measured path needs it (checkout from a cart).
+ * Notifications only with `withNotifications`.
  */
 export async function runAcrossNodes(ctx: GroupContext): Promise<GroupResult> {
 	const namespace = uniqueNamespace();
@@ -42,6 +43,7 @@ export async function runAcrossNodes(ctx: GroupContext): Promise<GroupResult> {
 		"inventory",
 		"payments",
 		"orders",
+		...new Set(PATH_KEYS.filter(key => !ctx.paths || ctx.paths.includes(key)).flatMap(key => EXTRA_ACTORS[key] ?? [])),
 		...(ctx.withNotifications ? ["notifications"] : []),
 	];
 	const shared = {

@@ -5,6 +5,7 @@ import type { GroupContext, GroupResult } from "../types";
 import { ADMIN, SERVER_URLS, cpuProfileEnv, productionEnv, uniqueNamespace } from "./env";
 import { auditAfterLoad, runPaths, seedShop } from "./shop";
 
+/** Every actor, carts included (checkout from a cart needs it). */
 export const ALL_ACTORS = [
 	"api",
 	"users",

@@ -18,16 +18,44 @@ export const STOCK_PER_PRODUCT = 1_000_000;
 /** Each order buys one unit of two different products: the saga prices, reserves and commits two lines. */
 export const LINES_PER_ORDER = 2;
 
+/** Products sold in sizes and colours: 3 × 2 options, so 6 variants each, every variant stocked like a product. */
+export const VARIANT_PRODUCTS = 8;
+export const SIZES = ["S", "M", "L"];
+export const COLOURS = ["Red", "Blue"];
+
 /** Fixed concurrency (connections) per path, the same in both groups; the limit runs with `CONNECTIONS.read`. */
 export const CONNECTIONS = { read: 32, order: 16 } as const;
+
+/** The measured paths; `--paths` takes these keys. */
+export const PATH_KEYS = [
+	"productById",
+	"variantProductById",
+	"productList",
+	"orderPlacement",
+	"cartCheckout",
+] as const;
+export type PathKey = (typeof PATH_KEYS)[number];
+/** The actors a path needs beyond the gateway, users, products, inventory, payments and orders. */
+export const EXTRA_ACTORS: Partial<Record<PathKey, string[]>> = { cartCheckout: ["carts"] };
+
+const SHIPPING = { line1: "1 Benchmark Street", city: "Lyon", postalCode: "69001", country: "FR" };
 
 export interface SeededShop {
 	baseUrl: string;
 	productIds: string[];
+	/** Products with 6 variants each, and their variant ids (product by product). */
+	variantProductIds: string[];
+	variantIds: string[][];
 	/** The exact body of `GET /api/products/:id`, for the limit server. */
 	productBody: string;
 	/** One customer per order connection. */
 	tokens: string[];
+	/**
+	 * As many other customers, whose carts the warm-up of checkout from a cart uses: autocannon ends the warm-up
+	 * without waiting for the checkouts in flight, and a customer's current cart still being checked out is what
+	 * `POST /api/carts` answers (200), refusing items (409 CHECKOUT_IN_PROGRESS, then CART_COMPLETED).
+	 */
+	warmupTokens: string[];
 }
 
 /** One JSON request; `T` is the body the caller expects back. */
@@ -88,8 +116,40 @@ export async function seedShop(baseUrl: string, admin: { email: string; password
 		await call(baseUrl, "PUT", `/api/inventory/${product.id}`, { available: STOCK_PER_PRODUCT }, adminToken);
 		productIds.push(product.id);
 	}
-	const tokens = await Promise.all(
-		Array.from({ length: CONNECTIONS.order }, async (_, i) => {
+	const variantProductIds: string[] = [];
+	const variantIds: string[][] = [];
+	for (let i = 0; i < VARIANT_PRODUCTS; i++) {
+		const n = String(i).padStart(2, "0");
+		const product = await call<{ id: string; variants: { id: string }[] }>(
+			baseUrl,
+			"POST",
+			"/api/products",
+			{
+				name: `Benchmark shirt ${n}`,
+				description: "A product sold in three sizes and two colours: six variants, each with its SKU and price.",
+				category: "benchmark-variants",
+				options: [
+					{ name: "Size", values: SIZES },
+					{ name: "Colour", values: COLOURS },
+				],
+				variants: SIZES.flatMap((size, s) =>
+					COLOURS.map(colour => ({
+						sku: `BENCH-${run}-V${n}-${size}-${colour}`,
+						options: { Size: size, Colour: colour },
+						price: 2000 + i * 100 + s * 50,
+						currency: "EUR",
+					})),
+				),
+			},
+			adminToken,
+		);
+		for (const variant of product.variants)
+			await call(baseUrl, "PUT", `/api/inventory/${variant.id}`, { available: STOCK_PER_PRODUCT }, adminToken);
+		variantProductIds.push(product.id);
+		variantIds.push(product.variants.map(v => v.id));
+	}
+	const customers = await Promise.all(
+		Array.from({ length: 2 * CONNECTIONS.order }, async (_, i) => {
 			const { token } = await call<{ token: string }>(baseUrl, "POST", "/api/auth/register", {
 				email: `bench-${run}-${i}@example.com`,
 				password: "benchmark-password",
@@ -98,19 +158,68 @@ export async function seedShop(baseUrl: string, admin: { email: string; password
 			return token;
 		}),
 	);
+	const [tokens, warmupTokens] = [customers.slice(0, CONNECTIONS.order), customers.slice(CONNECTIONS.order)];
 	const productBody = JSON.stringify(await call(baseUrl, "GET", `/api/products/${productIds[0]}`));
-	return { baseUrl, productIds, productBody, tokens };
+	return { baseUrl, productIds, variantProductIds, variantIds, productBody, tokens, warmupTokens };
 }
 
 export interface PathSpec {
-	key: "productById" | "productList" | "orderPlacement";
+	key: PathKey;
 	label: string;
 	load: LoadSpec;
 }
 
-/** The three measured paths; connection n reads product n and orders as customer n. */
+/**
+ * Checkout from a cart, as a client does it, per connection (customer n): create the cart (a new one once the last
+ * is checked out), add two sizes of one shirt, check out. One unit is one checkout: 4 requests, of which the
+ * checkout's answer is what the latency percentiles are over (`measuredStep`). The warm-up checks out as other
+ * customers (`SeededShop.warmupTokens`): the carts it leaves mid-checkout are none of the measured run's.
+ */
+function cartCheckout(shop: SeededShop): NonNullable<LoadSpec["sequence"]> {
+	return (n, run) => {
+		const customers = run === "warmup" ? shop.warmupTokens : shop.tokens;
+		const headers = {
+			"content-type": "application/json",
+			authorization: `Bearer ${customers[n % customers.length]}`,
+		};
+		const variants = shop.variantIds[n % shop.variantIds.length];
+		const sizes = [(2 * n) % variants.length, (2 * n + 3) % variants.length].map(i => variants[i]);
+		const cartId = (context: Record<string, unknown>) => context.cartId as string | undefined;
+		const inCart = (path: string, body: unknown) => ({
+			method: "POST" as const,
+			headers,
+			body: JSON.stringify(body),
+			// No cart (its creation failed): autocannon starts the sequence again.
+			setupRequest: (req: { path?: string }, context: Record<string, unknown>) =>
+				cartId(context) ? { ...req, path: `/api/carts/${cartId(context)}${path}` } : null,
+		});
+		return {
+			measuredStep: 3,
+			steps: [
+				{
+					method: "POST",
+					path: "/api/carts",
+					headers,
+					body: JSON.stringify({ shippingAddress: SHIPPING }),
+					onResponse: (status, body, context) => {
+						context.cartId = status < 300 ? (JSON.parse(body) as { id: string }).id : undefined;
+					},
+				},
+				inCart("/items", { variantId: sizes[0], quantity: 1 }),
+				inCart("/items", { variantId: sizes[1], quantity: 1 }),
+				inCart("/checkout", { paymentToken: "tok_visa" }),
+			],
+		};
+	};
+}
+
+/**
+ * The measured paths; connection n reads product n, orders as customer n, and checks out customer n's cart of two
+ * variants of one shirt.
+ */
 export function shopPaths(shop: SeededShop): PathSpec[] {
 	const ids = shop.productIds;
+	const shirts = shop.variantProductIds;
 	return [
 		{
 			key: "productById",
@@ -119,6 +228,15 @@ export function shopPaths(shop: SeededShop): PathSpec[] {
 				url: `${shop.baseUrl}/api/products/${ids[0]}`,
 				connections: CONNECTIONS.read,
 				perConnection: n => ({ path: `/api/products/${ids[n % ids.length]}` }),
+			},
+		},
+		{
+			key: "variantProductById",
+			label: `GET /api/products/:id, ${SIZES.length * COLOURS.length} variants (cache hit)`,
+			load: {
+				url: `${shop.baseUrl}/api/products/${shirts[0]}`,
+				connections: CONNECTIONS.read,
+				perConnection: n => ({ path: `/api/products/${shirts[n % shirts.length]}` }),
 			},
 		},
 		{
@@ -145,9 +263,19 @@ export function shopPaths(shop: SeededShop): PathSpec[] {
 							quantity: 1,
 						})),
 						paymentToken: "tok_visa",
-						shippingAddress: { line1: "1 Benchmark Street", city: "Lyon", postalCode: "69001", country: "FR" },
+						shippingAddress: SHIPPING,
 					}),
 				}),
+			},
+		},
+		{
+			key: "cartCheckout",
+			label: "checkout from a cart: create, 2 sizes added, POST /api/carts/:id/checkout (per checkout)",
+			load: {
+				url: `${shop.baseUrl}/api/carts`,
+				method: "POST",
+				connections: CONNECTIONS.order,
+				sequence: cartCheckout(shop),
 			},
 		},
 	];

@@ -34,7 +34,7 @@ describe("benchmark smoke run", () => {
 
 	afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-	it("measures the limit, the framework floor and the three paths in both groups, without errors", ctx => {
+	it("measures the limit, the framework floor and the five paths in both groups, without errors", ctx => {
 		if (!report) return ctx.skip(`servers not running: ${missing.join(", ")}`);
 		const rows = report.scenarios.map(s => `${s.group} ${s.key}`);
 		expect(rows).toEqual([
@@ -42,11 +42,15 @@ describe("benchmark smoke run", () => {
 			"reference floor",
 			"reference floorDefaults",
 			"one-process productById",
+			"one-process variantProductById",
 			"one-process productList",
 			"one-process orderPlacement",
+			"one-process cartCheckout",
 			"across-nodes productById",
+			"across-nodes variantProductById",
 			"across-nodes productList",
 			"across-nodes orderPlacement",
+			"across-nodes cartCheckout",
 		]);
 		for (const s of report.scenarios) {
 			expect(s.requests, s.label).toBeGreaterThan(0);
@@ -54,6 +58,19 @@ describe("benchmark smoke run", () => {
 			expect(s.rps, s.label).toBeGreaterThan(0);
 			expect(s.ratio, s.label).toBe(Math.round((s.rps / report.scenarios[0].rps) * 10_000) / 10_000);
 		}
+	});
+
+	it("counts a checkout from a cart as one pass of its 4 requests, a product with variants as one request", ctx => {
+		if (!report) return ctx.skip(`servers not running: ${missing.join(", ")}`);
+		for (const s of report.scenarios.filter(r => r.key === "cartCheckout")) {
+			// Create the cart, add two sizes, check out: each pass answered 201 at checkout.
+			expect(s.httpRequests, s.group).toBeGreaterThanOrEqual(4 * s.requests);
+			expect(s.httpRequests, s.group).toBeLessThanOrEqual(4 * s.requests + 4 * s.connections);
+			expect(s.statusCodes["201"], s.group).toBeGreaterThanOrEqual(2 * s.requests);
+			expect(s.latencyMs.p50, s.group).toBeGreaterThan(0);
+		}
+		for (const s of report.scenarios.filter(r => r.key === "variantProductById"))
+			expect(s.httpRequests, s.group).toBe(s.requests);
 	});
 
 	it("checks the invariants after the load and finds them holding, with the orders confirmed", ctx => {
@@ -64,6 +81,8 @@ describe("benchmark smoke run", () => {
 		]);
 		for (const inv of report.invariants)
 			expect((inv.counts as { orders: Record<string, number> }).orders.CONFIRMED).toBeGreaterThan(0);
+		// Orders placed from carts are among them, and the targets list reports the new paths.
+		expect(report.scenarios.filter(s => s.key === "cartCheckout").every(s => s.statusCodes["201"] > 0)).toBe(true);
 	});
 
 	it("reports the peak RSS of every process and writes the JSON report with the machine", ctx => {
@@ -79,13 +98,14 @@ describe("benchmark smoke run", () => {
 			"inventory",
 			"payments",
 			"orders",
+			"carts",
 			"benchmark (autocannon)",
 		]);
 		for (const p of report.processes) expect(p.peakRssMB, p.name).toBeGreaterThan(10);
 		expect(existsSync(out)).toBe(true);
 		const written = JSON.parse(readFileSync(out, "utf8")) as BenchReport;
 		expect(written.machine).toMatchObject({ cores: os.cpus().length, node: process.version });
-		expect(written.scenarios).toHaveLength(9);
+		expect(written.scenarios).toHaveLength(13);
 		expect(formatReport(report)).toContain("req/s");
 	});
 });
