@@ -121,7 +121,8 @@ describe("shutdown: events of requests still draining are sent before the bus cl
 		broker.createService(ProductsService);
 		await broker.start();
 		vi.unstubAllEnvs();
-		const products = broker.getLocalService("products") as unknown as { store: Store };
+		const { catalogue } = broker.getLocalService("products") as unknown as { catalogue: { products: Store } };
+		const products = { store: catalogue.products };
 		const adapter = broker.channelAdapter as unknown as {
 			publish(channel: string, payload: DomainEvent): Promise<void>;
 			disconnect(): Promise<void>;

@@ -30,7 +30,7 @@ describeWithInfra(["kafka"], "the multi-node shop with Kafka as its event bus (M
 		shop = await startShopCluster({
 			label: "kafka",
 			dbUri: db.uri,
-			env: { EVENTS_URL: kafka.url, ORDER_LEASE_SECONDS: "4" },
+			env: { EVENTS_URL: kafka.url },
 		});
 	}, 240_000);
 

@@ -48,7 +48,7 @@ describeWithInfra(["prometheus"], "the dashboard and alerts on a real Prometheus
 			DB_URI: undefined,
 		};
 		const layout = {
-			gateway: ["api", "users", "carts"],
+			gateway: ["api", "users", "carts", "webhooks"],
 			orders: ["orders", "notifications"],
 			stock: ["products", "inventory", "payments"],
 		};

@@ -53,12 +53,12 @@ describe("the README's REPL recipes", () => {
 		// The REPL prints answers and catches errors: take them from the call it makes instead.
 		const calls: Promise<unknown>[] = [];
 		const call = shop.broker.call.bind(shop.broker);
-		vi.spyOn(shop.broker, "call").mockImplementation(((...args: Parameters<ServiceBroker["call"]>) => {
+		vi.spyOn(shop.broker, "call").mockImplementation((...args: Parameters<ServiceBroker["call"]>) => {
 			const answer = call(...args);
 			// The REPL marks its own calls (not those the actions make in turn).
 			if ((args[2]?.meta as { $repl?: boolean } | undefined)?.$repl) calls.push(answer);
 			return answer;
-		}));
+		});
 		vi.spyOn(console, "log").mockImplementation(() => undefined);
 		vi.spyOn(console, "error").mockImplementation(() => undefined);
 

@@ -95,7 +95,7 @@ await describeWithServers(["nats"], "tracing: one request is one Zipkin trace ac
 			DB_URI: undefined,
 		};
 		const layout = {
-			gateway: ["api", "users"],
+			gateway: ["api", "users", "carts", "webhooks"],
 			orders: ["orders", "notifications"],
 			stock: ["products", "inventory", "payments"],
 		};

@@ -42,7 +42,7 @@ describeWithInfra(["zipkin", "kafka"], "tracing into a real Zipkin server across
 			DB_URI: undefined,
 		};
 		const layout = {
-			gateway: ["api", "users"],
+			gateway: ["api", "users", "carts", "webhooks"],
 			orders: ["orders", "notifications"],
 			stock: ["products", "inventory", "payments"],
 		};
