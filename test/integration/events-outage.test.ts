@@ -177,7 +177,9 @@ await describeWithServers(["nats", "mariadb"], "no lost domain events (event bus
 		nc = await connect({ servers: bus.url, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
 		jsm = await nc.jetstreamManager();
 
-		const shopServices = Object.keys(ALL_SERVICES).filter(s => s !== "notifications");
+		// Notifications run on their own nodes; webhooks (a consumer of every event type) are left out, so that
+		// order.created keeps no consumer and its stream can be taken away below.
+		const shopServices = Object.keys(ALL_SERVICES).filter(s => s !== "notifications" && s !== "webhooks");
 		shop = await startShop({ env: { ...env(), NODEID: `${namespace}-shop` }, services: shopServices });
 		api = client(shop.url);
 		const admin = (await api.login("admin@example.com", "admin-password")).token;
@@ -340,8 +342,7 @@ await describeWithServers(["nats", "mariadb"], "no lost domain events (event bus
 			"x-original-group": "notifications",
 		});
 		await sleep(500);
-		// Once per consumer group of the channel: every group refuses an event without an id.
-		expect(deadLetters.map(group).sort()).toEqual(["notifications", "webhooks"]);
+		expect(deadLetters.map(group)).toEqual(["notifications"]);
 		const deliveries = channelMetric("moleculer.channels.messages.errors.total", "order.confirmed") - failuresBefore;
 		// maxRetries (5) counts deliveries: four redeliveries, then the dead-letter channel.
 		expect(deliveries).toBe(5);

@@ -65,7 +65,7 @@ const ORDER_SPANS = [
 	"POST /api/orders",
 	"action 'users.principal'",
 	"action 'orders.create'",
-	"action 'products.getMany'",
+	"action 'products.getVariants'",
 	"action 'inventory.reserve'",
 	"action 'payments.charge'",
 	"action 'inventory.commit'",
@@ -190,7 +190,7 @@ await describeWithServers(["nats"], "tracing: one request is one Zipkin trace ac
 			localEndpoint: { serviceName: "orders" },
 			tags: { nodeID: `${namespace}-orders`, requestID },
 		});
-		for (const step of ["products.getMany", "inventory.reserve", "payments.charge", "inventory.commit"]) {
+		for (const step of ["products.getVariants", "inventory.reserve", "payments.charge", "inventory.commit"]) {
 			expect(named(spans, `action '${step}'`)).toMatchObject({
 				parentId: create.id,
 				localEndpoint: { serviceName: step.split(".")[0] },
