@@ -172,8 +172,8 @@ await describeWithServers(["nats"], "tracing: one request is one Zipkin trace ac
 		return roots[0];
 	}
 
-	const named = (spans: ZipkinSpan[], name: string) => {
-		const matches = spans.filter(s => s.name === name);
+	const named = (spans: ZipkinSpan[], name: string, service?: string) => {
+		const matches = spans.filter(s => s.name === name && (!service || s.localEndpoint.serviceName === service));
 		expect(matches, name).toHaveLength(1);
 		return matches[0];
 	};
@@ -202,12 +202,17 @@ await describeWithServers(["nats"], "tracing: one request is one Zipkin trace ac
 			tags: { nodeID: `${namespace}-gateway` },
 		});
 		// The event was published by orders.create through the outbox; its handler joins the trace under it.
-		expect(named(spans, `channel '${namespace}.order.confirmed'`)).toMatchObject({
-			parentId: create.id,
-			kind: "CONSUMER",
-			localEndpoint: { serviceName: "notifications" },
-			tags: { nodeID: `${namespace}-orders`, requestID, eventType: "order.confirmed" },
-		});
+		// Each consumer group's handler joins it: notifications here, webhooks' delivery recorder on the gateway node.
+		for (const [service, node] of [
+			["notifications", "orders"],
+			["webhooks", "gateway"],
+		])
+			expect(named(spans, `channel '${namespace}.order.confirmed'`, service)).toMatchObject({
+				parentId: create.id,
+				kind: "CONSUMER",
+				localEndpoint: { serviceName: service },
+				tags: { nodeID: `${namespace}-${node}`, requestID, eventType: "order.confirmed" },
+			});
 		expect(new Set(spans.map(s => s.tags.nodeID))).toEqual(
 			new Set(["gateway", "orders", "stock"].map(n => `${namespace}-${n}`)),
 		);
