@@ -8,7 +8,7 @@ import { client, eventually } from "../support/http";
 import { describeWithInfra } from "../support/infra";
 import { lintMetrics, promtool, startPrometheus, type PrometheusServer } from "../support/prometheus";
 import { SERVERS } from "../support/servers";
-import { startShop, type Shop } from "../support/shop";
+import { startShop, type Shop, THREE_NODES } from "../support/shop";
 
 /**
  * The real Prometheus (Debian's 2.42 and its promtool) over a local three-node shop (NATS calls and JetStream
@@ -47,12 +47,7 @@ describeWithInfra(["prometheus"], "the dashboard and alerts on a real Prometheus
 			CACHER: undefined,
 			DB_URI: undefined,
 		};
-		const layout = {
-			gateway: ["api", "users", "carts", "webhooks"],
-			orders: ["orders", "notifications"],
-			stock: ["products", "inventory", "payments"],
-		};
-		for (const [name, services] of Object.entries(layout)) {
+		for (const [name, services] of Object.entries(THREE_NODES)) {
 			const port = await freePort();
 			metricsPorts.push(port);
 			nodes.push(

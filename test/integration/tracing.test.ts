@@ -3,7 +3,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { dropNamespace } from "../support/cluster";
-import { startShop, type Shop } from "../support/shop";
+import { startShop, type Shop, THREE_NODES } from "../support/shop";
 import { client, eventually, type Client } from "../support/http";
 import { describeWithServers, SERVERS } from "../support/servers";
 import { traceIdOf } from "../../lib/observability";
@@ -94,12 +94,7 @@ await describeWithServers(["nats"], "tracing: one request is one Zipkin trace ac
 			CACHER: undefined,
 			DB_URI: undefined,
 		};
-		const layout = {
-			gateway: ["api", "users", "carts", "webhooks"],
-			orders: ["orders", "notifications"],
-			stock: ["products", "inventory", "payments"],
-		};
-		for (const [name, services] of Object.entries(layout)) {
+		for (const [name, services] of Object.entries(THREE_NODES)) {
 			nodes[name] = await startShop({
 				env: { ...env, NODEID: `${namespace}-${name}`, SEED: String(name === "stock") },
 				services,

@@ -5,7 +5,7 @@ import { dropNamespace } from "../support/cluster";
 import { client, eventually, type Client } from "../support/http";
 import { describeWithInfra, useServer, type InfraServer } from "../support/infra";
 import { SERVERS } from "../support/servers";
-import { startShop, type Shop } from "../support/shop";
+import { startShop, type Shop, THREE_NODES } from "../support/shop";
 
 /**
  * Tracing into a real Zipkin server (3.5, in-memory storage, from `infra/servers`): three nodes joined by NATS, with
@@ -41,12 +41,7 @@ describeWithInfra(["zipkin", "kafka"], "tracing into a real Zipkin server across
 			CACHER: undefined,
 			DB_URI: undefined,
 		};
-		const layout = {
-			gateway: ["api", "users", "carts", "webhooks"],
-			orders: ["orders", "notifications"],
-			stock: ["products", "inventory", "payments"],
-		};
-		for (const [name, services] of Object.entries(layout))
+		for (const [name, services] of Object.entries(THREE_NODES))
 			nodes.push(
 				await startShop({ env: { ...env, NODEID: `${namespace}-${name}`, SEED: String(name === "stock") }, services }),
 			);

@@ -23,6 +23,16 @@ export const ALL_SERVICES: Record<string, ServiceSchema> = {
 	webhooks: WebhooksService,
 };
 
+/**
+ * The three-node split the observability tests trace and scrape: a gateway (with the actors every request touches),
+ * the saga with its event consumer, and the catalogue with stock and money (which seeds the demo products).
+ */
+export const THREE_NODES: Record<"gateway" | "orders" | "stock", string[]> = {
+	gateway: ["api", "users", "carts", "webhooks"],
+	orders: ["orders", "notifications"],
+	stock: ["products", "inventory", "payments"],
+};
+
 export interface Shop {
 	broker: ServiceBroker;
 	/** Base URL of the gateway, when `api` runs on this broker. */
