@@ -38,10 +38,19 @@ export interface StockView {
 	reserved: number;
 }
 
-/** What the invariant check (lib/audit) reads: every counter, and the reservations page by page. */
+/** Units of a variant a return put back on the shelf; its id is `<returnId>:<productId>`. */
+export interface ReturnedStock extends Doc {
+	returnId: string;
+	productId: string;
+	quantity: number;
+	updatedAt: string;
+}
+
+/** What the invariant check (lib/audit) reads: every counter, the reservations page by page, and the returns. */
 export interface InventoryAudit {
 	stock: Pick<StockRecord, "productId" | "available" | "reserved" | "sold" | "received">[];
 	reservations: Pick<Reservation, "orderId" | "productId" | "quantity" | "status">[];
+	returns: Pick<ReturnedStock, "returnId" | "productId" | "quantity">[];
 }
 
 declare module "../../lib/actor" {
@@ -66,6 +75,14 @@ declare module "../../lib/actor" {
 			result: { orderId: string; committed: number };
 		};
 		"inventory.release": { params: { orderId: string }; result: { orderId: string; released: number } };
+		/**
+		 * Idempotent per return: the returned units go back to available stock (and count as received). Repeating it
+		 * has no further effect (`returned: 0`).
+		 */
+		"inventory.returnStock": {
+			params: { returnId: string; items: StockLine[] };
+			result: { returnId: string; returned: number };
+		};
 		/** Paged over the reservations (`offset`/`limit`, default everything); `stock` is whole on every page. */
 		"inventory.audit": { params: { offset?: number; limit?: number }; result: InventoryAudit };
 	}

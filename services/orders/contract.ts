@@ -5,6 +5,7 @@ import type { CollectionSpec, Doc } from "../../lib/storage";
 import type { OrderStatus } from "./order-state";
 import type { OrderFailure } from "./order-failure";
 import type { OrderLineRequest, PricedLine } from "./pricing";
+import type { DiscountRule, LineAmounts, ShippingCharge, TaxRule, Totals } from "./totals";
 
 export interface ShippingAddress {
 	line1: string;
@@ -14,14 +15,27 @@ export interface ShippingAddress {
 	country: string;
 }
 
+/** An order's line: what it was priced at, its share of the discount, its tax, and what it cost after both. */
+export type OrderItem = PricedLine & LineAmounts;
+
 /** An order as stored, with the saga's bookkeeping: its lease, idempotency key and whether it is settled. */
 export interface Order extends Doc {
 	userId: string;
 	status: OrderStatus;
-	items: PricedLine[];
+	items: OrderItem[];
 	currency: string;
-	/** Minor units. */
+	/** Minor units: `totals.total`, what is charged. */
 	total: number;
+	totals: Totals;
+	/** The code the order was priced with (upper case), and what it took off; null without one. */
+	discountCode: string | null;
+	discount: DiscountRule | null;
+	/** The shipping method and the tax rule the order was priced with; null without. */
+	shippingMethod: ShippingCharge | null;
+	taxRate: TaxRule | null;
+	/** When the order was shipped and delivered (ISO); the return window runs from delivery, or from shipping before. */
+	shippedAt: string | null;
+	deliveredAt: string | null;
 	paymentToken: string;
 	shippingAddress: ShippingAddress | null;
 	/** Why the order failed, as the client is told (also on replays); null unless FAILED. */
@@ -51,6 +65,13 @@ export const ORDERS: CollectionSpec<Order> = {
 		items: "json",
 		currency: "string",
 		total: "money",
+		totals: "json",
+		discountCode: "string",
+		discount: "json",
+		shippingMethod: "json",
+		taxRate: "json",
+		shippedAt: "string",
+		deliveredAt: "string",
 		paymentToken: "string",
 		shippingAddress: "json",
 		failure: "json",
@@ -86,18 +107,67 @@ export interface OrderEventData {
 	userId: string;
 	status: OrderStatus;
 	total: number;
+	totals: Totals;
 	currency: string;
-	items: PricedLine[];
+	items: OrderItem[];
+	discountCode: string | null;
 	failureReason: string | null;
 }
 
 export type OrderEventType =
-	"order.created" | "order.confirmed" | "order.failed" | "order.cancelled" | "order.shipped" | "order.delivered";
+	| "order.created"
+	| "order.confirmed"
+	| "order.failed"
+	| "order.cancelled"
+	| "order.shipped"
+	| "order.delivered"
+	| "order.returned";
 
 export interface CreateOrderParams {
 	items: OrderLineRequest[];
 	paymentToken: string;
 	shippingAddress?: ShippingAddress;
+	/** Case-insensitive; 422 DISCOUNT_NOT_APPLICABLE when it does not apply. */
+	discountCode?: string;
+	/** Needs `shippingAddress`; without it the order costs no shipping. */
+	shippingMethodId?: string;
+}
+
+export type ReturnStatus = "REQUESTED" | "RECEIVED" | "REJECTED";
+
+/** One variant of a return, and what returning it gives back (price - discount share + tax share). */
+export interface ReturnItem {
+	variantId: string;
+	quantity: number;
+	refundAmount: number;
+}
+
+/** A return of part of an order; its id is the refund's idempotency key in payments. */
+export interface OrderReturn extends Doc {
+	orderId: string;
+	userId: string;
+	status: ReturnStatus;
+	items: ReturnItem[];
+	/** The sum of the items', plus shipping and its tax on the return that leaves nothing of the order unreturned. */
+	refundAmount: number;
+	currency: string;
+	reason: string | null;
+	/** RECEIVED until payments has given the money back: "PENDING", then "DONE"; null before. */
+	refundStatus: "PENDING" | "DONE" | null;
+	createdAt: string;
+	updatedAt: string;
+}
+/** What clients see of a return: all of it. */
+export type ReturnView = OrderReturn;
+
+export interface ReturnEventData {
+	returnId: string;
+	orderId: string;
+	userId: string;
+	status: ReturnStatus;
+	items: ReturnItem[];
+	refundAmount: number;
+	currency: string;
 }
 export interface ListOrdersParams {
 	page?: number;
@@ -129,6 +199,9 @@ export const SHIPPING_ADDRESS = {
 	},
 } as const;
 
+/** A discount code as clients type it: 3 to 32 of [A-Za-z0-9_-] (stored and compared upper case). */
+export const DISCOUNT_CODE = { type: "string", pattern: /^[A-Za-z0-9_-]{3,32}$/ } as const;
+
 /** What `orders.create` validates: lines by variant (or single-variant product), a payment token, an address. */
 export const CREATE_ORDER_PARAMS = params({
 	items: {
@@ -143,6 +216,20 @@ export const CREATE_ORDER_PARAMS = params({
 	},
 	paymentToken: { type: "string", min: 1, max: 100 },
 	shippingAddress: { ...SHIPPING_ADDRESS, optional: true },
+	discountCode: { ...DISCOUNT_CODE, optional: true },
+	shippingMethodId: { ...id, optional: true },
+});
+
+/** A return request: variants and quantities of an order, and why. */
+export const RETURN_PARAMS = params({
+	id,
+	items: {
+		type: "array",
+		min: 1,
+		max: 50,
+		items: { type: "object", strict: "remove", props: { variantId: id, quantity } },
+	},
+	reason: { type: "string", max: 500, optional: true },
 });
 
 declare module "../../lib/actor" {
@@ -157,6 +244,26 @@ declare module "../../lib/actor" {
 		"orders.updateStatus": { params: { id: string; status: "SHIPPED" | "DELIVERED" }; result: OrderView };
 		/** Internal: status of every order, page by page, for the invariant check. */
 		"orders.audit": { params: { offset?: number; limit?: number }; result: OrderAuditRow[] };
+		/** Owner or admin (README "Returns"). */
+		"orders.requestReturn": {
+			params: { id: string; items: { variantId: string; quantity: number }[]; reason?: string };
+			result: ReturnView;
+		};
+		/** Owner or admin: the order's returns. */
+		"orders.returns": { params: { id: string }; result: Page<ReturnView> };
+		/** Admin: every return, newest first, filtered by status. */
+		"orders.listReturns": {
+			params: { page?: number; pageSize?: number; status?: ReturnStatus };
+			result: Page<ReturnView>;
+		};
+		/** Admin: REQUESTED → RECEIVED (stock back, refund through payments) or REJECTED; else 409 INVALID_TRANSITION. */
+		"orders.receiveReturn": { params: { id: string }; result: ReturnView };
+		"orders.rejectReturn": { params: { id: string }; result: ReturnView };
+		/** Internal: every return, for the invariant check. */
+		"orders.auditReturns": {
+			params: { offset?: number; limit?: number };
+			result: Pick<OrderReturn, "id" | "orderId" | "status" | "items" | "refundAmount" | "refundStatus">[];
+		};
 	}
 }
 
@@ -168,6 +275,11 @@ declare module "../../lib/events" {
 		"order.cancelled": OrderEventData;
 		"order.shipped": OrderEventData;
 		"order.delivered": OrderEventData;
+		/** The order became PARTIALLY_RETURNED or RETURNED (its status says which). */
+		"order.returned": OrderEventData;
+		"return.requested": ReturnEventData;
+		"return.received": ReturnEventData;
+		"return.rejected": ReturnEventData;
 	}
 }
 

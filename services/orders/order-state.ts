@@ -1,15 +1,27 @@
 import { ConflictError } from "../../lib/errors";
 
-export const ORDER_STATUSES = ["PENDING", "CONFIRMED", "FAILED", "CANCELLED", "SHIPPED", "DELIVERED"] as const;
+export const ORDER_STATUSES = [
+	"PENDING",
+	"CONFIRMED",
+	"FAILED",
+	"CANCELLED",
+	"SHIPPED",
+	"DELIVERED",
+	"PARTIALLY_RETURNED",
+	"RETURNED",
+] as const;
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
 const TRANSITIONS: Record<OrderStatus, readonly OrderStatus[]> = {
 	PENDING: ["CONFIRMED", "FAILED"],
 	CONFIRMED: ["CANCELLED", "SHIPPED"],
-	SHIPPED: ["DELIVERED"],
+	SHIPPED: ["DELIVERED", "PARTIALLY_RETURNED", "RETURNED"],
+	DELIVERED: ["PARTIALLY_RETURNED", "RETURNED"],
+	// Each received return moves the order on; the one that leaves nothing unreturned makes it RETURNED.
+	PARTIALLY_RETURNED: ["PARTIALLY_RETURNED", "RETURNED"],
 	FAILED: [],
 	CANCELLED: [],
-	DELIVERED: [],
+	RETURNED: [],
 };
 
 /** Statuses an admin may set by hand; the rest belong to the saga and to cancellation. */

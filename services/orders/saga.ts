@@ -86,6 +86,8 @@ const EVENT_OF: Record<Exclude<OrderStatus, "PENDING">, OrderEventType> = {
 	CANCELLED: "order.cancelled",
 	SHIPPED: "order.shipped",
 	DELIVERED: "order.delivered",
+	PARTIALLY_RETURNED: "order.returned",
+	RETURNED: "order.returned",
 };
 
 function iso(ms: number): string {

@@ -7,7 +7,15 @@ import type { ChargeOutcome, ProviderRecord } from "./payment-provider";
  * VOIDED: the order gave up before any charge was made, so a late charge for it is refused (or, if it was already
  * under way, given back). REFUNDING: the refund is recorded and the provider asked; REFUNDED once it answered.
  */
-export type PaymentStatus = "PENDING" | "SUCCEEDED" | "DECLINED" | "FAILED" | "REFUNDING" | "REFUNDED" | "VOIDED";
+export type PaymentStatus =
+	| "PENDING"
+	| "SUCCEEDED"
+	| "DECLINED"
+	| "FAILED"
+	| "PARTIALLY_REFUNDED"
+	| "REFUNDING"
+	| "REFUNDED"
+	| "VOIDED";
 
 export interface Payment extends Doc {
 	orderId: string;
@@ -44,6 +52,25 @@ export const PAYMENTS: CollectionSpec<Payment> = {
 /** What clients and other actors see of a payment: never its token. */
 export type PaymentView = Omit<Payment, "paymentToken">;
 
+/**
+ * A refund of part of a charge (a return): one per return, its id the refund's key with the provider. SUCCEEDED
+ * once the provider gave the money back, FAILED while it could not (a retry of the same return finishes it).
+ */
+export interface Refund extends Doc {
+	orderId: string;
+	paymentId: string;
+	returnId: string | null;
+	amount: number;
+	currency: string;
+	status: "PENDING" | "SUCCEEDED" | "FAILED";
+	reason: string | null;
+	createdAt: string;
+	updatedAt: string;
+}
+
+/** A row of `GET /api/payments?orderId=`: the order's charge and its refunds. */
+export type PaymentRow = (PaymentView & { kind: "CHARGE" }) | (Refund & { kind: "REFUND" });
+
 export interface ChargeParams {
 	orderId: string;
 	userId: string;
@@ -75,8 +102,16 @@ declare module "../../lib/actor" {
 		 * PAYMENT_UNAVAILABLE: call again); voids the order's payment if no charge was made.
 		 */
 		"payments.refund": { params: { orderId: string; reason?: string }; result: PaymentView };
-		/** The payments of an order the caller (ctx.meta.user) may see. */
-		"payments.list": { params: { orderId: string; page?: number; pageSize?: number }; result: Page<PaymentView> };
+		/**
+		 * Idempotent per return: gives back `amount` of the order's charge (never more than is left of it), and answers
+		 * once the provider has (else 503 PAYMENT_UNAVAILABLE: call again).
+		 */
+		"payments.refundPart": {
+			params: { orderId: string; returnId: string; amount: number; reason?: string };
+			result: Refund;
+		};
+		/** The charge and refunds of an order the caller (ctx.meta.user) may see. */
+		"payments.list": { params: { orderId: string; page?: number; pageSize?: number }; result: Page<PaymentRow> };
 		/** Every payment, paged (`offset`/`limit`, default everything), for the invariant check (lib/audit). */
 		"payments.audit": { params: { offset?: number; limit?: number }; result: PaymentAudit[] };
 	}
@@ -86,7 +121,10 @@ declare module "../../lib/events" {
 	interface EventPayloads {
 		"payment.succeeded": PaymentEventData;
 		"payment.failed": PaymentEventData & { reason: Exclude<ChargeOutcome, "SUCCEEDED"> };
-		/** `reason`: why the order gave the money back (cancellation, a failed step), when known. */
-		"payment.refunded": PaymentEventData & { reason: string | null };
+		/**
+		 * `amount`: what was given back (all of the charge, or a return's part); `reason`: why (cancellation, a failed
+		 * step, a return), when known; `returnId` for a return's refund.
+		 */
+		"payment.refunded": PaymentEventData & { reason: string | null; returnId?: string };
 	}
 }
