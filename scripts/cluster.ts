@@ -44,6 +44,7 @@ const LAYOUT = (
 		{ name: "orders-2", services: ["orders"] },
 		{ name: "notifications-1", services: ["notifications"] },
 		{ name: "carts-1", services: ["carts"] },
+		{ name: "pricing-1", services: ["promotions", "shipping"] },
 		{ name: "webhooks-1", services: ["webhooks"] },
 	] as NodeSpec[]
 ).map((spec, i): NodeSpec & { env: Env } => ({

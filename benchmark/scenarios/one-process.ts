@@ -1,3 +1,4 @@
+import { ACTORS } from "../../lib/config";
 import { freePort, startNode, type ShopNode } from "../../scripts/nodes";
 import { joinShop, waitForShop } from "../cluster";
 import { memoryOf } from "../processes";
@@ -5,18 +6,8 @@ import type { GroupContext, GroupResult } from "../types";
 import { ADMIN, SERVER_URLS, cpuProfileEnv, productionEnv, uniqueNamespace } from "./env";
 import { auditAfterLoad, runPaths, seedShop } from "./shop";
 
-/** Every actor, carts included (checkout from a cart needs it). */
-export const ALL_ACTORS = [
-	"api",
-	"users",
-	"products",
-	"inventory",
-	"payments",
-	"orders",
-	"notifications",
-	"carts",
-	"webhooks",
-];
+/** Every actor and the gateway. */
+export const ALL_ACTORS = ["api", ...ACTORS];
 
 /**
  * The whole shop in one process on the in-memory default (NeDB stores, memory cacher, in-process event bus),

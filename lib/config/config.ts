@@ -10,6 +10,8 @@ export const ACTORS = [
 	"users",
 	"notifications",
 	"carts",
+	"promotions",
+	"shipping",
 	"webhooks",
 ] as const;
 export type Actor = (typeof ACTORS)[number];

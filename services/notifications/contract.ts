@@ -22,6 +22,9 @@ export interface NotifiedFields {
 	"order.cancelled": "userId" | "orderId";
 	"order.shipped": "userId" | "orderId";
 	"payment.refunded": "userId" | "orderId" | "amount" | "currency";
+	"return.requested": "userId" | "orderId" | "returnId" | "refundAmount" | "currency";
+	"return.received": "userId" | "orderId" | "returnId" | "refundAmount" | "currency";
+	"return.rejected": "userId" | "orderId" | "returnId";
 	"inventory.low": "productId" | "available" | "threshold";
 	"webhook.disabled": "webhookId" | "url" | "failingSince";
 }

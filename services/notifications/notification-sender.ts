@@ -29,6 +29,9 @@ const NOTIFIED: Record<NotifiedType, true> = {
 	"order.cancelled": true,
 	"order.shipped": true,
 	"payment.refunded": true,
+	"return.requested": true,
+	"return.received": true,
+	"return.rejected": true,
 	"inventory.low": true,
 	"webhook.disabled": true,
 };
@@ -73,6 +76,27 @@ export function describe(event: { type: string; data: Readonly<Record<string, un
 			const { orderId, amount, currency } = event.data;
 			return { title: "Refund issued", body: `${money(amount, currency)} was refunded for order ${text(orderId)}.` };
 		}
+		case "return.requested": {
+			const { returnId, orderId, refundAmount, currency } = event.data;
+			return {
+				title: "Return requested",
+				body:
+					`Return ${text(returnId)} of order ${text(orderId)} is registered: ` +
+					`${money(refundAmount, currency)} will be refunded once we receive the goods.`,
+			};
+		}
+		case "return.received": {
+			const { returnId, orderId, refundAmount, currency } = event.data;
+			return {
+				title: "Return received",
+				body: `We received return ${text(returnId)} of order ${text(orderId)}: ${money(refundAmount, currency)} is on its way back to you.`,
+			};
+		}
+		case "return.rejected":
+			return {
+				title: "Return rejected",
+				body: `Return ${text(event.data.returnId)} of order ${text(event.data.orderId)} was rejected.`,
+			};
 		case "inventory.low": {
 			const { productId, available, threshold } = event.data;
 			return {

@@ -32,6 +32,9 @@ const USER_EVENTS = [
 	"order.cancelled",
 	"order.shipped",
 	"payment.refunded",
+	"return.requested",
+	"return.received",
+	"return.rejected",
 ] as const satisfies readonly NotifiedType[];
 const ADMIN_EVENTS: readonly NotifiedType[] = ["inventory.low", "webhook.disabled"];
 

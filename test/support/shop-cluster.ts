@@ -57,6 +57,7 @@ export async function startShopCluster(opts: {
 		{ name: "inventory-1", services: ["inventory"] },
 		{ name: "inventory-2", services: ["inventory"] },
 		...["payments", "products", "users", "notifications", "carts"].map(name => ({ name, services: [name] })),
+		{ name: "pricing-1", services: ["promotions", "shipping"] },
 		{ name: "webhooks-1", services: ["webhooks"] },
 	];
 	const nodes = new Map<string, ShopNode>();
