@@ -43,6 +43,9 @@ export async function runAcrossNodes(ctx: GroupContext): Promise<GroupResult> {
 		"inventory",
 		"payments",
 		"orders",
+		// An order to an address is priced with its country's tax (and a cart checkout with a shipping method).
+		"shipping",
+		"promotions",
 		...new Set(PATH_KEYS.filter(key => !ctx.paths || ctx.paths.includes(key)).flatMap(key => EXTRA_ACTORS[key] ?? [])),
 		...(ctx.withNotifications ? ["notifications"] : []),
 	];

@@ -1,5 +1,15 @@
 import type { ServiceBroker } from "moleculer";
 import { call } from "../actor";
+import {
+	CHARGED,
+	checkRefunds,
+	checkReturnedStock,
+	checkReturns,
+	checkUses,
+	type ReturnRow,
+	type ReturnedStockRow,
+	type UseRow,
+} from "./money";
 
 /**
  * The shop's stock and money invariants, checked over what inventory, orders and payments hold.
@@ -29,6 +39,8 @@ export interface OrderRow {
 	items: OrderLine[];
 	total: number;
 	currency: string;
+	/** The code the order carries (upper case); null or absent without one. */
+	discountCode?: string | null;
 }
 /** The payment provider's books for a payment's charge; `charged` null: the provider has no record of the charge. */
 export interface ProviderRow {
@@ -41,6 +53,8 @@ export interface PaymentRow {
 	status: string;
 	amount: number;
 	currency: string;
+	/** What was given back of the charge (returns' refunds, or all of it); 0 or absent when nothing. */
+	refunded?: number;
 	/** Null when the provider has no record of the payment (never charged, or its books were lost). */
 	provider: ProviderRow | null;
 }
@@ -49,6 +63,10 @@ export interface AuditData {
 	reservations: ReservationRow[];
 	orders: OrderRow[];
 	payments: PaymentRow[];
+	/** Issue 13: returns, the uses of codes, and the units returns put back on the shelf (absent: none). */
+	returns?: ReturnRow[];
+	uses?: UseRow[];
+	returnedStock?: ReturnedStockRow[];
 }
 
 export interface InvariantReport {
@@ -57,7 +75,7 @@ export interface InvariantReport {
 	counts: { products: number; orders: Record<string, number>; payments: Record<string, number> };
 }
 
-const PAID = new Set(["CONFIRMED", "SHIPPED", "DELIVERED"]);
+const PAID = new Set(["CONFIRMED", "SHIPPED", "DELIVERED", "PARTIALLY_RETURNED", "RETURNED"]);
 /** Orders that gave up: compensation gives their stock and money back. */
 const GAVE_UP = new Set(["CANCELLED", "FAILED"]);
 /** Reservation statuses each final order status may hold. */
@@ -65,6 +83,8 @@ const HOLDINGS: Record<string, Set<string>> = {
 	CONFIRMED: new Set(["COMMITTED"]),
 	SHIPPED: new Set(["COMMITTED"]),
 	DELIVERED: new Set(["COMMITTED"]),
+	PARTIALLY_RETURNED: new Set(["COMMITTED"]),
+	RETURNED: new Set(["COMMITTED"]),
 	CANCELLED: new Set(["RESTORED"]),
 	FAILED: new Set(["RELEASED"]),
 };
@@ -125,10 +145,12 @@ function checkOrder(
 		if (settled) violations.push(`order ${o.id}: ${o.status}${o.settled ? "" : " (unsettled)"} at rest`);
 		return;
 	}
-	const succeeded = payments.filter(p => p.status === "SUCCEEDED").length;
-	if (PAID.has(o.status) && succeeded !== 1)
-		violations.push(`order ${o.id}: ${o.status} with ${succeeded} succeeded payments`);
-	if (GAVE_UP.has(o.status) && succeeded > 0)
+	const succeeded = payments.filter(p => CHARGED.has(p.status) && !(GAVE_UP.has(o.status) && p.status === "REFUNDED"));
+	if (PAID.has(o.status) && succeeded.length !== 1)
+		violations.push(`order ${o.id}: ${o.status} with ${succeeded.length} succeeded payments`);
+	if (PAID.has(o.status) && o.status !== "RETURNED" && succeeded.some(p => p.status === "REFUNDED"))
+		violations.push(`order ${o.id}: ${o.status} but its charge is REFUNDED`);
+	if (GAVE_UP.has(o.status) && succeeded.length > 0)
 		violations.push(`order ${o.id}: ${o.status} and settled but still holds a SUCCEEDED charge (not compensated)`);
 	if (o.status === "CANCELLED" && !payments.some(p => p.status === "REFUNDED"))
 		violations.push(`order ${o.id}: CANCELLED without a refund`);
@@ -162,13 +184,17 @@ function checkPayment(p: PaymentRow, order: OrderRow | undefined, settled: boole
 	// A VOIDED payment may never have been asked to charge anything.
 	if (p.status !== "VOIDED" && (p.amount !== order.total || p.currency !== order.currency))
 		violations.push(`${what}: ${p.amount} ${p.currency} but the order totals ${order.total} ${order.currency}`);
-	if ((p.status === "REFUNDING" || p.status === "REFUNDED") && !GAVE_UP.has(order.status))
+	if (p.status === "REFUNDING" && !GAVE_UP.has(order.status))
 		violations.push(`${what}: refund of an order that is ${order.status}`);
+	const returned = order.status === "PARTIALLY_RETURNED" || order.status === "RETURNED";
+	if ((p.status === "PARTIALLY_REFUNDED" || p.status === "REFUNDED") && !GAVE_UP.has(order.status) && !returned)
+		violations.push(`${what}: refund of an order that is ${order.status}`);
+	if ((p.refunded ?? 0) > p.amount) violations.push(`${what}: refunded ${p.refunded} of a charge of ${p.amount}`);
 	if (settled && IN_FLIGHT.has(p.status)) violations.push(`${what}: still in flight at rest`);
 	const books = p.provider;
 	if (!books || books.charged === null || IN_FLIGHT.has(p.status)) return;
 	const held = books.charged - books.refunded;
-	const expected = p.status === "SUCCEEDED" ? p.amount : 0;
+	const expected = CHARGED.has(p.status) ? p.amount - (p.refunded ?? (p.status === "REFUNDED" ? p.amount : 0)) : 0;
 	if (held !== expected || (books.charged > 0 && books.currency !== p.currency))
 		violations.push(
 			`${what}: the provider holds ${held} ${books.currency} (charged ${books.charged}, ` +
@@ -192,6 +218,17 @@ export function checkInvariants(data: AuditData, opts: { settled?: boolean } = {
 		if (!orders.has(r.orderId) && (r.status === "RESERVED" || r.status === "COMMITTED"))
 			violations.push(`reservation of unknown order ${r.orderId} holds ${r.quantity} of ${r.productId}`);
 	}
+	const returns = data.returns ?? [];
+	checkRefunds(
+		data.orders,
+		paymentsByOrder,
+		groupBy(returns, r => r.orderId),
+		settled,
+		violations,
+	);
+	checkReturns(orders, returns, violations);
+	checkUses(data.orders, data.uses ?? [], settled, violations);
+	checkReturnedStock(returns, data.returnedStock ?? [], settled, violations);
 
 	return {
 		ok: violations.length === 0,
@@ -267,14 +304,18 @@ async function paymentsOfEveryNode(broker: ServiceBroker): Promise<PaymentRow[]>
 /** Gathers the audit data from the running services (over the transporter when split across nodes), page by page. */
 export async function auditShop(broker: ServiceBroker, opts: { settled?: boolean } = {}): Promise<InvariantReport> {
 	let stock: StockRow[] = [];
-	const [reservations, orders, payments] = await Promise.all([
+	let returnedStock: ReturnedStockRow[] = [];
+	const [reservations, orders, payments, returns, uses] = await Promise.all([
 		allPages(async (offset, limit) => {
 			const page = await call(broker, "inventory.audit", { offset, limit });
 			stock = page.stock;
+			returnedStock = page.returns;
 			return page.reservations;
 		}),
 		allPages((offset, limit) => call(broker, "orders.audit", { offset, limit }), ORDERS_PAGE),
 		paymentsOfEveryNode(broker),
+		allPages((offset, limit) => call(broker, "orders.auditReturns", { offset, limit }), ORDERS_PAGE),
+		allPages((offset, limit) => call(broker, "promotions.audit", { offset, limit })),
 	]);
-	return checkInvariants({ stock, reservations, orders, payments }, opts);
+	return checkInvariants({ stock, reservations, orders, payments, returns, uses, returnedStock }, opts);
 }

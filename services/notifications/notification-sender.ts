@@ -89,7 +89,9 @@ export function describe(event: { type: string; data: Readonly<Record<string, un
 			const { returnId, orderId, refundAmount, currency } = event.data;
 			return {
 				title: "Return received",
-				body: `We received return ${text(returnId)} of order ${text(orderId)}: ${money(refundAmount, currency)} is on its way back to you.`,
+				body:
+					`We received return ${text(returnId)} of order ${text(orderId)}: ` +
+					`${money(refundAmount, currency)} is on its way back to you.`,
 			};
 		}
 		case "return.rejected":

@@ -76,7 +76,7 @@ for (const bus of BUSES) {
 			}
 			shop = await startShop({
 				env: { ...env, NODEID: `${namespace}-shop` },
-				services: ["api", "users", "products", "inventory", "orders", "payments"],
+				services: ["api", "users", "products", "inventory", "orders", "payments", "shipping"],
 			});
 			api = client(shop.url);
 		});

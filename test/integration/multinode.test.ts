@@ -26,7 +26,7 @@ const LAYOUT: NodeSpec[] = [
 	{ name: "orders-1", services: ["orders"] },
 	{ name: "orders-2", services: ["orders"] },
 	{ name: "notifications-1", services: ["notifications"] },
-	{ name: "carts-1", services: ["carts", "webhooks"] },
+	{ name: "carts-1", services: ["carts", "webhooks", "promotions", "shipping"] },
 ];
 
 function tally(values: string[]): Record<string, number> {

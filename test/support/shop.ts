@@ -25,12 +25,13 @@ export const ALL_SERVICES: Record<string, ServiceSchema> = {
 
 /**
  * The three-node split the observability tests trace and scrape: a gateway (with the actors every request touches),
- * the saga with its event consumer, and the catalogue with stock and money (which seeds the demo products).
+ * the saga with its event consumer, and the catalogue with stock and money, codes, shipping and tax (which seeds the demo
+ * products).
  */
 export const THREE_NODES: Record<"gateway" | "orders" | "stock", string[]> = {
 	gateway: ["api", "users", "carts", "webhooks"],
 	orders: ["orders", "notifications"],
-	stock: ["products", "inventory", "payments"],
+	stock: ["products", "inventory", "payments", "promotions", "shipping"],
 };
 
 export interface Shop {

@@ -248,3 +248,134 @@ describe("provider books merged over payments nodes", () => {
 		expect(mergeProviderViews([])).toEqual([]);
 	});
 });
+
+/**
+ * Issue 13 at rest: o7 (code SAVE10, total 9897) partly returned: a return of 810 received and refunded, another
+ * requested; o8 (code SAVE10) cancelled, its use given back.
+ */
+function withReturns(): AuditData {
+	const data = healthy();
+	data.stock.push({ productId: "p2", available: 8, reserved: 0, sold: 3, received: 11 });
+	data.reservations.push(
+		{ orderId: "o7", productId: "p2", quantity: 3, status: "COMMITTED" },
+		{ orderId: "o8", productId: "p1", quantity: 1, status: "RESTORED" },
+	);
+	Object.assign(data.stock[0], { received: 11, available: 9 });
+	data.orders.push(
+		{
+			id: "o7",
+			status: "PARTIALLY_RETURNED",
+			settled: true,
+			items: [{ productId: "p2", quantity: 3 }],
+			total: 9897,
+			currency: "USD",
+			discountCode: "SAVE10",
+		},
+		{
+			id: "o8",
+			status: "CANCELLED",
+			settled: true,
+			items: [{ productId: "p1", quantity: 1 }],
+			total: 1000,
+			currency: "USD",
+			discountCode: "SAVE10",
+		},
+	);
+	data.payments.push(
+		{
+			orderId: "o7",
+			status: "PARTIALLY_REFUNDED",
+			amount: 9897,
+			refunded: 810,
+			currency: "USD",
+			provider: books(9897, 810),
+		},
+		{ orderId: "o8", status: "REFUNDED", amount: 1000, refunded: 1000, currency: "USD", provider: books(1000, 1000) },
+	);
+	data.returns = [
+		{
+			id: "r1",
+			orderId: "o7",
+			status: "RECEIVED",
+			items: [{ variantId: "p2", quantity: 1, refundAmount: 810 }],
+			refundAmount: 810,
+			refundStatus: "DONE",
+		},
+		{
+			id: "r2",
+			orderId: "o7",
+			status: "REQUESTED",
+			items: [{ variantId: "p2", quantity: 2, refundAmount: 1620 }],
+			refundAmount: 1620,
+			refundStatus: null,
+		},
+	];
+	data.returnedStock = [{ returnId: "r1", productId: "p2", quantity: 1 }];
+	data.uses = [{ orderId: "o7", code: "SAVE10", userId: "u1" }];
+	return data;
+}
+
+const MONEY_HOLES: { hole: string; change: (data: AuditData) => void; violation: RegExp }[] = [
+	{
+		hole: "a received return whose refund was recorded but never given back",
+		change: d => Object.assign(payment(d, "o7"), { status: "SUCCEEDED", refunded: 0, provider: books(9897, 0) }),
+		violation: /^order o7: charged 9897 minus refunded 0 is 9897, but the customer owes 9087/,
+	},
+	{
+		hole: "a refund of more than the return gave back",
+		change: d => Object.assign(payment(d, "o7"), { refunded: 900, provider: books(9897, 900) }),
+		violation: /^order o7: charged 9897 minus refunded 900 is 8997, but the customer owes 9087/,
+	},
+	{
+		hole: "a received return whose refund is still pending at rest",
+		change: d => (d.returns![0].refundStatus = "PENDING"),
+		violation: /^order o7: 1 received return\(s\) with the refund still pending at rest$/,
+	},
+	{
+		hole: "returns holding more than was bought",
+		change: d => (d.returns![1].items[0].quantity = 3),
+		violation: /^order o7: returns hold 4 of p2, bought 3$/,
+	},
+	{
+		hole: "a cancelled order that kept the use of its code",
+		change: d => d.uses!.push({ orderId: "o8", code: "SAVE10", userId: "u1" }),
+		violation: /^order o8: CANCELLED with code SAVE10 holds 1 use\(s\)$/,
+	},
+	{
+		hole: "an order carrying a code without holding a use (the limit was bypassed)",
+		change: d => (d.uses = []),
+		violation: /^order o7: PARTIALLY_RETURNED with code SAVE10 holds 0 use\(s\)$/,
+	},
+	{
+		hole: "a use held by no order",
+		change: d => d.uses!.push({ orderId: "ghost", code: "SAVE10", userId: "u1" }),
+		violation: /^1 use\(s\) of SAVE10 held by unknown order ghost$/,
+	},
+	{
+		hole: "a received return whose units never came back to stock",
+		change: d => (d.returnedStock = []),
+		violation: /^stock p2: received returns hold 1 units but inventory took back 0$/,
+	},
+	{
+		hole: "units taken back twice for one return",
+		change: d => d.returnedStock!.push({ returnId: "r1", productId: "p2", quantity: 1 }),
+		violation: /^stock p2: received returns hold 1 units but inventory took back 2$/,
+	},
+	{
+		hole: "an order whose received returns cover everything but which is not RETURNED",
+		change: d => (d.returns![1].status = "RECEIVED"),
+		violation: /^order o7: PARTIALLY_RETURNED but its received returns make it RETURNED$/,
+	},
+];
+
+describe("invariant checker: money rules", () => {
+	it("accepts a consistent shop with codes, returns and partial refunds", () => {
+		expect(checkInvariants(withReturns()).violations).toEqual([]);
+	});
+
+	it.each(MONEY_HOLES)("reports $hole", ({ change, violation }) => {
+		const data = withReturns();
+		change(data);
+		expect(checkInvariants(data).violations).toContainEqual(expect.stringMatching(violation));
+	});
+});
