@@ -15,7 +15,7 @@ export const methodFields = {
 	name: plainText({ type: "string", min: 1, max: 100, trim: true } as const),
 	price: money,
 	currency: { type: "string", pattern: /^[A-Z]{3}$/ },
-	countries: { type: "array", min: 1, max: MAX_COUNTRIES, items: { type: "string", min: 1, max: 2, trim: true } },
+	countries: { type: "array", min: 1, max: MAX_COUNTRIES, items: { type: "string", min: 1, max: 56, trim: true } },
 	freeOver: { ...money, optional: true, nullable: true },
 	active: { type: "boolean", optional: true },
 } as const;

@@ -127,13 +127,13 @@ describe("where a method ships", () => {
 	});
 
 	it.each([
-		["an active method for every country", method(), "DE", "USD", null],
-		["a missing method", null, "DE", "USD", "no such shipping method"],
-		["an inactive method", method({ active: false }), "DE", "USD", "the shipping method is not active"],
-		["a USD method", method(), "DE", "EUR", "the shipping method is priced in USD, not EUR"],
-		["a method for FR", method({ countries: ["FR"] }), "de", "USD", "the shipping method does not ship to DE"],
-		["a method for FR", method({ countries: ["FR"] }), "fr", "USD", null],
-	])("%s to %s in %s: %s", (_label, m, country, currency, why) => {
+		["an active method for every country", "DE", "USD", null, method()],
+		["a missing method", "DE", "USD", "no such shipping method", null],
+		["an inactive method", "DE", "USD", "the shipping method is not active", method({ active: false })],
+		["a USD method", "DE", "EUR", "the shipping method is priced in USD, not EUR", method()],
+		["a method for FR", "de", "USD", "the shipping method does not ship to DE", method({ countries: ["FR"] })],
+		["a method for FR", "fr", "USD", null, method({ countries: ["FR"] })],
+	])("%s to %s in %s: %s", (_label, country, currency, why, m) => {
 		expect(unavailability(m, country, currency)).toBe(why);
 	});
 });
