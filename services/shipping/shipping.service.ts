@@ -3,12 +3,12 @@ import type { Context, Service } from "moleculer";
 import { DbMixin, type DbThis } from "../../mixins/db.mixin";
 import { AuthMixin, type AuthThis } from "../../mixins/auth.mixin";
 import { defineService, id, money, page, pageOf, pageSize, params, type Page } from "../../lib/actor";
-import type { ActionParams, ActionResult } from "../../lib/actor";
+import type { ActionParams } from "../../lib/actor";
 import { loadConfig } from "../../lib/config";
 import { NotFoundError, UnprocessableError } from "../../lib/errors";
 import type { Doc, Store } from "../../lib/storage";
 import { SHIPPING_METHODS, TAX_RATES, type ShippingMethod, type TaxRate } from "./contract";
-import type { ShippingMethodInput, ShippingOption, TaxRateView } from "./contract";
+import type { Quote, ShippingMethodInput, ShippingOption, TaxRateView } from "./contract";
 import { chargeOf, countryKey, destination, methodChanges, methodFields, newMethod, newRate } from "./shipping-rules";
 import { optionsFor, rateFields, rateView, taxRuleOf, unavailability, type NewMethodParams } from "./shipping-rules";
 import { seedEmpty, seedMethods, seedRates } from "./shipping-seed";
@@ -24,7 +24,6 @@ interface ShippingState {
 }
 type ShippingThis = Service & DbThis & AuthThis & ShippingMethods & ShippingState;
 type Paging = { page?: number; pageSize?: number };
-type Result<N extends "shipping.options" | "shipping.quote"> = Promise<ActionResult<N>>;
 
 const currency = methodFields.currency;
 const optional = <T extends object>(rule: T) => ({ ...rule, optional: true }) as const;
@@ -50,7 +49,10 @@ export default defineService<ShippingThis>({
 		createMethod: {
 			auth: "admin",
 			params: params({ ...methodFields }),
-			async handler(this: ShippingThis, ctx: Context<NewMethodParams, { $statusCode?: number }>) {
+			async handler(
+				this: ShippingThis,
+				ctx: Context<NewMethodParams, { $statusCode?: number }>,
+			): Promise<ShippingMethod> {
 				const method = await this.methods.insert(newMethod(ctx.params, randomUUID(), new Date().toISOString()));
 				ctx.meta.$statusCode = 201;
 				return method;
@@ -77,7 +79,7 @@ export default defineService<ShippingThis>({
 				freeOver: methodFields.freeOver,
 				active: methodFields.active,
 			}),
-			async handler(this: ShippingThis, ctx: Context<ShippingMethodInput & { id: string }>) {
+			async handler(this: ShippingThis, ctx: Context<ShippingMethodInput & { id: string }>): Promise<ShippingMethod> {
 				const { id: methodId, ...changes } = ctx.params;
 				const set = methodChanges(changes, new Date().toISOString());
 				if ((await this.methods.update({ id: methodId }, { set })) === 0) throw new NotFoundError("Shipping method");
@@ -112,7 +114,7 @@ export default defineService<ShippingThis>({
 		/** Internal (carts, orders): the method and the tax an order to `country` is priced with. */
 		quote: {
 			params: params({ country: destination, currency, methodId: optional(id) }),
-			async handler(this: ShippingThis, ctx: Context<ActionParams<"shipping.quote">>): Result<"shipping.quote"> {
+			async handler(this: ShippingThis, ctx: Context<ActionParams<"shipping.quote">>): Promise<Quote> {
 				const { methodId, currency: cur } = ctx.params;
 				const country = countryKey(ctx.params.country);
 				const [method, rate] = await Promise.all([
