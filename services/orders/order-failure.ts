@@ -1,8 +1,11 @@
 import { Errors } from "moleculer";
 import { PaymentUnavailableError } from "../../lib/errors";
 
-/** The saga step that failed: part of what the order records (compensation always gives back stock and payment). */
-export type SagaStep = "reserve" | "payment" | "commit";
+/**
+ * The saga step that failed: part of what the order records (compensation always gives back stock and payment, and
+ * the code's use when the order has a code).
+ */
+export type SagaStep = "promotion" | "reserve" | "payment" | "commit";
 
 export interface OrderFailure {
 	step: SagaStep;
@@ -14,7 +17,13 @@ export interface OrderFailure {
 }
 
 /** Refusals the client is told about as they are; any other 4xx from an internal call is a fault of ours. */
-const BUSINESS_REFUSALS = new Set(["OUT_OF_STOCK", "PAYMENT_DECLINED"]);
+const BUSINESS_REFUSALS = new Set([
+	"OUT_OF_STOCK",
+	"PAYMENT_DECLINED",
+	// The code ran out while the saga ran (409), or no longer applies to this customer (422).
+	"DISCOUNT_EXHAUSTED",
+	"DISCOUNT_NOT_APPLICABLE",
+]);
 
 export interface ErrorLike {
 	name?: string;

@@ -5,11 +5,13 @@ import { DbMixin, type DbThis } from "../../mixins/db.mixin";
 import { EventsMixin, outboxCollection, type EventsThis } from "../../mixins/events.mixin";
 import { AuthMixin, type AuthThis } from "../../mixins/auth.mixin";
 import { ConflictError, DuplicateKeyError, NotFoundError } from "../../lib/errors";
-import { call, defineService, params, id, page, pageSize, pageOf, auditPage } from "../../lib/actor";
+import { defineService, params, id, page, pageSize, pageOf, auditPage } from "../../lib/actor";
 import { loadOrdersConfig } from "../../lib/config";
 import type { Store, Where } from "../../lib/storage";
 import { ADMIN_STATUSES, ORDER_STATUSES, assertTransition } from "./order-state";
-import { mergeLines, priceOrder, stockKey } from "./pricing";
+import { stockKey } from "./pricing";
+import { priceRequest, pricingCalls } from "./order-pricing";
+import { ORDER_MIGRATIONS } from "./migrations";
 import { failureError, noPaymentNode } from "./order-failure";
 import {
 	CREATE_ORDER_PARAMS,
@@ -74,9 +76,7 @@ const OrdersService = defineService<OrdersThis>({
 				const replayed = key && (await saga.replay(deps, key, requestHash));
 				if (replayed) return replied(replayed);
 
-				const lines = mergeLines(ctx.params.items);
-				const ids = lines.map(l => l.variantId);
-				const priced = priceOrder(lines, await call(ctx, "products.getVariants", { ids }));
+				const priced = await priceRequest(pricingCalls(ctx), ctx.params, user.id);
 				const orderId = randomUUID();
 				// With no payments node able to take a charge the order is refused at once.
 				const refused = this.broker.registry.actions.get("payments.charge")?.hasAvailable()
@@ -151,7 +151,9 @@ const OrdersService = defineService<OrdersThis>({
 			async handler(this: OrdersThis, ctx: Context<{ id: string; status: "SHIPPED" | "DELIVERED" }>) {
 				const order = await saga.reload(this.store, ctx.params.id);
 				assertTransition(order.status, ctx.params.status);
-				const moved = await saga.transition(this.sagaDeps(ctx), order, order.status, { status: ctx.params.status });
+				const deps = this.sagaDeps(ctx);
+				const change = saga.shipmentChange(ctx.params.status, deps.now());
+				const moved = await saga.transition(deps, order, order.status, change);
 				if (!moved) throw changedMeanwhile();
 				return view(await saga.reload(this.store, order.id));
 			},
@@ -222,7 +224,8 @@ const OrdersService = defineService<OrdersThis>({
 		this.stopping = false;
 	},
 
-	started(this: OrdersThis) {
+	async started(this: OrdersThis) {
+		await this.migrate(ORDER_MIGRATIONS);
 		const active = () => !this.stopping && !this.broker.stopping;
 		this.recoveryTimer = setInterval(() => {
 			if (this.recovery || !active()) return;

@@ -1,5 +1,6 @@
-// The order saga: reserve, charge, commit, confirm; compensation; idempotent replay; lease recovery. Everything it
-// touches (the order store, the calls to other actors, the event outbox, the clock) is handed in by the service.
+// The order saga: reserve the code's use, reserve stock, charge, commit, confirm; compensation; idempotent replay;
+// lease recovery. Everything it touches (the order store, the calls to other actors, the event outbox, the clock) is
+// handed in by the service.
 import { createHash } from "node:crypto";
 import type { CallingOptions, LoggerInstance, MetricRegistry } from "moleculer";
 import type { Transaction } from "sequelize";
@@ -20,7 +21,13 @@ const RECOVERY_PARALLEL = 8;
 
 /** The actions the saga calls, each with its contract's params and result. */
 type SagaAction =
-	"inventory.reserve" | "inventory.commit" | "inventory.release" | "payments.charge" | "payments.refund";
+	| "promotions.reserve"
+	| "promotions.release"
+	| "inventory.reserve"
+	| "inventory.commit"
+	| "inventory.release"
+	| "payments.charge"
+	| "payments.refund";
 export type SagaCalls = {
 	[N in SagaAction]: (params: ActionParams<N>, opts?: CallingOptions) => Promise<ActionResult<N>>;
 };
@@ -28,6 +35,8 @@ export type SagaCalls = {
 /** The saga's calls made through a request's context (keeps meta and the trace) or the broker (recovery). */
 export function actorCalls(caller: Caller): SagaCalls {
 	return {
+		"promotions.reserve": (params, opts) => call(caller, "promotions.reserve", params, opts),
+		"promotions.release": (params, opts) => call(caller, "promotions.release", params, opts),
 		"inventory.reserve": (params, opts) => call(caller, "inventory.reserve", params, opts),
 		"inventory.commit": (params, opts) => call(caller, "inventory.commit", params, opts),
 		"inventory.release": (params, opts) => call(caller, "inventory.release", params, opts),
@@ -100,8 +109,10 @@ export function eventData(order: Order): OrderEventData {
 		userId: order.userId,
 		status: order.status,
 		total: order.total,
+		totals: order.totals,
 		currency: order.currency,
 		items: order.items,
+		discountCode: order.discountCode,
 		failureReason: order.failure?.type ?? null,
 	};
 }
@@ -120,6 +131,11 @@ export type OrderDraft = Pick<
 	| "items"
 	| "currency"
 	| "total"
+	| "totals"
+	| "discountCode"
+	| "discount"
+	| "shippingMethod"
+	| "taxRate"
 	| "paymentToken"
 	| "shippingAddress"
 	| "idempotencyKey"
@@ -178,6 +194,13 @@ export async function start(deps: SagaDeps, draft: OrderDraft, refused: OrderFai
 		items: draft.items,
 		currency: draft.currency,
 		total: draft.total,
+		totals: draft.totals,
+		discountCode: draft.discountCode,
+		discount: draft.discount,
+		shippingMethod: draft.shippingMethod,
+		taxRate: draft.taxRate,
+		shippedAt: null,
+		deliveredAt: null,
 		paymentToken: draft.paymentToken,
 		shippingAddress: draft.shippingAddress,
 		failure: refused,
@@ -208,6 +231,13 @@ function stockLines(order: Order) {
 	return order.items.map(item => ({ productId: stockKey(item), quantity: item.quantity }));
 }
 
+/** Holds one use of the order's code, before anything else: a code used up fails the order before any charge. */
+export async function reservePromotion(deps: SagaDeps, order: Order): Promise<unknown> {
+	if (!order.discountCode) return;
+	const { id: orderId, discountCode: code, userId } = order;
+	return deps.calls["promotions.reserve"]({ orderId, code, userId }, stepCall(deps));
+}
+
 export function reserve(deps: SagaDeps, order: Order): Promise<unknown> {
 	return deps.calls["inventory.reserve"]({ orderId: order.id, items: stockLines(order) }, stepCall(deps));
 }
@@ -234,6 +264,7 @@ export async function confirm(deps: SagaDeps, order: Order): Promise<Order | nul
 
 /** In order; the name is the step a failure is recorded at. */
 export const STEPS: readonly [SagaStep, (deps: SagaDeps, order: Order) => Promise<unknown>][] = [
+	["promotion", reservePromotion],
 	["reserve", reserve],
 	["payment", charge],
 	["commit", commit],
@@ -260,7 +291,7 @@ export async function advance(deps: SagaDeps, order: Order, { first = false } = 
 			deps.logger.info(`Order ${order.id} failed at ${step}: ${type ?? name} ${message}`);
 			// Only the run that created the order, failing before its charge, knows that no charge was ever asked for:
 			// a run that took the order over would hold the token its FAILED write requires.
-			const payment = first && step === "reserve" ? "none asked" : "may exist";
+			const payment = first && (step === "promotion" || step === "reserve") ? "none asked" : "may exist";
 			return fail(deps, order, classifyFailure(step, err, order.id), payment);
 		}
 	}
@@ -306,13 +337,15 @@ export async function fail(
 }
 
 /**
- * Gives back what a failed or cancelled order holds: its stock, and its payment whatever step failed (another run of
- * the order may have charged; payments turns "no charge yet" into a void that refuses a late charge), unless no charge
- * was ever asked for. If a call fails the order stays unsettled, and recovery retries with a refund.
+ * Gives back what a failed or cancelled order holds: its stock, its code's use, and its payment whatever step failed
+ * (another run of the order may have charged; payments turns "no charge yet" into a void that refuses a late charge),
+ * unless no charge was ever asked for. If a call fails the order stays unsettled, and recovery retries with a refund.
  */
 export async function compensate(deps: SagaDeps, order: Order, payment: PaymentState = "may exist"): Promise<void> {
 	try {
 		await deps.calls["inventory.release"]({ orderId: order.id }, undoCall(deps));
+		// Idempotent, and nothing to give back when the use was never reserved (the order failed at that step).
+		if (order.discountCode) await deps.calls["promotions.release"]({ orderId: order.id }, undoCall(deps));
 		const reason = order.status === "CANCELLED" ? "cancelled" : order.failure?.type;
 		if (payment === "may exist") await deps.calls["payments.refund"]({ orderId: order.id, reason }, undoCall(deps));
 		if (!(await settle(deps, order))) await lost(deps, order);
@@ -359,12 +392,22 @@ export async function transition(
 	return changed ? next : null;
 }
 
-/** Digest of what a create request asks for: the same key with a different request is refused. */
+/** What an admin's status change writes: the status, and when the order was shipped or delivered (ISO). */
+export function shipmentChange(status: "SHIPPED" | "DELIVERED", now: number) {
+	return status === "SHIPPED" ? { status, shippedAt: iso(now) } : { status, deliveredAt: iso(now) };
+}
+
+/**
+ * Digest of what a create request asks for: the same key with a different request is refused. The code (compared
+ * upper case, as it applies) and the shipping method count only when given, so a request without them keeps the
+ * digest it had before they existed (a retry across the upgrade still replays).
+ */
 export function requestHash(request: CreateOrderParams): string {
-	const { items, paymentToken, shippingAddress } = request;
-	return createHash("sha256")
-		.update(JSON.stringify([items, paymentToken, shippingAddress ?? null]))
-		.digest("hex");
+	const { items, paymentToken, shippingAddress, discountCode, shippingMethodId } = request;
+	const asked: unknown[] = [items, paymentToken, shippingAddress ?? null];
+	if (discountCode !== undefined || shippingMethodId !== undefined)
+		asked.push(discountCode?.toUpperCase() ?? null, shippingMethodId ?? null);
+	return createHash("sha256").update(JSON.stringify(asked)).digest("hex");
 }
 
 /** The longest Idempotency-Key a client may send (README, API). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Errors } from "moleculer";
-import { OutOfStockError, PaymentDeclinedError } from "../../../lib/errors";
+import { ConflictError, OutOfStockError, PaymentDeclinedError, UnprocessableError } from "../../../lib/errors";
 import { classifyFailure, failureError } from "../../../services/orders/order-failure";
 
 describe("order failure classification", () => {
@@ -20,6 +20,22 @@ describe("order failure classification", () => {
 			code: 402,
 			type: "PAYMENT_DECLINED",
 			data: { orderId: "o2" },
+		});
+	});
+
+	it("passes a code used up while the saga ran (409) or no longer applicable (422) through, with the order id", () => {
+		const exhausted = new ConflictError("Used up", "DISCOUNT_EXHAUSTED", { reason: "EXHAUSTED" });
+		expect(classifyFailure("promotion", exhausted, "o7")).toMatchObject({
+			step: "promotion",
+			code: 409,
+			type: "DISCOUNT_EXHAUSTED",
+			data: { reason: "EXHAUSTED", orderId: "o7" },
+		});
+		const limit = new UnprocessableError("Used", "DISCOUNT_NOT_APPLICABLE", { reason: "CUSTOMER_LIMIT" });
+		expect(classifyFailure("promotion", limit, "o8")).toMatchObject({
+			code: 422,
+			type: "DISCOUNT_NOT_APPLICABLE",
+			data: { reason: "CUSTOMER_LIMIT", orderId: "o8" },
 		});
 	});
 

@@ -150,6 +150,13 @@ export class FakeCalls {
 	}
 
 	readonly calls: SagaCalls = {
+		"promotions.reserve": (p, o) =>
+			this.run("promotions.reserve", p, o, this.overrides["promotions.reserve"], () => ({
+				orderId: p.orderId,
+				code: p.code,
+			})),
+		"promotions.release": (p, o) =>
+			this.run("promotions.release", p, o, this.overrides["promotions.release"], () => ({ ...p, released: 1 })),
 		"inventory.reserve": (p, o) => this.run("inventory.reserve", p, o, this.overrides["inventory.reserve"], () => p),
 		"inventory.commit": (p, o) =>
 			this.run("inventory.commit", p, o, this.overrides["inventory.commit"], () => ({
@@ -234,6 +241,9 @@ export const DRAFT: OrderDraft = {
 			unitPrice: 1200,
 			quantity: 2,
 			lineTotal: 2400,
+			discount: 0,
+			tax: 0,
+			total: 2400,
 		},
 		{
 			productId: "p-2",
@@ -244,14 +254,41 @@ export const DRAFT: OrderDraft = {
 			unitPrice: 650,
 			quantity: 1,
 			lineTotal: 650,
+			discount: 0,
+			tax: 0,
+			total: 650,
 		},
 	],
 	currency: "EUR",
 	total: 3050,
+	totals: { subtotal: 3050, discount: 0, shipping: 0, tax: 0, total: 3050 },
+	discountCode: null,
+	discount: null,
+	shippingMethod: null,
+	taxRate: null,
 	paymentToken: "tok_visa",
 	shippingAddress: null,
 	idempotencyKey: "u-1:key-1",
 	requestHash: "hash-1",
+};
+
+/**
+ * DRAFT priced with 10 % off (code SAVE10), shipping 500 and 20 % tax on lines and shipping: 3050 - 305 + 500 + 649.
+ * The discount splits 240 / 65 over the lines; their tax is 432 and 117, shipping's 100.
+ */
+export const DRAFT_WITH_CODE: OrderDraft = {
+	...DRAFT,
+	items: [
+		{ ...DRAFT.items[0], discount: 240, tax: 432, total: 2592 },
+		{ ...DRAFT.items[1], discount: 65, tax: 117, total: 702 },
+	],
+	total: 3894,
+	totals: { subtotal: 3050, discount: 305, shipping: 500, tax: 649, total: 3894 },
+	discountCode: "SAVE10",
+	discount: { code: "SAVE10", type: "PERCENTAGE", value: 10 },
+	shippingMethod: { id: "ship-1", name: "Standard", price: 500, freeOver: null },
+	taxRate: { country: "GB", rate: 2000, shippingTaxable: true },
+	shippingAddress: { line1: "1 High St", city: "London", postalCode: "N1 1AA", country: "GB" },
 };
 
 /** A promise the test resolves when it wants. */

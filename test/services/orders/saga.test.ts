@@ -1,9 +1,17 @@
 import { describe, expect, it } from "vitest";
 import { Errors } from "moleculer";
-import { OutOfStockError, PaymentDeclinedError, StorageUnavailableError } from "../../../lib/errors";
+import { createHash } from "node:crypto";
+import {
+	ConflictError,
+	OutOfStockError,
+	PaymentDeclinedError,
+	StorageUnavailableError,
+	UnprocessableError,
+} from "../../../lib/errors";
 import type { Order } from "../../../services/orders/contract";
 import * as saga from "../../../services/orders/saga";
-import { DRAFT, World, gate, settle } from "./saga-fakes";
+import { failureError } from "../../../services/orders/order-failure";
+import { DRAFT, DRAFT_WITH_CODE, World, gate, settle } from "./saga-fakes";
 
 const LEASE = 15_000;
 /** How far past a lease's expiry (on its own clock) a node waits before taking an order over. */
@@ -70,6 +78,8 @@ describe("order saga", () => {
 				failure: null,
 				failureReason: null,
 				settled: false,
+				shippedAt: null,
+				deliveredAt: null,
 				leaseOwner: "n1",
 				leaseToken: "t1",
 				leaseUntil: iso(T0 + LEASE),
@@ -663,6 +673,214 @@ describe("order saga", () => {
 			expect(() => saga.idempotencyKey("u-1", "k".repeat(saga.IDEMPOTENCY_KEY_MAX + 1))).toThrow(
 				expect.objectContaining({ code: 422, type: "VALIDATION_ERROR" }),
 			);
+		});
+	});
+
+	describe("discount codes", () => {
+		const PROMO = {
+			action: "promotions.reserve",
+			params: { orderId: "o-1", code: "SAVE10", userId: "u-1" },
+			opts: STEP,
+		};
+		const PROMO_RELEASE = { action: "promotions.release", params: { orderId: "o-1" }, opts: UNDO };
+		const CODE_CHARGE = { ...CHARGE, params: { ...CHARGE.params, amount: 3894 } };
+		const exhausted = () =>
+			new ConflictError("This code has been used up", "DISCOUNT_EXHAUSTED", { reason: "EXHAUSTED", orderId: "o-1" });
+
+		async function startedWithCode() {
+			const world = new World();
+			const order = await saga.start(world.node("n1").deps, DRAFT_WITH_CODE, null);
+			return { world, order };
+		}
+
+		it("reserves the code's use first, then stock, and charges the total with discount, shipping, tax", async () => {
+			const { world, order } = await startedWithCode();
+			const { deps, calls } = world.node("n1");
+			const result = await saga.advance(deps, order, { first: true });
+			expect(calls.made).toEqual([PROMO, RESERVE, CODE_CHARGE, COMMIT]);
+			expect(result).toMatchObject({ status: "CONFIRMED", settled: true, total: 3894, discountCode: "SAVE10" });
+		});
+
+		it("fails at the promotion step in the first run: 409 DISCOUNT_EXHAUSTED, use given back, no charge", async () => {
+			const { world, order } = await startedWithCode();
+			const { deps, calls } = world.node("n1", { "promotions.reserve": () => Promise.reject(exhausted()) });
+			const result = await saga.advance(deps, order, { first: true });
+			expect(calls.made).toEqual([PROMO, RELEASE, PROMO_RELEASE]);
+			expect(result).toMatchObject(failedAs(world));
+			const stored = world.store.get("o-1");
+			expect(stored).toMatchObject({
+				status: "FAILED",
+				settled: true,
+				failureReason: "DISCOUNT_EXHAUSTED",
+				failure: {
+					step: "promotion",
+					code: 409,
+					type: "DISCOUNT_EXHAUSTED",
+					data: { reason: "EXHAUSTED", orderId: "o-1" },
+				},
+			});
+			// The client hears the refusal as it is, with the order's id, the first time and on every replay.
+			expect(failureError(stored.failure!)).toMatchObject({
+				code: 409,
+				type: "DISCOUNT_EXHAUSTED",
+				data: { reason: "EXHAUSTED", orderId: "o-1" },
+			});
+			expect(world.events).toEqual([CREATED, event("order.failed", "FAILED")]);
+		});
+
+		it("passes 422 DISCOUNT_NOT_APPLICABLE at the promotion step through, with the order's id", async () => {
+			const { world, order } = await startedWithCode();
+			const limit = new UnprocessableError("Used already", "DISCOUNT_NOT_APPLICABLE", { reason: "CUSTOMER_LIMIT" });
+			const { deps, calls } = world.node("n1", { "promotions.reserve": () => Promise.reject(limit) });
+			await saga.advance(deps, order, { first: true });
+			expect(calls.actions()).not.toContain("payments.charge");
+			expect(calls.actions()).not.toContain("payments.refund");
+			expect(world.store.get("o-1").failure).toMatchObject({
+				step: "promotion",
+				code: 422,
+				type: "DISCOUNT_NOT_APPLICABLE",
+				data: { reason: "CUSTOMER_LIMIT", orderId: "o-1" },
+			});
+		});
+
+		it("fails with 503 when promotions cannot be reached at its step, still without a charge", async () => {
+			const { world, order } = await startedWithCode();
+			const down = new Errors.ServiceNotAvailableError({ action: "promotions.reserve" });
+			const { deps, calls } = world.node("n1", { "promotions.reserve": () => Promise.reject(down) });
+			await saga.advance(deps, order, { first: true });
+			expect(calls.made).toEqual([PROMO, RELEASE, PROMO_RELEASE]);
+			expect(world.store.get("o-1")).toMatchObject({
+				status: "FAILED",
+				settled: true,
+				failure: { step: "promotion", code: 503, type: "SERVICE_UNAVAILABLE" },
+			});
+		});
+
+		it("voids the payment when a run that took the order over fails at the promotion step", async () => {
+			const { world, order } = await startedWithCode();
+			world.clock.advance(LEASE + SKEW + 1);
+			const { deps, calls } = world.node("n2", { "promotions.reserve": () => Promise.reject(exhausted()) });
+			await saga.advance(deps, (await saga.takeOver(deps, order))!);
+			expect(calls.made).toEqual([PROMO, RELEASE, PROMO_RELEASE, refund("DISCOUNT_EXHAUSTED")]);
+		});
+
+		it("gives the use back with the stock and the payment when a later step fails", async () => {
+			const { world, order } = await startedWithCode();
+			const declined = new PaymentDeclinedError({ orderId: "o-1" });
+			const { deps, calls } = world.node("n1", { "payments.charge": () => Promise.reject(declined) });
+			await saga.advance(deps, order, { first: true });
+			expect(calls.made).toEqual([PROMO, RESERVE, CODE_CHARGE, RELEASE, PROMO_RELEASE, refund("PAYMENT_DECLINED")]);
+			expect(world.store.get("o-1")).toMatchObject({ status: "FAILED", settled: true });
+		});
+
+		it("releases the use when a confirmed order is cancelled", async () => {
+			const { world, order } = await startedWithCode();
+			const confirmed = await saga.advance(world.node("n1").deps, order);
+			const n2 = world.node("n2");
+			await saga.cancel(n2.deps, confirmed);
+			expect(n2.calls.made).toEqual([RELEASE, PROMO_RELEASE, refund("cancelled")]);
+			expect(world.store.get("o-1")).toMatchObject({ status: "CANCELLED", settled: true });
+		});
+
+		it("leaves the order unsettled when the release fails, and recovery releases the use", async () => {
+			const { world, order } = await startedWithCode();
+			const confirmed = await saga.advance(world.node("n1").deps, order);
+			const down = new Errors.RequestTimeoutError({ action: "promotions.release", nodeID: "promo-1" });
+			const n1 = world.node("n1", { "promotions.release": () => Promise.reject(down) });
+			await saga.cancel(n1.deps, confirmed);
+			expect(n1.calls.made).toEqual([RELEASE, PROMO_RELEASE]);
+			expect(world.store.get("o-1")).toMatchObject({ status: "CANCELLED", settled: false });
+
+			world.clock.advance(LEASE + SKEW + 1);
+			const n2 = world.node("n2");
+			await saga.recoverStale(n2.deps);
+			expect(n2.calls.made).toEqual([RELEASE, PROMO_RELEASE, refund("cancelled")]);
+			expect(world.store.get("o-1")).toMatchObject({ status: "CANCELLED", settled: true, leaseOwner: "n2" });
+		});
+
+		it("recovers an abandoned order with a code by reserving its use again (idempotent per order)", async () => {
+			const { world, order } = await startedWithCode();
+			const n1 = world.node("n1", { "payments.charge": () => new Promise(() => {}) });
+			void saga.advance(n1.deps, order, { first: true });
+			await settle();
+			expect(n1.calls.actions()).toEqual(["promotions.reserve", "inventory.reserve", "payments.charge"]);
+
+			world.clock.advance(LEASE + SKEW + 1);
+			const n2 = world.node("n2");
+			await saga.recoverStale(n2.deps);
+			expect(n2.calls.made).toEqual([PROMO, RESERVE, CODE_CHARGE, COMMIT]);
+			expect(world.store.get("o-1")).toMatchObject({ status: "CONFIRMED", settled: true, leaseOwner: "n2" });
+		});
+
+		it("recovers a failed order with a code by releasing its use with the stock and the payment", async () => {
+			const { world, order } = await startedWithCode();
+			// n1 fails at commit, then its compensation dies before it settles the order.
+			const down = new Errors.ServiceNotAvailableError({ action: "inventory.commit" });
+			const n1 = world.node("n1", {
+				"inventory.commit": () => Promise.reject(down),
+				"inventory.release": () => Promise.reject(new StorageUnavailableError()),
+			});
+			await saga.advance(n1.deps, order, { first: true });
+			expect(world.store.get("o-1")).toMatchObject({ status: "FAILED", settled: false });
+
+			world.clock.advance(LEASE + SKEW + 1);
+			const n2 = world.node("n2");
+			await saga.recoverStale(n2.deps);
+			expect(n2.calls.made).toEqual([RELEASE, PROMO_RELEASE, refund("SERVICE_UNAVAILABLE")]);
+			expect(world.store.get("o-1")).toMatchObject({ status: "FAILED", settled: true });
+		});
+
+		it("carries the totals and the code in every order event", async () => {
+			const { order } = await startedWithCode();
+			expect(saga.eventData(order)).toMatchObject({
+				orderId: "o-1",
+				total: 3894,
+				totals: { subtotal: 3050, discount: 305, shipping: 500, tax: 649, total: 3894 },
+				discountCode: "SAVE10",
+				items: DRAFT_WITH_CODE.items,
+			});
+		});
+	});
+
+	describe("request digest", () => {
+		const request = { items: [{ variantId: "v-1", quantity: 1 }], paymentToken: "tok_visa" };
+
+		it("is what it was before codes and methods for a request without them, so old keys still replay", () => {
+			const before = createHash("sha256")
+				.update(JSON.stringify([request.items, "tok_visa", null]))
+				.digest("hex");
+			expect(saga.requestHash(request)).toBe(before);
+		});
+
+		it("covers the code (case-insensitive, as it applies) and the shipping method", () => {
+			const withCode = saga.requestHash({ ...request, discountCode: "save10" });
+			expect(withCode).toBe(saga.requestHash({ ...request, discountCode: "SAVE10" }));
+			expect(withCode).not.toBe(saga.requestHash(request));
+			expect(withCode).not.toBe(saga.requestHash({ ...request, discountCode: "SAVE20" }));
+			const withMethod = saga.requestHash({ ...request, shippingMethodId: "m-1" });
+			expect(withMethod).not.toBe(saga.requestHash(request));
+			expect(withMethod).not.toBe(saga.requestHash({ ...request, shippingMethodId: "m-2" }));
+			expect(withMethod).not.toBe(saga.requestHash({ ...request, discountCode: "m-1" }));
+		});
+	});
+
+	it("records when an order was shipped and when it was delivered", async () => {
+		const { world, order } = await started();
+		const n1 = world.node("n1");
+		const confirmed = await saga.advance(n1.deps, order);
+		world.clock.advance(1000);
+		const shipped = (await saga.transition(
+			n1.deps,
+			confirmed,
+			"CONFIRMED",
+			saga.shipmentChange("SHIPPED", T0 + 1000),
+		))!;
+		world.clock.advance(1000);
+		await saga.transition(n1.deps, shipped, "SHIPPED", saga.shipmentChange("DELIVERED", T0 + 2000));
+		expect(world.store.get("o-1")).toMatchObject({
+			status: "DELIVERED",
+			shippedAt: iso(T0 + 1000),
+			deliveredAt: iso(T0 + 2000),
 		});
 	});
 
