@@ -184,6 +184,8 @@ export interface OrderAuditRow {
 	items: { productId: string; quantity: number }[];
 	total: number;
 	currency: string;
+	/** The code whose use the order holds (until it fails or is cancelled); null without one. */
+	discountCode: string | null;
 }
 
 /** A shipping address as orders (and carts, which check out into orders) validate it. */

@@ -165,7 +165,7 @@ const OrdersService = defineService<OrdersThis>({
 			async handler(this: OrdersThis, ctx: Context<{ offset?: number; limit?: number }>): Promise<OrderAuditRow[]> {
 				const { offset = 0, limit = 10_000_000 } = ctx.params;
 				const rows = await this.store.find({}, { sort: ["id"], offset, limit });
-				return rows.map(({ id: orderId, status, settled, items, total, currency }) => ({
+				return rows.map(({ id: orderId, status, settled, items, total, currency, discountCode }) => ({
 					id: orderId,
 					status,
 					settled: !!settled,
@@ -173,6 +173,7 @@ const OrdersService = defineService<OrdersThis>({
 					items: items.map(item => ({ productId: stockKey(item), quantity: item.quantity })),
 					total,
 					currency,
+					discountCode: discountCode ?? null,
 				}));
 			},
 		},
