@@ -125,7 +125,7 @@ export function buildPromotion(input: PromotionInput, id: string, now: string): 
  * serves as the version a concurrent change is detected by.
  */
 export function changedPromotion(before: Promotion, changes: PromotionInput, now: string): Promotion {
-	const given = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)) as Promotion;
+	const given: Partial<Promotion> = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined));
 	const { id, createdAt, updatedAt, ...kept } = before;
 	const { id: _id, createdAt: _createdAt, updatedAt: _updatedAt, ...changed } = given;
 	const later = now > updatedAt ? now : new Date(Date.parse(updatedAt) + 1).toISOString();

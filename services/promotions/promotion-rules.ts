@@ -78,7 +78,7 @@ export function exhausted(reason: "EXHAUSTED" | "CUSTOMER_LIMIT", data: { code: 
 }
 
 /** How many slots one read of the taken ones covers. */
-export const SLOT_WINDOW = 1000;
+export const SLOT_WINDOW = 100;
 
 /**
  * The windows `[from, to)` of slots `0 .. limit - 1` in the order a use looks for a free one: from the window holding
@@ -94,10 +94,10 @@ export function slotWindows(held: number, limit: number, size = SLOT_WINDOW): [n
 	return windows;
 }
 
-/** The slots of `[from, to)` not in `taken`, those from `held` up first (the likely free ones, see slotWindows). */
-export function freeSlots(taken: readonly number[], from: number, to: number, held: number): number[] {
+/** The slots of `[from, to)` not in `taken`. */
+export function freeSlots(taken: readonly number[], from: number, to: number): number[] {
 	const used = new Set(taken);
 	const free: number[] = [];
 	for (let k = from; k < to; k++) if (!used.has(k)) free.push(k);
-	return [...free.filter(k => k >= held), ...free.filter(k => k < held)];
+	return free;
 }

@@ -142,16 +142,15 @@ const PromotionsService = defineService<PromotionsThis>({
 			async handler(this: PromotionsThis, ctx: Ctx<"promotions.reserve">): Result<"promotions.reserve"> {
 				const { orderId, userId } = ctx.params;
 				const wanted = normaliseCode(ctx.params.code);
-				const promotion = await this.byCode(wanted);
+				const [promotion, rows] = await Promise.all([this.byCode(wanted), this.ledger.rowsOf(orderId)]);
 				// A retry is answered with what the order holds, whatever became of the code since.
-				const held = await this.ledger.heldBy(orderId);
+				const held = rows.find(row => row.kind === "USE");
 				if (held?.code === wanted) return { orderId, code: held.code };
 				const unusable = unusableReason(promotion, new Date().toISOString());
 				if (unusable || !promotion) throw notApplicable(unusable ?? "UNKNOWN", { code: wanted, orderId });
 				const refusal =
-					(await this.ledger.take(promotion, orderId, userId)) ??
-					// The promotion as it is now: a limit lowered meanwhile refuses this use too.
-					(await this.ledger.verify((await this.byCode(wanted)) ?? promotion, orderId, userId));
+					(await this.ledger.take(promotion, orderId, userId, rows)) ??
+					(await this.ledger.verify(promotion, orderId, userId));
 				if (refusal) throw exhausted(refusal, { code: wanted, orderId });
 				return { orderId, code: promotion.code };
 			},

@@ -1,7 +1,7 @@
 import { DuplicateKeyError } from "../../lib/errors";
 import type { CollectionSpec, Doc, Store, Where } from "../../lib/storage";
 import type { Promotion } from "./contract";
-import { freeSlots, slotWindows, type UsesHeld } from "./promotion-rules";
+import { SLOT_WINDOW, freeSlots, slotWindows, type UsesHeld } from "./promotion-rules";
 
 /**
  * The uses of discount codes, held like stock: each use is a row, so taking one is a single insert and giving it back
@@ -73,17 +73,17 @@ export class UsesLedger {
 		};
 	}
 
-	/** The use the order holds, if any. */
-	heldBy(orderId: string): Promise<PromotionUse | null> {
-		return this.uses.findOne({ id: rowId(orderId, "USE") });
+	/** What the order holds (its use, its customer slot), of any code. */
+	rowsOf(orderId: string): Promise<PromotionUse[]> {
+		return this.uses.find({ orderId });
 	}
 
 	/**
-	 * Holds one use of `promotion` for the order, or says which limit refused (nothing is held then). An order holding
-	 * a use of it already holds nothing more; one holding a use of another code gives that back first.
+	 * Holds one use of `promotion` for the order, or says which limit refused (nothing is held then); `rows` are the
+	 * order's (`rowsOf`). An order holding a use of it already holds nothing more; one holding a use of another code
+	 * gives that back first.
 	 */
-	async take(promotion: Promotion, orderId: string, userId: string): Promise<Refusal | null> {
-		const rows = await this.uses.find({ orderId });
+	async take(promotion: Promotion, orderId: string, userId: string, rows: PromotionUse[]): Promise<Refusal | null> {
 		if (rows.some(row => row.promotionId !== promotion.id)) await this.release(orderId);
 		else if (rows.some(row => row.kind === "USE")) return null;
 		const base = {
@@ -97,29 +97,47 @@ export class UsesLedger {
 		const useRow = { ...base, id: rowId(orderId, "USE"), kind: "USE" as const };
 		const limit = promotion.perCustomerLimit;
 		// A crashed earlier run may have left the customer slot: it is this order's, keep it.
-		if (limit !== null && !rows.some(row => row.id === customerRow.id && row.promotionId === promotion.id)) {
-			const mine = await this.usesBy(promotion.id, userId);
+		const ownSlot = rows.some(row => row.id === customerRow.id && row.promotionId === promotion.id);
+		let tookSlot = false;
+		if (limit !== null && !ownSlot) {
+			const mine = await this.heldBefore(limit, () => this.usesBy(promotion.id, userId));
 			const scope: Where<PromotionUse> = { promotionId: promotion.id, kind: "CUSTOMER", userId };
 			if (mine >= limit || !(await this.takeSlot(customerRow, scope, `${promotion.id}:${userId}`, limit, mine)))
 				return "CUSTOMER_LIMIT";
+			tookSlot = true;
 		}
-		const taken =
-			promotion.usageLimit === null
-				? await this.insertOwn({ ...useRow, slot: null, k: null })
-				: await this.takeUse(useRow, promotion.id, promotion.usageLimit);
-		if (taken) return null;
-		await this.uses.remove({ id: customerRow.id });
+		if (promotion.usageLimit === null) {
+			// Without a slot only the id can be a duplicate: a concurrent run of the same order holds the use.
+			await this.inserted({ ...useRow, slot: null, k: null });
+			return null;
+		}
+		if (await this.takeUse(useRow, promotion.id, promotion.usageLimit)) return null;
+		if (tookSlot || ownSlot) await this.uses.remove({ id: customerRow.id });
 		return "EXHAUSTED";
 	}
 
 	private async takeUse(row: Omit<PromotionUse, "slot" | "k">, promotionId: string, limit: number): Promise<boolean> {
-		const held = await this.timesUsed(promotionId);
+		const held = await this.heldBefore(limit, () => this.timesUsed(promotionId));
 		return held < limit && this.takeSlot(row, { promotionId, kind: "USE" }, promotionId, limit, held);
 	}
 
 	/**
-	 * Inserts `row` into a free slot `<prefix>:<k>` of `scope`, k < limit, trying those that look free; an insert
-	 * refused by the unique key means another order took that slot first. False when every slot is taken.
+	 * The uses held before taking a slot, where counting them pays: with more slots than one window, to start where
+	 * the free ones likely are and to refuse a full code without reading every window. Up to one window, reading it
+	 * tells as much (0: start at slot 0); uses held outside the slots are then caught by `verify`.
+	 */
+	private heldBefore(limit: number, count: () => Promise<number>): Promise<number> {
+		return limit > SLOT_WINDOW ? count() : Promise.resolve(0);
+	}
+
+	/**
+	 * Inserts `row` into a free slot `<prefix>:<k>` of `scope`, k < limit, one that looked free when its window was
+	 * read; an insert refused by the unique key means another order took that slot first, and the window is read
+	 * again. Racers pick at random among the free slots, so that a round of them fills every free slot rather than
+	 * all trying the lowest. False when every slot is taken.
+	 *
+	 * A concurrent run of the same order holds the row's id: its row shows up in the window, or the slot refused
+	 * still looks free (the id was the duplicate key).
 	 */
 	private async takeSlot(
 		row: Omit<PromotionUse, "slot" | "k">,
@@ -129,26 +147,33 @@ export class UsesLedger {
 		held: number,
 	): Promise<boolean> {
 		for (const [from, to] of slotWindows(held, limit)) {
-			const taken = await this.uses.find({ ...scope, k: { $gte: from, $lt: to } });
-			for (const k of freeSlots(
-				taken.map(t => t.k ?? -1),
-				from,
-				to,
-				held,
-			))
-				if (await this.insertOwn({ ...row, slot: `${prefix}:${k}`, k })) return true;
+			let refused: number | null = null;
+			for (;;) {
+				const taken = await this.uses.find({ ...scope, k: { $gte: from, $lt: to } });
+				if (taken.some(t => t.id === row.id)) return true;
+				const free = freeSlots(
+					taken.map(t => t.k ?? -1),
+					from,
+					to,
+				);
+				if (refused !== null && free.includes(refused) && (await this.uses.findOne({ id: row.id }))) return true;
+				if (!free.length) break;
+				const k = free[Math.floor(Math.random() * free.length)];
+				if (await this.inserted({ ...row, slot: `${prefix}:${k}`, k })) return true;
+				refused = k;
+			}
 		}
 		return false;
 	}
 
-	/** True when the row is in: inserted now, or already there under its id (a concurrent run of the same order). */
-	private async insertOwn(row: PromotionUse): Promise<boolean> {
+	/** False when a unique key (the row's id or slot) is taken. */
+	private async inserted(row: PromotionUse): Promise<boolean> {
 		try {
 			await this.uses.insert(row);
 			return true;
 		} catch (err) {
-			if (!(err instanceof DuplicateKeyError)) throw err;
-			return (await this.uses.findOne({ id: row.id })) !== null;
+			if (err instanceof DuplicateKeyError) return false;
+			throw err;
 		}
 	}
 

@@ -10,6 +10,7 @@ import UsersService from "../../services/users/users.service";
 import NotificationsService from "../../services/notifications/notifications.service";
 import CartsService from "../../services/carts/carts.service";
 import WebhooksService from "../../services/webhooks/webhooks.service";
+import PromotionsService from "../../services/promotions/promotions.service";
 
 export const ALL_SERVICES: Record<string, ServiceSchema> = {
 	api: ApiService,
@@ -21,6 +22,7 @@ export const ALL_SERVICES: Record<string, ServiceSchema> = {
 	notifications: NotificationsService,
 	carts: CartsService,
 	webhooks: WebhooksService,
+	promotions: PromotionsService,
 };
 
 /**

@@ -187,14 +187,15 @@ describe("slot search", () => {
 		}
 	});
 
-	it.each<[number[], number, number, number, number[]]>([
-		[[], 0, 5, 0, [0, 1, 2, 3, 4]],
-		[[0, 1, 2], 0, 5, 3, [3, 4]],
-		[[0, 2, 3], 0, 5, 3, [4, 1]],
-		[[0, 1, 2, 3, 4], 0, 5, 5, []],
-		[[10, 12], 10, 14, 1, [11, 13]],
-		[[-1, 7], 5, 8, 6, [6, 5]],
-	])("taken %j of [%i, %i) with %i held: try %j", (taken, from, to, held, free) => {
-		expect(freeSlots(taken, from, to, held)).toEqual(free);
+	it.each<[number[], number, number, number[]]>([
+		[[], 0, 5, [0, 1, 2, 3, 4]],
+		[[0, 1, 2], 0, 5, [3, 4]],
+		[[0, 2, 3], 0, 5, [1, 4]],
+		[[0, 1, 2, 3, 4], 0, 5, []],
+		[[10, 12], 10, 14, [11, 13]],
+		// Rows outside the window (an unlimited use has none) do not count.
+		[[-1, 7, 99], 5, 8, [5, 6]],
+	])("taken %j of [%i, %i): free %j", (taken, from, to, free) => {
+		expect(freeSlots(taken, from, to)).toEqual(free);
 	});
 });
