@@ -178,9 +178,10 @@ export class UsesLedger {
 	}
 
 	/**
-	 * After a use was taken, with the promotion as it is now: uses held from before a limit was set or lowered sit
-	 * outside the slots, so a free slot does not prove room. Gives the order's use back when the holders exceed a
-	 * limit (a slot holds the limit whenever there are no such uses, and this never refuses then).
+	 * After a use was taken: uses held from before a limit was set or lowered sit outside the slots, so a free slot
+	 * does not prove room. Gives the order's use back when the holders exceed a limit. Without such uses the slots
+	 * hold every limit and this never refuses; with them, racers may all give theirs back (none is lost, a later
+	 * checkout succeeds), but never all keep theirs.
 	 */
 	async verify(promotion: Promotion, orderId: string, userId: string): Promise<Refusal | null> {
 		let refusal: Refusal | null = null;

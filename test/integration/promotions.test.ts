@@ -11,9 +11,9 @@ import { createTestDatabase } from "../support/databases";
 import { describeWithServers } from "../support/servers";
 
 /**
- * Issue 13, the promotions actor on the in-memory NeDB default (one node) and on MariaDB (two nodes sharing the
- * database, as the cluster runs it): admin CRUD, every reason `check` gives, and uses that never exceed `usageLimit`
- * or `perCustomerLimit`, however many reservations race.
+ * Issue 13, the promotions actor on the in-memory NeDB default (one node) and on MariaDB and PostgreSQL (two nodes
+ * sharing the database, as the cluster runs it): admin CRUD, every reason `check` gives, and uses that never exceed
+ * `usageLimit` or `perCustomerLimit`, however many reservations race.
  */
 const ADMIN = { id: "admin", email: "admin@example.com", name: "Admin", role: "admin" } as const;
 const CUSTOMER = { id: "c1", email: "c1@example.com", name: "C", role: "customer" } as const;
@@ -33,7 +33,7 @@ async function outcome(work: Promise<unknown>): Promise<Outcome> {
 	}
 }
 
-function suite(kind: "memory" | "mariadb") {
+function suite(kind: "memory" | "mariadb" | "postgres") {
 	return () => {
 		let db: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
 		/** One node on NeDB (its store lives in the process); two nodes sharing MariaDB. */
@@ -473,3 +473,4 @@ function suite(kind: "memory" | "mariadb") {
 
 describe("promotions on the in-memory store (NeDB, one node)", suite("memory"));
 await describeWithServers(["mariadb"], "promotions on MariaDB (two nodes, one database)", suite("mariadb"));
+await describeWithServers(["postgres"], "promotions on PostgreSQL (two nodes, one database)", suite("postgres"));
