@@ -218,17 +218,35 @@ function suite(kind: "memory" | "mariadb" | "postgres") {
 				expect((await get(again.id)).timesUsed).toBe(1);
 			});
 
+			it("answers 404 for a promotion that does not exist", async () => {
+				const results = await Promise.all(
+					[
+						get("missing"),
+						update("missing", { value: 5 }),
+						call(broker(), "promotions.remove", { id: "missing" }, admin()),
+					].map(outcome),
+				);
+				for (const result of results) expect(result).toMatchObject({ code: 404, type: "NOT_FOUND" });
+			});
+
 			it("is for admins only", async () => {
 				const promo = await create({});
 				const asCustomer = { meta: { user: CUSTOMER } };
-				for (const work of [
-					call(broker(), "promotions.create", { code: code(), type: "PERCENTAGE", value: 5, active: true }, asCustomer),
-					call(broker(), "promotions.list", {}, asCustomer),
-					call(broker(), "promotions.get", { id: promo.id }, asCustomer),
-					call(broker(), "promotions.update", { id: promo.id, value: 50 }, asCustomer),
-					call(broker(), "promotions.remove", { id: promo.id }, asCustomer),
-				])
-					expect(await outcome(work)).toMatchObject({ code: 403 });
+				const results = await Promise.all(
+					[
+						call(
+							broker(),
+							"promotions.create",
+							{ code: code(), type: "PERCENTAGE", value: 5, active: true },
+							asCustomer,
+						),
+						call(broker(), "promotions.list", {}, asCustomer),
+						call(broker(), "promotions.get", { id: promo.id }, asCustomer),
+						call(broker(), "promotions.update", { id: promo.id, value: 50 }, asCustomer),
+						call(broker(), "promotions.remove", { id: promo.id }, asCustomer),
+					].map(outcome),
+				);
+				for (const result of results) expect(result).toMatchObject({ code: 403, type: "FORBIDDEN" });
 				expect(await outcome(call(broker(), "promotions.get", { id: promo.id }))).toMatchObject({ code: 401 });
 				expect((await get(promo.id)).value).toBe(10);
 			});
@@ -371,6 +389,19 @@ function suite(kind: "memory" | "mariadb" | "postgres") {
 				// The repeat of a reservation holds even when the code ran out or ended since.
 				await update(promo.id, { usageLimit: 1, active: false });
 				expect(await reserve(promo.code, orderId, "u1")).toEqual({ orderId, code: promo.code });
+			});
+
+			it("an order that reserves another code gives the first one back", async () => {
+				const first = await create({ usageLimit: 1, perCustomerLimit: 1 });
+				const second = await create({ usageLimit: 1, perCustomerLimit: 1 });
+				const orderId = `switch-${first.code}`;
+				await reserve(first.code, orderId, "u1");
+				expect(await reserve(second.code, orderId, "u1")).toEqual({ orderId, code: second.code });
+				expect([(await get(first.id)).timesUsed, (await get(second.id)).timesUsed]).toEqual([0, 1]);
+				// The first code's slots are free again, for this customer too.
+				await reserve(first.code, `${orderId}-next`, "u1");
+				expect(await release(orderId)).toMatchObject({ released: 1 });
+				expect((await get(second.id)).timesUsed).toBe(0);
 			});
 
 			it("an unlimited code holds one use per order and counts them", async () => {
