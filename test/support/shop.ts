@@ -11,6 +11,7 @@ import NotificationsService from "../../services/notifications/notifications.ser
 import CartsService from "../../services/carts/carts.service";
 import WebhooksService from "../../services/webhooks/webhooks.service";
 import ShippingService from "../../services/shipping/shipping.service";
+import PromotionsService from "../../services/promotions/promotions.service";
 
 export const ALL_SERVICES: Record<string, ServiceSchema> = {
 	api: ApiService,
@@ -23,6 +24,7 @@ export const ALL_SERVICES: Record<string, ServiceSchema> = {
 	carts: CartsService,
 	webhooks: WebhooksService,
 	shipping: ShippingService,
+	promotions: PromotionsService,
 };
 
 /**
