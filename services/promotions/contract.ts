@@ -30,14 +30,7 @@ export type PromotionView = Promotion & { timesUsed: number };
 
 /** Why a code does not apply: `data.reason` of 422 DISCOUNT_NOT_APPLICABLE (and of 409 DISCOUNT_EXHAUSTED). */
 export type NotApplicableReason =
-	| "UNKNOWN"
-	| "INACTIVE"
-	| "NOT_STARTED"
-	| "EXPIRED"
-	| "MIN_SUBTOTAL"
-	| "CURRENCY"
-	| "EXHAUSTED"
-	| "CUSTOMER_LIMIT";
+	"UNKNOWN" | "INACTIVE" | "NOT_STARTED" | "EXPIRED" | "MIN_SUBTOTAL" | "CURRENCY" | "EXHAUSTED" | "CUSTOMER_LIMIT";
 
 export type PromotionInput = Partial<Omit<Promotion, "id" | "createdAt" | "updatedAt">>;
 

@@ -77,6 +77,11 @@ export function exhausted(reason: "EXHAUSTED" | "CUSTOMER_LIMIT", data: { code: 
 	return new ConflictError(MESSAGES[reason], "DISCOUNT_EXHAUSTED", { reason, ...data });
 }
 
+/** A reserve for an order that already gave its code back (failed or cancelled): a late call, refused. */
+export function released(orderId: string) {
+	return new ConflictError("This order gave its discount code back", "PROMOTION_RELEASED", { orderId });
+}
+
 /** How many slots one read of the taken ones covers. */
 export const SLOT_WINDOW = 100;
 

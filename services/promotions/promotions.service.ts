@@ -15,7 +15,14 @@ import {
 	normaliseCode,
 	updateFields,
 } from "./promotion-input";
-import { discountRuleOf, exhausted, notApplicable, notApplicableReason, unusableReason } from "./promotion-rules";
+import {
+	discountRuleOf,
+	exhausted,
+	notApplicable,
+	notApplicableReason,
+	released,
+	unusableReason,
+} from "./promotion-rules";
 import { PROMOTION_USES, UsesLedger } from "./uses-ledger";
 
 interface PromotionsState {
@@ -143,6 +150,7 @@ const PromotionsService = defineService<PromotionsThis>({
 				const { orderId, userId } = ctx.params;
 				const wanted = normaliseCode(ctx.params.code);
 				const [promotion, rows] = await Promise.all([this.byCode(wanted), this.ledger.rowsOf(orderId)]);
+				if (rows.some(row => row.kind === "RELEASED")) throw released(orderId);
 				// A retry is answered with what the order holds, whatever became of the code since.
 				const held = rows.find(row => row.kind === "USE");
 				if (held?.code === wanted) return { orderId, code: held.code };
@@ -152,6 +160,11 @@ const PromotionsService = defineService<PromotionsThis>({
 					(await this.ledger.take(promotion, orderId, userId, rows)) ??
 					(await this.ledger.verify(promotion, orderId, userId));
 				if (refusal) throw exhausted(refusal, { code: wanted, orderId });
+				// Released while this reserve ran (a late call): what it took goes back.
+				if (await this.ledger.wasReleased(orderId)) {
+					await this.ledger.giveBack(orderId);
+					throw released(orderId);
+				}
 				return { orderId, code: promotion.code };
 			},
 		},

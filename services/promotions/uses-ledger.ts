@@ -14,8 +14,11 @@ import { SLOT_WINDOW, freeSlots, slotWindows, type UsesHeld } from "./promotion-
  * a concurrent run of the same order, finds its own rows instead of taking a second use.
  */
 
-/** USE: the order's use of the code (what `timesUsed` counts); CUSTOMER: its slot of the per-customer limit. */
-export type UseKind = "USE" | "CUSTOMER";
+/**
+ * USE: the order's use of the code (what `timesUsed` counts); CUSTOMER: its slot of the per-customer limit;
+ * RELEASED: the order gave its code back for good (failed or cancelled), so a reserve arriving late holds nothing.
+ */
+export type UseKind = "USE" | "CUSTOMER" | "RELEASED";
 
 export interface PromotionUse extends Doc {
 	orderId: string;
@@ -84,7 +87,7 @@ export class UsesLedger {
 	 * gives that back first.
 	 */
 	async take(promotion: Promotion, orderId: string, userId: string, rows: PromotionUse[]): Promise<Refusal | null> {
-		if (rows.some(row => row.promotionId !== promotion.id)) await this.release(orderId);
+		if (rows.some(row => row.promotionId !== promotion.id)) await this.giveBack(orderId);
 		else if (rows.some(row => row.kind === "USE")) return null;
 		const base = {
 			orderId,
@@ -192,15 +195,36 @@ export class UsesLedger {
 			(await this.usesBy(promotion.id, userId)) > promotion.perCustomerLimit
 		)
 			refusal = "CUSTOMER_LIMIT";
-		if (refusal) await this.release(orderId);
+		if (refusal) await this.giveBack(orderId);
 		return refusal;
 	}
 
-	/** Gives back everything the order holds; the number of uses given back (0 or 1). */
+	/**
+	 * The order gave up: marks it released, then gives back what it holds; the number of uses given back (0 or 1).
+	 * The marker comes first and a reserve looks for it after taking its use (`wasReleased`), so a reserve that
+	 * arrives after the release (its call timed out and the saga moved on) gives its use back: none is left held.
+	 */
 	async release(orderId: string): Promise<number> {
+		const marker = { orderId, promotionId: "", code: "", userId: "", slot: null, k: null };
+		await this.inserted({
+			...marker,
+			id: rowId(orderId, "RELEASED"),
+			kind: "RELEASED",
+			createdAt: new Date().toISOString(),
+		});
+		return this.giveBack(orderId);
+	}
+
+	/** Whether the order was released (its saga gave the code back for good). */
+	async wasReleased(orderId: string): Promise<boolean> {
+		return (await this.uses.findOne({ id: rowId(orderId, "RELEASED") })) !== null;
+	}
+
+	/** Gives back the order's use and customer slot; the number of uses given back (0 or 1). */
+	async giveBack(orderId: string): Promise<number> {
 		// The use first: a customer slot left by a crash in between is freed by the next release.
 		const released = await this.uses.remove({ orderId, kind: "USE" });
-		await this.uses.remove({ orderId });
+		await this.uses.remove({ orderId, kind: "CUSTOMER" });
 		return released;
 	}
 
