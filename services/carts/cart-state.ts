@@ -67,6 +67,8 @@ export function newCart(
 		lines: [],
 		email: details.email ?? null,
 		shippingAddress: details.shippingAddress ?? null,
+		discountCode: null,
+		shippingMethodId: null,
 		orderId: null,
 		checkout: null,
 		attempts: 0,
@@ -74,4 +76,9 @@ export function newCart(
 		createdAt: now,
 		updatedAt: now,
 	};
+}
+
+/** A cart as stored by a release before discount codes and shipping methods reads as one without either. */
+export function withMoneyFields(stored: Cart): Cart {
+	return { ...stored, discountCode: stored.discountCode ?? null, shippingMethodId: stored.shippingMethodId ?? null };
 }
