@@ -182,7 +182,7 @@ describe("checkout flow", () => {
 		expect(await carts.findById(mine.id)).toEqual(mine);
 	});
 
-	it.each<[string, unknown]>([
+	it.each<[string, Error]>([
 		[
 			"fails with 409 DISCOUNT_EXHAUSTED",
 			new ConflictError("x", "DISCOUNT_EXHAUSTED", { orderId: "o7", reason: "EXHAUSTED" }),
