@@ -57,7 +57,7 @@ export function assertCanSee(cart: Pick<Cart, "userId">, user: AuthUser | undefi
 export function newCart(
 	cartId: string,
 	userId: string | null,
-	details: { email?: string; shippingAddress?: Cart["shippingAddress"] },
+	details: Pick<Partial<Cart>, "email" | "shippingAddress" | "shippingMethodId">,
 	now: string,
 ): Cart {
 	const draft = { id: cartId, userId, status: "ACTIVE" as const };
@@ -68,7 +68,7 @@ export function newCart(
 		email: details.email ?? null,
 		shippingAddress: details.shippingAddress ?? null,
 		discountCode: null,
-		shippingMethodId: null,
+		shippingMethodId: details.shippingMethodId ?? null,
 		orderId: null,
 		checkout: null,
 		attempts: 0,

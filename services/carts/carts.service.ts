@@ -12,8 +12,8 @@ import type { AddItemParams, DiscountParams, LineParams, UpdateCartParams } from
 import { assertCanSee, newCart } from "./cart-state";
 import { addLine, removeLine, setQuantity } from "./cart-lines";
 import { CartRepository } from "./cart-store";
-import { assertOneCurrency, cartBasis, cartView } from "./cart-view";
-import { applyCode, detailsChange, pricingOf, shippingOptionsOf } from "./cart-pricing";
+import { DEFAULT_CURRENCY, assertOneCurrency, cartBasis, cartView } from "./cart-view";
+import { applyCode, assertShippable, detailsChange, pricingOf, shippingOptionsOf } from "./cart-pricing";
 import { removeCode } from "./cart-money";
 import { CART_MIGRATIONS } from "./migrations";
 import { assertVariants } from "./checkout";
@@ -26,6 +26,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const details = {
 	email: { type: "email", max: 254, optional: true },
 	shippingAddress: { ...SHIPPING_ADDRESS, optional: true },
+	shippingMethodId: { ...id, optional: true, nullable: true },
 } as const;
 
 interface ResponseMeta {
@@ -62,6 +63,7 @@ const CartsService = defineService<CartsThis>({
 				const existing = user && (await this.carts.current(user.id));
 				if (existing) return this.render(ctx, existing);
 				const cart = newCart(randomUUID(), user?.id ?? null, ctx.params, new Date().toISOString());
+				if (cart.shippingMethodId) await assertShippable(ctx, cart, DEFAULT_CURRENCY); // empty: no currency yet
 				try {
 					await this.carts.insert(cart);
 				} catch (err) {
@@ -94,7 +96,7 @@ const CartsService = defineService<CartsThis>({
 		},
 
 		update: {
-			params: params({ id, ...details, shippingMethodId: { ...id, optional: true, nullable: true } }),
+			params: params({ id, ...details }),
 			handler(this: CartsThis, ctx: Ctx<UpdateCartParams>): Promise<CartView> {
 				return this.change(ctx, ctx.params.id, cart => detailsChange(ctx, cart, ctx.params));
 			},

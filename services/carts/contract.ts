@@ -121,11 +121,11 @@ export type ShippingProblem = "SHIPPING_REQUIRED" | "SHIPPING_NOT_AVAILABLE";
 export interface CartDetails {
 	email?: string;
 	shippingAddress?: ShippingAddress;
+	/** Checked with the shipping actor for the cart's country and currency; null clears it. */
+	shippingMethodId?: string | null;
 }
 export interface UpdateCartParams extends CartDetails {
 	id: string;
-	/** Checked with the shipping actor for the cart's country and currency; null clears it. */
-	shippingMethodId?: string | null;
 }
 export interface DiscountParams {
 	id: string;
@@ -149,7 +149,10 @@ export interface CartsMeta {
 
 declare module "../../lib/actor" {
 	interface ActionContracts {
-		/** A guest cart, or the caller's current cart (created, or the existing one with status 200). */
+		/**
+		 * A guest cart, or the caller's current cart (created, or the existing one with status 200). A
+		 * `shippingMethodId` needs `shippingAddress` and is checked like `carts.update`'s.
+		 */
 		"carts.create": { params: CartDetails; result: CartView };
 		"carts.get": { params: { id: string }; result: CartView };
 		/** The caller's current cart; 404 when none. */

@@ -32,7 +32,7 @@ describe("a cart's code, shipping and tax", () => {
 		expect(await moneyActors(shop.broker)).toBe(standIns);
 		api = client(shop.url);
 		const session = await api.login("admin@example.com", "admin-password");
-		admin = { ...session.user, role: "admin" };
+		admin = { ...session.user, email: "admin@example.com", name: "Admin", role: "admin" };
 		customer = (await api.register("money-carts@example.com", "money-password", "Mo")).token;
 		const meta = { user: admin };
 		for (const [name, price, countries, freeOver] of [
@@ -117,6 +117,16 @@ describe("a cart's code, shipping and tax", () => {
 		expect(chosen.body).toMatchObject({ shippingMethodId: methods.Standard, totals: totals(4500, 0, 499, 1000) });
 		const cleared = await patch(id, { shippingMethodId: null });
 		expect(cleared.body).toMatchObject({ shippingMethodId: null, totals: totals(4500, 0, 0, 900) });
+
+		// A cart can start with both (one request fewer for a client that knows them).
+		const started = await api.post<CartView>("/api/carts", { shippingAddress: gb, shippingMethodId: methods.Standard });
+		expect(started.status).toBe(201);
+		expect(started.body).toMatchObject({ shippingMethodId: methods.Standard, totals: totals(0, 0, 0, 0) });
+		for (const body of [
+			{ shippingMethodId: methods.Standard },
+			{ shippingAddress: gb, shippingMethodId: methods.Local },
+		])
+			expect((await api.post("/api/carts", body)).status).toBe(422);
 	});
 
 	it("applies one code at a time, case-insensitive, and refuses one that does not apply", async () => {
