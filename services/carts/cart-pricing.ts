@@ -1,3 +1,7 @@
+/**
+ * What a cart is priced with, asked of promotions (its code) and shipping (its method and its country's tax) at every
+ * read, like its prices: the cart holds only the choices. Carts without a code or an address ask nothing.
+ */
 import { call, type Caller } from "../../lib/actor";
 import { discountOf } from "../orders/totals";
 import type { ShippingOption } from "../shipping/contract";
@@ -12,10 +16,6 @@ import {
 	requireShipping,
 } from "./cart-money";
 
-/**
- * What a cart is priced with, asked of promotions (its code) and shipping (its method and its country's tax) at every
- * read, like its prices: the cart holds only the choices. Carts without a code or an address ask nothing.
- */
 type Basis = ReturnType<typeof cartBasis>;
 
 /** The cart's currency and subtotal from the catalogue now. */
