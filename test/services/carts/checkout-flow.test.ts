@@ -6,7 +6,7 @@ import type { Caller } from "../../../lib/actor";
 import { CARTS, type Cart } from "../../../services/carts/contract";
 import { CartRepository } from "../../../services/carts/cart-store";
 import { newCart } from "../../../services/carts/cart-state";
-import { checkoutCart, type CheckoutDeps } from "../../../services/carts/checkout-flow";
+import { checkoutCart, claimCart, type CheckoutDeps } from "../../../services/carts/checkout-flow";
 
 /**
  * The checkout flow over a real in-memory carts store, with orders and products faked: which attempt runs, what
@@ -208,5 +208,32 @@ describe("checkout flow", () => {
 			shippingMethodId: "m1",
 			attempts: 1,
 		});
+	});
+
+	it.each<[string, Partial<Cart>, Partial<Cart>]>([
+		[
+			"takes the guest cart's code, address and method when the customer's cart has none",
+			{ shippingAddress: null, shippingMethodId: null },
+			{ discountCode: "GUEST", shippingAddress: { ...address, country: "GB" }, shippingMethodId: "m2" },
+		],
+		[
+			"keeps the customer's code, and their address with its method (none chosen yet)",
+			{ discountCode: "MINE", shippingMethodId: null },
+			{ discountCode: "MINE", shippingAddress: address, shippingMethodId: null },
+		],
+	])("merging a guest cart %s", async (_name, mineChosen, merged) => {
+		const userId = `u8-${++seq}`;
+		const mine = await cartWith(userId, mineChosen);
+		const guest = await cartWith(null, {
+			discountCode: "GUEST",
+			shippingAddress: { ...address, country: "GB" },
+			shippingMethodId: "m2",
+		});
+		const claimed = await claimCart(
+			deps(() => Promise.reject(new Error("no order"))),
+			guest.id,
+			userId,
+		);
+		expect(claimed).toMatchObject({ id: mine.id, ...merged });
 	});
 });
