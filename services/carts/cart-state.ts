@@ -57,7 +57,7 @@ export function assertCanSee(cart: Pick<Cart, "userId">, user: AuthUser | undefi
 export function newCart(
 	cartId: string,
 	userId: string | null,
-	details: { email?: string; shippingAddress?: Cart["shippingAddress"] },
+	details: Pick<Partial<Cart>, "email" | "shippingAddress" | "shippingMethodId">,
 	now: string,
 ): Cart {
 	const draft = { id: cartId, userId, status: "ACTIVE" as const };
@@ -67,6 +67,8 @@ export function newCart(
 		lines: [],
 		email: details.email ?? null,
 		shippingAddress: details.shippingAddress ?? null,
+		discountCode: null,
+		shippingMethodId: details.shippingMethodId ?? null,
 		orderId: null,
 		checkout: null,
 		attempts: 0,
@@ -74,4 +76,9 @@ export function newCart(
 		createdAt: now,
 		updatedAt: now,
 	};
+}
+
+/** A cart as stored by a release before discount codes and shipping methods reads as one without either. */
+export function withMoneyFields(stored: Cart): Cart {
+	return { ...stored, discountCode: stored.discountCode ?? null, shippingMethodId: stored.shippingMethodId ?? null };
 }

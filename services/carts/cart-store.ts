@@ -1,7 +1,7 @@
 import type { Store } from "../../lib/storage";
 import { DuplicateKeyError } from "../../lib/errors";
 import type { Cart } from "./contract";
-import { assertChangeable, customerSlot, ownerKeyOf } from "./cart-state";
+import { assertChangeable, customerSlot, ownerKeyOf, withMoneyFields } from "./cart-state";
 import { mergeLines } from "./cart-lines";
 
 /**
@@ -15,13 +15,15 @@ export class CartRepository {
 		private readonly newLineId: () => string,
 	) {}
 
-	findById(cartId: string): Promise<Cart | null> {
-		return this.store.findOne({ id: cartId });
+	async findById(cartId: string): Promise<Cart | null> {
+		const cart = await this.store.findOne({ id: cartId });
+		return cart && withMoneyFields(cart);
 	}
 
 	/** The customer's current cart (ACTIVE or CHECKING_OUT), if any. */
-	current(userId: string): Promise<Cart | null> {
-		return this.store.findOne({ ownerKey: customerSlot(userId) });
+	async current(userId: string): Promise<Cart | null> {
+		const cart = await this.store.findOne({ ownerKey: customerSlot(userId) });
+		return cart && withMoneyFields(cart);
 	}
 
 	/** Throws DuplicateKeyError when the customer already has a current cart. */
@@ -59,9 +61,16 @@ export class CartRepository {
 		const lines = mergeLines(current.lines, guest.lines, this.newLineId);
 		const merged = await this.write(guest, { status: "MERGED", updatedAt: now });
 		if (!merged) return null;
-		const email = current.email ?? guest.email;
-		const shippingAddress = current.shippingAddress ?? guest.shippingAddress;
-		const target = await this.write(current, { lines, email, shippingAddress, updatedAt: now });
+		// The customer's own choices win, the guest cart's fill in the gaps; a method goes with its address.
+		const set = {
+			lines,
+			email: current.email ?? guest.email,
+			shippingAddress: current.shippingAddress ?? guest.shippingAddress,
+			discountCode: current.discountCode ?? guest.discountCode,
+			shippingMethodId: current.shippingAddress ? current.shippingMethodId : guest.shippingMethodId,
+			updatedAt: now,
+		};
+		const target = await this.write(current, set);
 		if (!target) await this.write(merged, { status: "ACTIVE", updatedAt: guest.updatedAt });
 		return target;
 	}

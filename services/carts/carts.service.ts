@@ -5,16 +5,20 @@ import { AuthMixin, type AuthThis } from "../../mixins/auth.mixin";
 import { loadConfig, type AppConfig } from "../../lib/config";
 import { DuplicateKeyError, NotFoundError, UnprocessableError } from "../../lib/errors";
 import { defineService, params, id, quantity } from "../../lib/actor";
-import { SHIPPING_ADDRESS, type OrderView } from "../orders/contract";
+import { DISCOUNT_CODE, SHIPPING_ADDRESS, type OrderView } from "../orders/contract";
+import type { ShippingOption } from "../shipping/contract";
 import { CARTS, type Cart, type CartDetails, type CartView, type CartsMeta } from "./contract";
-import type { AddItemParams, LineParams } from "./contract";
-import { assertCanSee, assertChangeable, newCart } from "./cart-state";
+import type { AddItemParams, DiscountParams, LineParams, UpdateCartParams } from "./contract";
+import { assertCanSee, newCart } from "./cart-state";
 import { addLine, removeLine, setQuantity } from "./cart-lines";
 import { CartRepository } from "./cart-store";
-import { assertOneCurrency, cartView } from "./cart-view";
+import { DEFAULT_CURRENCY, assertOneCurrency, cartBasis, cartView } from "./cart-view";
+import { applyCode, assertShippable, detailsChange, pricingOf, shippingOptionsOf } from "./cart-pricing";
+import { removeCode } from "./cart-money";
+import { CART_MIGRATIONS } from "./migrations";
 import { assertVariants } from "./checkout";
 import { availableStock, lookupVariants } from "./catalogue";
-import { MAX_ROUNDS, changedMeanwhile, checkoutCart } from "./checkout-flow";
+import { changeCart, checkoutCart, claimCart, type CartEdit, type CheckoutDeps } from "./checkout-flow";
 
 const SWEEP_INTERVAL_MS = 60 * 60 * 1000;
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -22,6 +26,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const details = {
 	email: { type: "email", max: 254, optional: true },
 	shippingAddress: { ...SHIPPING_ADDRESS, optional: true },
+	shippingMethodId: { ...id, optional: true, nullable: true },
 } as const;
 
 interface ResponseMeta {
@@ -30,11 +35,11 @@ interface ResponseMeta {
 	$responseHeaders?: Record<string, string>;
 }
 type Ctx<P> = Context<P, CartsMeta & ResponseMeta>;
-type Edit = (cart: Cart) => Partial<Cart> | Promise<Partial<Cart>>;
 
 interface CartsMethods {
+	flowDeps(ctx: Ctx<unknown>): CheckoutDeps;
 	loadCart(ctx: Ctx<unknown>, cartId: string): Promise<Cart>;
-	change(ctx: Ctx<unknown>, cartId: string, edit: Edit): Promise<CartView>;
+	change(ctx: Ctx<unknown>, cartId: string, edit: CartEdit): Promise<CartView>;
 	render(ctx: Context, cart: Cart): Promise<CartView>;
 	sweep(now: number): Promise<number>;
 }
@@ -58,6 +63,7 @@ const CartsService = defineService<CartsThis>({
 				const existing = user && (await this.carts.current(user.id));
 				if (existing) return this.render(ctx, existing);
 				const cart = newCart(randomUUID(), user?.id ?? null, ctx.params, new Date().toISOString());
+				if (cart.shippingMethodId) await assertShippable(ctx, cart, DEFAULT_CURRENCY); // empty: no currency yet
 				try {
 					await this.carts.insert(cart);
 				} catch (err) {
@@ -91,12 +97,30 @@ const CartsService = defineService<CartsThis>({
 
 		update: {
 			params: params({ id, ...details }),
-			handler(this: CartsThis, ctx: Ctx<CartDetails & { id: string }>): Promise<CartView> {
-				const { email, shippingAddress } = ctx.params;
-				return this.change(ctx, ctx.params.id, () => ({
-					...(email !== undefined && { email }),
-					...(shippingAddress !== undefined && { shippingAddress }),
-				}));
+			handler(this: CartsThis, ctx: Ctx<UpdateCartParams>): Promise<CartView> {
+				return this.change(ctx, ctx.params.id, cart => detailsChange(ctx, cart, ctx.params));
+			},
+		},
+
+		/** One code per cart: applying another replaces it (README "Money rules"). */
+		applyDiscount: {
+			params: params({ id, code: DISCOUNT_CODE }),
+			handler(this: CartsThis, ctx: Ctx<DiscountParams>): Promise<CartView> {
+				return this.change(ctx, ctx.params.id, cart => applyCode(ctx, cart, ctx.params.code));
+			},
+		},
+
+		removeDiscount: {
+			params: params({ id, code: DISCOUNT_CODE }),
+			handler(this: CartsThis, ctx: Ctx<DiscountParams>): Promise<CartView> {
+				return this.change(ctx, ctx.params.id, cart => removeCode(cart, ctx.params.code));
+			},
+		},
+
+		shippingMethods: {
+			params: params({ id }),
+			async handler(this: CartsThis, ctx: Ctx<{ id: string }>): Promise<ShippingOption[]> {
+				return shippingOptionsOf(ctx, await this.loadCart(ctx, ctx.params.id));
 			},
 		},
 
@@ -140,15 +164,7 @@ const CartsService = defineService<CartsThis>({
 			auth: "user",
 			params: params({ id }),
 			async handler(this: CartsThis, ctx: Ctx<{ id: string }>): Promise<CartView> {
-				const user = this.currentUser(ctx);
-				for (let round = 0; round < MAX_ROUNDS; round++) {
-					const guest = await this.loadCart(ctx, ctx.params.id);
-					if (guest.userId === user.id) return this.render(ctx, guest);
-					assertChangeable(guest.status);
-					const claimed = await this.carts.claimInto(guest, user.id, new Date().toISOString());
-					if (claimed) return this.render(ctx, claimed);
-				}
-				throw changedMeanwhile();
+				return this.render(ctx, await claimCart(this.flowDeps(ctx), ctx.params.id, this.currentUser(ctx).id));
 			},
 		},
 
@@ -158,15 +174,9 @@ const CartsService = defineService<CartsThis>({
 			timeout: 30_000,
 			params: params({ id, paymentToken: { type: "string", min: 1, max: 100 } }),
 			async handler(this: CartsThis, ctx: Ctx<{ id: string; paymentToken: string }>): Promise<OrderView> {
-				const deps = {
-					carts: this.carts,
-					caller: ctx,
-					load: (cartId: string) => this.loadCart(ctx, cartId),
-					logger: this.logger,
-					now: () => new Date().toISOString(),
-				};
-				const user = this.currentUser(ctx);
-				const { order, replayed } = await checkoutCart(deps, ctx.params.id, user.id, ctx.params.paymentToken);
+				const { id: cartId, paymentToken } = ctx.params;
+				const userId = this.currentUser(ctx).id;
+				const { order, replayed } = await checkoutCart(this.flowDeps(ctx), cartId, userId, paymentToken);
 				ctx.meta.$statusCode = 201;
 				ctx.meta.$location = `/api/orders/${order.id}`;
 				if (replayed) ctx.meta.$responseHeaders = { "Idempotent-Replayed": "true" };
@@ -176,6 +186,11 @@ const CartsService = defineService<CartsThis>({
 	},
 
 	methods: {
+		flowDeps(this: CartsThis, ctx: Ctx<unknown>): CheckoutDeps {
+			const load = (cartId: string) => this.loadCart(ctx, cartId);
+			return { carts: this.carts, caller: ctx, load, logger: this.logger, now: () => new Date().toISOString() };
+		},
+
 		async loadCart(this: CartsThis, ctx: Ctx<unknown>, cartId: string): Promise<Cart> {
 			const cart = await this.carts.findById(cartId);
 			if (!cart) throw new NotFoundError("Cart");
@@ -183,27 +198,24 @@ const CartsService = defineService<CartsThis>({
 			return cart;
 		},
 
-		async change(this: CartsThis, ctx: Ctx<unknown>, cartId: string, edit: Edit): Promise<CartView> {
-			for (let round = 0; round < MAX_ROUNDS; round++) {
-				const cart = await this.loadCart(ctx, cartId);
-				assertChangeable(cart.status);
-				const changed = await this.carts.write(cart, { ...(await edit(cart)), updatedAt: new Date().toISOString() });
-				if (changed) return this.render(ctx, changed);
-			}
-			throw changedMeanwhile();
+		async change(this: CartsThis, ctx: Ctx<unknown>, cartId: string, edit: CartEdit): Promise<CartView> {
+			return this.render(ctx, await changeCart(this.flowDeps(ctx), cartId, edit));
 		},
 
-		/** Names and prices from the catalogue and stock from inventory, now: a cart holds neither. */
+		/** Names and prices from the catalogue, stock from inventory, code and shipping priced, now: a cart holds none. */
 		async render(this: CartsThis, ctx: Context, cart: Cart): Promise<CartView> {
 			const { variants } = await lookupVariants(
 				ctx,
 				cart.lines.map(l => l.variantId),
 			);
-			const available = await availableStock(
-				ctx,
-				variants.map(v => v.variantId),
-			);
-			return cartView(cart, variants, available);
+			const [available, pricing] = await Promise.all([
+				availableStock(
+					ctx,
+					variants.map(v => v.variantId),
+				),
+				pricingOf(ctx, cart, cartBasis(cart.lines, variants)),
+			]);
+			return cartView(cart, variants, available, pricing);
 		},
 
 		/** Removes the carts untouched for CART_TTL_DAYS; every carts node sweeps, which is harmless. */
@@ -218,7 +230,8 @@ const CartsService = defineService<CartsThis>({
 		this.carts = new CartRepository(this.storeFor(CARTS), randomUUID);
 	},
 
-	started(this: CartsThis) {
+	async started(this: CartsThis) {
+		await this.migrate(CART_MIGRATIONS);
 		this.sweepTimer = setInterval(() => {
 			this.sweep(Date.now()).then(
 				removed => removed && this.logger.info("Removed expired carts", { removed }),

@@ -1,6 +1,7 @@
 import { ConflictError, UnprocessableError } from "../../lib/errors";
 import type { VariantLine } from "../products/contract";
-import type { CartLine, OrderLineRequest } from "./contract";
+import type { CreateOrderParams } from "../orders/contract";
+import type { CartLine, CheckoutRequest, OrderLineRequest } from "./contract";
 
 /** The order line of a cart line: orders price and reserve it by variant. */
 export function orderLine(line: CartLine): OrderLineRequest {
@@ -48,10 +49,23 @@ export function checkoutKey(cartId: string, attempt: number): string {
 	return `cart:${cartId}:checkout:${attempt}`;
 }
 
+/** What `orders.create` is sent for an attempt: its stored request, leaving out what it does not have. */
+export function orderParams(request: CheckoutRequest): CreateOrderParams {
+	const { items, paymentToken, shippingAddress, discountCode, shippingMethodId } = request;
+	return {
+		items,
+		paymentToken,
+		...(shippingAddress && { shippingAddress }),
+		...(discountCode && { discountCode }),
+		...(shippingMethodId && { shippingMethodId }),
+	};
+}
+
 /**
  * What an error from `orders.create` means for the cart:
- * - `reopen`: no order will come of this attempt (it failed, with `data.orderId`, or was refused before an order
- *   existed, 4xx): the cart is ACTIVE again, and a later checkout is a new attempt;
+ * - `reopen`: no order will come of this attempt (it failed, with `data.orderId`, e.g. 409 DISCOUNT_EXHAUSTED, or
+ *   was refused before an order existed, 4xx, e.g. 422 DISCOUNT_NOT_APPLICABLE): the cart is ACTIVE again, as it
+ *   was (its code too), and a later checkout is a new attempt;
  * - `running`: the attempt's order is still being placed: the cart stays CHECKING_OUT;
  * - `unknown`: the attempt's outcome is unknown (timeout, no orders node): the cart stays CHECKING_OUT, and the next
  *   checkout sends the same attempt again, which places the order at most once.

@@ -2,6 +2,9 @@
 import type { CollectionSpec, Doc } from "../../lib/storage";
 import type { AuthUser } from "../../lib/auth";
 import type { CreateOrderParams, OrderView, ShippingAddress } from "../orders/contract";
+import type { Totals } from "../orders/totals";
+import type { NotApplicableReason } from "../promotions/contract";
+import type { ShippingOption } from "../shipping/contract";
 
 /** One line of an order request, as `orders.create` takes it. */
 export type OrderLineRequest = CreateOrderParams["items"][number];
@@ -21,6 +24,9 @@ export interface CheckoutRequest {
 	items: OrderLineRequest[];
 	paymentToken: string;
 	shippingAddress: ShippingAddress | null;
+	/** Absent on a request stored before carts took codes and methods: read as null. */
+	discountCode?: string | null;
+	shippingMethodId?: string | null;
 }
 
 export interface Cart extends Doc {
@@ -34,6 +40,10 @@ export interface Cart extends Doc {
 	lines: CartLine[];
 	email: string | null;
 	shippingAddress: ShippingAddress | null;
+	/** The discount code (upper case) the cart is priced with; one per cart. */
+	discountCode: string | null;
+	/** The chosen shipping method (shipping actor's id). */
+	shippingMethodId: string | null;
 	orderId: string | null;
 	/** Set while CHECKING_OUT. */
 	checkout: CheckoutRequest | null;
@@ -54,6 +64,8 @@ export const CARTS: CollectionSpec<Cart> = {
 		lines: "json",
 		email: "string",
 		shippingAddress: "json",
+		discountCode: "string",
+		shippingMethodId: "string",
 		orderId: "string",
 		checkout: "json",
 		attempts: "int",
@@ -77,6 +89,10 @@ export interface CartItem {
 	unitPrice: number;
 	quantity: number;
 	lineTotal: number;
+	/** The line's share of the discount, its tax, and what it costs after both. */
+	discount: number;
+	tax: number;
+	total: number;
 	available: number;
 }
 
@@ -88,15 +104,32 @@ export interface CartView {
 	email: string | null;
 	items: CartItem[];
 	shippingAddress: ShippingAddress | null;
-	totals: { subtotal: number; total: number };
+	discountCode: string | null;
+	/** Why the cart's code takes nothing off now (it still shows, so the customer can remove it). */
+	discountProblem?: NotApplicableReason;
+	shippingMethodId: string | null;
+	/** Why the chosen method costs nothing now: SHIPPING_NOT_AVAILABLE (no longer eligible) or SHIPPING_REQUIRED. */
+	shippingProblem?: ShippingProblem;
+	totals: Totals;
 	orderId: string | null;
 	createdAt: string;
 	updatedAt: string;
 }
 
+export type ShippingProblem = "SHIPPING_REQUIRED" | "SHIPPING_NOT_AVAILABLE";
+
 export interface CartDetails {
 	email?: string;
 	shippingAddress?: ShippingAddress;
+	/** Checked with the shipping actor for the cart's country and currency; null clears it. */
+	shippingMethodId?: string | null;
+}
+export interface UpdateCartParams extends CartDetails {
+	id: string;
+}
+export interface DiscountParams {
+	id: string;
+	code: string;
 }
 export interface AddItemParams {
 	id: string;
@@ -116,18 +149,34 @@ export interface CartsMeta {
 
 declare module "../../lib/actor" {
 	interface ActionContracts {
-		/** A guest cart, or the caller's current cart (created, or the existing one with status 200). */
+		/**
+		 * A guest cart, or the caller's current cart (created, or the existing one with status 200). A
+		 * `shippingMethodId` needs `shippingAddress` and is checked like `carts.update`'s.
+		 */
 		"carts.create": { params: CartDetails; result: CartView };
 		"carts.get": { params: { id: string }; result: CartView };
 		/** The caller's current cart; 404 when none. */
 		"carts.mine": { params: Record<string, never>; result: CartView };
-		"carts.update": { params: CartDetails & { id: string }; result: CartView };
+		/** `shippingMethodId`: 422 SHIPPING_REQUIRED without an address, SHIPPING_NOT_AVAILABLE when not eligible. */
+		"carts.update": { params: UpdateCartParams; result: CartView };
 		"carts.addItem": { params: AddItemParams; result: CartView };
 		"carts.updateItem": { params: LineParams & { quantity: number }; result: CartView };
 		"carts.removeItem": { params: LineParams; result: CartView };
 		/** A guest cart becomes the caller's, or is merged into the caller's current cart (then MERGED). */
 		"carts.claim": { params: { id: string }; result: CartView };
-		/** Runs the order saga on the cart's lines: answers like `orders.create`. */
+		/**
+		 * Applies a code (case-insensitive, stored upper case; replaces the cart's code) if it applies to the cart now,
+		 * else 422 DISCOUNT_NOT_APPLICABLE with `data.reason` (cart unchanged).
+		 */
+		"carts.applyDiscount": { params: DiscountParams; result: CartView };
+		/** Removes the cart's code; 404 NOT_FOUND when the cart does not hold that code. */
+		"carts.removeDiscount": { params: DiscountParams; result: CartView };
+		/** The methods for the cart's country, priced for this cart; 422 SHIPPING_REQUIRED without an address. */
+		"carts.shippingMethods": { params: { id: string }; result: ShippingOption[] };
+		/**
+		 * Runs the order saga on the cart's lines, code and shipping method: answers like `orders.create`. 422
+		 * SHIPPING_REQUIRED (no address or no method) or SHIPPING_NOT_AVAILABLE before anything starts.
+		 */
 		"carts.checkout": { params: { id: string; paymentToken: string }; result: OrderView };
 	}
 }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { auditShop } from "../../lib/audit";
+import { call } from "../../lib/actor";
 import { client, eventually } from "../support/http";
 import { describeWithServers } from "../support/servers";
 import { createTestDatabase } from "../support/databases";
@@ -10,15 +11,31 @@ import type { CartView } from "../../services/carts/contract";
 /**
  * Issue 12's cart guarantees across processes, on PostgreSQL: two gateways, two orders and two inventory nodes and
  * a carts node. One cart checked out 20 times at once gives one order; 300 carts holding the last 100 units give
- * exactly 100 orders; carts outlive their node.
+ * exactly 100 orders; carts outlive their node. Issue 13: checkout needs an address and a shipping method, so a
+ * shipping node runs too (its method is free, so these orders cost what they did).
  */
 await describeWithServers(["nats", "redis", "postgres"], "carts across nodes (PostgreSQL)", () => {
 	let db: Awaited<ReturnType<typeof createTestDatabase>>;
 	let shop: ShopCluster;
+	let shipping: { shippingAddress: Record<string, string>; shippingMethodId: string };
 
 	beforeAll(async () => {
 		db = await createTestDatabase("postgres");
-		shop = await startShopCluster({ label: "carts", dbUri: db.uri });
+		shop = await startShopCluster({
+			label: "carts",
+			dbUri: db.uri,
+			extraNodes: [{ name: "shipping-carts", services: ["shipping"] }],
+		});
+		const admin = { id: "carts-cluster-admin", email: "admin@example.com", name: "Admin", role: "admin" as const };
+		const method = { name: "Free", price: 499, currency: "USD", countries: ["*"], freeOver: 0, active: true };
+		const created = await eventually(
+			() => call(shop.observer, "shipping.createMethod", method, { meta: { user: admin } }),
+			30_000,
+		);
+		shipping = {
+			shippingAddress: { line1: "1 Node St", city: "Springfield", postalCode: "12345", country: "US" },
+			shippingMethodId: created.id,
+		};
 	}, 180_000);
 
 	afterAll(async () => {
@@ -47,6 +64,7 @@ await describeWithServers(["nats", "redis", "postgres"], "carts across nodes (Po
 		const token = shop.customers[0];
 		const cart = (await shop.send(c => c.post<CartView>("/api/carts", {}, { token }))).body;
 		await shop.send(c => c.post(`/api/carts/${cart.id}/items`, { productId: product.id, quantity: 2 }, { token }));
+		expect((await shop.send(c => c.patch(`/api/carts/${cart.id}`, shipping, { token }))).status).toBe(200);
 		const answers = await Promise.all(
 			Array.from({ length: 20 }, () =>
 				shop.send(c => c.post<Order>(`/api/carts/${cart.id}/checkout`, { paymentToken: "tok_visa" }, { token })),
@@ -103,6 +121,8 @@ await describeWithServers(["nats", "redis", "postgres"], "carts across nodes (Po
 					c.post(`/api/carts/${cart.id}/items`, { productId: last.id, quantity: 1 }, { token }),
 				);
 				expect(added.status).toBe(200);
+				const shipped = await shop.send(c => c.patch(`/api/carts/${cart.id}`, shipping, { token }));
+				expect(shipped.status).toBe(200);
 				return { id: cart.id, token };
 			}),
 		);

@@ -3,11 +3,14 @@ import { startShop, type Shop } from "../support/shop";
 import { client, eventually, type Client } from "../support/http";
 import type { ApiError, Notification, Order, OrderError, Page, Payment, Product, Stock } from "../support/api";
 import { auditShop } from "../../lib/audit";
+import { call } from "../../lib/actor";
 import type { CartView } from "../../services/carts/contract";
+import { moneyActors } from "../support/money-stand-ins";
 
 /**
  * Issue 12's carts over HTTP in one process: a guest builds a cart, logs in and claims it (merged into the cart they
- * had), checks out once however often they press the button, and stock and notifications follow.
+ * had), checks out once however often they press the button, and stock and notifications follow. Issue 13: checkout
+ * needs an address and a shipping method ("Standard", free over 5000, so these orders cost what they did).
  */
 describe("carts in one process, over HTTP", () => {
 	let shop: Shop;
@@ -15,11 +18,21 @@ describe("carts in one process, over HTTP", () => {
 	let admin: string;
 	let ann: { token: string; user: { id: string } };
 	let bob: { token: string; user: { id: string } };
+	let standard: string;
+	const shipping = (methodId = standard) => ({
+		shippingAddress: { line1: "1 Ship St", city: "Springfield", postalCode: "12345", country: "US" },
+		shippingMethodId: methodId,
+	});
 
 	beforeAll(async () => {
 		shop = await startShop();
+		await moneyActors(shop.broker);
 		api = client(shop.url);
-		admin = (await api.login("admin@example.com", "admin-password")).token;
+		const session = await api.login("admin@example.com", "admin-password");
+		admin = session.token;
+		const method = { name: "Standard", price: 499, currency: "USD", countries: ["*"], freeOver: 5000, active: true };
+		const meta = { user: { ...session.user, role: "admin" as const } };
+		standard = (await call(shop.broker, "shipping.createMethod", method, { meta })).id;
 		ann = await api.register("ann-carts@example.com", "ann-password", "Ann");
 		bob = await api.register("bob-carts@example.com", "bob-password", "Bob");
 	});
@@ -69,11 +82,15 @@ describe("carts in one process, over HTTP", () => {
 				unitPrice: 1200,
 				quantity: 5,
 				lineTotal: 6000,
+				discount: 0,
+				tax: 0,
+				total: 6000,
 				available: 30,
 			},
 		]);
 		const withTee = await add(cartId, { productId: tee.id, quantity: 1 });
-		expect(withTee.body.totals).toEqual({ subtotal: 8500, total: 8500 });
+		expect(withTee.body.totals).toEqual({ subtotal: 8500, discount: 0, shipping: 0, tax: 0, total: 8500 });
+		expect(withTee.body).toMatchObject({ discountCode: null, shippingMethodId: null });
 		expect(withTee.body.currency).toBe("USD");
 		const teeLine = withTee.body.items[1].id;
 
@@ -94,6 +111,8 @@ describe("carts in one process, over HTTP", () => {
 			shippingAddress: { line1: "1 Cart Way", city: "Springfield", postalCode: "12345", country: "US" },
 		});
 		expect(details.body).toMatchObject({ email: "guest@example.com", shippingAddress: { line1: "1 Cart Way" } });
+		const chosen = await api.patch<CartView>(`/api/carts/${cartId}`, { shippingMethodId: standard });
+		expect(chosen.body).toMatchObject({ shippingMethodId: standard, totals: { shipping: 0, total: 16000 } });
 
 		// A price change shows at the next read: the cart holds no price.
 		await api.patch(`/api/products/${mug.id}`, { price: 1000 }, { token: admin });
@@ -157,7 +176,10 @@ describe("carts in one process, over HTTP", () => {
 		await api.patch(`/api/carts/${mine.id}/items/${lampLine}`, { quantity: 3 }, { token: ann.token });
 		await api.patch(
 			`/api/carts/${mine.id}`,
-			{ shippingAddress: { line1: "2 Lamp St", city: "Springfield", postalCode: "12345", country: "US" } },
+			{
+				shippingAddress: { line1: "2 Lamp St", city: "Springfield", postalCode: "12345", country: "US" },
+				shippingMethodId: standard,
+			},
 			{ token: ann.token },
 		);
 		const checkout = () =>
@@ -205,6 +227,8 @@ describe("carts in one process, over HTTP", () => {
 
 		const kettle = await newProduct("CART-KETTLE", 4000, 3);
 		await add(cart.id, { productId: kettle.id, quantity: 2 }, carol.token);
+		expect((await checkout("tok_visa")).body).toMatchObject({ code: 422, type: "SHIPPING_REQUIRED" });
+		await api.patch(`/api/carts/${cart.id}`, shipping(), { token: carol.token });
 		const before = (await api.get<CartView>(`/api/carts/${cart.id}`, { token: carol.token })).body;
 		const declined = await api.post<OrderError>(
 			`/api/carts/${cart.id}/checkout`,
@@ -224,9 +248,10 @@ describe("carts in one process, over HTTP", () => {
 
 	it("claims a guest cart on the way to checkout, and answers 20 concurrent checkouts with one order", async () => {
 		const dave = await api.register("dave-carts@example.com", "dave-password", "Dave");
-		const book = await newProduct("CART-BOOK", 1500, 10);
+		const book = await newProduct("CART-BOOK", 2500, 10);
 		const guest = await newCart();
 		await add(guest.id, { productId: book.id, quantity: 2 });
+		await api.patch(`/api/carts/${guest.id}`, shipping());
 		const answers = await Promise.all(
 			Array.from({ length: 20 }, () =>
 				api.post<Order>(`/api/carts/${guest.id}/checkout`, { paymentToken: "tok_visa" }, { token: dave.token }),
@@ -240,7 +265,7 @@ describe("carts in one process, over HTTP", () => {
 		const payments = await api.get<Page<Payment>>(`/api/payments?orderId=${answers[0].body.id}`, {
 			token: dave.token,
 		});
-		expect(payments.body.rows).toMatchObject([{ status: "SUCCEEDED", amount: 3000 }]);
+		expect(payments.body.rows).toMatchObject([{ status: "SUCCEEDED", amount: 5000 }]);
 		expect(await stockOf(book.id)).toMatchObject({ available: 8, reserved: 0 });
 		expect((await api.get<CartView>(`/api/carts/${guest.id}`, { token: dave.token })).body).toMatchObject({
 			userId: dave.user.id,

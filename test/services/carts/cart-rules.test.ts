@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { assertCanSee, assertChangeable, canTransition, newCart, ownerKeyOf } from "../../../services/carts/cart-state";
+import {
+	assertCanSee,
+	assertChangeable,
+	canTransition,
+	newCart,
+	ownerKeyOf,
+	withMoneyFields,
+} from "../../../services/carts/cart-state";
 import { addLine, mergeLines, removeLine, setQuantity } from "../../../services/carts/cart-lines";
 import type { CartLine, CartStatus } from "../../../services/carts/contract";
 
@@ -53,6 +60,8 @@ describe("cart state machine", () => {
 			lines: [],
 			email: "a@example.com",
 			shippingAddress: null,
+			discountCode: null,
+			shippingMethodId: null,
 			orderId: null,
 			checkout: null,
 			attempts: 0,
@@ -60,6 +69,16 @@ describe("cart state machine", () => {
 			createdAt: "2025-01-01T00:00:00.000Z",
 			updatedAt: "2025-01-01T00:00:00.000Z",
 		});
+	});
+
+	it("reads a cart stored before codes and methods as one without either, and keeps those it has", () => {
+		const { discountCode, shippingMethodId, ...legacy } = newCart("c1", "u1", {}, "t");
+		expect([discountCode, shippingMethodId]).toEqual([null, null]);
+		const read = withMoneyFields(legacy as ReturnType<typeof newCart>);
+		expect(read).toMatchObject({ discountCode: null, shippingMethodId: null });
+		expect(Object.keys(read)).toContain("discountCode");
+		const chosen = { ...newCart("c2", null, {}, "t"), discountCode: "SAVE10", shippingMethodId: "m1" };
+		expect(withMoneyFields(chosen)).toEqual(chosen);
 	});
 
 	it.each<[string | null, typeof customer | undefined, boolean]>([

@@ -1,18 +1,23 @@
 import { ServiceBroker, type CallingOptions } from "moleculer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Store } from "../../../lib/storage";
-import { ConflictError, NotFoundError, PaymentDeclinedError } from "../../../lib/errors";
+import { ConflictError, NotFoundError, PaymentDeclinedError, UnprocessableError } from "../../../lib/errors";
 import type { Caller } from "../../../lib/actor";
 import { CARTS, type Cart } from "../../../services/carts/contract";
 import { CartRepository } from "../../../services/carts/cart-store";
 import { newCart } from "../../../services/carts/cart-state";
-import { checkoutCart, type CheckoutDeps } from "../../../services/carts/checkout-flow";
+import { checkoutCart, claimCart, type CheckoutDeps } from "../../../services/carts/checkout-flow";
 
 /**
  * The checkout flow over a real in-memory carts store, with orders and products faked: which attempt runs, what
  * concurrent callers and changes see while it runs, and where the cart ends after each kind of outcome.
  */
 type OrdersCreate = (params: unknown, opts?: CallingOptions) => Promise<unknown>;
+type Quote = (params: unknown) => Promise<unknown>;
+
+const address = { line1: "1 Way", city: "Berlin", postalCode: "10115", country: "DE" };
+const standard = { id: "m1", name: "Standard", price: 499, freeOver: 5000 };
+const eligible: Quote = () => Promise.resolve({ shipping: standard, tax: null });
 
 describe("checkout flow", () => {
 	const broker = new ServiceBroker({ logger: false });
@@ -27,16 +32,18 @@ describe("checkout flow", () => {
 
 	afterAll(() => broker.stop());
 
-	async function cartWith(userId: string | null): Promise<Cart> {
+	/** A cart of one line that ships: an address and a method chosen, unless `chosen` says otherwise. */
+	async function cartWith(userId: string | null, chosen: Partial<Cart> = {}): Promise<Cart> {
 		const cart = { ...newCart(`cart-${++seq}`, userId, {}, "2025-01-01T00:00:00.000Z") };
 		cart.lines = [{ id: "l1", variantId: "p1", quantity: 2 }];
-		return carts.insert(cart);
+		return carts.insert({ ...cart, shippingAddress: address, shippingMethodId: "m1", ...chosen });
 	}
 
-	function deps(create: OrdersCreate, calls: string[] = []): CheckoutDeps {
+	function deps(create: OrdersCreate, calls: string[] = [], quote: Quote = eligible): CheckoutDeps {
 		const caller = {
 			call(name: string, params: unknown, opts?: CallingOptions) {
 				calls.push(name === "orders.create" ? `${name} ${String(opts?.meta?.idempotencyKey)}` : name);
+				if (name === "shipping.quote") return quote(params);
 				if (name === "products.getVariants")
 					return Promise.resolve({
 						variants: [
@@ -119,7 +126,14 @@ describe("checkout flow", () => {
 		// The retry sends attempt 1 again, with the token it was started with, so orders can replay its order.
 		await checkoutCart(deps(ok, calls), cart.id, "u3", "tok_other");
 		expect(calls).toEqual([`orders.create cart:${cart.id}:checkout:1`]);
-		expect(params).toEqual([{ items: [{ variantId: "p1", quantity: 2 }], paymentToken: "tok_visa" }]);
+		expect(params).toEqual([
+			{
+				items: [{ variantId: "p1", quantity: 2 }],
+				paymentToken: "tok_visa",
+				shippingAddress: address,
+				shippingMethodId: "m1",
+			},
+		]);
 		expect(await carts.findById(cart.id)).toMatchObject({ status: "COMPLETED", orderId: "o3" });
 	});
 
@@ -133,5 +147,93 @@ describe("checkout flow", () => {
 			status: "COMPLETED",
 			lines: [{ id: "l1", variantId: "p1", quantity: 4 }],
 		});
+	});
+
+	it.each<[string, Partial<Cart>, Quote, string]>([
+		["no address", { shippingAddress: null, shippingMethodId: null }, eligible, "SHIPPING_REQUIRED"],
+		["no method chosen", { shippingMethodId: null }, eligible, "SHIPPING_REQUIRED"],
+		[
+			"a method that no longer ships there",
+			{},
+			() => Promise.reject(new UnprocessableError("x", "SHIPPING_NOT_AVAILABLE")),
+			"SHIPPING_NOT_AVAILABLE",
+		],
+	])("refuses a cart with %s before the checkout starts", async (_name, chosen, quote, type) => {
+		const cart = await cartWith("u5", chosen);
+		const calls: string[] = [];
+		const create: OrdersCreate = () => Promise.resolve({ id: "never" });
+		await expect(checkoutCart(deps(create, calls, quote), cart.id, "u5", "tok_visa")).rejects.toMatchObject({
+			code: 422,
+			type,
+		});
+		expect(calls.filter(c => c.startsWith("orders."))).toEqual([]);
+		expect(await carts.findById(cart.id)).toEqual(cart);
+		await carts.write(cart, { status: "MERGED" }); // frees u5's slot for the next row
+	});
+
+	it("refuses a guest cart without shipping before claiming it: the customer's cart is untouched", async () => {
+		const mine = await cartWith("u6");
+		const guest = await cartWith(null, { shippingMethodId: null });
+		const create: OrdersCreate = () => Promise.resolve({ id: "never" });
+		await expect(checkoutCart(deps(create), guest.id, "u6", "tok_visa")).rejects.toMatchObject({
+			type: "SHIPPING_REQUIRED",
+		});
+		expect(await carts.findById(guest.id)).toEqual(guest);
+		expect(await carts.findById(mine.id)).toEqual(mine);
+	});
+
+	it.each<[string, Error]>([
+		[
+			"fails with 409 DISCOUNT_EXHAUSTED",
+			new ConflictError("x", "DISCOUNT_EXHAUSTED", { orderId: "o7", reason: "EXHAUSTED" }),
+		],
+		[
+			"is refused with 422 DISCOUNT_NOT_APPLICABLE",
+			new UnprocessableError("x", "DISCOUNT_NOT_APPLICABLE", { reason: "EXPIRED" }),
+		],
+	])("sends the code and the method, and keeps the code when the order %s", async (_name, refusal) => {
+		const cart = await cartWith(null, { discountCode: "SAVE10" });
+		const userId = `u7-${cart.id}`;
+		await carts.write(cart, { userId });
+		const sent: unknown[] = [];
+		const refused: OrdersCreate = p => (sent.push(p), Promise.reject(refusal));
+		await expect(checkoutCart(deps(refused), cart.id, userId, "tok_visa")).rejects.toBe(refusal);
+		expect(sent).toEqual([
+			expect.objectContaining({ discountCode: "SAVE10", shippingMethodId: "m1", shippingAddress: address }),
+		]);
+		expect(await carts.findById(cart.id)).toMatchObject({
+			status: "ACTIVE",
+			checkout: null,
+			discountCode: "SAVE10",
+			shippingMethodId: "m1",
+			attempts: 1,
+		});
+	});
+
+	it.each<[string, Partial<Cart>, Partial<Cart>]>([
+		[
+			"takes the guest cart's code, address and method when the customer's cart has none",
+			{ shippingAddress: null, shippingMethodId: null },
+			{ discountCode: "GUEST", shippingAddress: { ...address, country: "GB" }, shippingMethodId: "m2" },
+		],
+		[
+			"keeps the customer's code, and their address with its method (none chosen yet)",
+			{ discountCode: "MINE", shippingMethodId: null },
+			{ discountCode: "MINE", shippingAddress: address, shippingMethodId: null },
+		],
+	])("merging a guest cart %s", async (_name, mineChosen, merged) => {
+		const userId = `u8-${++seq}`;
+		const mine = await cartWith(userId, mineChosen);
+		const guest = await cartWith(null, {
+			discountCode: "GUEST",
+			shippingAddress: { ...address, country: "GB" },
+			shippingMethodId: "m2",
+		});
+		const claimed = await claimCart(
+			deps(() => Promise.reject(new Error("no order"))),
+			guest.id,
+			userId,
+		);
+		expect(claimed).toMatchObject({ id: mine.id, ...merged });
 	});
 });

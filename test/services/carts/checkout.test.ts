@@ -1,7 +1,7 @@
 import { Errors } from "moleculer";
 import { describe, expect, it } from "vitest";
 import { cartView, assertOneCurrency } from "../../../services/carts/cart-view";
-import { checkoutItems, checkoutKey, checkoutOutcome, orderLine } from "../../../services/carts/checkout";
+import { checkoutItems, checkoutKey, checkoutOutcome, orderLine, orderParams } from "../../../services/carts/checkout";
 import { newCart } from "../../../services/carts/cart-state";
 import type { VariantLine } from "../../../services/products/contract";
 import { ConflictError, OutOfStockError, PaymentDeclinedError, PaymentUnavailableError } from "../../../lib/errors";
@@ -17,6 +17,8 @@ const variant = (id: string, price: number, currency = "USD"): VariantLine => ({
 	price,
 	currency,
 });
+
+const address = { line1: "1 Way", city: "Berlin", postalCode: "10115", country: "DE" };
 
 describe("cart totals", () => {
 	it("prices every line from the catalogue now, with the stock available now", () => {
@@ -39,14 +41,24 @@ describe("cart totals", () => {
 				unitPrice: [1999, 150, 0][i],
 				quantity: [2, 3, 1][i],
 				lineTotal: [3998, 450, 0][i],
+				discount: 0,
+				tax: 0,
+				total: [3998, 450, 0][i],
 				available: [4, 0, 0][i],
 			})),
 		);
-		expect(view).toMatchObject({ currency: "USD", totals: { subtotal: 4448, total: 4448 } });
+		expect(view).toMatchObject({
+			currency: "USD",
+			discountCode: null,
+			shippingMethodId: null,
+			totals: { subtotal: 4448, discount: 0, shipping: 0, tax: 0, total: 4448 },
+		});
+		expect(view).not.toHaveProperty("discountProblem");
+		expect(view).not.toHaveProperty("shippingProblem");
 		expect(cartView(newCart("c2", null, {}, "t"), [], new Map())).toMatchObject({
 			currency: "USD",
 			items: [],
-			totals: { subtotal: 0, total: 0 },
+			totals: { subtotal: 0, discount: 0, shipping: 0, tax: 0, total: 0 },
 		});
 	});
 
@@ -80,6 +92,19 @@ describe("checkout", () => {
 		expect(orderLine({ id: "l", variantId: "v1", quantity: 2 })).toEqual({ variantId: "v1", quantity: 2 });
 	});
 
+	it.each([
+		["nothing chosen", { discountCode: null, shippingMethodId: null, shippingAddress: null }, {}],
+		["a request stored before codes and methods", { shippingAddress: null }, {}],
+		[
+			"a code, a method and an address",
+			{ discountCode: "SAVE10", shippingMethodId: "m1", shippingAddress: address },
+			{ discountCode: "SAVE10", shippingMethodId: "m1", shippingAddress: address },
+		],
+	])("sends orders the attempt's request with %s", (_name, chosen, sent) => {
+		const base = { attempt: 1, items: [{ variantId: "p", quantity: 1 }], paymentToken: "tok_visa" };
+		expect(orderParams({ ...base, ...chosen })).toEqual({ items: base.items, paymentToken: "tok_visa", ...sent });
+	});
+
 	it("keys each attempt of each cart apart, within the 255 characters of an Idempotency-Key", () => {
 		expect(checkoutKey("c1", 1)).not.toBe(checkoutKey("c1", 2));
 		expect(checkoutKey("c1", 1)).not.toBe(checkoutKey("c2", 1));
@@ -91,6 +116,13 @@ describe("checkout", () => {
 		["out of stock", "reopen", new OutOfStockError({ orderId: "o1", lines: [] })],
 		["payment unavailable, order failed", "reopen", new PaymentUnavailableError({ orderId: "o1" })],
 		["refused before any order", "reopen", new UnprocessableError("x", "UNKNOWN_PRODUCT")],
+		[
+			"a code that does not apply",
+			"reopen",
+			new UnprocessableError("x", "DISCOUNT_NOT_APPLICABLE", { reason: "EXPIRED" }),
+		],
+		["a code used up during the saga", "reopen", new ConflictError("x", "DISCOUNT_EXHAUSTED", { orderId: "o1" })],
+		["a method no longer shipping there", "reopen", new UnprocessableError("x", "SHIPPING_NOT_AVAILABLE")],
 		["still placing", "running", new ConflictError("x", "IDEMPOTENT_REQUEST_IN_PROGRESS", { orderId: "o1" })],
 		["timed out", "unknown", new Errors.RequestTimeoutError({ action: "orders.create", nodeID: "n" })],
 		["no orders node", "unknown", new Errors.ServiceNotAvailableError({ action: "orders.create" })],
