@@ -4,7 +4,6 @@ import { QueryTypes } from "sequelize";
 import { startShop, type Shop } from "../support/shop";
 import { createTestDatabase } from "../support/databases";
 import { describeWithServers } from "../support/servers";
-import { moneyActors } from "../support/money-stand-ins";
 import { call } from "../../lib/actor";
 import { Store, createSequelize, type CollectionSpec } from "../../lib/storage";
 import { CARTS, type Cart } from "../../services/carts/contract";
@@ -36,7 +35,6 @@ for (const kind of ["mariadb", "postgres"] as const) {
 			await released.insert({ ...old, ...rest, createdAt: NOW, updatedAt: NOW } as unknown as Cart);
 			await sequelize.close();
 			shop = await startShop({ env: { DB_URI: db.uri }, services: ["carts"] });
-			await moneyActors(shop.broker);
 		});
 
 		afterAll(async () => {

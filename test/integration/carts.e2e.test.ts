@@ -5,7 +5,6 @@ import type { ApiError, Notification, Order, OrderError, Page, Payment, Product,
 import { auditShop } from "../../lib/audit";
 import { call } from "../../lib/actor";
 import type { CartView } from "../../services/carts/contract";
-import { moneyActors } from "../support/money-stand-ins";
 
 /**
  * Issue 12's carts over HTTP in one process: a guest builds a cart, logs in and claims it (merged into the cart they
@@ -26,7 +25,6 @@ describe("carts in one process, over HTTP", () => {
 
 	beforeAll(async () => {
 		shop = await startShop();
-		await moneyActors(shop.broker);
 		api = client(shop.url);
 		const session = await api.login("admin@example.com", "admin-password");
 		admin = session.token;
