@@ -9,9 +9,7 @@ import type { ShippingOption } from "../../services/shipping/contract";
 
 /**
  * Issue 13 on a cart, in one process: a code, a shipping method and the tax of the cart's country, priced as orders
- * will price them (services/orders/totals.ts), and checkout's refusals. The new cart actions are called on the broker
- * until the gateway routes them (the route test runs once it does); promotions and shipping are in-memory stand-ins
- * until the real actors are in the shop (the tests needing real orders pricing run once they are).
+ * will price them (services/orders/totals.ts), and checkout's refusals; the cart actions on the broker and over HTTP.
  */
 describe("a cart's code, shipping and tax", () => {
 	let shop: Shop;
