@@ -56,6 +56,9 @@ export interface SeededShop {
 	 * `POST /api/carts` answers (200), refusing items (409 CHECKOUT_IN_PROGRESS, then CART_COMPLETED).
 	 */
 	warmupTokens: string[];
+	/** What every order is priced with (issue 13): a shipping method to France, France's tax, a 10 % code. */
+	shippingMethodId: string;
+	discountCode: string;
 }
 
 /** One JSON request; `T` is the body the caller expects back. */
@@ -148,6 +151,23 @@ export async function seedShop(baseUrl: string, admin: { email: string; password
 		variantProductIds.push(product.id);
 		variantIds.push(product.variants.map(v => v.id));
 	}
+	// The final order path: a code whose use the saga reserves, a shipping method, and the destination's tax.
+	const method = await call<{ id: string }>(
+		baseUrl,
+		"POST",
+		"/api/shipping-methods",
+		{ name: `Benchmark ${run}`, price: 590, currency: "EUR", countries: ["FR"], active: true },
+		adminToken,
+	);
+	await call(baseUrl, "PUT", "/api/tax-rates/FR", { rate: 2000, shippingTaxable: true }, adminToken);
+	const discountCode = `BENCH${run}`.toUpperCase();
+	await call(
+		baseUrl,
+		"POST",
+		"/api/promotions",
+		{ code: discountCode, type: "PERCENTAGE", value: 10, active: true },
+		adminToken,
+	);
 	const customers = await Promise.all(
 		Array.from({ length: 2 * CONNECTIONS.order }, async (_, i) => {
 			const { token } = await call<{ token: string }>(baseUrl, "POST", "/api/auth/register", {
@@ -160,7 +180,10 @@ export async function seedShop(baseUrl: string, admin: { email: string; password
 	);
 	const [tokens, warmupTokens] = [customers.slice(0, CONNECTIONS.order), customers.slice(CONNECTIONS.order)];
 	const productBody = JSON.stringify(await call(baseUrl, "GET", `/api/products/${productIds[0]}`));
-	return { baseUrl, productIds, variantProductIds, variantIds, productBody, tokens, warmupTokens };
+	return {
+		...{ baseUrl, productIds, variantProductIds, variantIds, productBody, tokens, warmupTokens },
+		...{ shippingMethodId: method.id, discountCode },
+	};
 }
 
 export interface PathSpec {
@@ -171,7 +194,8 @@ export interface PathSpec {
 
 /**
  * Checkout from a cart, as a client does it, per connection (customer n): create the cart (a new one once the last
- * is checked out), add two sizes of one shirt, check out. One unit is one checkout: 4 requests, of which the
+ * is checked out) with an address and a shipping method, add two sizes of one shirt, apply a code, check out. One
+ * unit is one checkout: 5 requests, of which the
  * checkout's answer is what the latency percentiles are over (`measuredStep`). The warm-up checks out as other
  * customers (`SeededShop.warmupTokens`): the carts it leaves mid-checkout are none of the measured run's.
  */
@@ -194,19 +218,20 @@ function cartCheckout(shop: SeededShop): NonNullable<LoadSpec["sequence"]> {
 				cartId(context) ? { ...req, path: `/api/carts/${cartId(context)}${path}` } : null,
 		});
 		return {
-			measuredStep: 3,
+			measuredStep: 4,
 			steps: [
 				{
 					method: "POST",
 					path: "/api/carts",
 					headers,
-					body: JSON.stringify({ shippingAddress: SHIPPING }),
+					body: JSON.stringify({ shippingAddress: SHIPPING, shippingMethodId: shop.shippingMethodId }),
 					onResponse: (status, body, context) => {
 						context.cartId = status < 300 ? (JSON.parse(body) as { id: string }).id : undefined;
 					},
 				},
 				inCart("/items", { variantId: sizes[0], quantity: 1 }),
 				inCart("/items", { variantId: sizes[1], quantity: 1 }),
+				inCart("/discounts", { code: shop.discountCode }),
 				inCart("/checkout", { paymentToken: "tok_visa" }),
 			],
 		};
@@ -264,13 +289,15 @@ export function shopPaths(shop: SeededShop): PathSpec[] {
 						})),
 						paymentToken: "tok_visa",
 						shippingAddress: SHIPPING,
+						shippingMethodId: shop.shippingMethodId,
+						discountCode: shop.discountCode,
 					}),
 				}),
 			},
 		},
 		{
 			key: "cartCheckout",
-			label: "checkout from a cart: create, 2 sizes added, POST /api/carts/:id/checkout (per checkout)",
+			label: "checkout from a cart: create, 2 sizes added, a code, POST /api/carts/:id/checkout (per checkout)",
 			load: {
 				url: `${shop.baseUrl}/api/carts`,
 				method: "POST",
