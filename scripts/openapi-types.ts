@@ -36,8 +36,10 @@ async function actorSchemas(): Promise<ServiceSchema[]> {
 
 /** The OpenAPI document of a broker running every actor in this process. */
 export async function documentOfAllActors(): Promise<JsonSchema> {
-	const env = { ...process.env, SEED: "false", METRICS: "false", DB_URI: "memory://", TRANSPORTER: "" };
-	for (const key of ["TRANSPORTER", "EVENTS_URL", "CACHER", "DATA_DIR", "ZIPKIN_URL"]) delete env[key];
+	const env: NodeJS.ProcessEnv = { ...process.env, SEED: "false", METRICS: "false", DB_URI: "memory://" };
+	// One process, memory only: no transporter, bus, cache, files or per-actor database of the caller's environment.
+	for (const key of Object.keys(env))
+		if (/^(TRANSPORTER|EVENTS_URL|CACHER|DATA_DIR|ZIPKIN_URL|NODE_ENV)$|_DB_URI$/.test(key)) delete env[key];
 	const saved = process.env;
 	process.env = env;
 	try {
@@ -56,7 +58,7 @@ export async function documentOfAllActors(): Promise<JsonSchema> {
 
 /** The client types of a document, as the committed file holds them. */
 export async function typesOf(document: JsonSchema): Promise<string> {
-	const ast = await openapiTS(document as Parameters<typeof openapiTS>[0]);
+	const ast = await openapiTS(document as unknown as Parameters<typeof openapiTS>[0]);
 	return HEADER + astToString(ast);
 }
 

@@ -63,6 +63,8 @@ export interface ValidationIssue {
 	actual?: number;
 }
 
+const text = (value: unknown): string => (typeof value === "string" ? value : "");
+
 function isPlain(value: unknown): boolean {
 	return ["string", "number", "boolean"].includes(typeof value) || (Array.isArray(value) && value.every(isPlain));
 }
@@ -76,9 +78,9 @@ export function validationDetails(data: unknown): ValidationIssue[] | undefined 
 	return data
 		.filter((issue): issue is Record<string, unknown> => typeof issue === "object" && issue !== null)
 		.map(issue => ({
-			field: String(issue.field ?? ""),
-			type: String(issue.type ?? ""),
-			message: String(issue.message ?? ""),
+			field: text(issue.field),
+			type: text(issue.type),
+			message: text(issue.message),
 			...(isPlain(issue.expected) ? { expected: issue.expected } : {}),
 			...(typeof issue.actual === "number" ? { actual: issue.actual } : {}),
 		}));
