@@ -1,10 +1,13 @@
 import { readFileSync } from "node:fs";
+import { ServiceBroker } from "moleculer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import Ajv2020 from "ajv/dist/2020";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import type { paths } from "../../clients/emporium-api";
-import { API_ALIASES } from "../../services/api/routes";
-import { operationOf } from "../../services/api/openapi/openapi";
+import { API_ALIASES, API_ROUTES } from "../../services/api/routes";
+import { buildOpenApi, operationOf } from "../../services/api/openapi/openapi";
+import { registryActions } from "../../services/api/openapi/docs";
+import { CREATE_ORDER_PARAMS } from "../../services/orders/contract";
 import type { JsonSchema } from "../../services/api/openapi/json-schema";
 import { TYPES_FILE, typesOf } from "../../scripts/openapi-types";
 import { client, type Client } from "../support/http";
@@ -133,5 +136,29 @@ describe("GET /api/docs", () => {
 		for (const path of ["/api/docs/package.json", "/api/docs/..%2F..%2Fpackage.json", "/api/docs/index.html"])
 			expect((await fetch(shop.url + path)).status, path).toBe(404);
 		expect((await fetch(`${shop.url}/api/openapi.json`, { method: "POST" })).status).toBe(404);
+	});
+});
+
+describe("the document on a gateway whose actors run on other nodes", () => {
+	it("is the same as on the actors' node: params (patterns included) and auth come through the registry", async () => {
+		const actors = new ServiceBroker({ nodeID: "actors", transporter: "Fake", logger: false });
+		const gateway = new ServiceBroker({ nodeID: "gateway", transporter: "Fake", logger: false });
+		actors.createService({
+			name: "orders",
+			actions: { create: { auth: "user", params: CREATE_ORDER_PARAMS, handler: () => null } },
+		});
+		await actors.start();
+		await gateway.start();
+		try {
+			await gateway.waitForServices("orders", 5000);
+			const routes = { ordering: API_ROUTES.ordering };
+			const remote = buildOpenApi(routes, registryActions(gateway), "1");
+			expect(remote).toEqual(buildOpenApi(routes, registryActions(actors), "1"));
+			expect(JSON.stringify(remote)).toContain('"pattern":"^[A-Za-z0-9_-]{3,32}$"');
+			expect(JSON.stringify(remote)).not.toContain("parameters unknown");
+		} finally {
+			await gateway.stop();
+			await actors.stop();
+		}
 	});
 });
