@@ -583,7 +583,6 @@ export interface components {
             type: string;
             message: string;
             expected?: unknown;
-            actual?: number;
         };
         User: {
             id: string;

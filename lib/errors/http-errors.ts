@@ -59,8 +59,6 @@ export interface ValidationIssue {
 	message: string;
 	/** The rule's bound or choices (`max: 200`, the values of an enum). */
 	expected?: unknown;
-	/** A number only: the length or count measured, never a submitted text (a password?). */
-	actual?: number;
 }
 
 const text = (value: unknown): string => (typeof value === "string" ? value : "");
@@ -71,7 +69,8 @@ function isPlain(value: unknown): boolean {
 
 /**
  * Fields of a validation failure a client may see, listed rather than filtered: never the node or action that
- * validated (`nodeID`, `action`), nor whatever else a validator or a remote node adds.
+ * validated (`nodeID`, `action`), nor whatever else a validator or a remote node adds, nor `actual`: the submitted
+ * value, or for a length rule its length (a password's, say), which the client knows and no log or proxy needs.
  */
 export function validationDetails(data: unknown): ValidationIssue[] | undefined {
 	if (!Array.isArray(data)) return undefined;
@@ -82,7 +81,6 @@ export function validationDetails(data: unknown): ValidationIssue[] | undefined 
 			type: text(issue.type),
 			message: text(issue.message),
 			...(isPlain(issue.expected) ? { expected: issue.expected } : {}),
-			...(typeof issue.actual === "number" ? { actual: issue.actual } : {}),
 		}));
 }
 

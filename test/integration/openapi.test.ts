@@ -96,7 +96,7 @@ describe("GET /api/openapi.json on a running shop", () => {
 		expect(res.body.type).toBe("VALIDATION_ERROR");
 		expect(res.body.data.length).toBeGreaterThan(0);
 		for (const issue of res.body.data)
-			for (const key of Object.keys(issue)) expect(["field", "type", "message", "expected", "actual"]).toContain(key);
+			for (const key of Object.keys(issue)) expect(["field", "type", "message", "expected"]).toContain(key);
 		const text = JSON.stringify(res.body);
 		expect(text).not.toContain(shop.broker.nodeID);
 		expect(text).not.toContain("users.register");

@@ -147,10 +147,7 @@ export const SCHEMAS: Record<string, JsonSchema> = {
 		},
 		["data"],
 	),
-	ValidationIssue: object({ field: string, type: string, message: string, expected: {}, actual: { type: "number" } }, [
-		"expected",
-		"actual",
-	]),
+	ValidationIssue: object({ field: string, type: string, message: string, expected: {} }, ["expected"]),
 	User: object(
 		{
 			id: string,
