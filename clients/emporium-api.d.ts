@@ -3099,18 +3099,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description A replay of an earlier request with the same Idempotency-Key. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Order"];
-                };
-            };
             /** @description Place an order */
             201: {
                 headers: {
+                    /** @description `true` when this answers an earlier request again (same key or cart). */
+                    "Idempotent-Replayed"?: string;
+                    /** @description The order's URL. */
+                    Location?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3120,6 +3115,10 @@ export interface operations {
             /** @description The order is still being placed (PENDING): poll `GET /orders/{id}`. */
             202: {
                 headers: {
+                    /** @description `true` when this answers an earlier request again (same key or cart). */
+                    "Idempotent-Replayed"?: string;
+                    /** @description The order's URL. */
+                    Location?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4861,15 +4860,10 @@ export interface operations {
             /** @description Check a cart out: places its order */
             201: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Order"];
-                };
-            };
-            /** @description The order is still being placed (PENDING): poll `GET /orders/{id}`. */
-            202: {
-                headers: {
+                    /** @description `true` when this answers an earlier request again (same key or cart). */
+                    "Idempotent-Replayed"?: string;
+                    /** @description The order's URL. */
+                    Location?: string;
                     [name: string]: unknown;
                 };
                 content: {

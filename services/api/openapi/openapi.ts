@@ -137,8 +137,12 @@ function operation(op: Operation, route: ApiRoute, info: ActionInfo | undefined)
 function success(declared: ActionResponse | undefined): Record<string, JsonSchema> {
 	if (!declared) return { 200: { description: "Not declared yet (services/api/openapi/responses.ts)." } };
 	const content = { "application/json": { schema: declared.schema } };
-	const answers: Record<string, JsonSchema> = { [declared.status]: { description: declared.summary, content } };
-	for (const [status, description] of Object.entries(declared.also ?? {})) answers[status] = { description, content };
+	const headers: Record<string, JsonSchema> = {};
+	for (const [name, description] of Object.entries(declared.headers ?? {}))
+		headers[name] = { description, schema: { type: "string" } };
+	const common = { content, ...(declared.headers ? { headers } : {}) };
+	const answers: Record<string, JsonSchema> = { [declared.status]: { description: declared.summary, ...common } };
+	for (const [status, description] of Object.entries(declared.also ?? {})) answers[status] = { description, ...common };
 	return answers;
 }
 

@@ -18,6 +18,8 @@ export interface ActionResponse {
 	optionalUser?: true;
 	/** Reads the `Idempotency-Key` header. */
 	idempotencyKey?: true;
+	/** Headers of the success answers, with what they say. */
+	headers?: Record<string, string>;
 }
 
 const list = (summary: string, item: string): ActionResponse => ({ summary, status: 200, schema: pageOf(item) });
@@ -48,6 +50,7 @@ const ORDER_ERRORS = {
 	503: ["PAYMENT_UNAVAILABLE"],
 };
 const PLACED = { 202: "The order is still being placed (PENDING): poll `GET /orders/{id}`." };
+const REPLAYED = { "Idempotent-Replayed": "`true` when this answers an earlier request again (same key or cart)." };
 const CART_LINE_ERRORS = {
 	409: ["CHECKOUT_IN_PROGRESS", "CART_COMPLETED", "CART_CHANGED"],
 	422: ["UNKNOWN_PRODUCT", "VARIANT_REQUIRED", "MIXED_CURRENCY", "TOO_MANY_LINES", "QUANTITY_TOO_LARGE"],
@@ -80,8 +83,9 @@ export const RESPONSES: Record<string, ActionResponse> = {
 
 	"orders.create": {
 		...created("Place an order", "Order", ORDER_ERRORS),
-		also: { ...PLACED, 200: "A replay of an earlier request with the same Idempotency-Key." },
+		also: PLACED,
 		idempotencyKey: true,
+		headers: { ...REPLAYED, Location: "The order's URL." },
 		errors: { ...ORDER_ERRORS, 409: [...ORDER_ERRORS[409], "IDEMPOTENCY_KEY_REUSED"] },
 	},
 	"orders.list": list("The caller's orders (an admin: everyone's, filtered)", "Order"),
@@ -115,7 +119,7 @@ export const RESPONSES: Record<string, ActionResponse> = {
 	}),
 	"carts.checkout": {
 		...created("Check a cart out: places its order", "Order"),
-		also: PLACED,
+		headers: { ...REPLAYED, Location: "The order's URL." },
 		errors: {
 			...ORDER_ERRORS,
 			409: [...ORDER_ERRORS[409], ...CART_LINE_ERRORS[409]],
