@@ -80,6 +80,30 @@ describe("GET /api/openapi.json on a running shop", () => {
 		expectConforms("POST /carts", 201, cart.body);
 		expectConforms("GET /orders", 200, (await api.get("/api/orders", { token: session.token })).body);
 
+		const productId = products.body.rows[0].id;
+		const line = await api.post(`/api/carts/${(cart.body as { id: string }).id}/items`, { productId, quantity: 1 });
+		expect(line.status).toBe(200);
+		expectConforms("POST /carts/:id/items", 200, line.body);
+
+		const order = { items: [{ productId, quantity: 1 }], paymentToken: "tok_visa" };
+		const placed = await api.post<{ id: string }>("/api/orders", order, { token: session.token });
+		expect(placed.status).toBe(201);
+		expectConforms("POST /orders", 201, placed.body);
+		expectConforms(
+			"GET /orders/:id",
+			200,
+			(await api.get(`/api/orders/${placed.body.id}`, { token: session.token })).body,
+		);
+		const declined = await api.post(
+			"/api/orders",
+			{ ...order, paymentToken: "tok_declined" },
+			{ token: session.token },
+		);
+		expect(declined.status).toBe(402);
+		expectConforms("POST /orders", 402, declined.body);
+		const notifications = await api.get("/api/notifications", { token: session.token });
+		expectConforms("GET /notifications", 200, notifications.body);
+
 		const missing = await api.get("/api/products/no-such-product");
 		expect(missing.status).toBe(404);
 		expectConforms("GET /products/:id", 404, missing.body);
