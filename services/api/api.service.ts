@@ -10,7 +10,7 @@ import {
 	loadRateLimitConfig,
 } from "../../lib/config";
 import type { AppConfig, AuthConfig } from "../../lib/config";
-import { call, defineService } from "../../lib/actor";
+import { call, defineService, params } from "../../lib/actor";
 import { checkAccess, verifyToken, type AuthUser, type TokenClaims } from "../../lib/auth";
 import { UnauthorizedError, toHttpError } from "../../lib/errors";
 import { gatewayRoutes, type GatewayMeta } from "./gateway-routes";
@@ -121,7 +121,7 @@ const ApiService = defineService<ApiThis>({
 			},
 		},
 		docsAsset: {
-			params: { file: { type: "string", min: 1, max: 64 } },
+			params: params({ file: { type: "string", min: 1, max: 64 } }),
 			handler(ctx: Context<{ file: string }, FileMeta>) {
 				return docsAsset(ctx.params.file, ctx.meta);
 			},
