@@ -18,7 +18,8 @@ export const quantity = { type: "number", integer: true, min: 1, max: 1000 } as 
  */
 export const stockLevel = { type: "number", integer: true, min: 0, max: 1_000_000_000 } as const;
 export const money = { type: "number", integer: true, min: 0, max: 100_000_000 } as const;
-export const currency = { type: "string", pattern: /^[A-Z]{3}$/, optional: true } as const;
+/** Patterns are strings, not RegExps: they reach other nodes' registries (and the OpenAPI document) as JSON. */
+export const currency = { type: "string", pattern: "^[A-Z]{3}$", optional: true } as const;
 export const page = { type: "number", integer: true, min: 1, max: 1_000_000, optional: true } as const;
 export const pageSize = { type: "number", integer: true, min: 1, max: 100, optional: true } as const;
 /**

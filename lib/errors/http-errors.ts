@@ -52,10 +52,36 @@ const INVALID_BODY = {
 	type: "INVALID_BODY",
 };
 
-/** Fields of a validation failure a client may see: not the submitted value (a password?), the node or the action. */
-function validationDetails(data: unknown): unknown {
-	if (!Array.isArray(data)) return data;
-	return data.map(({ actual: _actual, nodeID: _nodeID, action: _action, ...rest }: Record<string, unknown>) => rest);
+/** What a client sees of one failing field. */
+export interface ValidationIssue {
+	field: string;
+	type: string;
+	message: string;
+	/** The rule's bound or choices (`max: 200`, the values of an enum). */
+	expected?: unknown;
+}
+
+const text = (value: unknown): string => (typeof value === "string" ? value : "");
+
+function isPlain(value: unknown): boolean {
+	return ["string", "number", "boolean"].includes(typeof value) || (Array.isArray(value) && value.every(isPlain));
+}
+
+/**
+ * Fields of a validation failure a client may see, listed rather than filtered: never the node or action that
+ * validated (`nodeID`, `action`), nor whatever else a validator or a remote node adds, nor `actual`: the submitted
+ * value, or for a length rule its length (a password's, say), which the client knows and no log or proxy needs.
+ */
+export function validationDetails(data: unknown): ValidationIssue[] | undefined {
+	if (!Array.isArray(data)) return undefined;
+	return data
+		.filter((issue): issue is Record<string, unknown> => typeof issue === "object" && issue !== null)
+		.map(issue => ({
+			field: text(issue.field),
+			type: text(issue.type),
+			message: text(issue.message),
+			...(isPlain(issue.expected) ? { expected: issue.expected } : {}),
+		}));
 }
 
 /**

@@ -10,10 +10,11 @@ import {
 	loadRateLimitConfig,
 } from "../../lib/config";
 import type { AppConfig, AuthConfig } from "../../lib/config";
-import { call, defineService } from "../../lib/actor";
+import { call, defineService, params } from "../../lib/actor";
 import { checkAccess, verifyToken, type AuthUser, type TokenClaims } from "../../lib/auth";
 import { UnauthorizedError, toHttpError } from "../../lib/errors";
 import { gatewayRoutes, type GatewayMeta } from "./gateway-routes";
+import { docsAsset, docsPage, openApiDocument, type FileMeta } from "./openapi/docs";
 import { ApiRateLimiter } from "./rate-limit";
 import { bearerToken, clientAddress, requestIdFrom } from "./request";
 
@@ -101,6 +102,28 @@ const ApiService = defineService<ApiThis>({
 				const ready = this.broker.started && missing.length === 0 && cacheOk;
 				if (!ready) ctx.meta.$statusCode = 503;
 				return { status: ready ? "ready" : "not ready", missing, cache: cacheOk ? "ok" : "unreachable" };
+			},
+		},
+
+		/** `GET /api/openapi.json`: the REST API's OpenAPI 3.1 document (services/api/openapi/). */
+		openapi: {
+			params: {},
+			handler(this: ApiThis) {
+				return openApiDocument(this.broker);
+			},
+		},
+
+		/** `GET /api/docs`: the API reference page, and its files. */
+		docs: {
+			params: {},
+			handler(ctx: Context<unknown, FileMeta>) {
+				return docsPage(ctx.meta);
+			},
+		},
+		docsAsset: {
+			params: params({ file: { type: "string", min: 1, max: 64 } }),
+			handler(ctx: Context<{ file: string }, FileMeta>) {
+				return docsAsset(ctx.params.file, ctx.meta);
 			},
 		},
 	},

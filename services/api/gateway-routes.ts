@@ -43,6 +43,13 @@ function corsFor(origins: string[]) {
 
 const HEALTH: ApiRoute = { bodyLimit: 0, needsUser: false, personal: false, aliases: {} };
 
+/** The API's own description: the OpenAPI document and the reference page with its files (services/api/openapi). */
+export const DOCS_ALIASES = {
+	"GET /openapi.json": "api.openapi",
+	"GET /docs": "api.docs",
+	"GET /docs/:file": "api.docsAsset",
+};
+
 /**
  * The gateway's routes: the probes, then one route per group of API routes (routes.ts), each with its body limit.
  * moleculer-web parses bodies before anything else a route does; here no route has a body parser of its own, and
@@ -87,5 +94,15 @@ export function gatewayRoutes<This extends RouteHost>(corsOrigins: string[]): Ga
 			logging: false,
 		},
 		...Object.entries(API_ROUTES).map(apiRoute),
+		{
+			name: "docs",
+			path: "/api",
+			mappingPolicy: "restrict",
+			autoAliases: false,
+			aliases: DOCS_ALIASES,
+			bodyParsers: false,
+			use: [rateLimit(), bodyGuard({ route: HEALTH, cors: cors !== undefined, checkToken })],
+			cors,
+		},
 	];
 }

@@ -202,7 +202,7 @@ export const SHIPPING_ADDRESS = {
 } as const;
 
 /** A discount code as clients type it: 3 to 32 of [A-Za-z0-9_-] (stored and compared upper case). */
-export const DISCOUNT_CODE = { type: "string", pattern: /^[A-Za-z0-9_-]{3,32}$/ } as const;
+export const DISCOUNT_CODE = { type: "string", pattern: "^[A-Za-z0-9_-]{3,32}$" } as const;
 
 /** What `orders.create` validates: lines by variant (or single-variant product), a payment token, an address. */
 export const CREATE_ORDER_PARAMS = params({

@@ -5,7 +5,7 @@ import { LIMITS, invalid, optionErrors, variantErrors, variantTitle, type FieldE
 
 /** The params of the products actions, and the pure building of records and variants from what an admin sent. */
 
-const sku = { type: "string", min: 1, max: 64, trim: true, pattern: /^[A-Za-z0-9._-]+$/ } as const;
+const sku = { type: "string", min: 1, max: 64, trim: true, pattern: "^[A-Za-z0-9._-]+$" } as const;
 const label = { type: "string", min: 1, max: 50, trim: true } as const;
 export const variantFields = {
 	sku,

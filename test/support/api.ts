@@ -1,7 +1,12 @@
 /**
  * Response bodies of the REST API as a client sees them (README "API"), for `client`'s type parameter. Only what
  * the tests read is declared; the bodies are parsed JSON, and the tests' assertions are what check their shape.
+ * Some come from the client types generated from the OpenAPI document (`npm run openapi:types`).
  */
+import type { components } from "../../clients/emporium-api";
+
+/** The shapes of the OpenAPI document's `components.schemas`. */
+export type Schemas = components["schemas"];
 
 /** Every list: `GET /api/products`, `/orders`, `/payments`, `/notifications`, `/users`. */
 export interface Page<T> {
@@ -24,18 +29,11 @@ export interface ApiError<D = unknown> {
 /** What a failed order's error (PAYMENT_DECLINED, OUT_OF_STOCK) carries. */
 export type OrderError = ApiError<{ orderId: string }>;
 
-export interface User {
-	id: string;
-	email: string;
-	name: string;
-	role: string;
-}
+/** A user, as the OpenAPI document declares it (clients/emporium-api.d.ts, generated). */
+export type User = Schemas["User"];
 
 /** What register and login answer. */
-export interface Session {
-	token: string;
-	user: User;
-}
+export type Session = Schemas["Session"];
 
 export interface Product {
 	id: string;

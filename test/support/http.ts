@@ -1,3 +1,5 @@
+import type { Session } from "./api";
+
 export interface Response<T = unknown> {
 	status: number;
 	body: T;
@@ -46,13 +48,13 @@ export function client(baseUrl: string) {
 		async register(email: string, password = "correct-horse", name = "Test User") {
 			const res = await request("POST", "/api/auth/register", { body: { email, password, name } });
 			if (res.status !== 201) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
-			return res.body as { token: string; user: { id: string; email: string; role: string } };
+			return res.body as Session;
 		},
 
 		async login(email: string, password: string) {
 			const res = await request("POST", "/api/auth/login", { body: { email, password } });
 			if (res.status !== 200) throw new Error(`login failed: ${res.status} ${JSON.stringify(res.body)}`);
-			return res.body as { token: string; user: { id: string; role: string } };
+			return res.body as Session;
 		},
 	};
 }

@@ -69,6 +69,33 @@ describe("HTTP error mapping", () => {
 		expect(toHttpError(new TooManyRequestsError("slow down", 42)).headers).toEqual({ "Retry-After": "42" });
 	});
 
+	it("answers field, type, message and expected only (issue 14)", () => {
+		const validation = new Errors.ValidationError("Parameters validation error!", "VALIDATION_ERROR", [
+			{
+				type: "stringMax",
+				field: "name",
+				message: "too long",
+				expected: 200,
+				actual: 201,
+				nodeID: "gateway-1-4242",
+				action: "users.updateMe",
+				label: "internal",
+			},
+			{ type: "enumValue", field: "role", message: "bad", expected: ["customer", "admin"], actual: "root" },
+			{ type: "object", field: "x", message: "m", expected: { nested: "users.register" } },
+		]);
+		const body = toHttpError(validation).body;
+		expect(body.data).toEqual([
+			{ field: "name", type: "stringMax", message: "too long", expected: 200 },
+			{ field: "role", type: "enumValue", message: "bad", expected: ["customer", "admin"] },
+			{ field: "x", type: "object", message: "m" },
+		]);
+		expect(JSON.stringify(body)).not.toMatch(/gateway-1|users\.|nodeID|action|actual|root|201/);
+		// Validation data that is not a list of issues (an internal check's payload) is not shown at all.
+		const internal = new Errors.ValidationError("bad event", "VALIDATION_ERROR", { nodeID: "n1", sku: "X" });
+		expect(toHttpError(internal).body.data).toBeUndefined();
+	});
+
 	it("keeps nodeID and action names out of validation errors (issue 18, finding 9)", () => {
 		const validation = new Errors.ValidationError("Parameters validation error!", "VALIDATION_ERROR", [
 			{ field: "email", type: "email", actual: "x", message: "bad", nodeID: "host-123", action: "users.register" },
