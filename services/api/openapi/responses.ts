@@ -93,7 +93,7 @@ export const RESPONSES: Record<string, ActionResponse> = {
 	"orders.cancel": one("Cancel a confirmed order (refunded, stock released)", "Order", { 409: ["INVALID_TRANSITION"] }),
 	"orders.updateStatus": one("Ship or deliver an order", "Order", { 409: ["INVALID_TRANSITION"] }),
 	"orders.requestReturn": created("Request a return of part of a shipped order", "Return", {
-		409: ["INVALID_TRANSITION"],
+		422: ["RETURN_NOT_ALLOWED"],
 	}),
 	"orders.returns": list("An order's returns", "Return"),
 	"orders.listReturns": list("Every return, newest first (admin)", "Return"),
@@ -110,7 +110,28 @@ export const RESPONSES: Record<string, ActionResponse> = {
 	},
 	"carts.mine": one("The signed-in customer's current cart", "Cart"),
 	"carts.get": { ...one("A cart", "Cart"), ...CART },
-	"carts.update": { ...one("Set a cart's email and shipping address", "Cart", CART_LINE_ERRORS), ...CART },
+	"carts.update": {
+		...one("Set a cart's email, shipping address and shipping method", "Cart", {
+			...CART_LINE_ERRORS,
+			422: [...CART_LINE_ERRORS[422], "SHIPPING_REQUIRED", "SHIPPING_NOT_AVAILABLE"],
+		}),
+		...CART,
+	},
+	"carts.applyDiscount": {
+		...one("Apply a discount code to a cart (replacing its code)", "Cart", {
+			409: CART_LINE_ERRORS[409],
+			422: ["DISCOUNT_NOT_APPLICABLE"],
+		}),
+		...CART,
+	},
+	"carts.removeDiscount": { ...one("Remove the cart's discount code", "Cart", { 409: CART_LINE_ERRORS[409] }), ...CART },
+	"carts.shippingMethods": {
+		summary: "The shipping methods for the cart's country, priced for this cart",
+		status: 200,
+		schema: { type: "array", items: ref("ShippingOption") },
+		errors: { 422: ["SHIPPING_REQUIRED"] },
+		...CART,
+	},
 	"carts.addItem": { ...one("Add a variant to a cart", "Cart", CART_LINE_ERRORS), ...CART },
 	"carts.updateItem": { ...one("Change a line's quantity", "Cart", CART_LINE_ERRORS), ...CART },
 	"carts.removeItem": { ...one("Remove a line", "Cart", CART_LINE_ERRORS), ...CART },
@@ -123,7 +144,7 @@ export const RESPONSES: Record<string, ActionResponse> = {
 		errors: {
 			...ORDER_ERRORS,
 			409: [...ORDER_ERRORS[409], ...CART_LINE_ERRORS[409]],
-			422: [...ORDER_ERRORS[422], "EMPTY_CART"],
+			422: [...ORDER_ERRORS[422], "EMPTY_CART", "SHIPPING_REQUIRED"],
 		},
 	},
 
@@ -148,10 +169,6 @@ export const RESPONSES: Record<string, ActionResponse> = {
 	"shipping.listMethods": list("Every shipping method", "ShippingMethod"),
 	"shipping.updateMethod": one("Change a shipping method", "ShippingMethod"),
 	"shipping.removeMethod": one("Delete a shipping method", "ShippingMethod"),
-	"shipping.options": {
-		summary: "The shipping methods for a destination",
-		status: 200,
-		schema: { type: "array", items: ref("ShippingOption") },
 	},
 	"shipping.listRates": list("Every tax rate", "TaxRate"),
 	"shipping.putRate": one("Set a country's tax rate", "TaxRate"),
