@@ -124,7 +124,10 @@ export const RESPONSES: Record<string, ActionResponse> = {
 		}),
 		...CART,
 	},
-	"carts.removeDiscount": { ...one("Remove the cart's discount code", "Cart", { 409: CART_LINE_ERRORS[409] }), ...CART },
+	"carts.removeDiscount": {
+		...one("Remove the cart's discount code", "Cart", { 409: CART_LINE_ERRORS[409] }),
+		...CART,
+	},
 	"carts.shippingMethods": {
 		summary: "The shipping methods for the cart's country, priced for this cart",
 		status: 200,
@@ -169,7 +172,6 @@ export const RESPONSES: Record<string, ActionResponse> = {
 	"shipping.listMethods": list("Every shipping method", "ShippingMethod"),
 	"shipping.updateMethod": one("Change a shipping method", "ShippingMethod"),
 	"shipping.removeMethod": one("Delete a shipping method", "ShippingMethod"),
-	},
 	"shipping.listRates": list("Every tax rate", "TaxRate"),
 	"shipping.putRate": one("Set a country's tax rate", "TaxRate"),
 	"shipping.removeRate": one("Delete a country's tax rate", "TaxRate"),
