@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { OrderItem, ReturnItem, ReturnStatus } from "../../../services/orders/contract";
+import type { ReturnItem, ReturnStatus } from "../../../services/orders/contract";
 import type { OrderStatus } from "../../../services/orders/order-state";
 import type { VariantQuantity } from "../../../services/orders/pricing";
 import {
@@ -13,10 +13,9 @@ import {
 	type HeldReturn,
 	type ReturnableOrder,
 } from "../../../services/orders/returns";
-import { priceTotals, type DiscountRule, type ShippingCharge, type TaxRule } from "../../../services/orders/totals";
+import type { DiscountRule, ShippingCharge, TaxRule } from "../../../services/orders/totals";
+import { DELIVERED_AT, SHIPPED_AT, pricedOrder, type Line, type PricingOpts } from "./return-fakes";
 
-const DELIVERED_AT = "2026-11-01T10:00:00.000Z";
-const SHIPPED_AT = "2026-10-29T10:00:00.000Z";
 const DELIVERED_MS = Date.parse(DELIVERED_AT);
 
 const TEN_OFF: DiscountRule = { code: "TEN", type: "FIXED", value: 1001 };
@@ -24,43 +23,7 @@ const PCT_15: DiscountRule = { code: "P15", type: "PERCENTAGE", value: 15 };
 const STANDARD: ShippingCharge = { id: "std", name: "Standard", price: 499, freeOver: null };
 const GB: TaxRule = { country: "GB", rate: 2000, shippingTaxable: true };
 const DE: TaxRule = { country: "DE", rate: 1900, shippingTaxable: false };
-
-interface Line {
-	variantId: string;
-	unitPrice: number;
-	quantity: number;
-}
-
-/** An order priced by totals.ts, as the saga stores it. */
-function order(
-	lines: Line[],
-	opts: { discount?: DiscountRule; shipping?: ShippingCharge; tax?: TaxRule; status?: OrderStatus } = {},
-): ReturnableOrder & { total: number } {
-	const priced = priceTotals(
-		lines.map(l => l.unitPrice * l.quantity),
-		{ discount: opts.discount ?? null, shipping: opts.shipping ?? null, tax: opts.tax ?? null },
-	);
-	const items: OrderItem[] = lines.map((l, i) => ({
-		productId: `p-${l.variantId}`,
-		variantId: l.variantId,
-		sku: l.variantId.toUpperCase(),
-		name: l.variantId,
-		options: {},
-		unitPrice: l.unitPrice,
-		quantity: l.quantity,
-		lineTotal: l.unitPrice * l.quantity,
-		...priced.lines[i],
-	}));
-	return {
-		status: opts.status ?? "DELIVERED",
-		items,
-		totals: priced.totals,
-		total: priced.totals.total,
-		shippedAt: SHIPPED_AT,
-		deliveredAt: DELIVERED_AT,
-		updatedAt: DELIVERED_AT,
-	};
-}
+const order = (lines: Line[], opts?: PricingOpts) => pricedOrder(lines, opts);
 
 const THREE_LINES: Line[] = [
 	{ variantId: "a", unitPrice: 1999, quantity: 3 },
@@ -149,6 +112,17 @@ describe("return amounts", () => {
 			],
 		]);
 		expect(sum(refunds)).toBe(o.total);
+	});
+
+	it("prices a receipt after the received units only: a rejected return ahead of it frees the first units", () => {
+		// 100 off three units of 1000: unit shares 33, 34, 33.
+		const o = order([{ variantId: "x", unitPrice: 1000, quantity: 3 }], {
+			discount: { code: "C", type: "FIXED", value: 100 },
+		});
+		const one = [{ variantId: "x", quantity: 1 }];
+		expect(requestAmounts(o, [held("REQUESTED", one)], one).refundAmount).toBe(966);
+		expect(receiptAmounts(o, [held("REJECTED", one)], one).refundAmount).toBe(967);
+		expect(receiveInTurn(o, [one, [{ variantId: "x", quantity: 2 }]])).toEqual([967, 1933]);
 	});
 
 	it("adds shipping and its tax only to the return that leaves nothing unreturned", () => {
