@@ -1,5 +1,8 @@
-import { describe, expect, it } from "vitest";
-import type { OrderReturn } from "../../../services/orders/contract";
+import { ServiceBroker } from "moleculer";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Store } from "../../../lib/storage";
+import { ORDERS, type OrderReturn } from "../../../services/orders/contract";
+import { RETURNS } from "../../../services/orders/returns";
 import { receiveReturn, rejectReturn, requestReturn, retryRefunds } from "../../../services/orders/return-flow";
 import type { DiscountRule, ShippingCharge, TaxRule } from "../../../services/orders/totals";
 import { pricedOrder, ReturnsWorld, type Line } from "./return-fakes";
@@ -240,5 +243,43 @@ describe("the refund, a step that is finished later", () => {
 		expect(w.orders.get(order.id).status).toBe("RETURNED");
 		expect(w.eventsOf("order.returned").map(e => e.id)).toEqual([`${order.id}:returned`]);
 		expect(w.actors.refunds.get(ret.id)).toBe(order.total);
+	});
+});
+
+describe("over real NeDB stores", () => {
+	const broker = new ServiceBroker({ logger: false });
+	const orders = new Store(ORDERS, "memory://", broker.getLogger("orders"));
+	const returns = new Store(RETURNS, "memory://", broker.getLogger("orders"));
+
+	beforeAll(async () => {
+		await orders.connect(broker);
+		await returns.connect(broker);
+	});
+	afterAll(() => broker.stop());
+
+	it("unique slots and receipts hold: concurrent requests and receipts add up to the order's total", async () => {
+		const w = new ReturnsWorld();
+		const deps = { ...w.deps, orders, returns };
+		const order = await orders.insert(
+			pricedOrder(LINES, { discount: PCT_15, shipping: STANDARD, tax: GB }, "nedb-order"),
+		);
+		const asks = [
+			[{ variantId: "a", quantity: 1 }],
+			[{ variantId: "a", quantity: 1 }],
+			[{ variantId: "a", quantity: 1 }],
+			[{ variantId: "a", quantity: 1 }],
+			[{ variantId: "c", quantity: 7 }],
+			[{ variantId: "b", quantity: 1 }],
+			[{ variantId: "b", quantity: 1 }],
+		];
+		const results = await Promise.allSettled(asks.map(lines => requestReturn(deps, order, lines, null)));
+		const made = results.flatMap(r => (r.status === "fulfilled" ? [r.value] : []));
+		expect(made).toHaveLength(5);
+		await Promise.all(made.map(r => receiveReturn(deps, r.id)));
+		const stored = await returns.find({ orderId: order.id }, { sort: ["-createdAt", "id"] });
+		expect(stored.map(r => r.receipt).sort()).toEqual([1, 2, 3, 4, 5].map(n => `${order.id}:${n}`));
+		expect(stored.every(r => r.refundStatus === "DONE")).toBe(true);
+		expect([...w.actors.refunds.values()].reduce((s, a) => s + a, 0)).toBe(order.total);
+		expect((await orders.findOne({ id: order.id }))?.status).toBe("RETURNED");
 	});
 });
