@@ -1,6 +1,7 @@
 // The orders actor's return actions and the methods they need, spread into orders.service.ts; the rules are in
 // returns.ts and the flow in return-flow.ts.
 import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Context, Service } from "moleculer";
 import { auditPage, id, page, pageOf, pageSize, params, type ActionResult, type Page } from "../../lib/actor";
 import type { OrdersConfig } from "../../lib/config";
@@ -9,7 +10,15 @@ import type { AuthThis } from "../../mixins/auth.mixin";
 import type { DbThis } from "../../mixins/db.mixin";
 import type { EventsThis } from "../../mixins/events.mixin";
 import { ORDERS, RETURN_PARAMS, type Order, type OrdersMeta, type ReturnStatus, type ReturnView } from "./contract";
-import { receiveReturn, rejectReturn, requestReturn, returnCalls, type ReturnDeps } from "./return-flow";
+import {
+	keyedQueue,
+	receiveReturn,
+	rejectReturn,
+	requestReturn,
+	returnCalls,
+	type KeyedQueue,
+	type ReturnDeps,
+} from "./return-flow";
 import { RETURNS, returnView, type StoredReturn } from "./returns";
 
 export { RETURNS, shippingStamp } from "./returns";
@@ -23,6 +32,8 @@ export type ReturnsHost = Service &
 	EventsThis &
 	AuthThis & {
 		timings: OrdersConfig;
+		/** Made at the first return action of this node. */
+		returnQueue?: KeyedQueue;
 		returnDeps(ctx: Context | null): ReturnDeps;
 		findOwnOrder(ctx: Context<unknown, OrdersMeta>, orderId: string): Promise<Order>;
 	};
@@ -55,8 +66,10 @@ export const returnMethods = {
 			orders: this.storeFor(ORDERS),
 			returns: this.storeFor(RETURNS),
 			calls: returnCalls(ctx ?? this.broker),
+			queue: (this.returnQueue ??= keyedQueue()),
 			publish: (type, data, opts) => this.publishEvent(ctx, type, data, opts),
 			now: Date.now,
+			sleep: ms => sleep(ms),
 			newId: randomUUID,
 			windowDays: this.timings.returnWindowDays,
 			logger: this.logger,

@@ -16,6 +16,8 @@ import { checkReturn, receiptAmounts, requestAmounts, statusAfterReceipt, type S
 
 /** Reads and writes of one request or receipt before it gives up on an order whose returns keep changing. */
 const ATTEMPTS = 50;
+/** The longest pause before another attempt: losers spread out instead of all trying again at once. */
+const BACKOFF_MAX_MS = 200;
 const SWEEP_BATCH = 50;
 
 type ReturnAction = "inventory.returnStock" | "payments.refundPart";
@@ -39,13 +41,38 @@ export type PublishReturnEvent = <E extends ReturnEventType>(
 	opts: { id: string; tx?: Transaction },
 ) => Promise<unknown>;
 
+/** Runs `work` once the works queued before it under the same key have settled. */
+export type KeyedQueue = <T>(key: string, work: () => Promise<T>) => Promise<T>;
+
+/**
+ * A queue per key, in arrival order. The requests and receipts of one order on this node wait their turn in it, rather
+ * than all read the same returns and lose the order's next number to each other (the unique numbers still decide
+ * between nodes).
+ */
+export function keyedQueue(): KeyedQueue {
+	const tails = new Map<string, Promise<unknown>>();
+	return <T>(key: string, work: () => Promise<T>): Promise<T> => {
+		const run = (tails.get(key) ?? Promise.resolve()).then(work, work);
+		const tail = run.then(
+			() => undefined,
+			() => undefined,
+		);
+		tails.set(key, tail);
+		void tail.then(() => tails.get(key) === tail && tails.delete(key));
+		return run;
+	};
+}
+
 export interface ReturnDeps extends SagaTimings {
 	orders: Pick<Store<Order>, "findOne" | "update">;
 	/** Shares the orders' SQL connection: its transactions cover both collections and the outbox. */
 	returns: Pick<Store<StoredReturn>, "insert" | "findOne" | "find" | "update" | "transaction">;
 	calls: ReturnCalls;
+	/** One queue per orders node (keyed by order). */
+	queue: KeyedQueue;
 	publish: PublishReturnEvent;
 	now(): number;
+	sleep(ms: number): Promise<void>;
 	newId(): string;
 	/** RETURN_WINDOW_DAYS. */
 	windowDays: number;
@@ -63,6 +90,10 @@ export function returnEventData(ret: StoredReturn): ReturnEventData {
 
 const invalidTransition = (from: ReturnStatus, to: ReturnStatus) =>
 	new ConflictError(`A return cannot go from ${from} to ${to}`, "INVALID_TRANSITION", { from, to });
+/** A random pause, growing with the attempts lost, before reading the order's returns again. */
+function backoff(deps: ReturnDeps, attempt: number): Promise<void> {
+	return deps.sleep(Math.random() * Math.min(BACKOFF_MAX_MS, 5 * 2 ** attempt));
+}
 const busy = () => new ConflictError("The order's returns kept changing meanwhile, try again", "CONFLICT");
 
 async function findOrder(deps: ReturnDeps, orderId: string): Promise<Order> {
@@ -83,6 +114,15 @@ export async function findReturn(deps: Pick<ReturnDeps, "returns">, returnId: st
  * concurrent requests never hold more than was bought.
  */
 export async function requestReturn(
+	deps: ReturnDeps,
+	order: Order,
+	lines: readonly VariantQuantity[],
+	reason: string | null,
+): Promise<StoredReturn> {
+	return deps.queue(order.id, () => requestOnce(deps, order, lines, reason));
+}
+
+async function requestOnce(
 	deps: ReturnDeps,
 	order: Order,
 	lines: readonly VariantQuantity[],
@@ -114,6 +154,7 @@ export async function requestReturn(
 			return ret;
 		} catch (err) {
 			if (!(err instanceof DuplicateKeyError)) throw err;
+			await backoff(deps, attempt);
 			order = await findOrder(deps, order.id);
 		}
 	}
@@ -147,6 +188,13 @@ async function moveOrder(
  * the return stays RECEIVED with its refund PENDING, and the sweep finishes it.
  */
 export async function receiveReturn(deps: ReturnDeps, returnId: string): Promise<StoredReturn> {
+	const { orderId } = await findReturn(deps, returnId);
+	const received = await deps.queue(orderId, () => recordReceipt(deps, returnId));
+	return (await refund(deps, received)) ? { ...received, refundStatus: "DONE" } : received;
+}
+
+/** The receipt of `receiveReturn`, up to the refund. */
+async function recordReceipt(deps: ReturnDeps, returnId: string): Promise<StoredReturn> {
 	for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
 		const ret = await findReturn(deps, returnId);
 		if (ret.status !== "REQUESTED") throw invalidTransition(ret.status, "RECEIVED");
@@ -172,11 +220,12 @@ export async function receiveReturn(deps: ReturnDeps, returnId: string): Promise
 			});
 		} catch (err) {
 			if (!(err instanceof DuplicateKeyError)) throw err;
-			continue; // another receipt of the order took this number: read again
+			await backoff(deps, attempt); // another receipt of the order took this number: read again
+			continue;
 		}
 		// Not moved: rejected or received meanwhile, which the next read reports.
 		if (!moved) continue;
-		return (await refund(deps, next)) ? { ...next, refundStatus: "DONE" } : next;
+		return next;
 	}
 	throw busy();
 }

@@ -4,7 +4,12 @@ import { DuplicateKeyError, PaymentUnavailableError } from "../../../lib/errors"
 import type { Change, Condition, Doc, FindOptions, Where } from "../../../lib/storage";
 import type { Order, OrderItem } from "../../../services/orders/contract";
 import type { OrderStatus } from "../../../services/orders/order-state";
-import type { PublishReturnEvent, ReturnCalls, ReturnDeps } from "../../../services/orders/return-flow";
+import {
+	keyedQueue,
+	type PublishReturnEvent,
+	type ReturnCalls,
+	type ReturnDeps,
+} from "../../../services/orders/return-flow";
 import { RETURNS, type StoredReturn } from "../../../services/orders/returns";
 import { priceTotals, type DiscountRule, type ShippingCharge, type TaxRule } from "../../../services/orders/totals";
 import type { Refund } from "../../../services/payments/contract";
@@ -225,8 +230,10 @@ export class ReturnsWorld {
 			orders: this.orders,
 			returns: this.returns,
 			calls: this.actors.calls,
+			queue: keyedQueue(),
 			publish,
 			now: () => this.clock,
+			sleep: () => Promise.resolve(),
 			newId: () => `ret${++this.ids}`,
 			windowDays: 30,
 			logger: { warn: (msg: string) => void this.warnings.push(msg) },

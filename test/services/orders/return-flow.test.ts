@@ -3,7 +3,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Store } from "../../../lib/storage";
 import { ORDERS, type OrderReturn } from "../../../services/orders/contract";
 import { RETURNS } from "../../../services/orders/returns";
-import { receiveReturn, rejectReturn, requestReturn, retryRefunds } from "../../../services/orders/return-flow";
+import {
+	keyedQueue,
+	receiveReturn,
+	rejectReturn,
+	requestReturn,
+	retryRefunds,
+	type KeyedQueue,
+	type ReturnDeps,
+} from "../../../services/orders/return-flow";
 import type { DiscountRule, ShippingCharge, TaxRule } from "../../../services/orders/totals";
 import { pricedOrder, ReturnsWorld, type Line } from "./return-fakes";
 
@@ -17,6 +25,14 @@ const STANDARD: ShippingCharge = { id: "std", name: "Standard", price: 499, free
 const GB: TaxRule = { country: "GB", rate: 2000, shippingTaxable: true };
 /** More than a lease and the clock margin: the sweep may take a pending refund over. */
 const STALE_MS = 15_000 + 2000 + 1;
+
+/** The deps of one of six orders nodes sharing the world's stores: each has its own queue of an order's returns. */
+const queues = new WeakMap<ReturnsWorld, KeyedQueue[]>();
+function node(w: ReturnsWorld, i: number): ReturnDeps {
+	const nodes = queues.get(w) ?? [w.deps.queue, ...Array.from({ length: 5 }, keyedQueue)];
+	queues.set(w, nodes);
+	return { ...w.deps, queue: nodes[i % nodes.length] };
+}
 
 async function world(status: "DELIVERED" | "SHIPPED" = "DELIVERED") {
 	const w = new ReturnsWorld();
@@ -54,10 +70,10 @@ describe("requesting a return", () => {
 		]);
 	});
 
-	it("never holds more than was bought, however many requests run at once", async () => {
+	it("never holds more than was bought, however many requests run at once on several nodes", async () => {
 		const { w, order } = await world();
 		const results = await Promise.allSettled(
-			Array.from({ length: 12 }, () => requestReturn(w.deps, order, [{ variantId: "a", quantity: 1 }], null)),
+			Array.from({ length: 12 }, (_, i) => requestReturn(node(w, i), order, [{ variantId: "a", quantity: 1 }], null)),
 		);
 		const ok = results.filter(r => r.status === "fulfilled");
 		expect(ok).toHaveLength(3);
@@ -148,7 +164,7 @@ describe("receiving and rejecting", () => {
 		];
 		const rets: OrderReturn[] = [];
 		for (const lines of splits) rets.push(await requestReturn(w.deps, order, lines, null));
-		await Promise.all(rets.map(r => receiveReturn(w.deps, r.id)));
+		await Promise.all(rets.map((r, i) => receiveReturn(node(w, i), r.id)));
 		expect([...w.actors.refunds.values()].reduce((s, a) => s + a, 0)).toBe(order.total);
 		expect(new Set([...w.returns.rows.values()].map(r => r.receipt)).size).toBe(5);
 		expect(w.orders.get(order.id).status).toBe("RETURNED");
@@ -272,14 +288,40 @@ describe("over real NeDB stores", () => {
 			[{ variantId: "b", quantity: 1 }],
 			[{ variantId: "b", quantity: 1 }],
 		];
-		const results = await Promise.allSettled(asks.map(lines => requestReturn(deps, order, lines, null)));
+		const results = await Promise.allSettled(
+			asks.map((lines, i) => requestReturn({ ...deps, queue: node(w, i).queue }, order, lines, null)),
+		);
 		const made = results.flatMap(r => (r.status === "fulfilled" ? [r.value] : []));
 		expect(made).toHaveLength(5);
-		await Promise.all(made.map(r => receiveReturn(deps, r.id)));
+		await Promise.all(made.map((r, i) => receiveReturn({ ...deps, queue: node(w, i).queue }, r.id)));
 		const stored = await returns.find({ orderId: order.id }, { sort: ["-createdAt", "id"] });
 		expect(stored.map(r => r.receipt).sort()).toEqual([1, 2, 3, 4, 5].map(n => `${order.id}:${n}`));
 		expect(stored.every(r => r.refundStatus === "DONE")).toBe(true);
 		expect([...w.actors.refunds.values()].reduce((s, a) => s + a, 0)).toBe(order.total);
 		expect((await orders.findOne({ id: order.id }))?.status).toBe("RETURNED");
+	});
+});
+
+describe("the queue of an order's returns on one node", () => {
+	it("runs the works of a key one at a time in arrival order, other keys meanwhile, and goes on after a failure", async () => {
+		const queue = keyedQueue();
+		const log: string[] = [];
+		const work =
+			(name: string, fail = false) =>
+			async () => {
+				log.push(`${name} start`);
+				await new Promise(resolve => setTimeout(resolve, 5));
+				log.push(`${name} end`);
+				if (fail) throw new Error(name);
+				return name;
+			};
+		const results = await Promise.allSettled([
+			queue("o1", work("a", true)),
+			queue("o1", work("b")),
+			queue("o2", work("c")),
+		]);
+		expect(results.map(r => (r.status === "fulfilled" ? r.value : "failed"))).toEqual(["failed", "b", "c"]);
+		expect(log.slice(0, 2)).toEqual(["a start", "c start"]);
+		expect(log.indexOf("b start")).toBeGreaterThan(log.indexOf("a end"));
 	});
 });
