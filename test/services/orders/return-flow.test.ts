@@ -303,7 +303,7 @@ describe("over real NeDB stores", () => {
 });
 
 describe("the queue of an order's returns on one node", () => {
-	it("runs the works of a key one at a time in arrival order, other keys meanwhile, and goes on after a failure", async () => {
+	it("runs a key's works one at a time in arrival order, others meanwhile, and goes on after a failure", async () => {
 		const queue = keyedQueue();
 		const log: string[] = [];
 		const work =
