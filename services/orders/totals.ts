@@ -95,9 +95,7 @@ export function allocate(amount: number, weights: readonly number[]): number[] {
 	const exact = weights.map(w => a * BigInt(w));
 	const parts = exact.map(x => x / total);
 	let left = amount - parts.reduce((s, p) => s + Number(p), 0);
-	const order = exact
-		.map((x, i) => ({ i, rest: x % total }))
-		.sort((p, q) => (p.rest === q.rest ? p.i - q.i : p.rest > q.rest ? -1 : 1));
+	const order = exact.map((x, i) => ({ i, rest: x % total })).sort((p, q) => (p.rest === q.rest ? p.i - q.i : p.rest > q.rest ? -1 : 1));
 	for (const { i } of order) {
 		if (left === 0) break;
 		parts[i] += 1n;
@@ -137,11 +135,7 @@ export function priceTotals(
 	const shipping = shippingOf(opts.shipping, subtotal - discount, opts.discount);
 	const shippingTax = opts.tax?.shippingTaxable ? taxOf(shipping, rate) : 0;
 	const tax = lines.reduce((s, l) => s + l.tax, 0) + shippingTax;
-	return {
-		lines,
-		totals: { subtotal, discount, shipping, tax, total: subtotal - discount + shipping + tax },
-		shippingTax,
-	};
+	return { lines, totals: { subtotal, discount, shipping, tax, total: subtotal - discount + shipping + tax }, shippingTax };
 }
 
 /** An order line as a return prices it: what it cost before and after the discount, and its tax. */
@@ -159,13 +153,7 @@ export interface RefundableLine {
  */
 export function refundOfUnits(line: RefundableLine, before: number, quantity: number): number {
 	const after = before + quantity;
-	if (!(
-		Number.isInteger(before) &&
-		before >= 0 &&
-		Number.isInteger(quantity) &&
-		quantity > 0 &&
-		after <= line.quantity
-	))
+	if (!(Number.isInteger(before) && before >= 0 && Number.isInteger(quantity) && quantity > 0 && after <= line.quantity))
 		throw new RangeError(`Cannot return units ${before}..${after} of a line of ${line.quantity}`);
 	const share = (amount: number, units: number) => scaleHalfUp(amount, units, line.quantity);
 	const discount = share(line.discount, after) - share(line.discount, before);
