@@ -179,6 +179,8 @@ export interface OrdersConfig {
 	stepTimeoutMs: number;
 	stepRetries: number;
 	clockSkewMs: number;
+	/** Days after delivery (after shipping while not delivered) during which a customer may ask for a return. */
+	returnWindowDays: number;
 }
 
 export function loadOrdersConfig(env: Env = process.env): OrdersConfig {
@@ -188,6 +190,7 @@ export function loadOrdersConfig(env: Env = process.env): OrdersConfig {
 		// The internal actions' own retry count (lib/actor IDEMPOTENT_RETRY), made explicit on every saga call.
 		stepRetries: int(env, "ORDER_STEP_RETRIES", 2),
 		clockSkewMs: int(env, "ORDER_CLOCK_SKEW_MS", 2000),
+		returnWindowDays: count(env, "RETURN_WINDOW_DAYS", 30, 0),
 	};
 }
 

@@ -96,6 +96,22 @@ export const API_ROUTES: Record<string, ApiRoute> = {
 		aliases: { "POST /orders": "orders.create" },
 	},
 	/**
+	 * Returns: a customer's of her own orders, an admin's of any. A request is at most 50 lines of a 64-character
+	 * variant id and a reason of 500 characters.
+	 */
+	returns: {
+		bodyLimit: 32 * KB,
+		needsUser: true,
+		personal: true,
+		aliases: {
+			"POST /orders/:id/returns": "orders.requestReturn",
+			"GET /orders/:id/returns": "orders.returns",
+			"GET /returns": "orders.listReturns",
+			"POST /returns/:id/receive": "orders.receiveReturn",
+			"POST /returns/:id/reject": "orders.rejectReturn",
+		},
+	},
+	/**
 	 * Guest carts: reachable by their random id without a token; a customer's only with theirs. `mine` before `:id`,
 	 * which would otherwise take it.
 	 */

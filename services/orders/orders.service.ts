@@ -6,7 +6,7 @@ import { EventsMixin, outboxCollection, type EventsThis } from "../../mixins/eve
 import { AuthMixin, type AuthThis } from "../../mixins/auth.mixin";
 import { ConflictError, DuplicateKeyError, NotFoundError } from "../../lib/errors";
 import { defineService, params, id, page, pageSize, pageOf, auditPage } from "../../lib/actor";
-import { loadOrdersConfig } from "../../lib/config";
+import { loadOrdersConfig, type OrdersConfig } from "../../lib/config";
 import type { Store, Where } from "../../lib/storage";
 import { ADMIN_STATUSES, ORDER_STATUSES, assertTransition } from "./order-state";
 import { stockKey } from "./pricing";
@@ -24,6 +24,7 @@ import {
 } from "./contract";
 import type { OrderAuditRow, OrderView } from "./contract";
 import * as saga from "./saga";
+import { RETURNS, retryRefunds, returnActions, returnMethods } from "./return-actions";
 
 const RECOVERY_INTERVAL_MS = 2000;
 
@@ -42,19 +43,19 @@ interface OrdersMethods {
 }
 interface OrdersState {
 	store: Store<Order>;
-	timings: saga.SagaTimings;
+	timings: OrdersConfig;
 	recoveryTimer?: NodeJS.Timeout;
 	/** The recovery pass in progress: not a request, so the broker's request tracking does not wait for it. */
-	recovery?: Promise<void>;
+	recovery?: Promise<unknown>;
 	stopping: boolean;
 }
-type OrdersThis = Service & DbThis & EventsThis & AuthThis & OrdersMethods & OrdersState;
+type OrdersThis = Service & DbThis & EventsThis & AuthThis & OrdersMethods & OrdersState & typeof returnMethods;
 
 const changedMeanwhile = () => new ConflictError("The order changed meanwhile, reload it", "INVALID_TRANSITION");
 
 const OrdersService = defineService<OrdersThis>({
 	name: "orders",
-	mixins: [DbMixin(ORDERS, outboxCollection("orders")), EventsMixin, AuthMixin],
+	mixins: [DbMixin(ORDERS, RETURNS, outboxCollection("orders")), EventsMixin, AuthMixin],
 
 	actions: {
 		create: {
@@ -177,9 +178,11 @@ const OrdersService = defineService<OrdersThis>({
 				}));
 			},
 		},
+		...returnActions,
 	},
 
 	methods: {
+		...returnMethods,
 		sagaDeps(this: OrdersThis, ctx: Context | null): saga.SagaDeps {
 			return {
 				store: this.store,
@@ -230,8 +233,10 @@ const OrdersService = defineService<OrdersThis>({
 		const active = () => !this.stopping && !this.broker.stopping;
 		this.recoveryTimer = setInterval(() => {
 			if (this.recovery || !active()) return;
-			this.recovery = saga
-				.recoverStale(this.sagaDeps(null), active)
+			this.recovery = Promise.all([
+				saga.recoverStale(this.sagaDeps(null), active),
+				retryRefunds(this.returnDeps(null), active),
+			])
 				.catch((err: Error) => this.logger.warn(`Order recovery failed: ${err.message}`))
 				.finally(() => (this.recovery = undefined));
 		}, RECOVERY_INTERVAL_MS);

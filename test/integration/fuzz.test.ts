@@ -413,6 +413,23 @@ const ENDPOINTS: Record<string, EndpointSpec> = {
 		params: ["id"],
 		body: () => ({ status: fc.constantFrom("SHIPPED", "DELIVERED", "CANCELLED", "PENDING", "shipped") }),
 	},
+	"POST /orders/:id/returns": {
+		params: ["id"],
+		body: p => {
+			const lineFields = { variantId: fc.constantFrom(...p.productIds), quantity: fc.integer({ min: 0, max: 1001 }) };
+			const line = fc.oneof(
+				{ weight: 5, arbitrary: wellFormed(lineFields) },
+				{ weight: 1, arbitrary: objectOf(lineFields) },
+			);
+			return { items: fc.array(line, { minLength: 0, maxLength: 4 }), reason: stringField(0, 40) };
+		},
+	},
+	"GET /orders/:id/returns": { params: ["id"], query: () => PAGING },
+	"GET /returns": {
+		query: () => ({ ...PAGING, status: fc.constantFrom("REQUESTED", "RECEIVED", "REJECTED", "received") }),
+	},
+	"POST /returns/:id/receive": { params: ["id"] },
+	"POST /returns/:id/reject": { params: ["id"] },
 	"POST /carts": { body: () => ({ email: fc.emailAddress(), shippingAddress: address }) },
 	"GET /carts/mine": {},
 	"GET /carts/:id": { params: ["id"] },
@@ -611,6 +628,9 @@ const SERVICE_OPERATORS: Record<string, string[]> = {
 	"variants.price": ["$gte", "$lte"],
 	"stock.productId": ["$in"],
 	"orders.leaseUntil": ["$lt"],
+	// A receipt moves the order from any returnable status; the sweep finds refunds pending for a while.
+	"orders.status": ["$in"],
+	"returns.updatedAt": ["$lt"],
 	"stock.available": ["$gte"],
 	"stock.reserved": ["$gte"],
 	"stock.sold": ["$gte"],

@@ -170,6 +170,25 @@ describe("security", () => {
 		return res.body.id;
 	}
 
+	/** A new order of Ann's, shipped: returnable. */
+	async function annShippedOrder(): Promise<string> {
+		const id = await annOrder();
+		const shipped = await call("PATCH", `/api/orders/${id}/status`, { token: adminToken, body: { status: "SHIPPED" } });
+		expect(shipped.status).toBe(200);
+		return id;
+	}
+
+	/** A return of the one unit of a new order of Ann's. */
+	async function annReturn(): Promise<{ id: string; orderId: string }> {
+		const id = await annShippedOrder();
+		const res = await call<{ id: string; orderId: string }>("POST", `/api/orders/${id}/returns`, {
+			token: ann.token,
+			body: { items: [{ variantId: productId, quantity: 1 }] },
+		});
+		expect(res.status).toBe(201);
+		return res.body;
+	}
+
 	function expectErrorShape(res: Response) {
 		expect(res.body).toEqual(
 			expect.objectContaining({
@@ -350,6 +369,32 @@ describe("security", () => {
 			expected: [401, 403, 403, 200],
 			request: async () => ({ params: { id: await annOrder() }, body: { status: "SHIPPED" } }),
 			check: (_role, res: Response<Order>) => expect(res.body.status).toBe("SHIPPED"),
+		},
+		"POST /orders/:id/returns": {
+			expected: [401, 201, 404, 201],
+			request: async () => ({
+				params: { id: await annShippedOrder() },
+				body: { items: [{ variantId: productId, quantity: 1 }] },
+			}),
+			check: (_role, res: Response<{ userId: string; status: string }>) =>
+				expect(res.body).toMatchObject({ userId: ann.user.id, status: "REQUESTED" }),
+		},
+		"GET /orders/:id/returns": {
+			expected: [401, 200, 404, 200],
+			request: async () => ({ params: { id: (await annReturn()).orderId } }),
+			check: (_role, res: Response<Page<{ userId: string }>>) =>
+				expect(res.body.rows).toMatchObject([{ userId: ann.user.id }]),
+		},
+		"GET /returns": { expected: [401, 403, 403, 200], request: () => ({ query: "pageSize=5" }) },
+		"POST /returns/:id/receive": {
+			expected: [401, 403, 403, 200],
+			request: async () => ({ params: { id: (await annReturn()).id } }),
+			check: (_role, res: Response<{ status: string }>) => expect(res.body.status).toBe("RECEIVED"),
+		},
+		"POST /returns/:id/reject": {
+			expected: [401, 403, 403, 200],
+			request: async () => ({ params: { id: (await annReturn()).id } }),
+			check: (_role, res: Response<{ status: string }>) => expect(res.body.status).toBe("REJECTED"),
 		},
 		"POST /carts": {
 			expected: [201, 201, 201, 201],
