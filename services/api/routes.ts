@@ -62,11 +62,6 @@ export const API_ROUTES: Record<string, ApiRoute> = {
 			"PATCH /orders/:id/status": "orders.updateStatus",
 			"GET /payments": "payments.list",
 			"GET /notifications": "notifications.list",
-			"POST /orders/:id/returns": "orders.requestReturn",
-			"GET /orders/:id/returns": "orders.returns",
-			"GET /returns": "orders.listReturns",
-			"POST /returns/:id/receive": "orders.receiveReturn",
-			"POST /returns/:id/reject": "orders.rejectReturn",
 		},
 	},
 	/** Discount codes, shipping methods and tax rates: admins only (the actions check the role). */

@@ -4,7 +4,7 @@ import { id, params, quantity, type Page } from "../../lib/actor";
 import type { CollectionSpec, Doc } from "../../lib/storage";
 import type { OrderStatus } from "./order-state";
 import type { OrderFailure } from "./order-failure";
-import type { OrderLineRequest, PricedLine } from "./pricing";
+import { stockKey, type OrderLineRequest, type PricedLine } from "./pricing";
 import type { DiscountRule, LineAmounts, ShippingCharge, TaxRule, Totals } from "./totals";
 
 export interface ShippingAddress {
@@ -99,6 +99,13 @@ export function view(order: Order): OrderView {
 	const { paymentToken, requestHash, leaseOwner, leaseToken, leaseUntil, settled, failure, idempotencyKey, ...rest } =
 		order;
 	return rest;
+}
+
+/** What the invariant check reads of an order; stock is keyed by variant id (lib/audit matches the reservations). */
+export function auditRow(order: Order): OrderAuditRow {
+	const { id, status, settled, items, total, currency, discountCode } = order;
+	const lines = items.map(item => ({ productId: stockKey(item), quantity: item.quantity }));
+	return { id, status, settled: !!settled, items: lines, total, currency, discountCode: discountCode ?? null };
 }
 
 /** The payload of every order.* event. */

@@ -9,13 +9,13 @@ import { defineService, params, id, page, pageSize, pageOf, auditPage } from "..
 import { loadOrdersConfig, type OrdersConfig } from "../../lib/config";
 import type { Store, Where } from "../../lib/storage";
 import { ADMIN_STATUSES, ORDER_STATUSES, assertTransition } from "./order-state";
-import { stockKey } from "./pricing";
 import { priceRequest, pricingCalls } from "./order-pricing";
 import { ORDER_MIGRATIONS } from "./migrations";
 import { failureError, noPaymentNode } from "./order-failure";
 import {
 	CREATE_ORDER_PARAMS,
 	ORDERS,
+	auditRow,
 	view,
 	type CreateOrderParams,
 	type ListOrdersParams,
@@ -166,16 +166,7 @@ const OrdersService = defineService<OrdersThis>({
 			async handler(this: OrdersThis, ctx: Context<{ offset?: number; limit?: number }>): Promise<OrderAuditRow[]> {
 				const { offset = 0, limit = 10_000_000 } = ctx.params;
 				const rows = await this.store.find({}, { sort: ["id"], offset, limit });
-				return rows.map(({ id: orderId, status, settled, items, total, currency, discountCode }) => ({
-					id: orderId,
-					status,
-					settled: !!settled,
-					// Inventory's stock key is the variant id (lib/audit matches it with the reservations).
-					items: items.map(item => ({ productId: stockKey(item), quantity: item.quantity })),
-					total,
-					currency,
-					discountCode: discountCode ?? null,
-				}));
+				return rows.map(auditRow);
 			},
 		},
 		...returnActions,
