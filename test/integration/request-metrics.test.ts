@@ -11,8 +11,9 @@ import { startShop, type Shop } from "../support/shop";
 import type { Page, Product } from "../support/api";
 
 /**
- * Issue 16, metrics that cost little: Moleculer's Metrics middleware is replaced by lib/observability/request-metrics.ts,
- * and only the series the dashboard and the alert rules read are collected, without quantile windows or rate timers.
+ * Issue 16, metrics that cost little: Moleculer's Metrics middleware is replaced by
+ * lib/observability/request-metrics.ts, and only the series the dashboard and the alert rules read are collected,
+ * without quantile windows or rate timers.
  */
 
 const DASHBOARD = path.join(ROOT, "docker/grafana/dashboards/emporium.json");
