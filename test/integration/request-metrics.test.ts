@@ -153,6 +153,8 @@ describe("cheap metrics: only the series the dashboard and alerts read, counted 
 		expect(queried.length).toBeGreaterThan(10);
 		expect(queried.filter(name => samples(text, name).length === 0)).toEqual([]);
 		expect(sum(text, "moleculer_circuit_breaker_half_opened_active", { action: "flaky.fail" })).toBe(1);
+		// maxRetries (5) counts deliveries: each failed one is counted (kafka.test.ts reads this series).
+		expect(sum(text, "moleculer_channels_messages_errors_total", { group: "notifications" })).toBe(5);
 		// The sixth call found no available endpoint (its breaker was open): it never ran, so it is not counted.
 		expect(sum(text, "moleculer_request_error_total", { action: "flaky.fail", errorCode: "500" })).toBe(5);
 	});
@@ -164,6 +166,7 @@ describe("cheap metrics: only the series the dashboard and alerts read, counted 
 		expect(families.map(f => f.name).filter(name => /_(rate|min|mean|max|variance|stddev)$/.test(name))).toEqual([]);
 		const moleculer = families.map(f => f.name).filter(name => !name.startsWith("emporium_"));
 		expect([...new Set(moleculer)].sort()).toEqual([
+			"moleculer_channels_messages_errors_total",
 			"moleculer_circuit_breaker_half_opened_active",
 			"moleculer_circuit_breaker_opened_active",
 			"moleculer_registry_nodes_online_total",
