@@ -184,3 +184,21 @@ describe("cheap metrics: only the series the dashboard and alerts read, counted 
 		}
 	});
 });
+
+describe("cheap metrics when moleculer-runner's METRICS=true replaces the metrics options", () => {
+	it("still drops the process and OS series Moleculer then collects, and keeps the request series", async () => {
+		const shop = await startShop({
+			env: { METRICS: "true", METRICS_PORT: "0", NODE_ENV: "development" },
+			services: ["products"],
+			broker: { metrics: true },
+		});
+		try {
+			await shop.broker.call("products.list", {});
+			const text = await scrape(shop.broker);
+			expect(text).not.toMatch(/^(process|os)_/m);
+			expect(sum(text, "moleculer_request_total", { action: "products.list", type: "local" })).toBe(1);
+		} finally {
+			await shop.stop();
+		}
+	});
+});
