@@ -3,6 +3,7 @@
 
 export * from "./logging";
 export * from "./metrics";
+export * from "./request-metrics";
 export * from "./prometheus-reporter";
 export * from "./tracing";
 export * from "./node-health";

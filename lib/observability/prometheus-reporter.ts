@@ -266,7 +266,12 @@ function reporterOptions(env: NodeJS.ProcessEnv): ReporterOptions {
  */
 export function metricsOptions(env: NodeJS.ProcessEnv): MetricRegistryOptions {
 	const enabled = env.METRICS !== "false";
-	return { enabled, reporter: enabled ? [new PrometheusReporter(reporterOptions(env)) as never] : [] };
+	return {
+		enabled,
+		// Nothing reads the process and OS series (request-metrics.ts drops them): do not collect them every 5 s.
+		collectProcessMetrics: false,
+		reporter: enabled ? [new PrometheusReporter(reporterOptions(env)) as never] : [],
+	};
 }
 
 /**
