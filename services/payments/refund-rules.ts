@@ -109,10 +109,10 @@ export function partRefundedEvent(payment: Payment, refund: Refund): EventPayloa
 	return { orderId, userId, paymentId, amount, currency, reason, ...(returnId === null ? {} : { returnId }) };
 }
 
-/** What clients see of a refund. */
+/** What clients see of a refund; the document stores leave a null `returnId` (a unique field) out. */
 export function refundView(refund: RefundRecord): Refund {
 	const { counted: _counted, ...view } = refund;
-	return view;
+	return { ...view, returnId: view.returnId ?? null };
 }
 
 /** `GET /api/payments?orderId=`: the charge first, then its refunds in the order they were made. */

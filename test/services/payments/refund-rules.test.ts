@@ -13,6 +13,7 @@ import {
 	partVerdict,
 	paymentRows,
 	refundedByPayment,
+	refundView,
 } from "../../../services/payments/refund-rules";
 
 const NOW = "2024-01-01T00:00:00.000Z";
@@ -154,6 +155,9 @@ describe("refund rules", () => {
 			["REFUND", "p1:refund", "SUCCEEDED"],
 		]);
 		expect(rows[1]).not.toHaveProperty("counted");
+		const { returnId: _stored, ...asNeDBStoresIt } = full;
+		expect(paymentRows(null, [asNeDBStoresIt as RefundRecord])).toEqual([{ ...refundView(full), kind: "REFUND" }]);
+		expect(refundView(full)).toMatchObject({ returnId: null });
 		expect(paymentRows(null, [])).toEqual([]);
 	});
 
