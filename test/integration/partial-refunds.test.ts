@@ -1,6 +1,13 @@
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type { Errors } from "moleculer";
+import { StorageUnavailableError } from "../../lib/errors";
+import type { Store } from "../../lib/storage";
+import type { DbThis } from "../../mixins/db.mixin";
+import { PAYMENTS, REFUNDS } from "../../services/payments/contract";
+import type { RefundLedger } from "../../services/payments/refund-ledger";
+import { RETURNED_STOCK } from "../../services/inventory/returned-stock";
+import { STOCK } from "../../services/inventory/stock-ledger";
 import { call } from "../../lib/actor";
 import type { DomainEvent } from "../../lib/events";
 import type { OrderView } from "../../services/orders/contract";
@@ -64,6 +71,35 @@ function suite(kind: "memory" | "mariadb" | "postgres") {
 			await shop?.stop();
 			await db?.drop();
 		});
+
+		afterEach(() => {
+			vi.restoreAllMocks();
+		});
+
+		const storesOf = (service: string) => shop.broker.getLocalService(service) as unknown as DbThis;
+
+		type Write = "insert" | "update";
+		/**
+		 * The `n`th of the given writes to the given stores fails, as a lost database would: before it applies, or after
+		 * it applied when `applied` (the answer lost). Returns how many of those writes were made.
+		 */
+		function failWrite(targets: [Store<never>, Write[]][], n: number, applied = false): () => number {
+			let writes = 0;
+			const fail = async <T>(write: () => Promise<T>): Promise<T> => {
+				if (++writes !== n) return write();
+				if (applied) await write();
+				throw new StorageUnavailableError("injected: the database went away");
+			};
+			for (const [store, methods] of targets) {
+				const insert = store.insert.bind(store);
+				const update = store.update.bind(store);
+				if (methods.includes("insert"))
+					vi.spyOn(store, "insert").mockImplementation((doc, tx) => fail(() => insert(doc, tx)));
+				if (methods.includes("update"))
+					vi.spyOn(store, "update").mockImplementation((where, change, tx) => fail(() => update(where, change, tx)));
+			}
+			return () => writes;
+		}
 
 		/** A confirmed (charged) order of `quantity` units: its charge is `quantity * PRICE`. */
 		async function chargedOrder(quantity = 4): Promise<OrderView> {
@@ -201,6 +237,94 @@ function suite(kind: "memory" | "mariadb" | "postgres") {
 			expect(await failure(refundPart(order.id, randomUUID(), 1))).toBe("PAYMENT_CLOSED");
 			expect(await failure(refundPart(randomUUID(), randomUUID(), 1))).toBe("PAYMENT_CLOSED");
 		});
+
+		it.each(
+			[1, 2, 3, 4, 5].flatMap(n => [
+				{ n, applied: false },
+				{ n, applied: true },
+			]),
+		)(
+			"write $n of a part fails (applied: $applied): a repeat of the return finishes it, counted once",
+			async ({ n, applied }) => {
+				const order = await chargedOrder(2);
+				const returnId = randomUUID();
+				const payments = storesOf("payments");
+				const writes = failWrite(
+					[
+						[payments.storeFor(PAYMENTS) as Store<never>, ["update"]],
+						[payments.storeFor(REFUNDS) as Store<never>, ["insert", "update"]],
+					],
+					n,
+					applied,
+				);
+				const first = await failure(refundPart(order.id, returnId, 900));
+				expect(first).toBe(writes() >= n ? "STORAGE_UNAVAILABLE" : "OK");
+				vi.restoreAllMocks();
+				expect(await refundPart(order.id, returnId, 900)).toMatchObject({ returnId, status: "SUCCEEDED" });
+				expect(await refundPart(order.id, returnId, 900)).toMatchObject({ returnId, status: "SUCCEEDED" });
+				expect(await audit(order.id)).toMatchObject({
+					status: "PARTIALLY_REFUNDED",
+					refunded: 900,
+					provider: { charged: 2500, refunded: 900 },
+				});
+				// What is left of the charge is exactly what was not refunded.
+				expect(await failure(refundPart(order.id, randomUUID(), 1601))).toBe("REFUND_EXCEEDS_CHARGE");
+				expect(await failure(refundPart(order.id, randomUUID(), 1600))).toBe("OK");
+				expect((await rows(order.id)).filter(r => r.kind === "REFUND").map(r => r.status)).toEqual([
+					"SUCCEEDED",
+					"SUCCEEDED",
+				]);
+			},
+		);
+
+		it("the refund sweep finishes a counted part the provider failed", async () => {
+			const order = await chargedOrder(1);
+			const returnId = randomUUID();
+			provider.failRefunds = 1;
+			expect(await failure(refundPart(order.id, returnId, 250))).toBe("PAYMENT_UNAVAILABLE");
+			const ledger = (shop.broker.getLocalService("payments") as unknown as { refunds: RefundLedger }).refunds;
+			await ledger.sweep(new Date(Date.now() + 1000).toISOString());
+			expect((await rows(order.id))[1]).toMatchObject({ returnId, status: "SUCCEEDED" });
+			expect(await audit(order.id)).toMatchObject({ refunded: 250, provider: { refunded: 250 } });
+			await eventually(() => Promise.resolve(refundedEvents(order.id).length === 1));
+		});
+
+		it.each(
+			[1, 2, 3, 4].flatMap(n => [
+				{ n, applied: false },
+				{ n, applied: true },
+			]),
+		)(
+			"write $n of a return's restock fails (applied: $applied): the repeat puts the units back once",
+			async ({ n, applied }) => {
+				const counters = async () =>
+					(await call(shop.broker, "inventory.audit", {})).stock.find(s => s.productId === productId)!;
+				const before = await counters();
+				const returnId = randomUUID();
+				const items = [{ productId, quantity: 3 }];
+				const inventory = storesOf("inventory");
+				const writes = failWrite(
+					// Not the stock's insert: its counters exist, `ensure` only makes sure.
+					[
+						[inventory.storeFor(STOCK) as Store<never>, ["update"]],
+						[inventory.storeFor(RETURNED_STOCK) as Store<never>, ["insert", "update"]],
+					],
+					n,
+					applied,
+				);
+				const first = await failure(call(shop.broker, "inventory.returnStock", { returnId, items }, { retries: 0 }));
+				expect(first).toBe(writes() >= n ? "STORAGE_UNAVAILABLE" : "OK");
+				vi.restoreAllMocks();
+				await call(shop.broker, "inventory.returnStock", { returnId, items });
+				expect(await call(shop.broker, "inventory.returnStock", { returnId, items })).toEqual({
+					returnId,
+					returned: 0,
+				});
+				expect(await counters()).toEqual({ ...before, available: before.available + 3, received: before.received + 3 });
+				const { returns } = await call(shop.broker, "inventory.audit", {});
+				expect(returns.filter(r => r.returnId === returnId)).toEqual([{ returnId, productId, quantity: 3 }]);
+			},
+		);
 
 		it("returned units go back on the shelf once per return, also when repeated concurrently", async () => {
 			const before = (await call(shop.broker, "inventory.audit", {})).stock.find(s => s.productId === productId)!;
