@@ -6,6 +6,8 @@ import type { ChargeOutcome, ProviderRecord } from "./payment-provider";
 /**
  * VOIDED: the order gave up before any charge was made, so a late charge for it is refused (or, if it was already
  * under way, given back). REFUNDING: the refund is recorded and the provider asked; REFUNDED once it answered.
+ * PARTIALLY_REFUNDED: returns' refunds are counted against the charge (`refunded`) and leave some of it; REFUNDED
+ * once they add up to all of it.
  */
 export type PaymentStatus =
 	"PENDING" | "SUCCEEDED" | "DECLINED" | "FAILED" | "PARTIALLY_REFUNDED" | "REFUNDING" | "REFUNDED" | "VOIDED";

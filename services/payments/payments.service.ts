@@ -90,14 +90,12 @@ const PaymentsService = defineService<PaymentsThis>({
 				if (!settled && outcome === "SUCCEEDED") {
 					// The order gave up (VOIDED) while the provider was charging: record the refund, then make it.
 					if (await this.store.update({ id: payment.id, status: "VOIDED" }, { set: refundIntent(null, now) }))
-						await this.refunds
-							.completeFull((await this.store.findOne({ id: payment.id }))!)
-							.catch((err: Error) =>
-								this.logger.warn("Late charge not refunded yet; the refund sweep retries", {
-									orderId,
-									err: err.message,
-								}),
-							);
+						await this.refunds.completeFull((await this.store.findOne({ id: payment.id }))!).catch((err: Error) =>
+							this.logger.warn("Late charge not refunded yet; the refund sweep retries", {
+								orderId,
+								err: err.message,
+							}),
+						);
 					throw new ConflictError(`Payment of order ${orderId} was voided`, "PAYMENT_CLOSED");
 				}
 				this.broker.metrics.increment("emporium.payments.total", { outcome: status });
@@ -153,9 +151,7 @@ const PaymentsService = defineService<PaymentsThis>({
 				reason: plainText({ type: "string", max: 200, optional: true }),
 			}),
 			async handler(this: PaymentsThis, ctx: Ctx<"payments.refundPart">): Result<"payments.refundPart"> {
-				const refund = await this.refunds.refundPart({ ...ctx.params, reason: ctx.params.reason ?? null });
-				this.broker.metrics.increment("emporium.payments.total", { outcome: "PARTIALLY_REFUNDED" });
-				return refund;
+				return this.refunds.refundPart({ ...ctx.params, reason: ctx.params.reason ?? null });
 			},
 		},
 
@@ -215,7 +211,7 @@ const PaymentsService = defineService<PaymentsThis>({
 			provider: () => this.provider,
 			announce: async (data, id, tx) => void (await this.publishEvent(null, "payment.refunded", data, { id, tx })),
 			warn: (message, data) => this.logger.warn(message, data),
-			refunded: () => this.broker.metrics.increment("emporium.payments.total", { outcome: "REFUNDED" }),
+			refunded: outcome => this.broker.metrics.increment("emporium.payments.total", { outcome }),
 		});
 	},
 

@@ -29,8 +29,8 @@ export interface RefundLedgerDeps {
 	/** Writes payment.refunded to the outbox under `id`, in `tx` when given. */
 	announce(data: EventPayload<"payment.refunded">, id: string, tx?: Transaction): Promise<void>;
 	warn(message: string, data: object): void;
-	/** A charge was given back whole (metrics). */
-	refunded(): void;
+	/** Money was given back (metrics): a charge whole (REFUNDED) or a return's part (PARTIALLY_REFUNDED). */
+	refunded(outcome: "REFUNDED" | "PARTIALLY_REFUNDED"): void;
 }
 
 /** Compare-and-set rounds a part may lose to concurrent parts of the same charge before it is answered 503. */
@@ -146,10 +146,13 @@ export class RefundLedger {
 			throw new PaymentUnavailableError({ orderId });
 		}
 		const done = { status: "SUCCEEDED", updatedAt: now() } as const;
-		await refunds.transaction(async tx => {
-			if (await refunds.update({ id: refund.id, status: { $in: ["PENDING", "FAILED"] } }, { set: done }, tx))
-				await this.deps.announce(partRefundedEvent(payment, refund), `${refund.id}:refunded`, tx);
+		const recorded = await refunds.transaction(async tx => {
+			const unfinished = { id: refund.id, status: { $in: ["PENDING", "FAILED"] } };
+			if (!(await refunds.update(unfinished, { set: done }, tx))) return false;
+			await this.deps.announce(partRefundedEvent(payment, refund), `${refund.id}:refunded`, tx);
+			return true;
 		});
+		if (recorded) this.deps.refunded("PARTIALLY_REFUNDED");
 		return { ...refund, ...done };
 	}
 
@@ -178,7 +181,7 @@ export class RefundLedger {
 			await this.deps.announce(refundedEvent(payment), `${paymentId}:refunded`, tx);
 			return true;
 		});
-		if (recorded) this.deps.refunded();
+		if (recorded) this.deps.refunded("REFUNDED");
 		return { ...payment, ...done };
 	}
 
