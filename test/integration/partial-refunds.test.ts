@@ -18,6 +18,7 @@ import { AS_ADMIN, eventProbe } from "../support/events";
 import { eventually } from "../support/http";
 import { createTestDatabase } from "../support/databases";
 import { describeWithServers } from "../support/servers";
+import { describeWithInfra, useServer } from "../support/infra";
 
 /**
  * Issue 13, payments' and inventory's part of returns: partial refunds of a charge (`payments.refundPart`), never
@@ -46,17 +47,27 @@ class FlakyProvider implements PaymentProvider {
 	}
 }
 
-function suite(kind: "memory" | "mariadb" | "postgres") {
+type Database = { uri: string; drop(): Promise<void> };
+
+/** A throwaway database of `kind`: NeDB in memory, MariaDB or PostgreSQL, or MongoDB on mongo-java-server. */
+async function openDatabase(kind: "memory" | "mariadb" | "postgres" | "mongo"): Promise<Database> {
+	if (kind === "memory") return { uri: "memory://", drop: () => Promise.resolve() };
+	if (kind !== "mongo") return createTestDatabase(kind);
+	const mongo = await useServer("mongo");
+	return { uri: `${mongo.url}/emporium_refunds_${randomUUID().slice(0, 8)}`, drop: () => mongo.dispose() };
+}
+
+function suite(kind: "memory" | "mariadb" | "postgres" | "mongo") {
 	return () => {
-		let db: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
+		let db: Database | undefined;
 		let shop: Shop;
 		let provider: FlakyProvider;
 		let events: DomainEvent[];
 		let productId: string;
 
 		beforeAll(async () => {
-			if (kind !== "memory") db = await createTestDatabase(kind);
-			shop = await startShop({ services: SERVICES, env: { DB_URI: db?.uri ?? "memory://", DATA_DIR: undefined } });
+			db = await openDatabase(kind);
+			shop = await startShop({ services: SERVICES, env: { DB_URI: db.uri, DATA_DIR: undefined } });
 			const payments = shop.broker.getLocalService("payments") as unknown as { provider: PaymentProvider };
 			provider = new FlakyProvider(payments.provider);
 			payments.provider = provider;
@@ -351,3 +362,5 @@ function suite(kind: "memory" | "mariadb" | "postgres") {
 describe("partial refunds and returned stock, in memory (NeDB)", suite("memory"));
 for (const kind of ["mariadb", "postgres"] as const)
 	await describeWithServers([kind], `partial refunds and returned stock on ${kind}`, suite(kind));
+// The document stores' path on MongoDB's wire protocol (an emulation: no concurrency of a real server).
+describeWithInfra(["mongo"], "partial refunds and returned stock on mongo-java-server", suite("mongo"));
