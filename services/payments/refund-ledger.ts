@@ -84,7 +84,10 @@ export class RefundLedger {
 
 	/**
 	 * Counts the refund against its charge once, and returns the charge. A refusal forgets the row: the charge's
-	 * `refunded` only grows, so no concurrent call can count a part this one found over the charge.
+	 * `refunded` only grows and a closed charge stays closed, so no concurrent call can count a part this one refused.
+	 * The one move back to countable is PENDING → SUCCEEDED: a repeat of a return asked before its order's charge
+	 * went through could count the row a concurrent refusal then removes (returns come after shipping, so no caller
+	 * does that).
 	 */
 	private async count(refund: RefundRecord): Promise<Payment> {
 		const { payments, refunds } = this.deps;
