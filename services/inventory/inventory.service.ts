@@ -12,10 +12,12 @@ import { crossedLowThreshold, movements } from "./stock";
 import { SETTLEMENTS, lowStockAfterReserve, reservationOrder, shortLine, uncoveredLines } from "./reservations";
 import type { ReservationStatus, ShortLine } from "./reservations";
 import { RESERVATIONS, STOCK, Shortage, StockLedger } from "./stock-ledger";
+import { RETURNED_STOCK, ReturnedStockLedger } from "./returned-stock";
 
 interface InventoryState {
 	config: AppConfig;
 	ledger: StockLedger;
+	returns: ReturnedStockLedger;
 }
 interface InventoryMethods {
 	stockView(ctx: Context, productId: string, before?: number): Promise<StockView>;
@@ -48,7 +50,7 @@ const orderLines = {
 
 const InventoryService = defineService<InventoryThis>({
 	name: "inventory",
-	mixins: [DbMixin(STOCK, RESERVATIONS, outboxCollection("inventory")), EventsMixin, AuthMixin],
+	mixins: [DbMixin(STOCK, RESERVATIONS, RETURNED_STOCK, outboxCollection("inventory")), EventsMixin, AuthMixin],
 
 	actions: {
 		get: {
@@ -149,12 +151,26 @@ const InventoryService = defineService<InventoryThis>({
 			},
 		},
 
-		/** Internal: every stock counter, and the reservations page by page, for the invariant check (`emporium check`). */
+		/**
+		 * Internal and idempotent per return: the returned units go back to available and count as received, once per
+		 * return and variant (a repeat returns nothing more: `returned: 0`).
+		 */
+		returnStock: {
+			retryPolicy: IDEMPOTENT_RETRY,
+			params: params({ returnId: id, items: orderLines }),
+			async handler(this: InventoryThis, ctx: Ctx<"inventory.returnStock">): Result<"inventory.returnStock"> {
+				const { returnId, items } = ctx.params;
+				return { returnId, returned: await this.returns.returnStock(returnId, items) };
+			},
+		},
+
+		/** Internal: every stock counter, the reservations page by page, and the returns, for the invariant check. */
 		audit: {
 			params: params(auditPage),
 			async handler(this: InventoryThis, ctx: Ctx<"inventory.audit">): Result<"inventory.audit"> {
 				const { offset = 0, limit = 10_000_000 } = ctx.params;
-				return this.ledger.audit(offset, limit);
+				const [audit, returns] = await Promise.all([this.ledger.audit(offset, limit), this.returns.audit()]);
+				return { ...audit, returns };
 			},
 		},
 	},
@@ -210,6 +226,7 @@ const InventoryService = defineService<InventoryThis>({
 	created(this: InventoryThis) {
 		this.config = loadConfig();
 		this.ledger = new StockLedger(this.storeFor(STOCK), this.storeFor(RESERVATIONS));
+		this.returns = new ReturnedStockLedger(this.storeFor(STOCK), this.storeFor(RETURNED_STOCK), this.ledger);
 	},
 });
 

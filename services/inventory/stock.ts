@@ -94,6 +94,21 @@ export function stages(movement: Movement): Stages {
 	};
 }
 
+/**
+ * A restock in two atomic steps (a return put back on the shelf, off SQL): `take` counts the units as received but
+ * keeps them aside (`pending`), `give` makes them available once the return's record accounts for them, and
+ * `giveBack` takes them out again when another attempt recorded the return. The invariant holds at every step.
+ */
+export function restockStages(q: number): Stages {
+	positive(q);
+	const fromPending = { counter: "pending", min: q } as const;
+	return {
+		take: { inc: { received: q, pending: q } },
+		give: { inc: { pending: -q, available: q }, guard: fromPending },
+		giveBack: { inc: { pending: -q, received: -q }, guard: fromPending },
+	};
+}
+
 /** True when a movement took available stock from at or above the threshold to below it. */
 export function crossedLowThreshold(before: number, after: number, threshold: number): boolean {
 	return before >= threshold && after < threshold;

@@ -6,16 +6,11 @@ import type { ChargeOutcome, ProviderRecord } from "./payment-provider";
 /**
  * VOIDED: the order gave up before any charge was made, so a late charge for it is refused (or, if it was already
  * under way, given back). REFUNDING: the refund is recorded and the provider asked; REFUNDED once it answered.
+ * PARTIALLY_REFUNDED: returns' refunds are counted against the charge (`refunded`) and leave some of it; REFUNDED
+ * once they add up to all of it.
  */
 export type PaymentStatus =
-	| "PENDING"
-	| "SUCCEEDED"
-	| "DECLINED"
-	| "FAILED"
-	| "PARTIALLY_REFUNDED"
-	| "REFUNDING"
-	| "REFUNDED"
-	| "VOIDED";
+	"PENDING" | "SUCCEEDED" | "DECLINED" | "FAILED" | "PARTIALLY_REFUNDED" | "REFUNDING" | "REFUNDED" | "VOIDED";
 
 export interface Payment extends Doc {
 	orderId: string;
@@ -29,6 +24,13 @@ export interface Payment extends Doc {
 	createdAt: string;
 	updatedAt: string;
 	refundedAt: string | null;
+	/**
+	 * What the refunds counted against the charge add up to (refund-ledger.ts): partial refunds add to it by
+	 * compare-and-set, so that it never exceeds `amount`; the full refund sets it to `amount`.
+	 */
+	refunded: number;
+	/** NeDB and MongoDB only: the ids of the partial refunds `refunded` counts (their markers). */
+	refundIds?: string[];
 }
 /** The payments collection: a column for every field of Payment. */
 export const PAYMENTS: CollectionSpec<Payment> = {
@@ -44,9 +46,12 @@ export const PAYMENTS: CollectionSpec<Payment> = {
 		createdAt: "string",
 		updatedAt: "string",
 		refundedAt: "string",
+		refunded: "money",
+		refundIds: "json",
 	},
 	unique: ["orderId"],
 	indexes: ["status"],
+	documentOnly: ["refundIds"],
 };
 
 /** What clients and other actors see of a payment: never its token. */
@@ -68,6 +73,32 @@ export interface Refund extends Doc {
 	updatedAt: string;
 }
 
+/**
+ * A refund as stored: `counted` once its amount is added to the charge's `refunded` (on SQL in the same transaction;
+ * on NeDB and MongoDB the charge's `refundIds` marker is what counts, the flag follows it). The full refund of a
+ * charge is stored too, as `<paymentId>:refund` with no `returnId`.
+ */
+export interface RefundRecord extends Refund {
+	counted: boolean;
+}
+export const REFUNDS: CollectionSpec<RefundRecord> = {
+	name: "refunds",
+	fields: {
+		orderId: "string",
+		paymentId: "string",
+		returnId: "string",
+		amount: "money",
+		currency: "string",
+		status: "string",
+		reason: "string",
+		counted: "bool",
+		createdAt: "string",
+		updatedAt: "string",
+	},
+	unique: ["returnId"],
+	indexes: ["orderId", "paymentId"],
+};
+
 /** A row of `GET /api/payments?orderId=`: the order's charge and its refunds. */
 export type PaymentRow = (PaymentView & { kind: "CHARGE" }) | (Refund & { kind: "REFUND" });
 
@@ -79,8 +110,12 @@ export interface ChargeParams {
 	paymentToken: string;
 }
 
-/** What the invariant check (lib/audit) reads of a payment, with the provider's side of its charge. */
+/**
+ * What the invariant check (lib/audit) reads of a payment, with the provider's side of its charge; `refunded`: what
+ * its SUCCEEDED refunds (the full refund included) gave back.
+ */
 export type PaymentAudit = Pick<Payment, "orderId" | "status" | "amount" | "currency"> & {
+	refunded: number;
 	provider: ProviderRecord | null;
 };
 

@@ -4,6 +4,8 @@
  *   FAILED → PENDING (another attempt) | VOIDED (the order gave up)
  *   PENDING, FAILED → REFUNDING (the order gave up, but the provider holds a charge whose answer was never recorded)
  *   SUCCEEDED → REFUNDING (the refund is recorded before the provider is asked) → REFUNDED (the provider did it)
+ *   SUCCEEDED, PARTIALLY_REFUNDED → PARTIALLY_REFUNDED | REFUNDED (a return's refund is counted against the charge;
+ *     REFUNDED once the refunds reach its amount, refund-rules.ts); a partially refunded charge is never refunded whole
  *   VOIDED → REFUNDING (a charge under way when the order gave up went through: it is given back)
  *   DECLINED and REFUNDED are final.
  * Pure: the service applies each move as a compare-and-set on the stored status, so only one caller wins it.
@@ -15,7 +17,8 @@ import type { ChargeOutcome, ChargeRequest, ProviderRecord, RefundRequest } from
 const TRANSITIONS: Record<PaymentStatus, readonly PaymentStatus[]> = {
 	PENDING: ["SUCCEEDED", "DECLINED", "FAILED", "VOIDED", "REFUNDING"],
 	FAILED: ["PENDING", "VOIDED", "REFUNDING"],
-	SUCCEEDED: ["REFUNDING"],
+	SUCCEEDED: ["REFUNDING", "PARTIALLY_REFUNDED", "REFUNDED"],
+	PARTIALLY_REFUNDED: ["PARTIALLY_REFUNDED", "REFUNDED"],
 	REFUNDING: ["REFUNDED"],
 	VOIDED: ["REFUNDING"],
 	DECLINED: [],
@@ -48,9 +51,12 @@ export function refundIntent(reason: string | null, now: string): Change {
 	return { status: "REFUNDING", updatedAt: now, ...(reason === null ? {} : { failureReason: reason }) };
 }
 
-/** The provider has given the money back. */
-export function refundDone(now: string): Pick<Payment, "status" | "refundedAt" | "updatedAt"> {
-	return { status: "REFUNDED", refundedAt: now, updatedAt: now };
+/** The provider has given the whole charge back. */
+export function refundDone(
+	payment: Pick<Payment, "amount">,
+	now: string,
+): Pick<Payment, "status" | "refundedAt" | "updatedAt" | "refunded"> {
+	return { status: "REFUNDED", refundedAt: now, updatedAt: now, refunded: payment.amount };
 }
 
 /** The provider's idempotency keys: one charge and one refund per payment, however often either is retried. */
@@ -105,7 +111,8 @@ export function chargeError(outcome: Exclude<ChargeOutcome, "SUCCEEDED">, orderI
 
 /** The order's payment as a first charge claims it. */
 export function newPayment(input: ChargeParams, id: string, now: string): Payment {
-	return { id, ...input, status: "PENDING", failureReason: null, createdAt: now, updatedAt: now, refundedAt: null };
+	const at = { createdAt: now, updatedAt: now, refundedAt: null };
+	return { id, ...input, status: "PENDING", failureReason: null, ...at, refunded: 0 };
 }
 
 /** The order's payment when the order gives up before any charge: a late charge for it is refused. */
@@ -122,17 +129,21 @@ export function voidedPayment(orderId: string, reason: string | null, id: string
 		createdAt: now,
 		updatedAt: now,
 		refundedAt: null,
+		refunded: 0,
 	};
 }
 
-/** What the invariant check reads of a payment, with the provider's record of its charge. */
-export function auditRow(payment: Payment, provider: ProviderRecord | null): PaymentAudit {
+/**
+ * What the invariant check reads of a payment: what its SUCCEEDED refunds gave back, and the provider's record of its
+ * charge.
+ */
+export function auditRow(payment: Payment, refunded: number, provider: ProviderRecord | null): PaymentAudit {
 	const { orderId, status, amount, currency } = payment;
-	return { orderId, status, amount, currency, provider };
+	return { orderId, status, amount, currency, refunded, provider };
 }
 
-/** What clients and other actors see of a payment: never its token. */
+/** What clients and other actors see of a payment: never its token (nor the document stores' refund markers). */
 export function publicView(payment: Payment): PaymentView {
-	const { paymentToken: _token, ...view } = payment;
-	return view;
+	const { paymentToken: _token, refundIds: _markers, ...view } = payment;
+	return { ...view, refunded: view.refunded ?? 0 };
 }

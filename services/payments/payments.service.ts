@@ -3,16 +3,16 @@ import type { Context, Service } from "moleculer";
 import { DbMixin, type DbThis } from "../../mixins/db.mixin";
 import { EventsMixin, outboxCollection, type EventsThis } from "../../mixins/events.mixin";
 import { AuthMixin, type AuthThis } from "../../mixins/auth.mixin";
-import { ConflictError, DuplicateKeyError, PaymentUnavailableError } from "../../lib/errors";
-import { call, defineService, IDEMPOTENT_RETRY, params, id, page, pageSize, pageOf, auditPage } from "../../lib/actor";
+import { ConflictError, DuplicateKeyError } from "../../lib/errors";
+import { call, defineService, IDEMPOTENT_RETRY, params, id, money, page, pageSize, pageOf } from "../../lib/actor";
+import { auditPage, plainText } from "../../lib/actor";
 import type { ActionName, ActionParams, ActionResult } from "../../lib/actor";
 import type { Store } from "../../lib/storage";
-import { PAYMENTS, type ChargeParams, type Payment } from "./contract";
+import { PAYMENTS, REFUNDS, type ChargeParams, type Payment } from "./contract";
 import { SimulatedProvider, type PaymentProvider } from "./payment-provider";
 import {
 	afterCharge,
 	assertNotInFlight,
-	auditRow,
 	canTransition,
 	chargeError,
 	chargeRequest,
@@ -20,27 +20,25 @@ import {
 	newPayment,
 	providerHolds,
 	publicView,
-	refundDone,
-	refundedEvent,
 	refundIntent,
-	refundRequest,
 	sourcesOf,
 	voidChange,
 	voidedPayment,
 } from "./payment-status";
+import { RefundLedger } from "./refund-ledger";
+import { PAYMENT_MIGRATIONS } from "./migrations";
 
 interface PaymentsState {
 	/** Refunds left REFUNDING (provider failure, node death) are finished by a sweep once this long without progress. */
 	settings: { refundSweepMs: number; refundGraceMs: number };
 	store: Store<Payment>;
 	provider: PaymentProvider;
+	refunds: RefundLedger;
 	refundSweep?: NodeJS.Timeout;
 	sweeping?: Promise<void>;
 }
 interface PaymentsMethods {
 	claimCharge(input: ChargeParams): Promise<Payment>;
-	completeRefund(ctx: Context | null, payment: Payment): Promise<Payment>;
-	sweepRefunds(): Promise<void>;
 }
 type PaymentsThis = Service & DbThis & EventsThis & AuthThis & PaymentsMethods & PaymentsState;
 type Ctx<N extends ActionName> = Context<ActionParams<N>>;
@@ -48,7 +46,7 @@ type Result<N extends ActionName> = Promise<ActionResult<N>>;
 
 const PaymentsService = defineService<PaymentsThis>({
 	name: "payments",
-	mixins: [DbMixin(PAYMENTS, outboxCollection("payments")), EventsMixin, AuthMixin],
+	mixins: [DbMixin(PAYMENTS, REFUNDS, outboxCollection("payments")), EventsMixin, AuthMixin],
 	settings: { refundSweepMs: 5000, refundGraceMs: 5000 },
 
 	actions: {
@@ -92,8 +90,11 @@ const PaymentsService = defineService<PaymentsThis>({
 				if (!settled && outcome === "SUCCEEDED") {
 					// The order gave up (VOIDED) while the provider was charging: record the refund, then make it.
 					if (await this.store.update({ id: payment.id, status: "VOIDED" }, { set: refundIntent(null, now) }))
-						await this.completeRefund(ctx, (await this.store.findOne({ id: payment.id }))!).catch((err: Error) =>
-							this.logger.warn("Late charge not refunded yet; the refund sweep retries", { orderId, err: err.message }),
+						await this.refunds.completeFull((await this.store.findOne({ id: payment.id }))!).catch((err: Error) =>
+							this.logger.warn("Late charge not refunded yet; the refund sweep retries", {
+								orderId,
+								err: err.message,
+							}),
 						);
 					throw new ConflictError(`Payment of order ${orderId} was voided`, "PAYMENT_CLOSED");
 				}
@@ -133,17 +134,33 @@ const PaymentsService = defineService<PaymentsThis>({
 				await this.store.update(unsettled, { set: voidChange(reason, now) });
 				await this.store.update({ ...where, status: "SUCCEEDED" }, { set: refundIntent(reason, now) });
 				const current = (await this.store.findOne(where))!;
-				return publicView(current.status === "REFUNDING" ? await this.completeRefund(ctx, current) : current);
+				return publicView(current.status === "REFUNDING" ? await this.refunds.completeFull(current) : current);
 			},
 		},
 
-		/** Internal: every payment and what the provider holds for it, for the invariant check. */
+		/**
+		 * Internal and idempotent per return: counts `amount` against the order's charge (never past it, 409
+		 * REFUND_EXCEEDS_CHARGE), has the provider give it back and answers after (503 PAYMENT_UNAVAILABLE: call again).
+		 */
+		refundPart: {
+			retryPolicy: IDEMPOTENT_RETRY,
+			params: params({
+				orderId: id,
+				returnId: id,
+				amount: money,
+				reason: plainText({ type: "string", max: 200, optional: true }),
+			}),
+			async handler(this: PaymentsThis, ctx: Ctx<"payments.refundPart">): Result<"payments.refundPart"> {
+				return this.refunds.refundPart({ ...ctx.params, reason: ctx.params.reason ?? null });
+			},
+		},
+
+		/** Internal: every payment, what its refunds gave back and what the provider holds, for the invariant check. */
 		audit: {
 			params: params(auditPage),
 			async handler(this: PaymentsThis, ctx: Ctx<"payments.audit">): Result<"payments.audit"> {
 				const { offset = 0, limit = 10_000_000 } = ctx.params;
-				const payments = await this.store.find({}, { sort: ["id"], offset, limit });
-				return Promise.all(payments.map(async p => auditRow(p, await this.provider.record(chargeRequest(p).key))));
+				return this.refunds.audit(offset, limit);
 			},
 		},
 
@@ -154,12 +171,8 @@ const PaymentsService = defineService<PaymentsThis>({
 				// Asking orders enforces ownership: another customer's order is a 404.
 				await call(ctx, "orders.get", { id: ctx.params.orderId });
 				const { page: p = 1, pageSize: size = 20 } = ctx.params;
-				const where = { orderId: ctx.params.orderId };
-				const [rows, total] = await Promise.all([
-					this.store.find(where, { sort: ["createdAt"], limit: size, offset: (p - 1) * size }),
-					this.store.count(where),
-				]);
-				return pageOf(rows.map(publicView), total, p, size);
+				const rows = await this.refunds.rows(ctx.params.orderId);
+				return pageOf(rows.slice((p - 1) * size, p * size), rows.length, p, size);
 			},
 		},
 	},
@@ -186,50 +199,28 @@ const PaymentsService = defineService<PaymentsThis>({
 			assertNotInFlight(existing);
 			return existing;
 		},
-
-		/** Has the provider make a recorded refund (same key every time), then records REFUNDED and announces it once. */
-		async completeRefund(this: PaymentsThis, ctx: Context | null, payment: Payment): Promise<Payment> {
-			const { id: paymentId, orderId } = payment;
-			try {
-				await this.provider.refund(refundRequest(payment));
-			} catch (err) {
-				this.logger.warn("Refund not made by the provider yet", { orderId, paymentId, err: (err as Error).message });
-				throw new PaymentUnavailableError({ orderId });
-			}
-			const done = refundDone(new Date().toISOString());
-			const recorded = await this.store.transaction(async tx => {
-				if (!(await this.store.update({ id: paymentId, status: "REFUNDING" }, { set: done }, tx))) return false;
-				await this.publishEvent(ctx, "payment.refunded", refundedEvent(payment), { id: `${paymentId}:refunded`, tx });
-				return true;
-			});
-			if (recorded) this.broker.metrics.increment("emporium.payments.total", { outcome: "REFUNDED" });
-			return { ...payment, ...done };
-		},
-
-		/** Finishes refunds nobody is working on: claims each (so one node asks the provider), then completes it. */
-		async sweepRefunds(this: PaymentsThis): Promise<void> {
-			const before = new Date(Date.now() - this.settings.refundGraceMs).toISOString();
-			const stale = await this.store.find({ status: "REFUNDING", updatedAt: { $lt: before } }, { limit: 50 });
-			for (const payment of stale) {
-				const { id: paymentId, orderId } = payment;
-				const updatedAt = new Date().toISOString();
-				const claimed = { id: paymentId, status: "REFUNDING", updatedAt: payment.updatedAt } as const;
-				if (!(await this.store.update(claimed, { set: { updatedAt } }))) continue;
-				await this.completeRefund(null, { ...payment, updatedAt }).catch((err: Error) =>
-					this.logger.warn("Refund still in flight", { orderId, paymentId, err: err.message }),
-				);
-			}
-		},
 	},
 
 	created(this: PaymentsThis) {
 		this.store = this.storeFor(PAYMENTS);
 		this.provider = new SimulatedProvider();
+		this.refunds = new RefundLedger({
+			payments: this.store,
+			refunds: this.storeFor(REFUNDS),
+			// Read on every call: tests swap the provider after start.
+			provider: () => this.provider,
+			announce: async (data, id, tx) => void (await this.publishEvent(null, "payment.refunded", data, { id, tx })),
+			warn: (message, data) => this.logger.warn(message, data),
+			refunded: outcome => this.broker.metrics.increment("emporium.payments.total", { outcome }),
+		});
 	},
 
-	started(this: PaymentsThis) {
+	async started(this: PaymentsThis) {
+		await this.migrate(PAYMENT_MIGRATIONS);
 		this.refundSweep = setInterval(() => {
-			this.sweeping ??= this.sweepRefunds()
+			const before = new Date(Date.now() - this.settings.refundGraceMs).toISOString();
+			this.sweeping ??= this.refunds
+				.sweep(before)
 				.catch((err: Error) => this.logger.warn("Refund sweep failed", { err: err.message }))
 				.finally(() => (this.sweeping = undefined));
 		}, this.settings.refundSweepMs);

@@ -105,6 +105,7 @@ function refundSuite(db: () => Promise<{ uri: string; drop(): Promise<void> } | 
 			status: "REFUNDED",
 			amount: 2500,
 			currency: "USD",
+			refunded: 2500,
 			provider: { charged: 2500, refunded: 2500, currency: "USD" },
 		});
 		await eventually(() => Promise.resolve(eventsOf("o1").length === 1));

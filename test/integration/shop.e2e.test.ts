@@ -218,7 +218,10 @@ describe("the shop in one process, over HTTP", () => {
 			expect(cancelled.body.status).toBe("CANCELLED");
 			expect(await stockOf(product.id)).toMatchObject({ available: 10, reserved: 0 });
 			const refunded = await api.get<Page<Payment>>(`/api/payments?orderId=${placed.body.id}`, { token: ann.token });
-			expect(refunded.body.rows).toMatchObject([{ status: "REFUNDED" }]);
+			expect(refunded.body.rows).toMatchObject([
+				{ kind: "CHARGE", status: "REFUNDED" },
+				{ kind: "REFUND", status: "SUCCEEDED", amount: 7500, returnId: null },
+			]);
 			expect(
 				(await api.post(`/api/orders/${placed.body.id}/cancel`, undefined, { token: ann.token })).body,
 			).toMatchObject({ code: 409, type: "INVALID_TRANSITION" });

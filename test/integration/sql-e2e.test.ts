@@ -123,7 +123,10 @@ for (const kind of ["mariadb", "postgres"] as const) {
 			const cancelled = await api.post<Order>(`/api/orders/${placed.body.id}/cancel`, undefined, { token: ann.token });
 			expect(cancelled.body.status).toBe("CANCELLED");
 			expect(await stockOf(productId)).toMatchObject({ available: 10, reserved: 0 });
-			expect(await payments()).toMatchObject([{ status: "REFUNDED" }]);
+			expect(await payments()).toMatchObject([
+				{ kind: "CHARGE", status: "REFUNDED" },
+				{ kind: "REFUND", status: "SUCCEEDED", amount: 7500 },
+			]);
 			await eventually(async () => {
 				const notifications = await api.get<Page<Notification>>("/api/notifications", { token: ann.token });
 				const types = notifications.body.rows.map(n => n.type);

@@ -81,10 +81,11 @@ export interface Order {
 	failureReason?: string | null;
 }
 
+/** A row of `GET /api/payments?orderId=`: the order's charge, then its refunds. */
 export interface Payment {
+	kind: "CHARGE" | "REFUND";
 	id: string;
 	orderId: string;
-	userId: string;
 	amount: number;
 	status: string;
 }

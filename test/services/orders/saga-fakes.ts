@@ -126,6 +126,7 @@ function payment(p: { orderId: string; amount?: number; currency?: string }, sta
 		createdAt: at,
 		updatedAt: at,
 		refundedAt: status === "REFUNDED" ? at : null,
+		refunded: status === "REFUNDED" ? (p.amount ?? 0) : 0,
 	};
 	return view;
 }

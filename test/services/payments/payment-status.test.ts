@@ -20,7 +20,16 @@ import {
 	voidedPayment,
 } from "../../../services/payments/payment-status";
 
-const STATUSES: PaymentStatus[] = ["PENDING", "SUCCEEDED", "DECLINED", "FAILED", "REFUNDING", "REFUNDED", "VOIDED"];
+const STATUSES: PaymentStatus[] = [
+	"PENDING",
+	"SUCCEEDED",
+	"DECLINED",
+	"FAILED",
+	"PARTIALLY_REFUNDED",
+	"REFUNDING",
+	"REFUNDED",
+	"VOIDED",
+];
 const NOW = "2024-01-01T00:00:00.000Z";
 const input = { orderId: "o1", userId: "u1", amount: 1250, currency: "USD", paymentToken: "tok_visa" };
 
@@ -33,12 +42,16 @@ describe("payment status rules", () => {
 			"FAILED->PENDING",
 			"FAILED->REFUNDING",
 			"FAILED->VOIDED",
+			"PARTIALLY_REFUNDED->PARTIALLY_REFUNDED",
+			"PARTIALLY_REFUNDED->REFUNDED",
 			"PENDING->DECLINED",
 			"PENDING->FAILED",
 			"PENDING->REFUNDING",
 			"PENDING->SUCCEEDED",
 			"PENDING->VOIDED",
 			"REFUNDING->REFUNDED",
+			"SUCCEEDED->PARTIALLY_REFUNDED",
+			"SUCCEEDED->REFUNDED",
 			"SUCCEEDED->REFUNDING",
 			"VOIDED->REFUNDING",
 		]);
@@ -47,7 +60,7 @@ describe("payment status rules", () => {
 	it.each([
 		{ to: "VOIDED", from: ["PENDING", "FAILED"] },
 		{ to: "REFUNDING", from: ["PENDING", "FAILED", "SUCCEEDED", "VOIDED"] },
-		{ to: "REFUNDED", from: ["REFUNDING"] },
+		{ to: "REFUNDED", from: ["SUCCEEDED", "PARTIALLY_REFUNDED", "REFUNDING"] },
 		{ to: "PENDING", from: ["FAILED"] },
 	] as const)("a move to $to is a compare-and-set on $from", ({ to, from }) => {
 		expect(sourcesOf(to)).toEqual(from);
@@ -70,7 +83,12 @@ describe("payment status rules", () => {
 	])("voids and records a refund intent keeping the reason $reason", ({ reason, change }) => {
 		expect(voidChange(reason, NOW)).toEqual({ status: "VOIDED", updatedAt: NOW, ...change });
 		expect(refundIntent(reason, NOW)).toEqual({ status: "REFUNDING", updatedAt: NOW, ...change });
-		expect(refundDone(NOW)).toEqual({ status: "REFUNDED", refundedAt: NOW, updatedAt: NOW });
+		expect(refundDone({ amount: 1250 }, NOW)).toEqual({
+			status: "REFUNDED",
+			refundedAt: NOW,
+			updatedAt: NOW,
+			refunded: 1250,
+		});
 	});
 
 	it("asks the provider with one charge key and one refund key per payment, and announces the refund's reason", () => {
@@ -91,11 +109,12 @@ describe("payment status rules", () => {
 			reason: "cancelled",
 		});
 		const record = { charged: 1250, refunded: 0, currency: "USD" };
-		expect(auditRow(refunding, record)).toEqual({
+		expect(auditRow(refunding, 0, record)).toEqual({
 			orderId: "o1",
 			status: "REFUNDING",
 			amount: 1250,
 			currency: "USD",
+			refunded: 0,
 			provider: record,
 		});
 	});
@@ -118,6 +137,7 @@ describe("payment status rules", () => {
 	it.each([
 		{ status: "DECLINED", code: 402, type: "PAYMENT_DECLINED" },
 		{ status: "FAILED", code: 409, type: "PAYMENT_CLOSED" },
+		{ status: "PARTIALLY_REFUNDED", code: 409, type: "PAYMENT_CLOSED" },
 		{ status: "REFUNDING", code: 409, type: "PAYMENT_CLOSED" },
 		{ status: "REFUNDED", code: 409, type: "PAYMENT_CLOSED" },
 		{ status: "VOIDED", code: 409, type: "PAYMENT_CLOSED" },
@@ -149,6 +169,7 @@ describe("payment status rules", () => {
 			createdAt: NOW,
 			updatedAt: NOW,
 			refundedAt: null,
+			refunded: 0,
 		});
 		expect(voidedPayment("o1", "out of stock", "p2", NOW)).toEqual({
 			id: "p2",
@@ -162,6 +183,7 @@ describe("payment status rules", () => {
 			createdAt: NOW,
 			updatedAt: NOW,
 			refundedAt: null,
+			refunded: 0,
 		});
 	});
 
@@ -170,5 +192,6 @@ describe("payment status rules", () => {
 		const { paymentToken: _token, ...view } = payment;
 		expect(publicView(payment)).toEqual(view);
 		expect(publicView(payment)).not.toHaveProperty("paymentToken");
+		expect(publicView({ ...payment, refundIds: ["return:r1"] })).toEqual(view);
 	});
 });
