@@ -29,8 +29,8 @@ export const ALL_SERVICES: Record<string, ServiceSchema> = {
 
 /**
  * The three-node split the observability tests trace and scrape: a gateway (with the actors every request touches),
- * the saga with its event consumer, and the catalogue with stock and money, codes, shipping and tax (which seeds the demo
- * products).
+ * the saga with its event consumer, and the catalogue with stock, money, codes, shipping and tax (which seeds the
+ * demo products).
  */
 export const THREE_NODES: Record<"gateway" | "orders" | "stock", string[]> = {
 	gateway: ["api", "users", "carts", "webhooks"],
