@@ -35,8 +35,16 @@ function fileAt(root: string, relative: string): string | undefined {
 	}
 }
 
+/** The apps load only their own files and call only this origin's API. */
+const CSP = "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; frame-ancestors 'none'";
+
 function send(req: IncomingMessage, res: ServerResponse, path: string, cacheControl: string): void {
-	res.setHeader("Content-Type", CONTENT_TYPES[extname(path)] ?? "application/octet-stream");
+	const type = extname(path);
+	res.setHeader("Content-Type", CONTENT_TYPES[type] ?? "application/octet-stream");
+	if (type === ".html") {
+		res.setHeader("Content-Security-Policy", CSP);
+		res.setHeader("Referrer-Policy", "same-origin");
+	}
 	res.setHeader("Cache-Control", cacheControl);
 	res.setHeader("Content-Length", statSync(path).size);
 	res.writeHead(200);
