@@ -364,4 +364,51 @@ describe("admin console", () => {
 			expect(stock.body.available).toBe(4);
 		}),
 	);
+
+	it.skipIf(!MONEY_RULES)(
+		"admin journey: a discount code, a shipping method and a tax rate made in the console hold over the API",
+		journey("admin-money", async () => {
+			const page = await newPage();
+			await adminLogin(page);
+			const code = unique("SPRING").toUpperCase().replace(/-/g, "").slice(0, 20);
+			await page.getByRole("link", { name: "Discount codes" }).click();
+			await page.getByLabel("Code", { exact: true }).fill(code);
+			await page.getByLabel("Type").selectOption("FIXED");
+			await page.getByLabel("Value (% or $)").fill("7.50");
+			await page.getByLabel("Usage limit").fill("3");
+			await page.getByRole("button", { name: "Create code" }).click();
+			await page.getByRole("cell", { name: code, exact: true }).waitFor();
+
+			const method = unique("Courier");
+			await page.getByRole("link", { name: "Shipping methods" }).click();
+			await page.getByLabel("Method name").fill(method);
+			await page.getByLabel("Price ($)").fill("9.99");
+			await page.getByLabel(/^Countries/).fill("fr, de");
+			await page.getByRole("button", { name: "Create method" }).click();
+			await page.getByRole("cell", { name: method, exact: true }).waitFor();
+
+			await page.getByRole("link", { name: "Tax rates" }).click();
+			await page.getByLabel("Country (2-letter code)").fill("it");
+			await page.getByLabel("Rate (%)").fill("22");
+			await page.getByLabel("Shipping is taxed").check();
+			await page.getByRole("button", { name: "Save rate" }).click();
+			await page.getByRole("cell", { name: "IT", exact: true }).waitFor();
+
+			const promos = await http.get<{ rows: { code: string; type: string; value: number; usageLimit: number }[] }>(
+				"/api/promotions?pageSize=100",
+				{ token: adminToken },
+			);
+			expect(promos.body.rows.find(p => p.code === code)).toMatchObject({ type: "FIXED", value: 750, usageLimit: 3 });
+			const methods = await http.get<{ rows: { name: string; price: number; countries: string[] }[] }>(
+				"/api/shipping-methods?pageSize=100",
+				{ token: adminToken },
+			);
+			expect(methods.body.rows.find(m => m.name === method)).toMatchObject({ price: 999, countries: ["FR", "DE"] });
+			const rates = await http.get<{ rows: { country: string; rate: number; shippingTaxable: boolean }[] }>(
+				"/api/tax-rates?pageSize=100",
+				{ token: adminToken },
+			);
+			expect(rates.body.rows.find(r => r.country === "IT")).toMatchObject({ rate: 2200, shippingTaxable: true });
+		}),
+	);
 });

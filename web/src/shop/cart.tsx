@@ -7,7 +7,8 @@ import { api, setCart, useSession } from "./session";
 export function TotalsTable({ totals, currency }: { totals: Totals; currency: string }) {
 	const rows: [string, number | undefined][] = [
 		["Subtotal", totals.subtotal],
-		["Discount", totals.discount === undefined ? undefined : -totals.discount],
+		// No discount row without a discount (a "-$0.00" line says nothing).
+		["Discount", totals.discount ? -totals.discount : undefined],
 		["Shipping", totals.shipping],
 		["Tax", totals.tax],
 	];
