@@ -5,7 +5,18 @@ import tseslint from "typescript-eslint";
 import prettier from "eslint-config-prettier";
 
 export default tseslint.config(
-	{ ignores: ["dist/", "web/dist/", "test-results/", "node_modules/", "benchmark/results/", "data/", "**/*.js", "**/*.mjs"] },
+	{
+		ignores: [
+			"dist/",
+			"web/dist/",
+			"test-results/",
+			"node_modules/",
+			"benchmark/results/",
+			"data/",
+			"**/*.js",
+			"**/*.mjs",
+		],
+	},
 	eslint.configs.recommended,
 	...tseslint.configs.recommendedTypeChecked,
 	{
