@@ -276,7 +276,8 @@ describe.skipIf(NO_BROWSER)("storefront", () => {
 	);
 
 	it(
-		"a declined card and an unavailable provider are explained, the cart is kept, and a good card then succeeds",
+		"a declined card and an unavailable provider are explained, the cart is kept, a good card succeeds, " +
+			"the order is cancelled",
 		journey("declined", async () => {
 			const product = await createSizedProduct(unique("Declined Mug"), 5);
 			const name = (await http.get<{ name: string }>(`/api/products/${product.id}`)).body.name;
@@ -301,6 +302,16 @@ describe.skipIf(NO_BROWSER)("storefront", () => {
 			await page.getByRole("radio", { name: /tok_visa/ }).check();
 			await page.getByRole("button", { name: "Place order", exact: true }).click();
 			await page.getByText("Thank you! Your order has been placed.").waitFor();
+
+			// The history shows the two failed attempts and the confirmed order; the customer cancels it, and logs out.
+			await page.getByRole("button", { name: "Cancel order" }).click();
+			await page.getByText("CANCELLED").waitFor();
+			await page.getByRole("link", { name: "Orders" }).click();
+			await page.getByText("FAILED").nth(1).waitFor();
+			await page.getByText("CANCELLED").waitFor();
+			await page.getByRole("button", { name: "Log out" }).click();
+			await page.getByRole("link", { name: "Log in" }).waitFor();
+			await page.getByRole("link", { name: "Cart (0)" }).waitFor();
 		}),
 	);
 });
