@@ -93,7 +93,9 @@ async function shipTo(page: Page, country: string): Promise<void> {
 	await page.getByLabel("Country (2-letter code)").fill(country);
 	await page.getByRole("button", { name: "Save address" }).click();
 	await page.getByText("Saved.").waitFor();
-	if (MONEY_RULES) await page.getByRole("radio", { name: /^Standard/ }).check();
+	if (!MONEY_RULES) return;
+	await page.getByRole("radio", { name: /^Standard/ }).check();
+	await page.getByText("Shipping by Standard.").waitFor();
 }
 
 async function register(page: Page, email: string): Promise<void> {

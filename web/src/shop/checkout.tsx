@@ -70,8 +70,17 @@ function ShippingChoice({ cart }: { cart: Cart }) {
 		async () => (country ? rowsOf(await api.cartShippingMethods(cart.id)) : []),
 		[cart.id, country],
 	);
+	// The choice shows at once; the cart (and its totals) follow when the shop has it, or it falls back on an error.
+	const [chosen, setChosen] = useState<string | null>(null);
 	const action = useAction();
 	if (!country) return <p>Save a shipping address to see the shipping methods.</p>;
+	const current = methods.data?.find(m => m.id === cart.shippingMethodId);
+	const choose = (id: string) => {
+		setChosen(id);
+		void action
+			.run(async () => setCart(await api.updateCart(cart.id, { shippingMethodId: id })))
+			.finally(() => setChosen(null));
+	};
 	return (
 		<fieldset class="shipping">
 			<legend>Shipping method</legend>
@@ -82,14 +91,17 @@ function ShippingChoice({ cart }: { cart: Cart }) {
 					<input
 						type="radio"
 						name="shipping"
-						checked={cart.shippingMethodId === m.id}
-						onChange={() =>
-							void action.run(async () => setCart(await api.updateCart(cart.id, { shippingMethodId: m.id })))
-						}
+						checked={(chosen ?? cart.shippingMethodId) === m.id}
+						onChange={() => choose(m.id)}
 					/>
 					{m.name} ({m.price === 0 ? "free" : money(m.price, m.currency)})
 				</label>
 			))}
+			{current && !chosen && (
+				<p class="ok" role="status">
+					Shipping by {current.name}.
+				</p>
+			)}
 			<ErrorBox error={action.error} />
 		</fieldset>
 	);
