@@ -259,13 +259,16 @@ describe.skipIf(NO_BROWSER)("storefront", () => {
 			await page.getByRole("link", { name: "Cart (2)" }).waitFor();
 
 			await page.getByRole("link", { name: "Cart (2)" }).click();
+			await page.getByRole("spinbutton", { name: `Quantity of ${names[0]}` }).fill("3");
+			await page.keyboard.press("Tab");
+			await page.getByRole("link", { name: "Cart (3)" }).waitFor();
 			await page.getByRole("button", { name: "Checkout", exact: true }).click();
 			await page.getByRole("link", { name: "Log in" }).last().click();
 			await page.getByLabel("Email").fill(email);
 			await page.getByLabel("Password").fill("correct-horse-battery");
 			await page.getByRole("button", { name: "Log in" }).click();
 			await page.getByRole("heading", { name: "Checkout" }).waitFor();
-			await page.getByRole("link", { name: "Cart (3)" }).waitFor();
+			await page.getByRole("link", { name: "Cart (4)" }).waitFor();
 
 			await shipTo(page, "US");
 			await page.getByRole("button", { name: "Place order", exact: true }).click();
@@ -273,7 +276,7 @@ describe.skipIf(NO_BROWSER)("storefront", () => {
 			for (const name of names) await page.getByText(name).first().waitFor();
 			const orders = await http.get<{ rows: Order[] }>("/api/orders", { token });
 			expect(orders.body.rows).toHaveLength(1);
-			expect(orders.body.rows[0].items.map(i => i.quantity).sort()).toEqual([1, 2]);
+			expect(orders.body.rows[0].items.map(i => i.quantity).sort()).toEqual([1, 3]);
 		}),
 	);
 
@@ -288,7 +291,14 @@ describe.skipIf(NO_BROWSER)("storefront", () => {
 			await register(page, `${unique("declined")}@example.com`);
 			await openProduct(page, name);
 			await addToCart(page);
-			await page.getByRole("link", { name: /^Cart/ }).click();
+			await openProduct(page, "Refactoring");
+			await addToCart(page);
+			await page.getByRole("link", { name: "Cart (2)" }).click();
+			await page
+				.getByRole("row", { name: /Refactoring/ })
+				.getByRole("button", { name: "Remove" })
+				.click();
+			await page.getByRole("link", { name: "Cart (1)" }).waitFor();
 			await page.getByRole("button", { name: "Checkout", exact: true }).click();
 			await shipTo(page, "US");
 
@@ -320,7 +330,8 @@ describe.skipIf(NO_BROWSER)("storefront", () => {
 
 describe.skipIf(NO_BROWSER)("admin console", () => {
 	it(
-		"admin journey: create a product with variants, set stock (low stock highlighted), ship and deliver an order",
+		"admin journey: create a product with variants, set stock (low stock highlighted), ship and deliver an order, " +
+			"delete a variant and the product",
 		journey("admin", async () => {
 			const page = await newPage();
 			await adminLogin(page);
@@ -360,6 +371,15 @@ describe.skipIf(NO_BROWSER)("admin console", () => {
 			await row.getByText("DELIVERED").waitFor();
 			const after = await http.get<Order>(`/api/orders/${order.id}`, { token: adminToken });
 			expect(after.body.status).toBe("DELIVERED");
+
+			await page.getByRole("link", { name: "Products" }).click();
+			await page.getByLabel("Search products").fill(sku);
+			await page.getByRole("link", { name }).click();
+			await page.locator(`tr[data-sku="${sku}-S"]`).getByRole("button", { name: "Delete variant" }).click();
+			await page.locator(`tr[data-sku="${sku}-S"]`).waitFor({ state: "detached" });
+			await page.getByRole("button", { name: "Delete product" }).click();
+			await page.getByRole("heading", { name: "Products", level: 1 }).waitFor();
+			expect((await http.get(`/api/products/${product.id}`)).status).toBe(404);
 		}),
 	);
 
