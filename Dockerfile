@@ -28,6 +28,8 @@ ENV NODE_ENV=production \
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The storefront and admin console (Vite's output), served by gateway nodes at / and /admin.
+COPY --from=build /app/web/dist ./web/dist
 COPY package.json ./
 # The files stay root-owned and read-only for the process; the node user (uid 1000) comes with the base image.
 USER node

@@ -5,7 +5,19 @@ import tseslint from "typescript-eslint";
 import prettier from "eslint-config-prettier";
 
 export default tseslint.config(
-	{ ignores: ["dist/", "node_modules/", "benchmark/results/", "data/", "clients/", "**/*.js", "**/*.mjs"] },
+	{
+		ignores: [
+			"dist/",
+			"web/dist/",
+			"test-results/",
+			"node_modules/",
+			"benchmark/results/",
+			"data/",
+			"clients/",
+			"**/*.js",
+			"**/*.mjs",
+		],
+	},
 	eslint.configs.recommended,
 	...tseslint.configs.recommendedTypeChecked,
 	{

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { adminPasswordProblem, DEV_ADMIN, DEV_JWT_SECRET, durationSeconds, jwtSecretProblem } from "./secrets";
 
 /** The actors; `api` is the gateway. */
@@ -127,6 +128,8 @@ export interface AppConfig {
 	seed: boolean;
 	lowStockThreshold: number;
 	dataDir?: string;
+	/** The built storefront and admin console the gateway serves (WEB_DIR, default web/dist; `npm run build:web`). */
+	webDir: string;
 	eventsUrl?: string;
 	trustProxy: boolean;
 	corsOrigins: string[];
@@ -156,6 +159,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
 		seed: seedFlag ?? !production,
 		lowStockThreshold: int(env, "LOW_STOCK_THRESHOLD", 5),
 		dataDir: env.DATA_DIR || undefined,
+		webDir: resolve(env.WEB_DIR || "web/dist"),
 		eventsUrl: env.EVENTS_URL || undefined,
 		trustProxy: bool(env, "TRUST_PROXY") ?? false,
 		corsOrigins: (env.CORS_ORIGINS ?? "")

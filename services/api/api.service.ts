@@ -16,6 +16,7 @@ import { UnauthorizedError, toHttpError } from "../../lib/errors";
 import { gatewayRoutes, type GatewayMeta } from "./gateway-routes";
 import { docsAsset, docsPage, openApiDocument, type FileMeta } from "./openapi/docs";
 import { ApiRateLimiter } from "./rate-limit";
+import { staticFiles } from "./static-files";
 import { bearerToken, clientAddress, requestIdFrom } from "./request";
 
 type Readiness = { status: "ready" | "not ready"; missing: string[]; cache: "ok" | "unreachable" };
@@ -38,6 +39,8 @@ interface ApiState {
 	isHTTPS: boolean;
 	/** RATE_LIMIT on: the general limits every API route counts (not the probes). */
 	rateLimiter?: ApiRateLimiter;
+	/** Answers the web apps' files and client routes; false for everything else. */
+	serveWeb: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
 type ApiThis = Service & GatewayThis & ApiMethods & ApiState;
 
@@ -141,7 +144,7 @@ const ApiService = defineService<ApiThis>({
 		createServer(this: ApiThis) {
 			this.server = createHttpServer(httpServerLimits(), (req, res) => {
 				res.setHeader("X-Content-Type-Options", "nosniff");
-				void this.httpHandler(req, res);
+				if (!this.serveWeb(req, res)) void this.httpHandler(req, res);
 			});
 			this.isHTTPS = false;
 		},
@@ -191,6 +194,7 @@ const ApiService = defineService<ApiThis>({
 		// JWT_SECRET(_FILE) and TRUST_PROXY as they are when this broker starts, like the other services.
 		this.config = loadConfig();
 		this.auth = loadAuthConfig();
+		this.serveWeb = staticFiles(this.config.webDir);
 		const limits = loadRateLimitConfig();
 		this.rateLimiter = limits.enabled ? new ApiRateLimiter(this.broker, limits) : undefined;
 	},

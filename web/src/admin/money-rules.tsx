@@ -1,0 +1,307 @@
+// Discount codes, shipping methods and tax rates (issue 13's admin routes).
+import { useState } from "preact/hooks";
+import { ErrorBox, Field, money, useAction, useAsync } from "../ui";
+import { api } from "./session";
+
+const optionalInt = (v: string) => (v.trim() === "" ? undefined : Math.round(Number(v)));
+const optionalCents = (v: string) => (v.trim() === "" ? undefined : Math.round(Number(v) * 100));
+
+export function PromotionsPage() {
+	const list = useAsync(() => api.promotions({ pageSize: 100 }), []);
+	const [f, setF] = useState({
+		code: "",
+		type: "PERCENTAGE",
+		value: "",
+		minSubtotal: "",
+		usageLimit: "",
+		perCustomer: "",
+	});
+	const action = useAction();
+	const set = (k: keyof typeof f) => (v: string) => setF({ ...f, [k]: v });
+	return (
+		<section>
+			<h1>Discount codes</h1>
+			<ErrorBox error={list.error} />
+			<div class="scroll">
+				<table>
+					<thead>
+						<tr>
+							<th scope="col">Code</th>
+							<th scope="col">Type</th>
+							<th scope="col">Value</th>
+							<th scope="col">Used</th>
+							<th scope="col">Active</th>
+							<th scope="col">
+								<span class="sr-only">Actions</span>
+							</th>
+						</tr>
+					</thead>
+					<tbody>
+						{list.data?.rows.map(p => (
+							<tr key={p.id}>
+								<td>{p.code}</td>
+								<td>{p.type}</td>
+								<td>
+									{p.type === "PERCENTAGE"
+										? `${p.value}%`
+										: p.type === "FIXED"
+											? money(p.value ?? 0, p.currency ?? "USD")
+											: "—"}
+								</td>
+								<td>
+									{p.timesUsed}
+									{p.usageLimit !== null ? ` / ${p.usageLimit}` : ""}
+								</td>
+								<td>{p.active ? "yes" : "no"}</td>
+								<td>
+									<button
+										type="button"
+										onClick={() =>
+											void action.run(
+												async () => (await api.updatePromotion(p.id, { active: !p.active }), list.reload()),
+											)
+										}
+									>
+										{p.active ? "Deactivate" : "Activate"} {p.code}
+									</button>{" "}
+									<button
+										type="button"
+										onClick={() => void action.run(async () => (await api.deletePromotion(p.id), list.reload()))}
+									>
+										Delete {p.code}
+									</button>
+								</td>
+							</tr>
+						))}
+					</tbody>
+				</table>
+			</div>
+			<form
+				class="address"
+				onSubmit={e => {
+					e.preventDefault();
+					const value =
+						f.type === "PERCENTAGE" ? optionalInt(f.value) : f.type === "FIXED" ? optionalCents(f.value) : undefined;
+					const body = {
+						code: f.code,
+						type: f.type,
+						...(value !== undefined ? { value } : {}),
+						...(f.type === "FIXED" ? { currency: "USD" } : {}),
+						...(optionalCents(f.minSubtotal) !== undefined ? { minSubtotal: optionalCents(f.minSubtotal) } : {}),
+						...(optionalInt(f.usageLimit) !== undefined ? { usageLimit: optionalInt(f.usageLimit) } : {}),
+						...(optionalInt(f.perCustomer) !== undefined ? { perCustomerLimit: optionalInt(f.perCustomer) } : {}),
+						active: true,
+					};
+					void action.run(async () => (await api.createPromotion(body), list.reload()));
+				}}
+			>
+				<h2>New discount code</h2>
+				<Field label="Code" value={f.code} onInput={set("code")} required pattern="[A-Za-z0-9_\-]{3,32}" />
+				<label class="field">
+					<span>Type</span>
+					<select value={f.type} onChange={e => set("type")(e.currentTarget.value)}>
+						<option value="PERCENTAGE">Percentage</option>
+						<option value="FIXED">Fixed amount (USD)</option>
+						<option value="FREE_SHIPPING">Free shipping</option>
+					</select>
+				</label>
+				<Field label="Value (% or $)" type="number" min="0" step="0.01" value={f.value} onInput={set("value")} />
+				<Field
+					label="Minimum subtotal ($)"
+					type="number"
+					min="0"
+					step="0.01"
+					value={f.minSubtotal}
+					onInput={set("minSubtotal")}
+				/>
+				<Field label="Usage limit" type="number" min="1" value={f.usageLimit} onInput={set("usageLimit")} />
+				<Field label="Uses per customer" type="number" min="1" value={f.perCustomer} onInput={set("perCustomer")} />
+				<button type="submit" class="primary" disabled={action.busy}>
+					Create code
+				</button>
+			</form>
+			<ErrorBox error={action.error} />
+		</section>
+	);
+}
+
+export function ShippingPage() {
+	const list = useAsync(() => api.shippingMethods({ pageSize: 100 }), []);
+	const [f, setF] = useState({ name: "", price: "", countries: "*", freeOver: "" });
+	const action = useAction();
+	const set = (k: keyof typeof f) => (v: string) => setF({ ...f, [k]: v });
+	return (
+		<section>
+			<h1>Shipping methods</h1>
+			<ErrorBox error={list.error} />
+			<div class="scroll">
+				<table>
+					<thead>
+						<tr>
+							<th scope="col">Name</th>
+							<th scope="col">Price</th>
+							<th scope="col">Countries</th>
+							<th scope="col">Free over</th>
+							<th scope="col">Active</th>
+							<th scope="col">
+								<span class="sr-only">Actions</span>
+							</th>
+						</tr>
+					</thead>
+					<tbody>
+						{list.data?.rows.map(m => (
+							<tr key={m.id}>
+								<td>{m.name}</td>
+								<td>{money(m.price, m.currency)}</td>
+								<td>{m.countries.join(", ")}</td>
+								<td>{m.freeOver === null ? "—" : money(m.freeOver, m.currency)}</td>
+								<td>{m.active ? "yes" : "no"}</td>
+								<td>
+									<button
+										type="button"
+										onClick={() =>
+											void action.run(
+												async () => (await api.updateShippingMethod(m.id, { active: !m.active }), list.reload()),
+											)
+										}
+									>
+										{m.active ? "Deactivate" : "Activate"} {m.name}
+									</button>{" "}
+									<button
+										type="button"
+										onClick={() => void action.run(async () => (await api.deleteShippingMethod(m.id), list.reload()))}
+									>
+										Delete {m.name}
+									</button>
+								</td>
+							</tr>
+						))}
+					</tbody>
+				</table>
+			</div>
+			<form
+				class="address"
+				onSubmit={e => {
+					e.preventDefault();
+					const body = {
+						name: f.name,
+						price: optionalCents(f.price) ?? 0,
+						currency: "USD",
+						countries: f.countries
+							.split(",")
+							.map(c => c.trim().toUpperCase())
+							.filter(Boolean),
+						...(optionalCents(f.freeOver) !== undefined ? { freeOver: optionalCents(f.freeOver) } : {}),
+						active: true,
+					};
+					void action.run(async () => (await api.createShippingMethod(body), list.reload()));
+				}}
+			>
+				<h2>New shipping method</h2>
+				<Field label="Method name" value={f.name} onInput={set("name")} required />
+				<Field label="Price ($)" type="number" min="0" step="0.01" value={f.price} onInput={set("price")} required />
+				<Field
+					label="Countries (codes, comma-separated, * for all)"
+					value={f.countries}
+					onInput={set("countries")}
+					required
+				/>
+				<Field
+					label="Free over ($, optional)"
+					type="number"
+					min="0"
+					step="0.01"
+					value={f.freeOver}
+					onInput={set("freeOver")}
+				/>
+				<button type="submit" class="primary" disabled={action.busy}>
+					Create method
+				</button>
+			</form>
+			<ErrorBox error={action.error} />
+		</section>
+	);
+}
+
+export function TaxPage() {
+	const list = useAsync(() => api.taxRates({ pageSize: 100 }), []);
+	const [f, setF] = useState({ country: "", rate: "", shippingTaxable: false });
+	const action = useAction();
+	return (
+		<section>
+			<h1>Tax rates</h1>
+			<ErrorBox error={list.error} />
+			<div class="scroll">
+				<table>
+					<thead>
+						<tr>
+							<th scope="col">Country</th>
+							<th scope="col">Rate</th>
+							<th scope="col">Shipping taxed</th>
+							<th scope="col">
+								<span class="sr-only">Actions</span>
+							</th>
+						</tr>
+					</thead>
+					<tbody>
+						{list.data?.rows.map(t => (
+							<tr key={t.country}>
+								<td>{t.country}</td>
+								<td>{(t.rate / 100).toFixed(2)} %</td>
+								<td>{t.shippingTaxable ? "yes" : "no"}</td>
+								<td>
+									<button
+										type="button"
+										onClick={() => void action.run(async () => (await api.deleteTaxRate(t.country), list.reload()))}
+									>
+										Delete {t.country}
+									</button>
+								</td>
+							</tr>
+						))}
+					</tbody>
+				</table>
+			</div>
+			<form
+				class="address"
+				onSubmit={e => {
+					e.preventDefault();
+					const body = { rate: Math.round(Number(f.rate) * 100), shippingTaxable: f.shippingTaxable };
+					void action.run(async () => (await api.putTaxRate(f.country.toUpperCase(), body), list.reload()));
+				}}
+			>
+				<h2>Set a tax rate</h2>
+				<Field
+					label="Country (2-letter code)"
+					value={f.country}
+					onInput={v => setF({ ...f, country: v })}
+					required
+					minLength={2}
+					maxLength={2}
+				/>
+				<Field
+					label="Rate (%)"
+					type="number"
+					min="0"
+					max="100"
+					step="0.01"
+					value={f.rate}
+					onInput={v => setF({ ...f, rate: v })}
+					required
+				/>
+				<label class="option">
+					<input
+						type="checkbox"
+						checked={f.shippingTaxable}
+						onChange={e => setF({ ...f, shippingTaxable: e.currentTarget.checked })}
+					/>
+					Shipping is taxed
+				</label>
+				<button type="submit" class="primary" disabled={action.busy}>
+					Save rate
+				</button>
+			</form>
+			<ErrorBox error={action.error} />
+		</section>
+	);
+}

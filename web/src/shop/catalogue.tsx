@@ -1,0 +1,118 @@
+import { useState } from "preact/hooks";
+import { Link, navigate } from "../router";
+import { ErrorBox, Field, money, useAsync } from "../ui";
+import { api } from "./session";
+
+const PAGE_SIZE = 12;
+
+/** Query string value in cents from a price typed in dollars; "" when empty or not a number. */
+function cents(v: string): string {
+	const n = Number(v);
+	return v.trim() === "" || !Number.isFinite(n) || n < 0 ? "" : String(Math.round(n * 100));
+}
+
+export function Catalogue({ query }: { query: URLSearchParams }) {
+	const search = query.get("search") ?? "";
+	const category = query.get("category") ?? "";
+	const minPrice = query.get("minPrice") ?? "";
+	const maxPrice = query.get("maxPrice") ?? "";
+	const page = Number(query.get("page") ?? "1") || 1;
+	const [form, setForm] = useState({
+		search,
+		category,
+		min: minPrice ? String(Number(minPrice) / 100) : "",
+		max: maxPrice ? String(Number(maxPrice) / 100) : "",
+	});
+	// Categories come from the catalogue itself (there is no category route): the first 100 products.
+	const categories = useAsync(
+		async () => [...new Set((await api.products({ pageSize: 100 })).rows.map(p => p.category))].sort(),
+		[],
+	);
+	const list = useAsync(
+		() => api.products({ search, category, minPrice, maxPrice, page, pageSize: PAGE_SIZE, sort: "name" }),
+		[search, category, minPrice, maxPrice, page],
+	);
+
+	const go = (p: number, f = form) => {
+		const qs = new URLSearchParams();
+		if (f.search) qs.set("search", f.search);
+		if (f.category) qs.set("category", f.category);
+		if (cents(f.min)) qs.set("minPrice", cents(f.min));
+		if (cents(f.max)) qs.set("maxPrice", cents(f.max));
+		if (p > 1) qs.set("page", String(p));
+		navigate(`/${qs.size ? `?${qs.toString()}` : ""}`);
+	};
+
+	return (
+		<section>
+			<h1>Catalogue</h1>
+			<form
+				class="filters"
+				role="search"
+				onSubmit={e => {
+					e.preventDefault();
+					go(1);
+				}}
+			>
+				<Field label="Search" type="search" value={form.search} onInput={v => setForm({ ...form, search: v })} />
+				<label class="field">
+					<span>Category</span>
+					<select value={form.category} onChange={e => setForm({ ...form, category: e.currentTarget.value })}>
+						<option value="">All categories</option>
+						{(categories.data ?? []).map(c => (
+							<option key={c} value={c}>
+								{c}
+							</option>
+						))}
+					</select>
+				</label>
+				<Field
+					label="Min price ($)"
+					type="number"
+					min="0"
+					step="0.01"
+					value={form.min}
+					onInput={v => setForm({ ...form, min: v })}
+				/>
+				<Field
+					label="Max price ($)"
+					type="number"
+					min="0"
+					step="0.01"
+					value={form.max}
+					onInput={v => setForm({ ...form, max: v })}
+				/>
+				<button type="submit">Filter</button>
+			</form>
+			<ErrorBox error={list.error} />
+			{list.data && list.data.rows.length === 0 && <p>No products match.</p>}
+			<ul class="grid">
+				{list.data?.rows.map(p => (
+					<li key={p.id} class="card">
+						<Link href={`/products/${encodeURIComponent(p.id)}`}>
+							<h2>{p.name}</h2>
+						</Link>
+						<p class="muted">{p.category}</p>
+						<p>
+							{p.variants.length > 1 ? "from " : ""}
+							<strong>{money(p.price, p.currency)}</strong>
+						</p>
+					</li>
+				))}
+			</ul>
+			{list.data && list.data.totalPages > 1 && (
+				<nav class="pager" aria-label="Pages">
+					<button type="button" disabled={page <= 1} onClick={() => go(page - 1)}>
+						Previous
+					</button>
+					<span>
+						Page {page} of {list.data.totalPages}
+					</span>
+					<button type="button" disabled={page >= list.data.totalPages} onClick={() => go(page + 1)}>
+						Next
+					</button>
+				</nav>
+			)}
+		</section>
+	);
+}

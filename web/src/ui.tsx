@@ -1,0 +1,115 @@
+// Small pieces both apps share: money, errors, labelled fields, async state.
+import type { ComponentChildren, InputHTMLAttributes } from "preact";
+import { useCallback, useEffect, useState } from "preact/hooks";
+import { ApiError } from "./api/client";
+
+export function money(minor: number | undefined, currency = "USD"): string {
+	return new Intl.NumberFormat("en-US", { style: "currency", currency }).format((minor ?? 0) / 100);
+}
+
+/** A message a person can act on, for the error types the shop answers. */
+export function describeError(err: unknown): string {
+	if (!(err instanceof ApiError)) return err instanceof Error ? err.message : String(err);
+	switch (err.type) {
+		case "PAYMENT_DECLINED":
+			return "Your card was declined. No money was taken: choose another card and place the order again.";
+		case "PAYMENT_UNAVAILABLE":
+			return "The payment provider is unavailable right now. No money was taken: please try again in a moment.";
+		case "OUT_OF_STOCK":
+			return "Some items are no longer in stock in the quantity you asked for. Change the quantities and try again.";
+		case "INVALID_CREDENTIALS":
+			return "Wrong email or password.";
+		case "EMAIL_TAKEN":
+			return "An account with this email already exists. Log in instead.";
+		case "DISCOUNT_NOT_APPLICABLE": {
+			const reason = (err.data as { reason?: string } | undefined)?.reason;
+			return `This code cannot be used${reason ? ` (${reason.toLowerCase().replace(/_/g, " ")})` : ""}.`;
+		}
+		case "NOT_FOUND":
+			return err.message || "Not found.";
+		default:
+			return `${err.message}${err.type && err.type !== "HTTP_ERROR" ? ` (${err.type})` : ""}`;
+	}
+}
+
+export function ErrorBox({ error }: { error: unknown }) {
+	if (!error) return null;
+	return (
+		<p class="error" role="alert">
+			{describeError(error)}
+		</p>
+	);
+}
+
+export function Notice({ children }: { children: ComponentChildren }) {
+	return (
+		<p class="notice" role="status">
+			{children}
+		</p>
+	);
+}
+
+/** An input with its visible label; the attributes the apps use, passed through. */
+export interface FieldProps {
+	label: string;
+	value: string;
+	onInput: (v: string) => void;
+	type?: "text" | "email" | "password" | "number" | "search";
+	required?: boolean;
+	min?: string;
+	max?: string;
+	step?: string;
+	minLength?: number;
+	maxLength?: number;
+	pattern?: string;
+	autocomplete?: string;
+}
+
+export function Field({ label, value, onInput, ...rest }: FieldProps) {
+	// Preact 11 types an input's attributes per literal `type`; a `type` known only as a union needs the wider type.
+	const attrs = { type: "text", ...rest } as InputHTMLAttributes;
+	return (
+		<label class="field">
+			<span>{label}</span>
+			<input {...attrs} value={value} onInput={e => onInput(e.currentTarget.value)} />
+		</label>
+	);
+}
+
+/** Loads `load()` now and whenever `deps` change; `reload` loads again. */
+export function useAsync<T>(load: () => Promise<T>, deps: unknown[]) {
+	const [state, setState] = useState<{ data?: T; error?: unknown; loading: boolean }>({ loading: true });
+	const run = useCallback(load, deps);
+	const reload = useCallback(() => {
+		setState(s => ({ ...s, loading: true }));
+		run().then(
+			data => setState({ data, loading: false }),
+			(error: unknown) => setState({ error, loading: false }),
+		);
+	}, [run]);
+	useEffect(reload, [reload]);
+	return { ...state, reload, setData: (data: T) => setState({ data, loading: false }) };
+}
+
+/** Runs an action, keeping its error and whether it is busy, for buttons that call the API. */
+export function useAction() {
+	const [busy, setBusy] = useState(false);
+	const [error, setError] = useState<unknown>(null);
+	const run = async <T,>(fn: () => Promise<T>): Promise<T | undefined> => {
+		setBusy(true);
+		setError(null);
+		try {
+			return await fn();
+		} catch (e) {
+			setError(e);
+			return undefined;
+		} finally {
+			setBusy(false);
+		}
+	};
+	return { busy, error, setError, run };
+}
+
+export function StatusBadge({ status }: { status: string }) {
+	return <span class={`badge badge-${status.toLowerCase()}`}>{status.replace(/_/g, " ")}</span>;
+}
