@@ -7,6 +7,8 @@ import type { ServiceBroker } from "moleculer";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { auditShop } from "../../lib/audit";
 import type { CartView } from "../../services/carts/contract";
+import type { ReturnView } from "../../services/orders/contract";
+import type { Totals } from "../../services/orders/totals";
 import type { Order, Product, Stock } from "../support/api";
 import { startShop, type Shop } from "../support/shop";
 
@@ -86,8 +88,9 @@ describe("the README's REPL recipes", () => {
 			if (action === "carts.create") filled.cart = (answer as CartView).id;
 			if (action === "users.login") filled.ann = (answer as { user: { id: string } }).user.id;
 			if (action === "carts.checkout") filled.order = (answer as Order).id;
+			if (action === "orders.requestReturn") filled.return = (answer as ReturnView).id;
 		}
-		expect(Object.keys(filled).sort()).toEqual(["ann", "cart", "order", "tee-m", "tee-s"]);
+		expect(Object.keys(filled).sort()).toEqual(["ann", "cart", "order", "return", "tee-m", "tee-s"]);
 	});
 
 	it("checked out the cart of two sizes: one order, stock moved per variant, the cart completed", () => {
@@ -97,8 +100,10 @@ describe("the README's REPL recipes", () => {
 			["REPL-TEE-S", 2, 3000],
 			["REPL-TEE-M", 1, 1700],
 		]);
-		const [order] = of("carts.checkout").map(([, a]) => a as Order);
-		expect(order).toMatchObject({ status: "CONFIRMED", total: 4700 });
+		const [order] = of("carts.checkout").map(([, a]) => a as Order & { totals: Totals; discountCode: string });
+		// 10 % off 4700, Standard shipping (under its free threshold of 5000 after the discount), US: no tax.
+		expect(order).toMatchObject({ status: "CONFIRMED", total: 4729, discountCode: "REPL10" });
+		expect(order.totals).toEqual({ subtotal: 4700, discount: 470, shipping: 499, tax: 0, total: 4729 });
 		expect(order.items.map(i => [i.sku, i.quantity])).toEqual([
 			["REPL-TEE-S", 2],
 			["REPL-TEE-M", 1],
@@ -110,6 +115,19 @@ describe("the README's REPL recipes", () => {
 		const carts = of("carts.get").map(([, a]) => a as CartView);
 		expect(carts.at(-1)).toMatchObject({ status: "COMPLETED", orderId: order.id, userId: claimed.userId });
 		expect(of("orders.get").map(([, a]) => (a as Order).id)).toEqual([order.id]);
+	});
+
+	it("received the return of one M tee and refunded its price less its share of the discount", () => {
+		const of = (action: string) => [...answers.entries()].filter(([key]) => key.startsWith(`call ${action} `));
+		const [received] = of("orders.receiveReturn").map(([, a]) => a as ReturnView);
+		expect(received).toMatchObject({ status: "RECEIVED", refundAmount: 1530 });
+		const [payments] = of("payments.list").map(([, a]) => a as { rows: { kind: string; status: string }[] });
+		expect(payments.rows.map(p => [p.kind, p.status])).toEqual([
+			["CHARGE", "PARTIALLY_REFUNDED"],
+			["REFUND", "SUCCEEDED"],
+		]);
+		const rates = of("shipping.listRates").map(([, a]) => (a as { rows: { country: string }[] }).rows);
+		expect(rates[0].map(r => r.country)).toEqual(["DE", "FR", "GB", "IE", "US"]);
 	});
 
 	it("leaves the stock and money invariants holding", async () => {

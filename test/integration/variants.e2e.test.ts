@@ -217,6 +217,8 @@ describe("products with variants, over HTTP", () => {
 			{
 				...{ productId: shirt.id, variantId: mBlue.id, sku: mBlue.sku, name: "Tee" },
 				...{ options: { Size: "M", Colour: "Blue" }, unitPrice: 2100, quantity: 3, lineTotal: 6300 },
+				// No code, no address: no discount, no tax.
+				...{ discount: 0, tax: 0, total: 6300 },
 			},
 		]);
 		expect(res.body.total).toBe(6300);
