@@ -2,14 +2,12 @@
 // whole shop in this process. Each journey saves screenshots to test-results/screenshots when it fails.
 import type { Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { API_ROUTES } from "../../services/api/routes";
 import { existsSync } from "node:fs";
-import { buildWeb, CHROMIUM, hasMoneyRules, launchBrowser, withScreenshots, type Browser } from "../support/browser";
+import { buildWeb, CHROMIUM, launchBrowser, withScreenshots, type Browser } from "../support/browser";
 import { client, eventually, type Client } from "../support/http";
 import { startShop, type Shop } from "../support/shop";
 
 const ADMIN = { email: "admin@browser.test", password: "browser-admin-secret" };
-const MONEY_RULES = hasMoneyRules(Object.values(API_ROUTES).flatMap(r => Object.keys(r.aliases)));
 const PHONE = { width: 390, height: 844 };
 /** Like the tests that need a server: skipped with the reason without Chromium, failing instead under CI. */
 const NO_BROWSER = !existsSync(CHROMIUM) && !process.env.CI;
@@ -85,7 +83,7 @@ async function addToCart(page: Page): Promise<void> {
 	await page.getByText("Added to your cart.").waitFor();
 }
 
-/** Fills and saves the shipping address on the checkout page, and picks "Standard" where shipping methods exist. */
+/** Fills and saves the shipping address on the checkout page, and picks the "Standard" shipping method. */
 async function shipTo(page: Page, country: string): Promise<void> {
 	await page.getByLabel("Address line 1").fill("1 Test Street");
 	await page.getByLabel("City").fill("Testville");
@@ -93,7 +91,6 @@ async function shipTo(page: Page, country: string): Promise<void> {
 	await page.getByLabel("Country (2-letter code)").fill(country);
 	await page.getByRole("button", { name: "Save address" }).click();
 	await page.getByText("Saved.").waitFor();
-	if (!MONEY_RULES) return;
 	await page.getByRole("radio", { name: /^Standard/ }).check();
 	await page.getByText("Shipping by Standard.").waitFor();
 }
@@ -172,7 +169,7 @@ describe.skipIf(NO_BROWSER)("storefront", () => {
 		expect((await fetch(`${shop.url}/api/nope`)).headers.get("content-type")).toContain("application/json");
 	});
 
-	it.skipIf(!MONEY_RULES)(
+	it(
 		"customer journey: browse, pick a variant, add to cart, apply a code, choose shipping, check out, see the " +
 			"order and its notification, request a return",
 		journey("customer", async () => {
@@ -383,7 +380,7 @@ describe.skipIf(NO_BROWSER)("admin console", () => {
 		}),
 	);
 
-	it.skipIf(!MONEY_RULES)(
+	it(
 		"admin journey: receive the customer's return",
 		journey("admin-return", async () => {
 			const product = await createSizedProduct(unique("Return Boots"), 5);
@@ -408,7 +405,7 @@ describe.skipIf(NO_BROWSER)("admin console", () => {
 		}),
 	);
 
-	it.skipIf(!MONEY_RULES)(
+	it(
 		"admin journey: a discount code, a shipping method and a tax rate made in the console hold over the API",
 		journey("admin-money", async () => {
 			const page = await newPage();

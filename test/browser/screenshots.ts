@@ -3,14 +3,11 @@
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Page } from "playwright-core";
-import { API_ROUTES } from "../../services/api/routes";
-import { hasMoneyRules, launchBrowser } from "../support/browser";
+import { launchBrowser } from "../support/browser";
 import { client } from "../support/http";
 import { startShop } from "../support/shop";
 
 const OUT = resolve("docs/screenshots");
-/** With issue 13's routes, the cart also carries a code, an address and a shipping method, and the console's pages. */
-const MONEY_RULES = hasMoneyRules(Object.values(API_ROUTES).flatMap(r => Object.keys(r.aliases)));
 const ADMIN = { email: "admin@example.com", password: "screenshots-admin" };
 const CUSTOMER = { email: "ada@example.com", password: "correct-horse-battery", name: "Ada Lovelace" };
 
@@ -57,24 +54,22 @@ async function main(): Promise<void> {
 			{ variantId: jacket.body.variants[0].id, quantity: 2 },
 			{ token },
 		);
-		if (MONEY_RULES) {
-			const promo = { code: "WELCOME10", type: "PERCENTAGE", value: 10, active: true };
-			await http.post("/api/promotions", promo, { token: admin.token });
-			await http.post(`/api/carts/${cart.body.id}/discounts`, { code: "welcome10" }, { token });
-			const address = { line1: "12 St James's Square", city: "London", postalCode: "SW1Y 4JH", country: "GB" };
-			await http.patch(`/api/carts/${cart.body.id}`, { shippingAddress: address }, { token });
-			const methods = await http.get<{ id: string; name: string }[]>(`/api/carts/${cart.body.id}/shipping-methods`, {
-				token,
-			});
-			const standard = methods.body.find(m => m.name === "Standard");
-			if (standard) await http.patch(`/api/carts/${cart.body.id}`, { shippingMethodId: standard.id }, { token });
-			await http.patch(`/api/orders/${order.body.id}/status`, { status: "SHIPPED" }, { token: admin.token });
-			await http.post(
-				`/api/orders/${order.body.id}/returns`,
-				{ items: [{ variantId: jacket.body.variants[1].id, quantity: 1 }], reason: "Too big" },
-				{ token },
-			);
-		}
+		const promo = { code: "WELCOME10", type: "PERCENTAGE", value: 10, active: true };
+		await http.post("/api/promotions", promo, { token: admin.token });
+		await http.post(`/api/carts/${cart.body.id}/discounts`, { code: "welcome10" }, { token });
+		const address = { line1: "12 St James's Square", city: "London", postalCode: "SW1Y 4JH", country: "GB" };
+		await http.patch(`/api/carts/${cart.body.id}`, { shippingAddress: address }, { token });
+		const methods = await http.get<{ id: string; name: string }[]>(`/api/carts/${cart.body.id}/shipping-methods`, {
+			token,
+		});
+		const standard = methods.body.find(m => m.name === "Standard");
+		if (standard) await http.patch(`/api/carts/${cart.body.id}`, { shippingMethodId: standard.id }, { token });
+		await http.patch(`/api/orders/${order.body.id}/status`, { status: "SHIPPED" }, { token: admin.token });
+		await http.post(
+			`/api/orders/${order.body.id}/returns`,
+			{ items: [{ variantId: jacket.body.variants[1].id, quantity: 1 }], reason: "Too big" },
+			{ token },
+		);
 
 		const desktop = await browser.newPage();
 		await shoot(desktop, "catalogue", `${shop.url}/`, "Catalogue");
@@ -101,12 +96,10 @@ async function main(): Promise<void> {
 		await shoot(adminPage, "admin-products", `${shop.url}/admin/products`, "New product");
 		await shoot(adminPage, "admin-product", `${shop.url}/admin/products/${jacket.body.id}`, "available");
 		await shoot(adminPage, "admin-orders", `${shop.url}/admin/orders`, order.body.id.slice(0, 8));
-		if (MONEY_RULES) {
-			await shoot(adminPage, "admin-returns", `${shop.url}/admin/returns`, "Too big");
-			await shoot(adminPage, "admin-promotions", `${shop.url}/admin/promotions`, "WELCOME10");
-			await shoot(adminPage, "admin-shipping", `${shop.url}/admin/shipping`, "Standard");
-			await shoot(adminPage, "admin-tax", `${shop.url}/admin/tax`, "DE");
-		}
+		await shoot(adminPage, "admin-returns", `${shop.url}/admin/returns`, "Too big");
+		await shoot(adminPage, "admin-promotions", `${shop.url}/admin/promotions`, "WELCOME10");
+		await shoot(adminPage, "admin-shipping", `${shop.url}/admin/shipping`, "Standard");
+		await shoot(adminPage, "admin-tax", `${shop.url}/admin/tax`, "DE");
 		if (browser.errors.length) throw new Error(`console errors: ${browser.errors.join("; ")}`);
 	} finally {
 		await browser.close();

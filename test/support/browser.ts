@@ -85,13 +85,3 @@ export async function withScreenshots(name: string, pages: () => Page[], journey
 		throw err;
 	}
 }
-
-/**
- * Capability probe: the money rules of issue 13 (discount codes, shipping methods, tax, returns) are routed by the
- * gateway. The journeys that need them are skipped without; remove the probe once they are in every branch.
- */
-export function hasMoneyRules(aliases: string[]): boolean {
-	return ["POST /carts/:id/discounts", "GET /carts/:id/shipping-methods", "POST /orders/:id/returns"].every(a =>
-		aliases.includes(a),
-	);
-}
