@@ -313,6 +313,228 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/promotions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every discount code
+         * @description Admin only.
+         */
+        get: operations["promotions_list"];
+        put?: never;
+        /**
+         * Create a discount code
+         * @description Admin only.
+         */
+        post: operations["promotions_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/promotions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A discount code
+         * @description Admin only.
+         */
+        get: operations["promotions_get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a discount code
+         * @description Admin only.
+         */
+        delete: operations["promotions_remove"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a discount code
+         * @description Admin only.
+         */
+        patch: operations["promotions_update"];
+        trace?: never;
+    };
+    "/api/shipping-methods": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every shipping method
+         * @description Admin only.
+         */
+        get: operations["shipping_listMethods"];
+        put?: never;
+        /**
+         * Create a shipping method
+         * @description Admin only.
+         */
+        post: operations["shipping_createMethod"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/shipping-methods/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a shipping method
+         * @description Admin only.
+         */
+        delete: operations["shipping_removeMethod"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a shipping method
+         * @description Admin only.
+         */
+        patch: operations["shipping_updateMethod"];
+        trace?: never;
+    };
+    "/api/tax-rates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every tax rate
+         * @description Admin only.
+         */
+        get: operations["shipping_listRates"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tax-rates/{country}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set a country's tax rate
+         * @description Admin only.
+         */
+        put: operations["shipping_putRate"];
+        post?: never;
+        /**
+         * Delete a country's tax rate
+         * @description Admin only.
+         */
+        delete: operations["shipping_removeRate"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/orders/{id}/returns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An order's returns */
+        get: operations["orders_returns"];
+        put?: never;
+        /** Request a return of part of a shipped order */
+        post: operations["orders_requestReturn"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/returns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every return, newest first (admin)
+         * @description Admin only.
+         */
+        get: operations["orders_listReturns"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/returns/{id}/receive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Receive a return: stock back, refund
+         * @description Admin only.
+         */
+        post: operations["orders_receiveReturn"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/returns/{id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reject a return
+         * @description Admin only.
+         */
+        post: operations["orders_rejectReturn"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/carts": {
         parameters: {
             query?: never;
@@ -368,7 +590,7 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * Set a cart's email and shipping address
+         * Set a cart's email, shipping address and shipping method
          * @description A guest may call it; with a token it acts for that user.
          */
         patch: operations["carts_update"];
@@ -416,6 +638,66 @@ export interface paths {
          * @description A guest may call it; with a token it acts for that user.
          */
         patch: operations["carts_updateItem"];
+        trace?: never;
+    };
+    "/api/carts/{id}/discounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Apply a discount code to a cart (replacing its code)
+         * @description A guest may call it; with a token it acts for that user.
+         */
+        post: operations["carts_applyDiscount"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/carts/{id}/discounts/{code}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove the cart's discount code
+         * @description A guest may call it; with a token it acts for that user.
+         */
+        delete: operations["carts_removeDiscount"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/carts/{id}/shipping-methods": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The shipping methods for the cart's country, priced for this cart
+         * @description A guest may call it; with a token it acts for that user.
+         */
+        get: operations["carts_shippingMethods"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/carts/{id}/claim": {
@@ -696,11 +978,11 @@ export interface components {
             /** @description Minor units of the currency (cents). */
             lineTotal: number;
             /** @description Minor units of the currency (cents). */
-            discount?: number;
+            discount: number;
             /** @description Minor units of the currency (cents). */
-            tax?: number;
+            tax: number;
             /** @description Minor units of the currency (cents). */
-            total?: number;
+            total: number;
         };
         Order: {
             id: string;
@@ -711,15 +993,15 @@ export interface components {
             currency: string;
             /** @description Minor units of the currency (cents). */
             total: number;
-            totals?: components["schemas"]["Totals"];
-            discountCode?: string | null;
-            discount?: components["schemas"]["DiscountRule"] | null;
-            shippingMethod?: components["schemas"]["ShippingCharge"] | null;
-            taxRate?: components["schemas"]["TaxRule"] | null;
+            totals: components["schemas"]["Totals"];
+            discountCode: string | null;
+            discount: components["schemas"]["DiscountRule"] | null;
+            shippingMethod: components["schemas"]["ShippingCharge"] | null;
+            taxRate: components["schemas"]["TaxRule"] | null;
             /** Format: date-time */
-            shippedAt?: string | null;
+            shippedAt: string | null;
             /** Format: date-time */
-            deliveredAt?: string | null;
+            deliveredAt: string | null;
             shippingAddress: components["schemas"]["Address"] | null;
             failureReason: string | null;
             /** Format: date-time */
@@ -817,6 +1099,12 @@ export interface components {
             quantity: number;
             /** @description Minor units of the currency (cents). */
             lineTotal: number;
+            /** @description Minor units of the currency (cents). */
+            discount: number;
+            /** @description Minor units of the currency (cents). */
+            tax: number;
+            /** @description Minor units of the currency (cents). */
+            total: number;
             available: number;
         };
         Cart: {
@@ -828,6 +1116,12 @@ export interface components {
             email: string | null;
             items: components["schemas"]["CartItem"][];
             shippingAddress: components["schemas"]["Address"] | null;
+            discountCode: string | null;
+            shippingMethodId: string | null;
+            /** @description Why the cart's code does not apply now (DISCOUNT_NOT_APPLICABLE reasons); absent when it does. */
+            discountProblem?: string;
+            /** @description SHIPPING_NOT_AVAILABLE when the chosen method no longer fits. */
+            shippingProblem?: string;
             totals: components["schemas"]["Totals"];
             orderId: string | null;
             /** Format: date-time */
@@ -3823,6 +4117,2193 @@ export interface operations {
             };
         };
     };
+    promotions_list: {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+                active?: boolean;
+                code?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every discount code */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        rows: components["schemas"]["Promotion"][];
+                        total: number;
+                        page: number;
+                        pageSize: number;
+                        totalPages: number;
+                    };
+                };
+            };
+            /** @description Not signed in, or a bad or expired token: UNAUTHORIZED, INVALID_TOKEN, TOKEN_EXPIRED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "UNAUTHORIZED" | "INVALID_TOKEN" | "TOKEN_EXPIRED";
+                    };
+                };
+            };
+            /** @description Not allowed: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "FORBIDDEN";
+                    };
+                };
+            };
+            /** @description Invalid input: VALIDATION_ERROR */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "VALIDATION_ERROR";
+                    };
+                };
+            };
+            /** @description Too many requests (Retry-After): TOO_MANY_REQUESTS */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected failure: INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description Unavailable, try again (Retry-After): SERVICE_UNAVAILABLE, STORAGE_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "SERVICE_UNAVAILABLE" | "STORAGE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    promotions_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    code: string;
+                    /** @enum {unknown} */
+                    type: "PERCENTAGE" | "FIXED" | "FREE_SHIPPING";
+                    value?: number | null;
+                    currency?: string | null;
+                    minSubtotal?: number | null;
+                    startsAt?: string | null;
+                    endsAt?: string | null;
+                    usageLimit?: number | null;
+                    perCustomerLimit?: number | null;
+                    active: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Create a discount code */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Promotion"];
+                };
+            };
+            /** @description Bad request: INVALID_JSON, INVALID_BODY */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "INVALID_JSON" | "INVALID_BODY";
+                    };
+                };
+            };
+            /** @description Not signed in, or a bad or expired token: UNAUTHORIZED, INVALID_TOKEN, TOKEN_EXPIRED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "UNAUTHORIZED" | "INVALID_TOKEN" | "TOKEN_EXPIRED";
+                    };
+                };
+            };
+            /** @description Not allowed: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "FORBIDDEN";
+                    };
+                };
+            };
+            /** @description Conflict: CODE_TAKEN */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "CODE_TAKEN";
+                    };
+                };
+            };
+            /** @description Body too large: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description Unsupported body encoding: UNSUPPORTED_ENCODING, UNSUPPORTED_CHARSET */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "UNSUPPORTED_ENCODING" | "UNSUPPORTED_CHARSET";
+                    };
+                };
+            };
+            /** @description Invalid input: VALIDATION_ERROR */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "VALIDATION_ERROR";
+                    };
+                };
+            };
+            /** @description Too many requests (Retry-After): TOO_MANY_REQUESTS */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected failure: INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description Unavailable, try again (Retry-After): SERVICE_UNAVAILABLE, STORAGE_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "SERVICE_UNAVAILABLE" | "STORAGE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    promotions_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A discount code */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Promotion"];
+                };
+            };
+            /** @description Bad request: UNABLE_DECODE_PARAM */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "UNABLE_DECODE_PARAM";
+                    };
+                };
+            };
+            /** @description Not signed in, or a bad or expired token: UNAUTHORIZED, INVALID_TOKEN, TOKEN_EXPIRED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "UNAUTHORIZED" | "INVALID_TOKEN" | "TOKEN_EXPIRED";
+                    };
+                };
+            };
+            /** @description Not allowed: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "FORBIDDEN";
+                    };
+                };
+            };
+            /** @description Not found: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "NOT_FOUND";
+                    };
+                };
+            };
+            /** @description Invalid input: VALIDATION_ERROR */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "VALIDATION_ERROR";
+                    };
+                };
+            };
+            /** @description Too many requests (Retry-After): TOO_MANY_REQUESTS */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected failure: INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description Unavailable, try again (Retry-After): SERVICE_UNAVAILABLE, STORAGE_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "SERVICE_UNAVAILABLE" | "STORAGE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    promotions_remove: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Delete a discount code */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Promotion"];
+                };
+            };
+            /** @description Bad request: UNABLE_DECODE_PARAM */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "UNABLE_DECODE_PARAM";
+                    };
+                };
+            };
+            /** @description Not signed in, or a bad or expired token: UNAUTHORIZED, INVALID_TOKEN, TOKEN_EXPIRED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "UNAUTHORIZED" | "INVALID_TOKEN" | "TOKEN_EXPIRED";
+                    };
+                };
+            };
+            /** @description Not allowed: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "FORBIDDEN";
+                    };
+                };
+            };
+            /** @description Not found: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "NOT_FOUND";
+                    };
+                };
+            };
+            /** @description Invalid input: VALIDATION_ERROR */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "VALIDATION_ERROR";
+                    };
+                };
+            };
+            /** @description Too many requests (Retry-After): TOO_MANY_REQUESTS */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected failure: INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description Unavailable, try again (Retry-After): SERVICE_UNAVAILABLE, STORAGE_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "SERVICE_UNAVAILABLE" | "STORAGE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    promotions_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    code?: string;
+                    /** @enum {unknown} */
+                    type?: "PERCENTAGE" | "FIXED" | "FREE_SHIPPING";
+                    value?: number | null;
+                    currency?: string | null;
+                    minSubtotal?: number | null;
+                    startsAt?: string | null;
+                    endsAt?: string | null;
+                    usageLimit?: number | null;
+                    perCustomerLimit?: number | null;
+                    active?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Change a discount code */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Promotion"];
+                };
+            };
+            /** @description Bad request: UNABLE_DECODE_PARAM, INVALID_JSON, INVALID_BODY */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "UNABLE_DECODE_PARAM" | "INVALID_JSON" | "INVALID_BODY";
+                    };
+                };
+            };
+            /** @description Not signed in, or a bad or expired token: UNAUTHORIZED, INVALID_TOKEN, TOKEN_EXPIRED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "UNAUTHORIZED" | "INVALID_TOKEN" | "TOKEN_EXPIRED";
+                    };
+                };
+            };
+            /** @description Not allowed: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "FORBIDDEN";
+                    };
+                };
+            };
+            /** @description Not found: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "NOT_FOUND";
+                    };
+                };
+            };
+            /** @description Conflict: CODE_TAKEN */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "CODE_TAKEN";
+                    };
+                };
+            };
+            /** @description Body too large: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description Unsupported body encoding: UNSUPPORTED_ENCODING, UNSUPPORTED_CHARSET */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "UNSUPPORTED_ENCODING" | "UNSUPPORTED_CHARSET";
+                    };
+                };
+            };
+            /** @description Invalid input: VALIDATION_ERROR */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "VALIDATION_ERROR";
+                    };
+                };
+            };
+            /** @description Too many requests (Retry-After): TOO_MANY_REQUESTS */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected failure: INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description Unavailable, try again (Retry-After): SERVICE_UNAVAILABLE, STORAGE_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "SERVICE_UNAVAILABLE" | "STORAGE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    shipping_listMethods: {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every shipping method */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        rows: components["schemas"]["ShippingMethod"][];
+                        total: number;
+                        page: number;
+                        pageSize: number;
+                        totalPages: number;
+                    };
+                };
+            };
+            /** @description Not signed in, or a bad or expired token: UNAUTHORIZED, INVALID_TOKEN, TOKEN_EXPIRED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "UNAUTHORIZED" | "INVALID_TOKEN" | "TOKEN_EXPIRED";
+                    };
+                };
+            };
+            /** @description Not allowed: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "FORBIDDEN";
+                    };
+                };
+            };
+            /** @description Invalid input: VALIDATION_ERROR */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "VALIDATION_ERROR";
+                    };
+                };
+            };
+            /** @description Too many requests (Retry-After): TOO_MANY_REQUESTS */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected failure: INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description Unavailable, try again (Retry-After): SERVICE_UNAVAILABLE, STORAGE_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "SERVICE_UNAVAILABLE" | "STORAGE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    shipping_createMethod: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Further checked by the server. */
+                    name: string;
+                    price: number;
+                    currency: string;
+                    countries: string[];
+                    freeOver?: number | null;
+                    active?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Create a shipping method */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShippingMethod"];
+                };
+            };
+            /** @description Bad request: INVALID_JSON, INVALID_BODY */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "INVALID_JSON" | "INVALID_BODY";
+                    };
+                };
+            };
+            /** @description Not signed in, or a bad or expired token: UNAUTHORIZED, INVALID_TOKEN, TOKEN_EXPIRED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "UNAUTHORIZED" | "INVALID_TOKEN" | "TOKEN_EXPIRED";
+                    };
+                };
+            };
+            /** @description Not allowed: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "FORBIDDEN";
+                    };
+                };
+            };
+            /** @description Body too large: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description Unsupported body encoding: UNSUPPORTED_ENCODING, UNSUPPORTED_CHARSET */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "UNSUPPORTED_ENCODING" | "UNSUPPORTED_CHARSET";
+                    };
+                };
+            };
+            /** @description Invalid input: VALIDATION_ERROR */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "VALIDATION_ERROR";
+                    };
+                };
+            };
+            /** @description Too many requests (Retry-After): TOO_MANY_REQUESTS */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected failure: INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description Unavailable, try again (Retry-After): SERVICE_UNAVAILABLE, STORAGE_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "SERVICE_UNAVAILABLE" | "STORAGE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    shipping_removeMethod: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Delete a shipping method */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShippingMethod"];
+                };
+            };
+            /** @description Bad request: UNABLE_DECODE_PARAM */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "UNABLE_DECODE_PARAM";
+                    };
+                };
+            };
+            /** @description Not signed in, or a bad or expired token: UNAUTHORIZED, INVALID_TOKEN, TOKEN_EXPIRED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "UNAUTHORIZED" | "INVALID_TOKEN" | "TOKEN_EXPIRED";
+                    };
+                };
+            };
+            /** @description Not allowed: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "FORBIDDEN";
+                    };
+                };
+            };
+            /** @description Not found: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "NOT_FOUND";
+                    };
+                };
+            };
+            /** @description Invalid input: VALIDATION_ERROR */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "VALIDATION_ERROR";
+                    };
+                };
+            };
+            /** @description Too many requests (Retry-After): TOO_MANY_REQUESTS */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected failure: INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description Unavailable, try again (Retry-After): SERVICE_UNAVAILABLE, STORAGE_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "SERVICE_UNAVAILABLE" | "STORAGE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    shipping_updateMethod: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** @description Further checked by the server. */
+                    name?: string;
+                    price?: number;
+                    currency?: string;
+                    countries?: string[];
+                    freeOver?: number | null;
+                    active?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Change a shipping method */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShippingMethod"];
+                };
+            };
+            /** @description Bad request: UNABLE_DECODE_PARAM, INVALID_JSON, INVALID_BODY */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "UNABLE_DECODE_PARAM" | "INVALID_JSON" | "INVALID_BODY";
+                    };
+                };
+            };
+            /** @description Not signed in, or a bad or expired token: UNAUTHORIZED, INVALID_TOKEN, TOKEN_EXPIRED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "UNAUTHORIZED" | "INVALID_TOKEN" | "TOKEN_EXPIRED";
+                    };
+                };
+            };
+            /** @description Not allowed: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "FORBIDDEN";
+                    };
+                };
+            };
+            /** @description Not found: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "NOT_FOUND";
+                    };
+                };
+            };
+            /** @description Body too large: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description Unsupported body encoding: UNSUPPORTED_ENCODING, UNSUPPORTED_CHARSET */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "UNSUPPORTED_ENCODING" | "UNSUPPORTED_CHARSET";
+                    };
+                };
+            };
+            /** @description Invalid input: VALIDATION_ERROR */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "VALIDATION_ERROR";
+                    };
+                };
+            };
+            /** @description Too many requests (Retry-After): TOO_MANY_REQUESTS */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected failure: INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description Unavailable, try again (Retry-After): SERVICE_UNAVAILABLE, STORAGE_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "SERVICE_UNAVAILABLE" | "STORAGE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    shipping_listRates: {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every tax rate */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        rows: components["schemas"]["TaxRate"][];
+                        total: number;
+                        page: number;
+                        pageSize: number;
+                        totalPages: number;
+                    };
+                };
+            };
+            /** @description Not signed in, or a bad or expired token: UNAUTHORIZED, INVALID_TOKEN, TOKEN_EXPIRED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "UNAUTHORIZED" | "INVALID_TOKEN" | "TOKEN_EXPIRED";
+                    };
+                };
+            };
+            /** @description Not allowed: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "FORBIDDEN";
+                    };
+                };
+            };
+            /** @description Invalid input: VALIDATION_ERROR */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "VALIDATION_ERROR";
+                    };
+                };
+            };
+            /** @description Too many requests (Retry-After): TOO_MANY_REQUESTS */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected failure: INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description Unavailable, try again (Retry-After): SERVICE_UNAVAILABLE, STORAGE_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "SERVICE_UNAVAILABLE" | "STORAGE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    shipping_putRate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                country: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    rate: number;
+                    shippingTaxable?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Set a country's tax rate */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaxRate"];
+                };
+            };
+            /** @description Bad request: UNABLE_DECODE_PARAM, INVALID_JSON, INVALID_BODY */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "UNABLE_DECODE_PARAM" | "INVALID_JSON" | "INVALID_BODY";
+                    };
+                };
+            };
+            /** @description Not signed in, or a bad or expired token: UNAUTHORIZED, INVALID_TOKEN, TOKEN_EXPIRED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "UNAUTHORIZED" | "INVALID_TOKEN" | "TOKEN_EXPIRED";
+                    };
+                };
+            };
+            /** @description Not allowed: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "FORBIDDEN";
+                    };
+                };
+            };
+            /** @description Not found: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "NOT_FOUND";
+                    };
+                };
+            };
+            /** @description Body too large: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description Unsupported body encoding: UNSUPPORTED_ENCODING, UNSUPPORTED_CHARSET */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "UNSUPPORTED_ENCODING" | "UNSUPPORTED_CHARSET";
+                    };
+                };
+            };
+            /** @description Invalid input: VALIDATION_ERROR */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "VALIDATION_ERROR";
+                    };
+                };
+            };
+            /** @description Too many requests (Retry-After): TOO_MANY_REQUESTS */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected failure: INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description Unavailable, try again (Retry-After): SERVICE_UNAVAILABLE, STORAGE_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "SERVICE_UNAVAILABLE" | "STORAGE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    shipping_removeRate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                country: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Delete a country's tax rate */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaxRate"];
+                };
+            };
+            /** @description Bad request: UNABLE_DECODE_PARAM */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "UNABLE_DECODE_PARAM";
+                    };
+                };
+            };
+            /** @description Not signed in, or a bad or expired token: UNAUTHORIZED, INVALID_TOKEN, TOKEN_EXPIRED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "UNAUTHORIZED" | "INVALID_TOKEN" | "TOKEN_EXPIRED";
+                    };
+                };
+            };
+            /** @description Not allowed: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "FORBIDDEN";
+                    };
+                };
+            };
+            /** @description Not found: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "NOT_FOUND";
+                    };
+                };
+            };
+            /** @description Invalid input: VALIDATION_ERROR */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "VALIDATION_ERROR";
+                    };
+                };
+            };
+            /** @description Too many requests (Retry-After): TOO_MANY_REQUESTS */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected failure: INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description Unavailable, try again (Retry-After): SERVICE_UNAVAILABLE, STORAGE_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "SERVICE_UNAVAILABLE" | "STORAGE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    orders_returns: {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description An order's returns */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        rows: components["schemas"]["Return"][];
+                        total: number;
+                        page: number;
+                        pageSize: number;
+                        totalPages: number;
+                    };
+                };
+            };
+            /** @description Bad request: UNABLE_DECODE_PARAM */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "UNABLE_DECODE_PARAM";
+                    };
+                };
+            };
+            /** @description Not signed in, or a bad or expired token: UNAUTHORIZED, INVALID_TOKEN, TOKEN_EXPIRED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "UNAUTHORIZED" | "INVALID_TOKEN" | "TOKEN_EXPIRED";
+                    };
+                };
+            };
+            /** @description Not found: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "NOT_FOUND";
+                    };
+                };
+            };
+            /** @description Invalid input: VALIDATION_ERROR */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "VALIDATION_ERROR";
+                    };
+                };
+            };
+            /** @description Too many requests (Retry-After): TOO_MANY_REQUESTS */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected failure: INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description Unavailable, try again (Retry-After): SERVICE_UNAVAILABLE, STORAGE_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "SERVICE_UNAVAILABLE" | "STORAGE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    orders_requestReturn: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    items: {
+                        variantId: string;
+                        quantity: number;
+                    }[];
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Request a return of part of a shipped order */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Return"];
+                };
+            };
+            /** @description Bad request: UNABLE_DECODE_PARAM, INVALID_JSON, INVALID_BODY */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "UNABLE_DECODE_PARAM" | "INVALID_JSON" | "INVALID_BODY";
+                    };
+                };
+            };
+            /** @description Not signed in, or a bad or expired token: UNAUTHORIZED, INVALID_TOKEN, TOKEN_EXPIRED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "UNAUTHORIZED" | "INVALID_TOKEN" | "TOKEN_EXPIRED";
+                    };
+                };
+            };
+            /** @description Not found: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "NOT_FOUND";
+                    };
+                };
+            };
+            /** @description Body too large: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description Unsupported body encoding: UNSUPPORTED_ENCODING, UNSUPPORTED_CHARSET */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "UNSUPPORTED_ENCODING" | "UNSUPPORTED_CHARSET";
+                    };
+                };
+            };
+            /** @description Invalid input: VALIDATION_ERROR, RETURN_NOT_ALLOWED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "VALIDATION_ERROR" | "RETURN_NOT_ALLOWED";
+                    };
+                };
+            };
+            /** @description Too many requests (Retry-After): TOO_MANY_REQUESTS */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected failure: INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description Unavailable, try again (Retry-After): SERVICE_UNAVAILABLE, STORAGE_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "SERVICE_UNAVAILABLE" | "STORAGE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    orders_listReturns: {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+                status?: "REQUESTED" | "RECEIVED" | "REJECTED";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every return, newest first (admin) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        rows: components["schemas"]["Return"][];
+                        total: number;
+                        page: number;
+                        pageSize: number;
+                        totalPages: number;
+                    };
+                };
+            };
+            /** @description Not signed in, or a bad or expired token: UNAUTHORIZED, INVALID_TOKEN, TOKEN_EXPIRED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "UNAUTHORIZED" | "INVALID_TOKEN" | "TOKEN_EXPIRED";
+                    };
+                };
+            };
+            /** @description Not allowed: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "FORBIDDEN";
+                    };
+                };
+            };
+            /** @description Invalid input: VALIDATION_ERROR */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "VALIDATION_ERROR";
+                    };
+                };
+            };
+            /** @description Too many requests (Retry-After): TOO_MANY_REQUESTS */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected failure: INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description Unavailable, try again (Retry-After): SERVICE_UNAVAILABLE, STORAGE_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "SERVICE_UNAVAILABLE" | "STORAGE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    orders_receiveReturn: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Receive a return: stock back, refund */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Return"];
+                };
+            };
+            /** @description Bad request: UNABLE_DECODE_PARAM */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "UNABLE_DECODE_PARAM";
+                    };
+                };
+            };
+            /** @description Not signed in, or a bad or expired token: UNAUTHORIZED, INVALID_TOKEN, TOKEN_EXPIRED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "UNAUTHORIZED" | "INVALID_TOKEN" | "TOKEN_EXPIRED";
+                    };
+                };
+            };
+            /** @description Not allowed: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "FORBIDDEN";
+                    };
+                };
+            };
+            /** @description Not found: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "NOT_FOUND";
+                    };
+                };
+            };
+            /** @description Conflict: INVALID_TRANSITION */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "INVALID_TRANSITION";
+                    };
+                };
+            };
+            /** @description Body too large: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description Invalid input: VALIDATION_ERROR */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "VALIDATION_ERROR";
+                    };
+                };
+            };
+            /** @description Too many requests (Retry-After): TOO_MANY_REQUESTS */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected failure: INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description Unavailable, try again (Retry-After): SERVICE_UNAVAILABLE, STORAGE_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "SERVICE_UNAVAILABLE" | "STORAGE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    orders_rejectReturn: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Reject a return */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Return"];
+                };
+            };
+            /** @description Bad request: UNABLE_DECODE_PARAM */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "UNABLE_DECODE_PARAM";
+                    };
+                };
+            };
+            /** @description Not signed in, or a bad or expired token: UNAUTHORIZED, INVALID_TOKEN, TOKEN_EXPIRED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "UNAUTHORIZED" | "INVALID_TOKEN" | "TOKEN_EXPIRED";
+                    };
+                };
+            };
+            /** @description Not allowed: FORBIDDEN */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "FORBIDDEN";
+                    };
+                };
+            };
+            /** @description Not found: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "NOT_FOUND";
+                    };
+                };
+            };
+            /** @description Conflict: INVALID_TRANSITION */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "INVALID_TRANSITION";
+                    };
+                };
+            };
+            /** @description Body too large: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description Invalid input: VALIDATION_ERROR */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "VALIDATION_ERROR";
+                    };
+                };
+            };
+            /** @description Too many requests (Retry-After): TOO_MANY_REQUESTS */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected failure: INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description Unavailable, try again (Retry-After): SERVICE_UNAVAILABLE, STORAGE_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "SERVICE_UNAVAILABLE" | "STORAGE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
     carts_create: {
         parameters: {
             query?: never;
@@ -3842,6 +6323,7 @@ export interface operations {
                         postalCode: string;
                         country: string;
                     };
+                    shippingMethodId?: string | null;
                 };
             };
         };
@@ -4157,11 +6639,12 @@ export interface operations {
                         postalCode: string;
                         country: string;
                     };
+                    shippingMethodId?: string | null;
                 };
             };
         };
         responses: {
-            /** @description Set a cart's email and shipping address */
+            /** @description Set a cart's email, shipping address and shipping method */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4242,7 +6725,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input: VALIDATION_ERROR, UNKNOWN_PRODUCT, VARIANT_REQUIRED, MIXED_CURRENCY, TOO_MANY_LINES, QUANTITY_TOO_LARGE */
+            /** @description Invalid input: VALIDATION_ERROR, UNKNOWN_PRODUCT, VARIANT_REQUIRED, MIXED_CURRENCY, TOO_MANY_LINES, QUANTITY_TOO_LARGE, SHIPPING_REQUIRED, SHIPPING_NOT_AVAILABLE */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4250,7 +6733,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {unknown} */
-                        type?: "VALIDATION_ERROR" | "UNKNOWN_PRODUCT" | "VARIANT_REQUIRED" | "MIXED_CURRENCY" | "TOO_MANY_LINES" | "QUANTITY_TOO_LARGE";
+                        type?: "VALIDATION_ERROR" | "UNKNOWN_PRODUCT" | "VARIANT_REQUIRED" | "MIXED_CURRENCY" | "TOO_MANY_LINES" | "QUANTITY_TOO_LARGE" | "SHIPPING_REQUIRED" | "SHIPPING_NOT_AVAILABLE";
                     };
                 };
             };
@@ -4710,6 +7193,379 @@ export interface operations {
             };
         };
     };
+    carts_applyDiscount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    code: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Apply a discount code to a cart (replacing its code) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Cart"];
+                };
+            };
+            /** @description Bad request: UNABLE_DECODE_PARAM, INVALID_JSON, INVALID_BODY */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "UNABLE_DECODE_PARAM" | "INVALID_JSON" | "INVALID_BODY";
+                    };
+                };
+            };
+            /** @description Not signed in, or a bad or expired token: INVALID_TOKEN, TOKEN_EXPIRED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "INVALID_TOKEN" | "TOKEN_EXPIRED";
+                    };
+                };
+            };
+            /** @description Not found: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "NOT_FOUND";
+                    };
+                };
+            };
+            /** @description Conflict: CHECKOUT_IN_PROGRESS, CART_COMPLETED, CART_CHANGED */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "CHECKOUT_IN_PROGRESS" | "CART_COMPLETED" | "CART_CHANGED";
+                    };
+                };
+            };
+            /** @description Body too large: PAYLOAD_TOO_LARGE */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "PAYLOAD_TOO_LARGE";
+                    };
+                };
+            };
+            /** @description Unsupported body encoding: UNSUPPORTED_ENCODING, UNSUPPORTED_CHARSET */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "UNSUPPORTED_ENCODING" | "UNSUPPORTED_CHARSET";
+                    };
+                };
+            };
+            /** @description Invalid input: VALIDATION_ERROR, DISCOUNT_NOT_APPLICABLE */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "VALIDATION_ERROR" | "DISCOUNT_NOT_APPLICABLE";
+                    };
+                };
+            };
+            /** @description Too many requests (Retry-After): TOO_MANY_REQUESTS */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected failure: INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description Unavailable, try again (Retry-After): SERVICE_UNAVAILABLE, STORAGE_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "SERVICE_UNAVAILABLE" | "STORAGE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    carts_removeDiscount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Remove the cart's discount code */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Cart"];
+                };
+            };
+            /** @description Bad request: UNABLE_DECODE_PARAM */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "UNABLE_DECODE_PARAM";
+                    };
+                };
+            };
+            /** @description Not signed in, or a bad or expired token: INVALID_TOKEN, TOKEN_EXPIRED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "INVALID_TOKEN" | "TOKEN_EXPIRED";
+                    };
+                };
+            };
+            /** @description Not found: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "NOT_FOUND";
+                    };
+                };
+            };
+            /** @description Conflict: CHECKOUT_IN_PROGRESS, CART_COMPLETED, CART_CHANGED */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "CHECKOUT_IN_PROGRESS" | "CART_COMPLETED" | "CART_CHANGED";
+                    };
+                };
+            };
+            /** @description Invalid input: VALIDATION_ERROR */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "VALIDATION_ERROR";
+                    };
+                };
+            };
+            /** @description Too many requests (Retry-After): TOO_MANY_REQUESTS */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected failure: INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description Unavailable, try again (Retry-After): SERVICE_UNAVAILABLE, STORAGE_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "SERVICE_UNAVAILABLE" | "STORAGE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
+    carts_shippingMethods: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The shipping methods for the cart's country, priced for this cart */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShippingOption"][];
+                };
+            };
+            /** @description Bad request: UNABLE_DECODE_PARAM */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "UNABLE_DECODE_PARAM";
+                    };
+                };
+            };
+            /** @description Not signed in, or a bad or expired token: INVALID_TOKEN, TOKEN_EXPIRED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "INVALID_TOKEN" | "TOKEN_EXPIRED";
+                    };
+                };
+            };
+            /** @description Not found: NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "NOT_FOUND";
+                    };
+                };
+            };
+            /** @description Invalid input: VALIDATION_ERROR, SHIPPING_REQUIRED */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "VALIDATION_ERROR" | "SHIPPING_REQUIRED";
+                    };
+                };
+            };
+            /** @description Too many requests (Retry-After): TOO_MANY_REQUESTS */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "TOO_MANY_REQUESTS";
+                    };
+                };
+            };
+            /** @description Unexpected failure: INTERNAL_ERROR */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "INTERNAL_ERROR";
+                    };
+                };
+            };
+            /** @description Unavailable, try again (Retry-After): SERVICE_UNAVAILABLE, STORAGE_UNAVAILABLE */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        type?: "SERVICE_UNAVAILABLE" | "STORAGE_UNAVAILABLE";
+                    };
+                };
+            };
+        };
+    };
     carts_claim: {
         parameters: {
             query?: never;
@@ -4954,7 +7810,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Invalid input: VALIDATION_ERROR, UNKNOWN_PRODUCT, VARIANT_REQUIRED, MIXED_CURRENCY, QUANTITY_TOO_LARGE, DISCOUNT_NOT_APPLICABLE, SHIPPING_NOT_AVAILABLE, EMPTY_CART */
+            /** @description Invalid input: VALIDATION_ERROR, UNKNOWN_PRODUCT, VARIANT_REQUIRED, MIXED_CURRENCY, QUANTITY_TOO_LARGE, DISCOUNT_NOT_APPLICABLE, SHIPPING_NOT_AVAILABLE, EMPTY_CART, SHIPPING_REQUIRED */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4962,7 +7818,7 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Error"] & {
                         /** @enum {unknown} */
-                        type?: "VALIDATION_ERROR" | "UNKNOWN_PRODUCT" | "VARIANT_REQUIRED" | "MIXED_CURRENCY" | "QUANTITY_TOO_LARGE" | "DISCOUNT_NOT_APPLICABLE" | "SHIPPING_NOT_AVAILABLE" | "EMPTY_CART";
+                        type?: "VALIDATION_ERROR" | "UNKNOWN_PRODUCT" | "VARIANT_REQUIRED" | "MIXED_CURRENCY" | "QUANTITY_TOO_LARGE" | "DISCOUNT_NOT_APPLICABLE" | "SHIPPING_NOT_AVAILABLE" | "EMPTY_CART" | "SHIPPING_REQUIRED";
                     };
                 };
             };

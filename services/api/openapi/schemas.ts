@@ -1,8 +1,7 @@
 /**
  * The shapes of the API's answers as JSON Schema, the components of the OpenAPI document. They follow what clients
  * see in each actor's contract (services/<actor>/contract.ts: ProductView, OrderView, CartView...). Objects stay open
- * (no `additionalProperties: false`): a field added to an answer does not break a client. Fields that issue 13 (money
- * rules) adds to orders and carts are listed but not required until every order carries them.
+ * (no `additionalProperties: false`): a field added to an answer does not break a client.
  */
 import { DELIVERY_STATUSES } from "../../webhooks/delivery-state";
 import { ORDER_STATUSES } from "../../orders/order-state";
@@ -44,23 +43,19 @@ const totals = object({ subtotal: money, discount: money, shipping: money, tax: 
 	"shipping",
 	"tax",
 ]);
-const orderItem = object(
-	{
-		productId: string,
-		variantId: string,
-		sku: string,
-		name: string,
-		options: stringMap,
-		unitPrice: money,
-		quantity: int,
-		lineTotal: money,
-		discount: money,
-		tax: money,
-		total: money,
-	},
-	["discount", "tax", "total"],
-);
-const MONEY_RULES = ["totals", "discountCode", "discount", "shippingMethod", "taxRate", "shippedAt", "deliveredAt"];
+const orderItem = object({
+	productId: string,
+	variantId: string,
+	sku: string,
+	name: string,
+	options: stringMap,
+	unitPrice: money,
+	quantity: int,
+	lineTotal: money,
+	discount: money,
+	tax: money,
+	total: money,
+});
 const promotion = object({
 	id: string,
 	code: string,
@@ -185,28 +180,25 @@ export const SCHEMAS: Record<string, JsonSchema> = {
 	ShippingCharge: object({ id: string, name: string, price: money, freeOver: nullable(money) }),
 	TaxRule: object({ country: string, rate: { type: "integer", description: "Basis points." }, shippingTaxable: bool }),
 	OrderItem: orderItem,
-	Order: object(
-		{
-			id: string,
-			userId: string,
-			status: oneOf(ORDER_STATUSES),
-			items: array(ref("OrderItem")),
-			currency: string,
-			total: money,
-			totals: ref("Totals"),
-			discountCode: nullable(string),
-			discount: nullable(ref("DiscountRule")),
-			shippingMethod: nullable(ref("ShippingCharge")),
-			taxRate: nullable(ref("TaxRule")),
-			shippedAt: nullable(time),
-			deliveredAt: nullable(time),
-			shippingAddress: nullable(ref("Address")),
-			failureReason: nullable(string),
-			createdAt: time,
-			updatedAt: time,
-		},
-		MONEY_RULES,
-	),
+	Order: object({
+		id: string,
+		userId: string,
+		status: oneOf(ORDER_STATUSES),
+		items: array(ref("OrderItem")),
+		currency: string,
+		total: money,
+		totals: ref("Totals"),
+		discountCode: nullable(string),
+		discount: nullable(ref("DiscountRule")),
+		shippingMethod: nullable(ref("ShippingCharge")),
+		taxRate: nullable(ref("TaxRule")),
+		shippedAt: nullable(time),
+		deliveredAt: nullable(time),
+		shippingAddress: nullable(ref("Address")),
+		failureReason: nullable(string),
+		createdAt: time,
+		updatedAt: time,
+	}),
 	Return: object({
 		id: string,
 		orderId: string,
@@ -249,21 +241,34 @@ export const SCHEMAS: Record<string, JsonSchema> = {
 		unitPrice: money,
 		quantity: int,
 		lineTotal: money,
+		discount: money,
+		tax: money,
+		total: money,
 		available: int,
 	}),
-	Cart: object({
-		id: string,
-		userId: nullable(string),
-		status: oneOf(["ACTIVE", "CHECKING_OUT", "COMPLETED", "MERGED"]),
-		currency: string,
-		email: nullable(string),
-		items: array(ref("CartItem")),
-		shippingAddress: nullable(ref("Address")),
-		totals: ref("Totals"),
-		orderId: nullable(string),
-		createdAt: time,
-		updatedAt: time,
-	}),
+	Cart: object(
+		{
+			id: string,
+			userId: nullable(string),
+			status: oneOf(["ACTIVE", "CHECKING_OUT", "COMPLETED", "MERGED"]),
+			currency: string,
+			email: nullable(string),
+			items: array(ref("CartItem")),
+			shippingAddress: nullable(ref("Address")),
+			discountCode: nullable(string),
+			shippingMethodId: nullable(string),
+			discountProblem: {
+				...string,
+				description: "Why the cart's code does not apply now (DISCOUNT_NOT_APPLICABLE reasons); absent when it does.",
+			},
+			shippingProblem: { ...string, description: "SHIPPING_NOT_AVAILABLE when the chosen method no longer fits." },
+			totals: ref("Totals"),
+			orderId: nullable(string),
+			createdAt: time,
+			updatedAt: time,
+		},
+		["discountProblem", "shippingProblem"],
+	),
 	Webhook: webhook,
 	WebhookWithSecret: {
 		allOf: [ref("Webhook"), object({ secret: { type: "string", description: "Shown only by create and rotate." } })],
