@@ -13,6 +13,8 @@ import { startShop, type Shop } from "../support/shop";
 import { client, eventually, type Client, type Response } from "../support/http";
 import type { ApiError, Notification, Order, Page, Payment, Product, User } from "../support/api";
 import type { CartView } from "../../services/carts/contract";
+import type { PromotionView } from "../../services/promotions/contract";
+import type { ShippingMethod, ShippingOption, TaxRateView } from "../../services/shipping/contract";
 
 /**
  * Who may do what over HTTP, which tokens are refused, where secrets come from and that they never reach the log.
@@ -81,6 +83,9 @@ describe("security", () => {
 	let bob: { token: string; user: AuthUser };
 	let annOrderId: string;
 	let productId: string;
+	/** The method Ann's carts ship with (the shop starts unseeded: checkout needs one), and a 10% code. */
+	let shippingMethodId: string;
+	let promotion: PromotionView;
 	const annName = `Ann Ownerson ${run}`;
 	const annStreet = `1 Private Lane ${run}`;
 	const loginUser = { email: `login-${run}@example.com`, password: `login-Pa55-${run}` };
@@ -155,6 +160,32 @@ describe("security", () => {
 		expect(res.status).toBe(201);
 		secrets.add(res.body.secret);
 		return res.body.id;
+	}
+
+	/** A 10% code, active, without limits; its code is upper case. */
+	async function newPromotion(): Promise<PromotionView> {
+		const res = await call<PromotionView>("POST", "/api/promotions", {
+			token: adminToken,
+			body: { code: `sec-${randomBytes(4).toString("hex")}`, type: "PERCENTAGE", value: 10, active: true },
+		});
+		expect(res.status).toBe(201);
+		return res.body;
+	}
+
+	/** A method to every country at 700 USD cents, never free. */
+	async function newShippingMethod(): Promise<ShippingMethod> {
+		const res = await call<ShippingMethod>("POST", "/api/shipping-methods", {
+			token: adminToken,
+			body: { name: `Courier ${randomBytes(3).toString("hex")}`, price: 700, currency: "USD", countries: ["*"] },
+		});
+		expect(res.status).toBe(201);
+		return res.body;
+	}
+
+	/** A tax rate for `country`, for a row that reads or removes it. */
+	async function putRate(country: string): Promise<void> {
+		const res = await call("PUT", `/api/tax-rates/${country}`, { token: adminToken, body: { rate: 2100 } });
+		expect(res.status).toBe(200);
 	}
 
 	async function annOrder(): Promise<string> {
@@ -232,6 +263,8 @@ describe("security", () => {
 		secrets.add(loginUser.password);
 		expect((await call("POST", "/api/auth/register", { body: { ...loginUser, name: "Login User" } })).status).toBe(201);
 		productId = await newProduct();
+		shippingMethodId = (await newShippingMethod()).id;
+		promotion = await newPromotion();
 		annOrderId = await annOrder();
 		// The owner's notifications exist, so "another customer does not see them" means something.
 		await eventually(async () =>
@@ -246,16 +279,30 @@ describe("security", () => {
 		rmSync(dir, { recursive: true, force: true });
 	});
 
-	/** Ann's current cart with a line and her address (the owner data no one else may see). */
-	async function annCart(): Promise<{ id: string; lineId: string }> {
+	/**
+	 * Ann's current cart with a line, her address (the owner data no one else may see) and a shipping method (so it
+	 * can check out); with `discounted`, holding the 10% code too.
+	 */
+	async function annCart(discounted = false): Promise<{ id: string; lineId: string }> {
 		const cart = await call<CartView>("POST", "/api/carts", { token: ann.token, body: {} });
-		const shippingAddress = { line1: annStreet, city: "Springfield", postalCode: "12345", country: "US" };
-		await call("PATCH", `/api/carts/${cart.body.id}`, { token: ann.token, body: { shippingAddress } });
 		const items = await call<CartView>("POST", `/api/carts/${cart.body.id}/items`, {
 			token: ann.token,
 			body: { productId, quantity: 1 },
 		});
 		expect(items.status).toBe(200);
+		const shippingAddress = { line1: annStreet, city: "Springfield", postalCode: "12345", country: "US" };
+		const shipping = await call<CartView>("PATCH", `/api/carts/${cart.body.id}`, {
+			token: ann.token,
+			body: { shippingAddress, shippingMethodId },
+		});
+		expect(shipping.status, JSON.stringify(shipping.body)).toBe(200);
+		if (discounted) {
+			const applied = await call<CartView>("POST", `/api/carts/${cart.body.id}/discounts`, {
+				token: ann.token,
+				body: { code: promotion.code },
+			});
+			expect(applied.status, JSON.stringify(applied.body)).toBe(200);
+		}
 		return { id: cart.body.id, lineId: items.body.items[0].id };
 	}
 	const cartOwner = (role: Role) =>
@@ -433,10 +480,34 @@ describe("security", () => {
 			request: async () => ({ params: { id: (await annCart()).id } }),
 			check: (_role, res: Response<CartView>) => expect(res.body.userId).toBe(ann.user.id),
 		},
+		"POST /carts/:id/discounts": {
+			expected: [404, 200, 404, 404],
+			// Codes are case-insensitive: the cart shows the stored (upper case) one. Ann's current cart collects a
+			// line per row, so its subtotal varies: 10% of whatever it is (multiples of 1200, no rounding).
+			request: async () => ({ params: { id: (await annCart()).id }, body: { code: promotion.code.toLowerCase() } }),
+			check: (_role, res: Response<CartView>) => {
+				expect(res.body).toMatchObject({ userId: ann.user.id, discountCode: promotion.code });
+				expect(res.body.totals.subtotal).toBeGreaterThanOrEqual(1200);
+				expect(res.body.totals.discount).toBe(res.body.totals.subtotal / 10);
+			},
+		},
+		"DELETE /carts/:id/discounts/:code": {
+			expected: [404, 200, 404, 404],
+			request: async () => ({ params: { id: (await annCart(true)).id, code: promotion.code } }),
+			check: (_role, res: Response<CartView>) =>
+				expect(res.body).toMatchObject({ userId: ann.user.id, discountCode: null, totals: { discount: 0 } }),
+		},
+		"GET /carts/:id/shipping-methods": {
+			expected: [404, 200, 404, 404],
+			request: async () => ({ params: { id: (await annCart()).id } }),
+			check: (_role, res: Response<ShippingOption[]>) =>
+				expect(res.body).toContainEqual(expect.objectContaining({ id: shippingMethodId, price: 700 })),
+		},
 		"POST /carts/:id/checkout": {
 			expected: [401, 201, 404, 404],
 			request: async () => ({ params: { id: (await annCart()).id }, body: { paymentToken: "tok_visa" } }),
-			check: (_role, res: Response<Order>) => expect(res.body.userId).toBe(ann.user.id),
+			check: (_role, res: Response<Order & { shippingMethodId?: string; totals?: { shipping: number } }>) =>
+				expect(res.body).toMatchObject({ userId: ann.user.id, totals: { shipping: 700 } }),
 		},
 		"GET /payments": {
 			expected: [401, 200, 404, 200],
@@ -491,6 +562,101 @@ describe("security", () => {
 		};
 	};
 	Object.assign(MATRIX, webhookRows());
+
+	/** Discount codes, shipping methods and tax rates: admins only; the rows that change one use their own. */
+	const pricingRows = (): Record<string, MatrixRow> => {
+		const admin: [number, number, number, number] = [401, 403, 403, 200];
+		type Promo = Response<PromotionView>;
+		type Method = Response<ShippingMethod>;
+		type Rate = Response<TaxRateView>;
+		return {
+			"POST /promotions": {
+				expected: [401, 403, 403, 201],
+				request: () => ({
+					body: {
+						code: `new-${randomBytes(4).toString("hex")}`,
+						type: "FIXED",
+						value: 500,
+						currency: "USD",
+						active: true,
+					},
+				}),
+				check: (_role, res: Promo) => {
+					expect(res.body.code).toMatch(/^NEW-[0-9A-F]{8}$/);
+					expect(res.body).toMatchObject({ type: "FIXED", value: 500, timesUsed: 0 });
+				},
+			},
+			"GET /promotions": {
+				expected: admin,
+				request: () => ({ query: `code=${promotion.code.toLowerCase()}` }),
+				check: (_role, res: Response<Page<PromotionView>>) =>
+					expect(res.body.rows).toMatchObject([{ id: promotion.id, code: promotion.code }]),
+			},
+			"GET /promotions/:id": {
+				expected: admin,
+				request: () => ({ params: { id: promotion.id } }),
+				check: (_role, res: Promo) => expect(res.body).toMatchObject({ id: promotion.id, code: promotion.code }),
+			},
+			"PATCH /promotions/:id": {
+				expected: admin,
+				request: async () => ({ params: { id: (await newPromotion()).id }, body: { active: false, usageLimit: 3 } }),
+				check: (_role, res: Promo) => expect(res.body).toMatchObject({ active: false, usageLimit: 3, value: 10 }),
+			},
+			"DELETE /promotions/:id": {
+				expected: admin,
+				request: async () => ({ params: { id: (await newPromotion()).id } }),
+				check: (_role, res: Promo) => expect(res.body.code).toMatch(/^SEC-/),
+			},
+			"POST /shipping-methods": {
+				expected: [401, 403, 403, 201],
+				request: () => ({
+					body: { name: "Matrix post", price: 350, currency: "USD", countries: ["de", "FR"], freeOver: 9000 },
+				}),
+				check: (_role, res: Method) =>
+					expect(res.body).toMatchObject({ name: "Matrix post", price: 350, countries: ["DE", "FR"], freeOver: 9000 }),
+			},
+			"GET /shipping-methods": {
+				expected: admin,
+				request: () => ({ query: "pageSize=100" }),
+				check: (_role, res: Response<Page<ShippingMethod>>) =>
+					expect(res.body.rows.map(m => m.id)).toContain(shippingMethodId),
+			},
+			"PATCH /shipping-methods/:id": {
+				expected: admin,
+				request: async () => ({ params: { id: (await newShippingMethod()).id }, body: { price: 799, active: false } }),
+				check: (_role, res: Method) => expect(res.body).toMatchObject({ price: 799, active: false }),
+			},
+			"DELETE /shipping-methods/:id": {
+				expected: admin,
+				request: async () => ({ params: { id: (await newShippingMethod()).id } }),
+				check: (_role, res: Method) => expect(res.body.price).toBe(700),
+			},
+			"GET /tax-rates": {
+				expected: admin,
+				request: async () => {
+					await putRate("AT");
+					return { query: "pageSize=100" };
+				},
+				check: (_role, res: Response<Page<TaxRateView>>) =>
+					expect(res.body.rows).toContainEqual(expect.objectContaining({ country: "AT", rate: 2100 })),
+			},
+			"PUT /tax-rates/:country": {
+				expected: admin,
+				request: () => ({ params: { country: "fr" }, body: { rate: 2000, shippingTaxable: true } }),
+				check: (_role, res: Rate) =>
+					expect(res.body).toMatchObject({ country: "FR", rate: 2000, shippingTaxable: true }),
+			},
+			"DELETE /tax-rates/:country": {
+				expected: admin,
+				request: async () => {
+					await putRate("NL");
+					return { params: { country: "NL" } };
+				},
+				check: (_role, res: Rate) => expect(res.body).toMatchObject({ country: "NL", rate: 2100 }),
+			},
+		};
+	};
+	Object.assign(MATRIX, pricingRows());
 
 	describe("authorisation matrix", () => {
 		it("has a row for every endpoint of the API, and no row for an endpoint that does not exist", () => {
