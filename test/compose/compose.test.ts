@@ -171,6 +171,19 @@ describe.skipIf(reason !== null)("the Compose stack", () => {
 				expect(placed.status, JSON.stringify(placed.body)).toBe(201);
 				expect(placed.body.status).toBe("CONFIRMED");
 				expect((await api.get("/api/inventory/seed-book-001")).status).toBe(200);
+				// Priced by the pricing node: the seeded Express method and GB's 20 % on goods and shipping.
+				const shipped = await api.post<Order & { totals: Record<string, number> }>(
+					"/api/orders",
+					{
+						items: [{ productId: "seed-book-001", quantity: 1 }],
+						paymentToken: "tok_visa",
+						shippingMethodId: "seed-express",
+						shippingAddress: { line1: "1 High Street", city: "London", postalCode: "N1 1AA", country: "GB" },
+					},
+					{ token: ann.token },
+				);
+				expect(shipped.status, JSON.stringify(shipped.body)).toBe(201);
+				expect(shipped.body.totals).toEqual({ subtotal: 3999, discount: 0, shipping: 1499, tax: 1100, total: 6598 });
 				await eventually(async () => {
 					const notes = await api.get<Page<Notification>>("/api/notifications", { token: ann.token });
 					return notes.body.rows.some(n => n.type === "order.confirmed" && n.data.orderId === placed.body.id);
