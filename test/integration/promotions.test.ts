@@ -374,6 +374,27 @@ function suite(kind: "memory" | "mariadb" | "postgres") {
 				expect(await release("never-reserved")).toEqual({ orderId: "never-reserved", released: 0 });
 			});
 
+			it("a reserve arriving after its order's release (a call that timed out) holds nothing", async () => {
+				const promo = await create({ usageLimit: 1 });
+				const late = `late-${promo.code}`;
+				expect(await release(late)).toEqual({ orderId: late, released: 0 });
+				expect(await outcome(reserve(promo.code, late, "u1"))).toMatchObject({
+					code: 409,
+					type: "PROMOTION_RELEASED",
+					data: { orderId: late },
+				});
+				// Released while reserves of it are under way: none of them keeps the use.
+				const racing = `race-${promo.code}`;
+				await Promise.all([
+					...Array.from({ length: 5 }, (_, i) => outcome(reserve(promo.code, racing, "u1", i))),
+					release(racing),
+				]);
+				await release(racing);
+				expect(await usesOf(promo.code)).toEqual([]);
+				expect((await get(promo.id)).timesUsed).toBe(0);
+				expect(await reserve(promo.code, `next-${promo.code}`, "u2")).toMatchObject({ code: promo.code });
+			});
+
 			it("reserving again for one order, in turn or at once, holds one use", async () => {
 				const promo = await create({ usageLimit: 3, perCustomerLimit: 3 });
 				const orderId = `twice-${promo.code}`;
