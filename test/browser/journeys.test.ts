@@ -95,6 +95,15 @@ async function shipTo(page: Page, country: string): Promise<void> {
 	await page.getByText("Shipping by Standard.").waitFor();
 }
 
+/** On a phone the page fits the screen's width: nothing to scroll sideways (wide tables scroll in their own box). */
+async function expectFitsWidth(page: Page): Promise<void> {
+	// A string: the tests are compiled without the DOM's types.
+	const [scroll, width] = await page.evaluate<[number, number]>(
+		"[document.documentElement.scrollWidth, window.innerWidth]",
+	);
+	expect(scroll, `${page.url()} is wider than the screen`).toBeLessThanOrEqual(width);
+}
+
 async function register(page: Page, email: string): Promise<void> {
 	await page.getByRole("link", { name: "Register" }).first().click();
 	await page.getByLabel("Name").fill("Browser Customer");
@@ -250,6 +259,7 @@ describe.skipIf(NO_BROWSER)("storefront", () => {
 
 			const page = await newPage(PHONE);
 			await openProduct(page, names[0]);
+			await expectFitsWidth(page);
 			await page.getByRole("spinbutton", { name: "Quantity" }).fill("2");
 			await addToCart(page);
 			await page.reload();
@@ -259,6 +269,7 @@ describe.skipIf(NO_BROWSER)("storefront", () => {
 			await page.getByRole("spinbutton", { name: `Quantity of ${names[0]}` }).fill("3");
 			await page.keyboard.press("Tab");
 			await page.getByRole("link", { name: "Cart (3)" }).waitFor();
+			await expectFitsWidth(page);
 			await page.getByRole("button", { name: "Checkout", exact: true }).click();
 			await page.getByRole("link", { name: "Log in" }).last().click();
 			await page.getByLabel("Email").fill(email);
@@ -268,8 +279,10 @@ describe.skipIf(NO_BROWSER)("storefront", () => {
 			await page.getByRole("link", { name: "Cart (4)" }).waitFor();
 
 			await shipTo(page, "US");
+			await expectFitsWidth(page);
 			await page.getByRole("button", { name: "Place order", exact: true }).click();
 			await page.getByText("Thank you! Your order has been placed.").waitFor();
+			await expectFitsWidth(page);
 			for (const name of names) await page.getByText(name).first().waitFor();
 			const orders = await http.get<{ rows: Order[] }>("/api/orders", { token });
 			expect(orders.body.rows).toHaveLength(1);
@@ -297,6 +310,8 @@ describe.skipIf(NO_BROWSER)("storefront", () => {
 				.click();
 			await page.getByRole("link", { name: "Cart (1)" }).waitFor();
 			await page.getByRole("button", { name: "Checkout", exact: true }).click();
+			await page.getByRole("button", { name: "Place order", exact: true }).click();
+			await page.getByRole("alert").getByText("Save a shipping address and choose a shipping method first.").waitFor();
 			await shipTo(page, "US");
 
 			await page.getByRole("radio", { name: /tok_declined/ }).check();
@@ -381,12 +396,16 @@ describe.skipIf(NO_BROWSER)("admin console", () => {
 	);
 
 	it(
-		"admin journey: receive the customer's return",
+		"admin journey: receive the customer's return, every page of the console on a phone-sized screen",
 		journey("admin-return", async () => {
 			const product = await createSizedProduct(unique("Return Boots"), 5);
 			const variant = product.variants[0];
 			const { token, order } = await orderOverApi(variant.id, 2);
 			await http.patch(`/api/orders/${order.id}/status`, { status: "SHIPPED" }, { token: adminToken });
+			// A code, so that every table of the console has a row to lay out.
+			const code = unique("PHONE").toUpperCase().replace(/-/g, "").slice(0, 20);
+			const promo = { code, type: "FREE_SHIPPING", active: true };
+			expect((await http.post("/api/promotions", promo, { token: adminToken })).status).toBe(201);
 			const ret = await http.post<{ id: string }>(
 				`/api/orders/${order.id}/returns`,
 				{ items: [{ variantId: variant.id, quantity: 1 }], reason: "Wrong size" },
@@ -394,14 +413,31 @@ describe.skipIf(NO_BROWSER)("admin console", () => {
 			);
 			expect(ret.status).toBe(201);
 
-			const page = await newPage();
+			const page = await newPage(PHONE);
 			await adminLogin(page);
+			await expectFitsWidth(page);
 			await page.getByRole("link", { name: "Returns" }).click();
 			const row = page.locator(`tr[data-return="${ret.body.id}"]`);
+			await row.waitFor();
+			await expectFitsWidth(page);
 			await row.getByRole("button", { name: "Receive" }).click();
 			await row.getByText("RECEIVED").waitFor();
 			const stock = await http.get<{ available: number }>(`/api/inventory/${variant.id}`);
 			expect(stock.body.available).toBe(4);
+
+			// The console's other pages fit the phone too.
+			for (const [link, heading] of [
+				["Products", "Products"],
+				["Orders", "Orders"],
+				["Discount codes", "Discount codes"],
+				["Shipping methods", "Shipping methods"],
+				["Tax rates", "Tax rates"],
+			]) {
+				await page.getByRole("link", { name: link, exact: true }).click();
+				await page.getByRole("heading", { name: heading, level: 1 }).waitFor();
+				await page.locator("tbody tr").first().waitFor();
+				await expectFitsWidth(page);
+			}
 		}),
 	);
 

@@ -23,13 +23,22 @@ export function describeError(err: unknown): string {
 			return "An account with this email already exists. Log in instead.";
 		case "DISCOUNT_NOT_APPLICABLE": {
 			const reason = (err.data as { reason?: string } | undefined)?.reason;
-			return `This code cannot be used${reason ? ` (${reason.toLowerCase().replace(/_/g, " ")})` : ""}.`;
+			return `This code cannot be used${reason ? ` (${reasonText(reason)})` : ""}.`;
 		}
+		case "SHIPPING_REQUIRED":
+			return "Save a shipping address and choose a shipping method first.";
+		case "SHIPPING_NOT_AVAILABLE":
+			return "This shipping method does not deliver to your address: choose another one.";
 		case "NOT_FOUND":
 			return err.message || "Not found.";
 		default:
 			return `${err.message}${err.type && err.type !== "HTTP_ERROR" ? ` (${err.type})` : ""}`;
 	}
+}
+
+/** "MIN_SUBTOTAL" as "min subtotal": the shop's reason codes, readable. */
+export function reasonText(reason: string): string {
+	return reason.toLowerCase().replace(/_/g, " ");
 }
 
 export function ErrorBox({ error }: { error: unknown }) {

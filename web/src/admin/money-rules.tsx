@@ -1,16 +1,22 @@
 // Discount codes, shipping methods and tax rates (issue 13's admin routes).
 import { useState } from "preact/hooks";
+import type { Promotion } from "../api/types";
 import { ErrorBox, Field, money, useAction, useAsync } from "../ui";
 import { api } from "./session";
 
 const optionalInt = (v: string) => (v.trim() === "" ? undefined : Math.round(Number(v)));
 const optionalCents = (v: string) => (v.trim() === "" ? undefined : Math.round(Number(v) * 100));
+const PROMOTION_TYPES: { type: Promotion["type"]; label: string }[] = [
+	{ type: "PERCENTAGE", label: "Percentage" },
+	{ type: "FIXED", label: "Fixed amount (USD)" },
+	{ type: "FREE_SHIPPING", label: "Free shipping" },
+];
 
 export function PromotionsPage() {
 	const list = useAsync(() => api.promotions({ pageSize: 100 }), []);
+	const [type, setType] = useState<Promotion["type"]>("PERCENTAGE");
 	const [f, setF] = useState({
 		code: "",
-		type: "PERCENTAGE",
 		value: "",
 		minSubtotal: "",
 		usageLimit: "",
@@ -81,12 +87,12 @@ export function PromotionsPage() {
 				onSubmit={e => {
 					e.preventDefault();
 					const value =
-						f.type === "PERCENTAGE" ? optionalInt(f.value) : f.type === "FIXED" ? optionalCents(f.value) : undefined;
+						type === "PERCENTAGE" ? optionalInt(f.value) : type === "FIXED" ? optionalCents(f.value) : undefined;
 					const body = {
 						code: f.code,
-						type: f.type,
+						type,
 						...(value !== undefined ? { value } : {}),
-						...(f.type === "FIXED" ? { currency: "USD" } : {}),
+						...(type === "FIXED" ? { currency: "USD" } : {}),
 						...(optionalCents(f.minSubtotal) !== undefined ? { minSubtotal: optionalCents(f.minSubtotal) } : {}),
 						...(optionalInt(f.usageLimit) !== undefined ? { usageLimit: optionalInt(f.usageLimit) } : {}),
 						...(optionalInt(f.perCustomer) !== undefined ? { perCustomerLimit: optionalInt(f.perCustomer) } : {}),
@@ -99,10 +105,15 @@ export function PromotionsPage() {
 				<Field label="Code" value={f.code} onInput={set("code")} required pattern="[A-Za-z0-9_\-]{3,32}" />
 				<label class="field">
 					<span>Type</span>
-					<select value={f.type} onChange={e => set("type")(e.currentTarget.value)}>
-						<option value="PERCENTAGE">Percentage</option>
-						<option value="FIXED">Fixed amount (USD)</option>
-						<option value="FREE_SHIPPING">Free shipping</option>
+					<select
+						value={type}
+						onChange={e => setType(PROMOTION_TYPES.find(t => t.type === e.currentTarget.value)?.type ?? type)}
+					>
+						{PROMOTION_TYPES.map(t => (
+							<option key={t.type} value={t.type}>
+								{t.label}
+							</option>
+						))}
 					</select>
 				</label>
 				<Field label="Value (% or $)" type="number" min="0" step="0.01" value={f.value} onInput={set("value")} />

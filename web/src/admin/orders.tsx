@@ -1,9 +1,9 @@
 import { useState } from "preact/hooks";
-import type { Order, OrderReturn } from "../api/types";
+import type { Order, OrderReturn, OrderStatus } from "../api/types";
 import { ErrorBox, Field, StatusBadge, money, useAction, useAsync } from "../ui";
 import { api } from "./session";
 
-const ORDER_STATUSES = [
+const ORDER_STATUSES: OrderStatus[] = [
 	"PENDING",
 	"CONFIRMED",
 	"FAILED",
@@ -13,6 +13,12 @@ const ORDER_STATUSES = [
 	"PARTIALLY_RETURNED",
 	"RETURNED",
 ];
+const RETURN_STATUSES: OrderReturn["status"][] = ["REQUESTED", "RECEIVED", "REJECTED"];
+
+/** The filter a select's value names: one of `known`, or none ("" is "any"). */
+function filterOf<T extends string>(known: T[], value: string): T | undefined {
+	return known.find(k => k === value);
+}
 
 function OrderRow({ order }: { order: Order }) {
 	const [o, setO] = useState(order);
@@ -46,7 +52,7 @@ function OrderRow({ order }: { order: Order }) {
 }
 
 export function OrdersPage() {
-	const [status, setStatus] = useState("");
+	const [status, setStatus] = useState<OrderStatus | undefined>(undefined);
 	const [userId, setUserId] = useState("");
 	const [page, setPage] = useState(1);
 	const list = useAsync(
@@ -59,7 +65,10 @@ export function OrdersPage() {
 			<div class="filters">
 				<label class="field">
 					<span>Status</span>
-					<select value={status} onChange={e => (setStatus(e.currentTarget.value), setPage(1))}>
+					<select
+						value={status ?? ""}
+						onChange={e => (setStatus(filterOf(ORDER_STATUSES, e.currentTarget.value)), setPage(1))}
+					>
 						<option value="">Any status</option>
 						{ORDER_STATUSES.map(s => (
 							<option key={s} value={s}>
@@ -140,18 +149,20 @@ function ReturnRow({ ret }: { ret: OrderReturn }) {
 }
 
 export function ReturnsPage() {
-	const [status, setStatus] = useState("");
+	const [status, setStatus] = useState<OrderReturn["status"] | undefined>(undefined);
 	const list = useAsync(() => api.returns({ status, pageSize: 50 }), [status]);
 	return (
 		<section>
 			<h1>Returns</h1>
 			<label class="field">
 				<span>Status</span>
-				<select value={status} onChange={e => setStatus(e.currentTarget.value)}>
+				<select value={status ?? ""} onChange={e => setStatus(filterOf(RETURN_STATUSES, e.currentTarget.value))}>
 					<option value="">Any status</option>
-					<option value="REQUESTED">REQUESTED</option>
-					<option value="RECEIVED">RECEIVED</option>
-					<option value="REJECTED">REJECTED</option>
+					{RETURN_STATUSES.map(s => (
+						<option key={s} value={s}>
+							{s}
+						</option>
+					))}
 				</select>
 			</label>
 			<ErrorBox error={list.error} />

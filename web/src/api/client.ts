@@ -1,6 +1,5 @@
 // The one place the web apps talk HTTP: typed calls of the REST contract, and one error type for its error shape.
 import type {
-	Address,
 	ApiErrorBody,
 	Auth,
 	Cart,
@@ -10,7 +9,10 @@ import type {
 	Page,
 	Product,
 	Promotion,
+	QueryOf,
+	RequestBody,
 	ShippingMethod,
+	ShippingOption,
 	Stock,
 	TaxRate,
 	User,
@@ -27,7 +29,7 @@ export class ApiError extends Error {
 	}
 }
 
-type Query = Record<string, string | number | undefined>;
+type Query = Record<string, string | number | boolean | undefined>;
 type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
 export class Client {
@@ -61,20 +63,21 @@ export class Client {
 	}
 
 	// Accounts
-	register = (body: { email: string; password: string; name: string }) =>
-		this.request<Auth>("POST", "/auth/register", { body });
-	login = (body: { email: string; password: string }) => this.request<Auth>("POST", "/auth/login", { body });
+	register = (body: RequestBody<"users_register">) => this.request<Auth>("POST", "/auth/register", { body });
+	login = (body: RequestBody<"users_login">) => this.request<Auth>("POST", "/auth/login", { body });
 	me = () => this.request<User>("GET", "/users/me");
 
 	// Catalogue and stock
-	products = (query: Query) => this.request<Page<Product>>("GET", "/products", { query });
+	products = (query: QueryOf<"products_list">) => this.request<Page<Product>>("GET", "/products", { query });
 	product = (id: string) => this.request<Product>("GET", `/products/${enc(id)}`);
 	stock = (variantId: string) => this.request<Stock>("GET", `/inventory/${enc(variantId)}`);
-	createProduct = (body: unknown) => this.request<Product>("POST", "/products", { body });
-	updateProduct = (id: string, body: unknown) => this.request<Product>("PATCH", `/products/${enc(id)}`, { body });
+	createProduct = (body: RequestBody<"products_create">) => this.request<Product>("POST", "/products", { body });
+	updateProduct = (id: string, body: RequestBody<"products_update">) =>
+		this.request<Product>("PATCH", `/products/${enc(id)}`, { body });
 	deleteProduct = (id: string) => this.request<Product>("DELETE", `/products/${enc(id)}`);
-	addVariant = (id: string, body: unknown) => this.request<Product>("POST", `/products/${enc(id)}/variants`, { body });
-	updateVariant = (id: string, variantId: string, body: unknown) =>
+	addVariant = (id: string, body: RequestBody<"products_addVariant">) =>
+		this.request<Product>("POST", `/products/${enc(id)}/variants`, { body });
+	updateVariant = (id: string, variantId: string, body: RequestBody<"products_updateVariant">) =>
 		this.request<Product>("PATCH", `/products/${enc(id)}/variants/${enc(variantId)}`, { body });
 	deleteVariant = (id: string, variantId: string) =>
 		this.request<Product>("DELETE", `/products/${enc(id)}/variants/${enc(variantId)}`);
@@ -85,7 +88,7 @@ export class Client {
 	createCart = () => this.request<Cart>("POST", "/carts", { body: {} });
 	myCart = () => this.request<Cart>("GET", "/carts/mine");
 	cart = (id: string) => this.request<Cart>("GET", `/carts/${enc(id)}`);
-	updateCart = (id: string, body: { shippingAddress?: Address; shippingMethodId?: string; email?: string }) =>
+	updateCart = (id: string, body: RequestBody<"carts_update">) =>
 		this.request<Cart>("PATCH", `/carts/${enc(id)}`, { body });
 	addItem = (id: string, variantId: string, quantity: number) =>
 		this.request<Cart>("POST", `/carts/${enc(id)}/items`, { body: { variantId, quantity } });
@@ -97,45 +100,44 @@ export class Client {
 		this.request<Cart>("POST", `/carts/${enc(id)}/discounts`, { body: { code } });
 	removeDiscount = (id: string, code: string) =>
 		this.request<Cart>("DELETE", `/carts/${enc(id)}/discounts/${enc(code)}`);
-	cartShippingMethods = (id: string) =>
-		this.request<Page<ShippingMethod> | ShippingMethod[]>("GET", `/carts/${enc(id)}/shipping-methods`);
+	cartShippingMethods = (id: string) => this.request<ShippingOption[]>("GET", `/carts/${enc(id)}/shipping-methods`);
 	checkout = (id: string, paymentToken: string) =>
 		this.request<Order>("POST", `/carts/${enc(id)}/checkout`, { body: { paymentToken } });
 
 	// Orders and returns
-	orders = (query: Query) => this.request<Page<Order>>("GET", "/orders", { query });
+	orders = (query: QueryOf<"orders_list">) => this.request<Page<Order>>("GET", "/orders", { query });
 	order = (id: string) => this.request<Order>("GET", `/orders/${enc(id)}`);
 	cancelOrder = (id: string) => this.request<Order>("POST", `/orders/${enc(id)}/cancel`);
-	setOrderStatus = (id: string, status: "SHIPPED" | "DELIVERED") =>
+	setOrderStatus = (id: string, status: RequestBody<"orders_updateStatus">["status"]) =>
 		this.request<Order>("PATCH", `/orders/${enc(id)}/status`, { body: { status } });
-	requestReturn = (id: string, body: { items: { variantId: string; quantity: number }[]; reason?: string }) =>
+	requestReturn = (id: string, body: RequestBody<"orders_requestReturn">) =>
 		this.request<OrderReturn>("POST", `/orders/${enc(id)}/returns`, { body });
-	orderReturns = (id: string) => this.request<Page<OrderReturn> | OrderReturn[]>("GET", `/orders/${enc(id)}/returns`);
-	returns = (query: Query) => this.request<Page<OrderReturn>>("GET", "/returns", { query });
+	orderReturns = (id: string) => this.request<Page<OrderReturn>>("GET", `/orders/${enc(id)}/returns`);
+	returns = (query: QueryOf<"orders_listReturns">) => this.request<Page<OrderReturn>>("GET", "/returns", { query });
 	receiveReturn = (id: string) => this.request<OrderReturn>("POST", `/returns/${enc(id)}/receive`);
 	rejectReturn = (id: string) => this.request<OrderReturn>("POST", `/returns/${enc(id)}/reject`);
 
-	notifications = (query: Query) => this.request<Page<Notification>>("GET", "/notifications", { query });
+	notifications = (query: QueryOf<"notifications_list">) =>
+		this.request<Page<Notification>>("GET", "/notifications", { query });
 
 	// Money rules (admin)
-	promotions = (query: Query) => this.request<Page<Promotion>>("GET", "/promotions", { query });
-	createPromotion = (body: unknown) => this.request<Promotion>("POST", "/promotions", { body });
-	updatePromotion = (id: string, body: unknown) => this.request<Promotion>("PATCH", `/promotions/${enc(id)}`, { body });
+	promotions = (query: QueryOf<"promotions_list">) => this.request<Page<Promotion>>("GET", "/promotions", { query });
+	createPromotion = (body: RequestBody<"promotions_create">) =>
+		this.request<Promotion>("POST", "/promotions", { body });
+	updatePromotion = (id: string, body: RequestBody<"promotions_update">) =>
+		this.request<Promotion>("PATCH", `/promotions/${enc(id)}`, { body });
 	deletePromotion = (id: string) => this.request<Promotion>("DELETE", `/promotions/${enc(id)}`);
-	shippingMethods = (query: Query) => this.request<Page<ShippingMethod>>("GET", "/shipping-methods", { query });
-	createShippingMethod = (body: unknown) => this.request<ShippingMethod>("POST", "/shipping-methods", { body });
-	updateShippingMethod = (id: string, body: unknown) =>
+	shippingMethods = (query: QueryOf<"shipping_listMethods">) =>
+		this.request<Page<ShippingMethod>>("GET", "/shipping-methods", { query });
+	createShippingMethod = (body: RequestBody<"shipping_createMethod">) =>
+		this.request<ShippingMethod>("POST", "/shipping-methods", { body });
+	updateShippingMethod = (id: string, body: RequestBody<"shipping_updateMethod">) =>
 		this.request<ShippingMethod>("PATCH", `/shipping-methods/${enc(id)}`, { body });
 	deleteShippingMethod = (id: string) => this.request<ShippingMethod>("DELETE", `/shipping-methods/${enc(id)}`);
-	taxRates = (query: Query) => this.request<Page<TaxRate>>("GET", "/tax-rates", { query });
-	putTaxRate = (country: string, body: { rate: number; shippingTaxable: boolean }) =>
+	taxRates = (query: QueryOf<"shipping_listRates">) => this.request<Page<TaxRate>>("GET", "/tax-rates", { query });
+	putTaxRate = (country: string, body: RequestBody<"shipping_putRate">) =>
 		this.request<TaxRate>("PUT", `/tax-rates/${enc(country)}`, { body });
 	deleteTaxRate = (country: string) => this.request<TaxRate>("DELETE", `/tax-rates/${enc(country)}`);
-}
-
-/** Lists answered either as the standard page or as a bare array (the shape issue 13 leaves open for some). */
-export function rowsOf<T>(list: Page<T> | T[]): T[] {
-	return Array.isArray(list) ? list : list.rows;
 }
 
 function enc(segment: string): string {

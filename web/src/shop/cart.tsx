@@ -1,7 +1,7 @@
 import { useState } from "preact/hooks";
 import type { Cart, Totals } from "../api/types";
 import { navigate } from "../router";
-import { ErrorBox, Field, money, useAction } from "../ui";
+import { ErrorBox, Field, money, reasonText, useAction } from "../ui";
 import { api, setCart, useSession } from "./session";
 
 export function TotalsTable({ totals, currency }: { totals: Totals; currency: string }) {
@@ -53,6 +53,9 @@ function DiscountForm({ cart }: { cart: Cart }) {
 			{cart.discountCode && (
 				<p>
 					Code <strong>{cart.discountCode}</strong> applied.{" "}
+					{cart.discountProblem && (
+						<span class="warn">It takes nothing off now ({reasonText(cart.discountProblem)}). </span>
+					)}
 					<button
 						type="button"
 						onClick={() => void action.run(async () => setCart(await api.removeDiscount(cart.id, cart.discountCode!)))}

@@ -29,7 +29,16 @@ export function Catalogue({ query }: { query: URLSearchParams }) {
 		[],
 	);
 	const list = useAsync(
-		() => api.products({ search, category, minPrice, maxPrice, page, pageSize: PAGE_SIZE, sort: "name" }),
+		() =>
+			api.products({
+				search,
+				category,
+				minPrice: minPrice ? Number(minPrice) : undefined,
+				maxPrice: maxPrice ? Number(maxPrice) : undefined,
+				page,
+				pageSize: PAGE_SIZE,
+				sort: "name",
+			}),
 		[search, category, minPrice, maxPrice, page],
 	);
 

@@ -1,5 +1,5 @@
 import { useState } from "preact/hooks";
-import { ApiError, rowsOf } from "../api/client";
+import { ApiError } from "../api/client";
 import type { Address, Cart } from "../api/types";
 import { Link, navigate } from "../router";
 import { ErrorBox, Field, money, useAction, useAsync } from "../ui";
@@ -66,10 +66,7 @@ function AddressForm({ cart }: { cart: Cart }) {
 
 function ShippingChoice({ cart }: { cart: Cart }) {
 	const country = cart.shippingAddress?.country;
-	const methods = useAsync(
-		async () => (country ? rowsOf(await api.cartShippingMethods(cart.id)) : []),
-		[cart.id, country],
-	);
+	const methods = useAsync(async () => (country ? api.cartShippingMethods(cart.id) : []), [cart.id, country]);
 	// The choice shows at once; the cart (and its totals) follow when the shop has it, or it falls back on an error.
 	const [chosen, setChosen] = useState<string | null>(null);
 	const action = useAction();
@@ -97,10 +94,13 @@ function ShippingChoice({ cart }: { cart: Cart }) {
 					{m.name} ({m.price === 0 ? "free" : money(m.price, m.currency)})
 				</label>
 			))}
-			{current && !chosen && (
+			{current && !chosen && !cart.shippingProblem && (
 				<p class="ok" role="status">
 					Shipping by {current.name}.
 				</p>
+			)}
+			{cart.shippingMethodId && cart.shippingProblem === "SHIPPING_NOT_AVAILABLE" && (
+				<p class="warn">The chosen method does not deliver to this address: choose another one.</p>
 			)}
 			<ErrorBox error={action.error} />
 		</fieldset>

@@ -1,5 +1,4 @@
 import { useState } from "preact/hooks";
-import { rowsOf } from "../api/client";
 import type { Order, OrderItem } from "../api/types";
 import { Link } from "../router";
 import { ErrorBox, Field, Notice, StatusBadge, money, useAction, useAsync } from "../ui";
@@ -75,7 +74,7 @@ function ReturnForm({ order, onDone }: { order: Order; onDone: () => void }) {
 }
 
 function Returns({ orderId, version }: { orderId: string; version: number }) {
-	const returns = useAsync(async () => rowsOf(await api.orderReturns(orderId)), [orderId, version]);
+	const returns = useAsync(async () => (await api.orderReturns(orderId)).rows, [orderId, version]);
 	if (returns.error) return <ErrorBox error={returns.error} />;
 	if (!returns.data?.length) return null;
 	return (
@@ -127,7 +126,7 @@ export function OrderPage({ id, placed }: { id: string; placed: boolean }) {
 					))}
 				</tbody>
 			</table>
-			<TotalsTable totals={o.totals ?? { subtotal: o.total, total: o.total }} currency={o.currency} />
+			<TotalsTable totals={o.totals} currency={o.currency} />
 			{o.status === "CONFIRMED" && (
 				<button
 					type="button"
