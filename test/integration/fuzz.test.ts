@@ -264,6 +264,12 @@ interface Pools {
 	emails: string[];
 	tokens: { admin: string; customer: string; other: string; expired: string };
 	webhookIds: string[];
+	promotionIds: string[];
+	/** Discount codes as issued (upper case) and as customers may type them. */
+	codes: string[];
+	shippingMethodIds: string[];
+	/** Tax-rate countries: seeded, unknown and in other spellings. */
+	countries: string[];
 }
 
 interface FuzzRequest {
@@ -332,6 +338,59 @@ const webhookFields: FieldSpec = {
 	description: stringField(0, 40),
 };
 
+/** ISO dates and times, real and impossible (31 February, hour 25, no zone), and junk. */
+const isoTime = fc.oneof(
+	fc.date({ min: new Date("2020-01-01"), max: new Date("2035-01-01"), noInvalidDate: true }).map(d => d.toISOString()),
+	fc.constantFrom("2026-12-01", "2026-02-31", "2026-12-01T25:00:00Z", "2026-12-01T09:30:00", "2026-12-01T09:30+01:00"),
+	asciiString(24),
+);
+/** Codes as the rules want them (3 to 32 of [A-Za-z0-9_-]), issued ones in any case, and near misses. */
+const codeArb = (p: Pools) =>
+	fc.oneof(
+		{ weight: 2, arbitrary: fc.stringMatching(/^[A-Za-z0-9_-]{3,32}$/) },
+		{ weight: 4, arbitrary: fc.constantFrom(...p.codes) },
+		{ weight: 1, arbitrary: fc.constantFrom("ab", "a".repeat(33), "SAVE 10", "SAVE10%", "ÄBC", "$where", "__proto__") },
+	);
+/**
+ * The fields must also fit together (a PERCENTAGE value 1 to 100, a FIXED one with a currency, no value for
+ * FREE_SHIPPING, starts before ends): weighted so that a well-formed body is often a valid promotion as a whole.
+ */
+const promotionFields = (p: Pools): FieldSpec => ({
+	code: fc.oneof(
+		{ weight: 3, arbitrary: fc.stringMatching(/^[A-Za-z0-9_-]{3,32}$/) },
+		{ weight: 1, arbitrary: codeArb(p) },
+	),
+	type: fc.oneof(
+		{ weight: 6, arbitrary: fc.constantFrom("PERCENTAGE", "FIXED") },
+		{ weight: 1, arbitrary: fc.constantFrom("FREE_SHIPPING", "percentage", "BOGO") },
+	),
+	value: fc.oneof(
+		{ weight: 6, arbitrary: fc.integer({ min: 1, max: 100 }) },
+		{ weight: 1, arbitrary: fc.oneof(fc.integer({ min: -1, max: 100_000_000 }), fc.constant(null)) },
+	),
+	currency: fc.oneof(
+		{ weight: 6, arbitrary: fc.constant("USD") },
+		{ weight: 1, arbitrary: fc.constantFrom<Json>("EUR", "usd", "US", null) },
+	),
+	minSubtotal: fc.oneof(fc.integer({ min: 0, max: 100_000 }), fc.constant(null)),
+	startsAt: fc.oneof({ weight: 3, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: isoTime }),
+	endsAt: fc.oneof({ weight: 3, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: isoTime }),
+	usageLimit: fc.oneof(fc.integer({ min: 0, max: 100 }), fc.constant(null)),
+	perCustomerLimit: fc.oneof(fc.integer({ min: 0, max: 10 }), fc.constant(null)),
+	active: fc.boolean(),
+});
+const shippingMethodFields: FieldSpec = {
+	name: stringField(1, 40),
+	price: fc.integer({ min: -1, max: 100_000 }),
+	currency: fc.constantFrom("USD", "EUR", "usd", "US"),
+	countries: fc.oneof(
+		fc.constantFrom<Json>(["*"], ["US", "de"], ["*", "US"], ["XX"], ["USA"], [], ["us", "US"]),
+		fc.array(fc.stringMatching(/^[A-Za-z]{2}$/), { maxLength: 5 }),
+	),
+	freeOver: fc.oneof(fc.integer({ min: 0, max: 100_000 }), fc.constant(null)),
+	active: fc.boolean(),
+};
+
 const ENDPOINTS: Record<string, EndpointSpec> = {
 	"POST /auth/register": {
 		body: p => ({
@@ -397,6 +456,8 @@ const ENDPOINTS: Record<string, EndpointSpec> = {
 					{ weight: 1, arbitrary: asciiString(20) },
 				),
 				shippingAddress: address,
+				discountCode: codeArb(p),
+				shippingMethodId: fc.constantFrom(...p.shippingMethodIds),
 			};
 		},
 	},
@@ -433,7 +494,14 @@ const ENDPOINTS: Record<string, EndpointSpec> = {
 	"POST /carts": { body: () => ({ email: fc.emailAddress(), shippingAddress: address }) },
 	"GET /carts/mine": {},
 	"GET /carts/:id": { params: ["id"] },
-	"PATCH /carts/:id": { params: ["id"], body: () => ({ email: fc.emailAddress(), shippingAddress: address }) },
+	"PATCH /carts/:id": {
+		params: ["id"],
+		body: p => ({
+			email: fc.emailAddress(),
+			shippingAddress: address,
+			shippingMethodId: fc.oneof(fc.constantFrom(...p.shippingMethodIds), fc.constant(null)),
+		}),
+	},
 	"POST /carts/:id/items": {
 		params: ["id"],
 		body: p => ({
@@ -447,6 +515,9 @@ const ENDPOINTS: Record<string, EndpointSpec> = {
 		body: () => ({ quantity: fc.integer({ min: 0, max: 1001 }) }),
 	},
 	"DELETE /carts/:id/items/:lineId": { params: ["id", "lineId"] },
+	"POST /carts/:id/discounts": { params: ["id"], body: p => ({ code: codeArb(p) }) },
+	"DELETE /carts/:id/discounts/:code": { params: ["id", "code"] },
+	"GET /carts/:id/shipping-methods": { params: ["id"] },
 	"POST /carts/:id/claim": { params: ["id"] },
 	"POST /carts/:id/checkout": {
 		params: ["id"],
@@ -460,6 +531,27 @@ const ENDPOINTS: Record<string, EndpointSpec> = {
 	},
 	"GET /payments": { query: p => ({ ...PAGING, orderId: fc.constantFrom(...p.orderIds) }) },
 	"GET /notifications": { query: () => PAGING },
+	"POST /promotions": { body: promotionFields },
+	"GET /promotions": {
+		query: p => ({
+			...PAGING,
+			active: fc.constantFrom("true", "false", "yes", "1"),
+			code: fc.constantFrom(...p.codes),
+		}),
+	},
+	"GET /promotions/:id": { params: ["id"] },
+	"PATCH /promotions/:id": { params: ["id"], body: promotionFields },
+	"DELETE /promotions/:id": { params: ["id"] },
+	"POST /shipping-methods": { body: () => shippingMethodFields },
+	"GET /shipping-methods": { query: () => PAGING },
+	"PATCH /shipping-methods/:id": { params: ["id"], body: () => shippingMethodFields },
+	"DELETE /shipping-methods/:id": { params: ["id"] },
+	"GET /tax-rates": { query: () => PAGING },
+	"PUT /tax-rates/:country": {
+		params: ["country"],
+		body: () => ({ rate: fc.integer({ min: -1, max: 10_001 }), shippingTaxable: fc.boolean() }),
+	},
+	"DELETE /tax-rates/:country": { params: ["country"] },
 	"POST /webhooks": { body: () => webhookFields },
 	"GET /webhooks": { query: () => PAGING },
 	"GET /webhooks/:id": { params: ["id"] },
@@ -477,6 +569,10 @@ function idFor(pattern: string, pools: Pools, name: string): fc.Arbitrary<string
 	const byResource = (prefix: string, ids: string[]) => (pattern.startsWith(prefix) ? ids : null);
 	const known =
 		(name === "lineId" ? pools.lineIds : null) ??
+		(name === "code" ? pools.codes : null) ??
+		(name === "country" ? pools.countries : null) ??
+		byResource("/promotions", pools.promotionIds) ??
+		byResource("/shipping-methods", pools.shippingMethodIds) ??
 		byResource("/orders", pools.orderIds) ??
 		byResource("/carts", pools.cartIds) ??
 		byResource("/webhooks", pools.webhookIds) ??
@@ -638,6 +734,12 @@ const SERVICE_OPERATORS: Record<string, string[]> = {
 	"stock.pending": ["$gte"],
 	"payments.updatedAt": ["$lt"],
 	"payments.status": ["$in"],
+	// The payments sweep (a timer, no request) finishes refunds of returns left PENDING or FAILED for a while, and a
+	// refund goes through once, from either of those statuses.
+	"refunds.status": ["$in"],
+	"refunds.updatedAt": ["$lt"],
+	// The uses ledger counts a code's uses in its slot windows (k from..to), bounds it computes from the limits.
+	"promotion_uses.k": ["$gte", "$lt"],
 };
 const isScalar = (v: unknown) => v === null || ["string", "number", "boolean"].includes(typeof v);
 
@@ -805,7 +907,25 @@ describe("fuzzing every endpoint", () => {
 			{ token: customer.token },
 		);
 		expect(order.status).toBe(201);
-		// A customer's cart and a guest cart, each with a line, for the cart routes' ids.
+		// The seeded shipping methods, and a code of each type (one with a limit), for the pricing routes.
+		const methods = await api.get<Page<{ id: string }>>("/api/shipping-methods", { token: admin.token });
+		expect(methods.body.rows.length).toBeGreaterThan(0);
+		const promotions: { id: string; code: string }[] = [];
+		for (const [type, value, usageLimit] of [
+			["PERCENTAGE", 10, null],
+			["FIXED", 300, 5],
+			["FREE_SHIPPING", null, null],
+		] as const) {
+			const created = await api.post<{ id: string; code: string }>(
+				"/api/promotions",
+				{ code: `fuzz-${type.slice(0, 4)}-${run}`, type, value, currency: "USD", usageLimit, active: true },
+				{ token: admin.token },
+			);
+			expect(created.status).toBe(201);
+			promotions.push(created.body);
+		}
+		// A customer's cart and a guest cart, each with a line, an address and a method (so they can check out), for
+		// the cart routes' ids; the customer's holds a code.
 		const carts: string[] = [];
 		const lines: string[] = [];
 		for (const token of [customer.token, undefined]) {
@@ -816,9 +936,22 @@ describe("fuzzing every endpoint", () => {
 				{ token },
 			);
 			expect(items.status).toBe(200);
+			const shippingAddress = { line1: "1 Fuzz Way", city: "Testville", postalCode: "12345", country: "US" };
+			const shipping = await api.patch(
+				`/api/carts/${cart.body.id}`,
+				{ shippingAddress, shippingMethodId: methods.body.rows[0].id },
+				{ token },
+			);
+			expect(shipping.status).toBe(200);
 			carts.push(cart.body.id);
 			lines.push(items.body.items[0].id);
 		}
+		const applied = await api.post(
+			`/api/carts/${carts[0]}/discounts`,
+			{ code: promotions[0].code },
+			{ token: customer.token },
+		);
+		expect(applied.status).toBe(200);
 		const hook = await api.post<{ id: string }>(
 			"/api/webhooks",
 			{ url: "http://127.0.0.1:9/hook", events: ["order.confirmed"] },
@@ -827,6 +960,10 @@ describe("fuzzing every endpoint", () => {
 		expect(hook.status).toBe(201);
 		pools = {
 			webhookIds: [hook.body.id],
+			promotionIds: promotions.map(p => p.id),
+			codes: promotions.flatMap(p => [p.code, p.code.toLowerCase()]),
+			shippingMethodIds: methods.body.rows.map(m => m.id),
+			countries: ["US", "DE", "GB", "FR", "NL", "de", "XX", "USA", "*"],
 			productIds: products,
 			orderIds: [order.body.id],
 			cartIds: carts,
@@ -918,7 +1055,7 @@ describe("fuzzing every endpoint", () => {
 		const processedOrder =
 			(req.path === "/api/orders" || /^\/api\/carts\/[^/]+\/checkout$/.test(req.path)) &&
 			req.method === "POST" &&
-			["PAYMENT_DECLINED", "OUT_OF_STOCK"].includes(body?.type ?? "") &&
+			["PAYMENT_DECLINED", "OUT_OF_STOCK", "DISCOUNT_EXHAUSTED"].includes(body?.type ?? "") &&
 			typeof body?.data?.orderId === "string";
 		if (res.status >= 400 && !processedOrder) {
 			const after = await snapshot();
