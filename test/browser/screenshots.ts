@@ -18,6 +18,15 @@ async function shoot(page: Page, name: string, url: string, ready: string): Prom
 	console.log(`docs/screenshots/${name}.png`);
 }
 
+/** Signs in through the app's own form at `url`, done when the button named `ready` shows. */
+async function logIn(page: Page, url: string, who: { email: string; password: string }, ready: string): Promise<void> {
+	await page.goto(url);
+	await page.getByLabel("Email").fill(who.email);
+	await page.getByLabel("Password").fill(who.password);
+	await page.getByRole("button", { name: "Log in" }).click();
+	await page.getByRole("button", { name: ready }).waitFor();
+}
+
 async function main(): Promise<void> {
 	mkdirSync(OUT, { recursive: true });
 	const shop = await startShop({ env: { SEED: "true", ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password } });
@@ -63,7 +72,8 @@ async function main(): Promise<void> {
 			token,
 		});
 		const standard = methods.body.find(m => m.name === "Standard");
-		if (standard) await http.patch(`/api/carts/${cart.body.id}`, { shippingMethodId: standard.id }, { token });
+		if (!standard) throw new Error("the seeded shop has no Standard shipping method to GB");
+		await http.patch(`/api/carts/${cart.body.id}`, { shippingMethodId: standard.id }, { token });
 		await http.patch(`/api/orders/${order.body.id}/status`, { status: "SHIPPED" }, { token: admin.token });
 		await http.post(
 			`/api/orders/${order.body.id}/returns`,
@@ -78,21 +88,15 @@ async function main(): Promise<void> {
 		await shoot(phone, "catalogue-phone", `${shop.url}/?category=books`, "Catalogue");
 
 		// The customer's pages: sign in through the storefront's own form.
-		await desktop.goto(`${shop.url}/login`);
-		await desktop.getByLabel("Email").fill(CUSTOMER.email);
-		await desktop.getByLabel("Password").fill(CUSTOMER.password);
-		await desktop.getByRole("button", { name: "Log in" }).click();
-		await desktop.getByRole("button", { name: "Log out" }).waitFor();
+		await logIn(desktop, `${shop.url}/login`, CUSTOMER, "Log out");
 		await shoot(desktop, "cart", `${shop.url}/cart`, "Your cart");
 		await shoot(desktop, "checkout", `${shop.url}/checkout`, "Place order");
 		await shoot(desktop, "order", `${shop.url}/orders/${order.body.id}`, "Status");
+		await logIn(phone, `${shop.url}/login`, CUSTOMER, "Log out");
+		await shoot(phone, "checkout-phone", `${shop.url}/checkout`, "Place order");
 
 		const adminPage = await browser.newPage();
-		await adminPage.goto(`${shop.url}/admin`);
-		await adminPage.getByLabel("Email").fill(ADMIN.email);
-		await adminPage.getByLabel("Password").fill(ADMIN.password);
-		await adminPage.getByRole("button", { name: "Log in" }).click();
-		await adminPage.getByRole("heading", { name: "Products" }).waitFor();
+		await logIn(adminPage, `${shop.url}/admin`, ADMIN, "Log out");
 		await shoot(adminPage, "admin-products", `${shop.url}/admin/products`, "New product");
 		await shoot(adminPage, "admin-product", `${shop.url}/admin/products/${jacket.body.id}`, "available");
 		await shoot(adminPage, "admin-orders", `${shop.url}/admin/orders`, order.body.id.slice(0, 8));
@@ -100,6 +104,9 @@ async function main(): Promise<void> {
 		await shoot(adminPage, "admin-promotions", `${shop.url}/admin/promotions`, "WELCOME10");
 		await shoot(adminPage, "admin-shipping", `${shop.url}/admin/shipping`, "Standard");
 		await shoot(adminPage, "admin-tax", `${shop.url}/admin/tax`, "DE");
+		const adminPhone = await browser.newPage({ width: 390, height: 844 });
+		await logIn(adminPhone, `${shop.url}/admin`, ADMIN, "Log out");
+		await shoot(adminPhone, "admin-orders-phone", `${shop.url}/admin/orders`, order.body.id.slice(0, 8));
 		if (browser.errors.length) throw new Error(`console errors: ${browser.errors.join("; ")}`);
 	} finally {
 		await browser.close();
