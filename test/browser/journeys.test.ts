@@ -15,7 +15,7 @@ if (NO_BROWSER) console.warn(`browser tests skipped: no ${CHROMIUM} (apt-get ins
 
 interface Product {
 	id: string;
-	variants: { id: string; sku: string; options: Record<string, string> }[];
+	variants: { id: string; sku: string; options: Record<string, string>; price: number }[];
 }
 interface Order {
 	id: string;
@@ -343,7 +343,7 @@ describe.skipIf(NO_BROWSER)("storefront", () => {
 describe.skipIf(NO_BROWSER)("admin console", () => {
 	it(
 		"admin journey: create a product with variants, set stock (low stock highlighted), ship and deliver an order, " +
-			"delete a variant and the product",
+			"delete, add and reprice variants, rename and delete the product",
 		journey("admin", async () => {
 			const page = await newPage();
 			await adminLogin(page);
@@ -389,6 +389,29 @@ describe.skipIf(NO_BROWSER)("admin console", () => {
 			await page.getByRole("link", { name }).click();
 			await page.locator(`tr[data-sku="${sku}-S"]`).getByRole("button", { name: "Delete variant" }).click();
 			await page.locator(`tr[data-sku="${sku}-S"]`).waitFor({ state: "detached" });
+
+			// Edit: a new S variant, M's price, the product's name.
+			await page.getByLabel("Size (one of S, M)").fill("S");
+			await page.getByLabel("Variant SKU").fill(`${sku}-S2`);
+			await page.getByLabel("Variant price ($)").fill("24.50");
+			await page.getByRole("button", { name: "Add variant" }).click();
+			await page.locator(`tr[data-sku="${sku}-S2"]`).waitFor();
+			const m = page.locator(`tr[data-sku="${sku}-M"]`);
+			await m.getByLabel(`Price of ${sku}-M ($)`).fill("17.50");
+			// The price row shows no message of its own: wait for the shop's answer.
+			const repriced = page.waitForResponse(r => r.request().method() === "PATCH" && r.url().includes("/variants/"));
+			await m.getByRole("button", { name: "Save price" }).click();
+			expect((await repriced).status()).toBe(200);
+			await page.getByLabel("Name", { exact: true }).fill(`${name} v2`);
+			await page.getByRole("button", { name: "Save product" }).click();
+			await page.getByRole("heading", { name: `${name} v2`, level: 1 }).waitFor();
+			const edited = (await http.get<Product & { name: string }>(`/api/products/${product.id}`)).body;
+			expect(edited.name).toBe(`${name} v2`);
+			expect(edited.variants.map(v => [v.sku, v.price]).sort()).toEqual([
+				[`${sku}-M`, 1750],
+				[`${sku}-S2`, 2450],
+			]);
+
 			await page.getByRole("button", { name: "Delete product" }).click();
 			await page.getByRole("heading", { name: "Products", level: 1 }).waitFor();
 			expect((await http.get(`/api/products/${product.id}`)).status).toBe(404);
@@ -396,7 +419,7 @@ describe.skipIf(NO_BROWSER)("admin console", () => {
 	);
 
 	it(
-		"admin journey: receive the customer's return, every page of the console on a phone-sized screen",
+		"admin journey: receive one return and reject another, every page of the console on a phone-sized screen",
 		journey("admin-return", async () => {
 			const product = await createSizedProduct(unique("Return Boots"), 5);
 			const variant = product.variants[0];
@@ -406,22 +429,31 @@ describe.skipIf(NO_BROWSER)("admin console", () => {
 			const code = unique("PHONE").toUpperCase().replace(/-/g, "").slice(0, 20);
 			const promo = { code, type: "FREE_SHIPPING", active: true };
 			expect((await http.post("/api/promotions", promo, { token: adminToken })).status).toBe(201);
-			const ret = await http.post<{ id: string }>(
-				`/api/orders/${order.id}/returns`,
-				{ items: [{ variantId: variant.id, quantity: 1 }], reason: "Wrong size" },
-				{ token },
-			);
-			expect(ret.status).toBe(201);
+			const requestReturn = async (reason: string) => {
+				const res = await http.post<{ id: string }>(
+					`/api/orders/${order.id}/returns`,
+					{ items: [{ variantId: variant.id, quantity: 1 }], reason },
+					{ token },
+				);
+				expect(res.status).toBe(201);
+				return res.body;
+			};
+			const ret = await requestReturn("Wrong size");
+			const refused = await requestReturn("Worn");
 
 			const page = await newPage(PHONE);
 			await adminLogin(page);
 			await expectFitsWidth(page);
 			await page.getByRole("link", { name: "Returns" }).click();
-			const row = page.locator(`tr[data-return="${ret.body.id}"]`);
+			const row = page.locator(`tr[data-return="${ret.id}"]`);
 			await row.waitFor();
 			await expectFitsWidth(page);
 			await row.getByRole("button", { name: "Receive" }).click();
 			await row.getByText("RECEIVED").waitFor();
+			const other = page.locator(`tr[data-return="${refused.id}"]`);
+			await other.getByRole("button", { name: "Reject" }).click();
+			await other.getByText("REJECTED").waitFor();
+			// Only the received return restocks.
 			const stock = await http.get<{ available: number }>(`/api/inventory/${variant.id}`);
 			expect(stock.body.available).toBe(4);
 
