@@ -1,6 +1,7 @@
 // The storefront and the admin console in a real browser (Debian's Chromium through playwright-core), against a
 // whole shop in this process. Each journey saves screenshots to test-results/screenshots when it fails.
 import type { Page } from "playwright-core";
+import type { components } from "../../clients/emporium-api";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { existsSync } from "node:fs";
 import { buildWeb, CHROMIUM, launchBrowser, withScreenshots, type Browser } from "../support/browser";
@@ -13,15 +14,10 @@ const PHONE = { width: 390, height: 844 };
 const NO_BROWSER = !existsSync(CHROMIUM) && !process.env.CI;
 if (NO_BROWSER) console.warn(`browser tests skipped: no ${CHROMIUM} (apt-get install -y chromium)`);
 
-interface Product {
-	id: string;
-	variants: { id: string; sku: string; options: Record<string, string>; price: number }[];
-}
-interface Order {
-	id: string;
-	status: string;
-	items: { variantId: string; quantity: number }[];
-}
+type Schemas = components["schemas"];
+type Product = Schemas["Product"];
+type Order = Schemas["Order"];
+type Rows<T> = { rows: T[] };
 
 let shop: Shop;
 let http: Client;
@@ -192,7 +188,7 @@ describe.skipIf(NO_BROWSER)("storefront", () => {
 				},
 			);
 			expect(promo.status).toBe(201);
-			const name = (await http.get<{ name: string }>(`/api/products/${product.id}`)).body.name;
+			const name = (await http.get<Product>(`/api/products/${product.id}`)).body.name;
 
 			const page = await newPage();
 			await page.goto(`${shop.url}/`);
@@ -249,12 +245,12 @@ describe.skipIf(NO_BROWSER)("storefront", () => {
 				createSizedProduct(unique("Guest Hat"), 10),
 			]);
 			const names = await Promise.all(
-				[first, second].map(async p => (await http.get<{ name: string }>(`/api/products/${p.id}`)).body.name),
+				[first, second].map(async p => (await http.get<Product>(`/api/products/${p.id}`)).body.name),
 			);
 			// The customer already has a cart with the hat in it.
 			const email = `${unique("guest")}@example.com`;
 			const { token } = await http.register(email, "correct-horse-battery", "Guest Customer");
-			const own = await http.post<{ id: string }>("/api/carts", {}, { token });
+			const own = await http.post<Schemas["Cart"]>("/api/carts", {}, { token });
 			await http.post(`/api/carts/${own.body.id}/items`, { variantId: second.variants[0].id, quantity: 1 }, { token });
 
 			const page = await newPage(PHONE);
@@ -284,7 +280,7 @@ describe.skipIf(NO_BROWSER)("storefront", () => {
 			await page.getByText("Thank you! Your order has been placed.").waitFor();
 			await expectFitsWidth(page);
 			for (const name of names) await page.getByText(name).first().waitFor();
-			const orders = await http.get<{ rows: Order[] }>("/api/orders", { token });
+			const orders = await http.get<Rows<Order>>("/api/orders", { token });
 			expect(orders.body.rows).toHaveLength(1);
 			expect(orders.body.rows[0].items.map(i => i.quantity).sort()).toEqual([1, 3]);
 		}),
@@ -295,7 +291,7 @@ describe.skipIf(NO_BROWSER)("storefront", () => {
 			"the order is cancelled",
 		journey("declined", async () => {
 			const product = await createSizedProduct(unique("Declined Mug"), 5);
-			const name = (await http.get<{ name: string }>(`/api/products/${product.id}`)).body.name;
+			const name = (await http.get<Product>(`/api/products/${product.id}`)).body.name;
 			const page = await newPage();
 			await page.goto(`${shop.url}/`);
 			await register(page, `${unique("declined")}@example.com`);
@@ -370,7 +366,7 @@ describe.skipIf(NO_BROWSER)("admin console", () => {
 			expect(await page.locator(`tr[data-sku="${sku}-S"]`).getAttribute("class")).toBe("low");
 			expect(await page.locator(`tr[data-sku="${sku}-M"]`).getAttribute("class")).toBeNull();
 
-			const product = (await http.get<{ rows: Product[] }>(`/api/products?search=${sku}`)).body.rows[0];
+			const product = (await http.get<Rows<Product>>(`/api/products?search=${sku}`)).body.rows[0];
 			const variant = product.variants.find(v => v.options.Size === "M")!;
 			const { order } = await orderOverApi(variant.id, 2);
 
@@ -405,7 +401,7 @@ describe.skipIf(NO_BROWSER)("admin console", () => {
 			await page.getByLabel("Name", { exact: true }).fill(`${name} v2`);
 			await page.getByRole("button", { name: "Save product" }).click();
 			await page.getByRole("heading", { name: `${name} v2`, level: 1 }).waitFor();
-			const edited = (await http.get<Product & { name: string }>(`/api/products/${product.id}`)).body;
+			const edited = (await http.get<Product>(`/api/products/${product.id}`)).body;
 			expect(edited.name).toBe(`${name} v2`);
 			expect(edited.variants.map(v => [v.sku, v.price]).sort()).toEqual([
 				[`${sku}-M`, 1750],
@@ -430,7 +426,7 @@ describe.skipIf(NO_BROWSER)("admin console", () => {
 			const promo = { code, type: "FREE_SHIPPING", active: true };
 			expect((await http.post("/api/promotions", promo, { token: adminToken })).status).toBe(201);
 			const requestReturn = async (reason: string) => {
-				const res = await http.post<{ id: string }>(
+				const res = await http.post<Schemas["Return"]>(
 					`/api/orders/${order.id}/returns`,
 					{ items: [{ variantId: variant.id, quantity: 1 }], reason },
 					{ token },
@@ -454,7 +450,7 @@ describe.skipIf(NO_BROWSER)("admin console", () => {
 			await other.getByRole("button", { name: "Reject" }).click();
 			await other.getByText("REJECTED").waitFor();
 			// Only the received return restocks.
-			const stock = await http.get<{ available: number }>(`/api/inventory/${variant.id}`);
+			const stock = await http.get<Schemas["Stock"]>(`/api/inventory/${variant.id}`);
 			expect(stock.body.available).toBe(4);
 
 			// The console's other pages fit the phone too.
@@ -502,20 +498,13 @@ describe.skipIf(NO_BROWSER)("admin console", () => {
 			await page.getByRole("button", { name: "Save rate" }).click();
 			await page.getByRole("cell", { name: "IT", exact: true }).waitFor();
 
-			const promos = await http.get<{ rows: { code: string; type: string; value: number; usageLimit: number }[] }>(
-				"/api/promotions?pageSize=100",
-				{ token: adminToken },
-			);
+			const promos = await http.get<Rows<Schemas["Promotion"]>>("/api/promotions?pageSize=100", { token: adminToken });
 			expect(promos.body.rows.find(p => p.code === code)).toMatchObject({ type: "FIXED", value: 750, usageLimit: 3 });
-			const methods = await http.get<{ rows: { name: string; price: number; countries: string[] }[] }>(
-				"/api/shipping-methods?pageSize=100",
-				{ token: adminToken },
-			);
+			const methods = await http.get<Rows<Schemas["ShippingMethod"]>>("/api/shipping-methods?pageSize=100", {
+				token: adminToken,
+			});
 			expect(methods.body.rows.find(m => m.name === method)).toMatchObject({ price: 999, countries: ["FR", "DE"] });
-			const rates = await http.get<{ rows: { country: string; rate: number; shippingTaxable: boolean }[] }>(
-				"/api/tax-rates?pageSize=100",
-				{ token: adminToken },
-			);
+			const rates = await http.get<Rows<Schemas["TaxRate"]>>("/api/tax-rates?pageSize=100", { token: adminToken });
 			expect(rates.body.rows.find(r => r.country === "IT")).toMatchObject({ rate: 2200, shippingTaxable: true });
 		}),
 	);

@@ -3,6 +3,7 @@
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Page } from "playwright-core";
+import type { components } from "../../clients/emporium-api";
 import { launchBrowser } from "../support/browser";
 import { client } from "../support/http";
 import { startShop } from "../support/shop";
@@ -34,7 +35,7 @@ async function main(): Promise<void> {
 	const browser = launchBrowser();
 	try {
 		const admin = await http.login(ADMIN.email, ADMIN.password);
-		const jacket = await http.post<{ id: string; variants: { id: string }[] }>(
+		const jacket = await http.post<components["schemas"]["Product"]>(
 			"/api/products",
 			{
 				name: "Trail Jacket",
@@ -48,7 +49,7 @@ async function main(): Promise<void> {
 		for (const [i, v] of jacket.body.variants.entries())
 			await http.put(`/api/inventory/${v.id}`, { available: [3, 12, 8][i] }, { token: admin.token });
 		const { token } = await http.register(CUSTOMER.email, CUSTOMER.password, CUSTOMER.name);
-		const order = await http.post<{ id: string }>(
+		const order = await http.post<components["schemas"]["Order"]>(
 			"/api/orders",
 			{
 				items: [{ variantId: jacket.body.variants[1].id, quantity: 1 }],
@@ -57,7 +58,7 @@ async function main(): Promise<void> {
 			},
 			{ token },
 		);
-		const cart = await http.post<{ id: string }>("/api/carts", {}, { token });
+		const cart = await http.post<components["schemas"]["Cart"]>("/api/carts", {}, { token });
 		await http.post(
 			`/api/carts/${cart.body.id}/items`,
 			{ variantId: jacket.body.variants[0].id, quantity: 2 },
@@ -68,9 +69,12 @@ async function main(): Promise<void> {
 		await http.post(`/api/carts/${cart.body.id}/discounts`, { code: "welcome10" }, { token });
 		const address = { line1: "12 St James's Square", city: "London", postalCode: "SW1Y 4JH", country: "GB" };
 		await http.patch(`/api/carts/${cart.body.id}`, { shippingAddress: address }, { token });
-		const methods = await http.get<{ id: string; name: string }[]>(`/api/carts/${cart.body.id}/shipping-methods`, {
-			token,
-		});
+		const methods = await http.get<components["schemas"]["ShippingOption"][]>(
+			`/api/carts/${cart.body.id}/shipping-methods`,
+			{
+				token,
+			},
+		);
 		const standard = methods.body.find(m => m.name === "Standard");
 		if (!standard) throw new Error("the seeded shop has no Standard shipping method to GB");
 		await http.patch(`/api/carts/${cart.body.id}`, { shippingMethodId: standard.id }, { token });
