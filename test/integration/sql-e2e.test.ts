@@ -129,7 +129,7 @@ for (const kind of ["mariadb", "postgres"] as const) {
 			]);
 			await eventually(async () => {
 				const notifications = await api.get<Page<Notification>>("/api/notifications", { token: ann.token });
-				const types = notifications.body.rows.map(n => n.type);
+				const types: string[] = notifications.body.rows.map(n => n.type);
 				return ["user.registered", "order.confirmed", "order.cancelled", "payment.refunded"].every(t =>
 					types.includes(t),
 				);
