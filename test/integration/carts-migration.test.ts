@@ -34,7 +34,7 @@ for (const kind of ["mariadb", "postgres"] as const) {
 			const rest = { email: null, shippingAddress: address, orderId: null, checkout: null, attempts: 0, version: 0 };
 			await released.insert({ ...old, ...rest, createdAt: NOW, updatedAt: NOW } as unknown as Cart);
 			await sequelize.close();
-			shop = await startShop({ env: { DB_URI: db.uri }, services: ["carts"] });
+			shop = await startShop({ env: { DB_URI: db.uri }, services: ["carts", "shipping", "promotions"] });
 		});
 
 		afterAll(async () => {

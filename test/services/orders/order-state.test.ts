@@ -9,9 +9,15 @@ describe("order state machine", () => {
 		expect(allowed.sort()).toEqual([
 			"CONFIRMED->CANCELLED",
 			"CONFIRMED->SHIPPED",
+			"DELIVERED->PARTIALLY_RETURNED",
+			"DELIVERED->RETURNED",
+			"PARTIALLY_RETURNED->PARTIALLY_RETURNED",
+			"PARTIALLY_RETURNED->RETURNED",
 			"PENDING->CONFIRMED",
 			"PENDING->FAILED",
 			"SHIPPED->DELIVERED",
+			"SHIPPED->PARTIALLY_RETURNED",
+			"SHIPPED->RETURNED",
 		]);
 	});
 
@@ -22,9 +28,12 @@ describe("order state machine", () => {
 		expect(() => assertTransition("DELIVERED", "CANCELLED")).toThrow(expect.objectContaining({ code: 409 }));
 		expect(() => assertTransition("SHIPPED", "CANCELLED")).toThrow(expect.objectContaining({ code: 409 }));
 		expect(() => assertTransition("CONFIRMED", "SHIPPED")).not.toThrow();
+		// Returns are received after shipping only; a returned order stays returned.
+		expect(() => assertTransition("CONFIRMED", "RETURNED")).toThrow(expect.objectContaining({ code: 409 }));
+		expect(() => assertTransition("RETURNED", "DELIVERED")).toThrow(expect.objectContaining({ code: 409 }));
 	});
 
 	it("knows the final states", () => {
-		expect(ORDER_STATUSES.filter(isFinal)).toEqual(["FAILED", "CANCELLED", "DELIVERED"]);
+		expect(ORDER_STATUSES.filter(isFinal)).toEqual(["FAILED", "CANCELLED", "RETURNED"]);
 	});
 });
