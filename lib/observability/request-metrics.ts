@@ -3,7 +3,8 @@ import { METRIC, type BaseMetric, type Context, type Middleware, type ServiceBro
 
 /**
  * Moleculer's own series that the dashboard (docker/grafana/dashboards/emporium.json), the alert rules
- * (infra/prometheus/rules.yml), the tests (failed channel deliveries: kafka.test.ts) and the README read. With the
+ * (infra/prometheus/rules.yml), the tests (failed and dead-lettered channel deliveries: kafka.test.ts,
+ * events-outage.test.ts) and the README read. With the
  * shop's `emporium.*` metrics they are the only ones collected. Everything else that Moleculer's Metrics middleware,
  * cacher, transit, registry and process collector record (with quantile windows, per-series rate timers and labels
  * built on every call) is dropped: it cost the shop most of its throughput (`npm run bench`).
@@ -16,6 +17,8 @@ export const KEPT_MOLECULER_METRICS: readonly string[] = [
 	"moleculer.circuit-breaker.half-opened.active",
 	"moleculer.registry.nodes.online.total",
 	"moleculer.channels.messages.errors.total",
+	// Messages given up on after their retries: what an operator must look at (dead-letter channel).
+	"moleculer.channels.messages.deadLettering.total",
 ];
 
 /** Request time buckets in ms: enough for the dashboard's p50/p95/p99 up to the 5 s request timeout. */

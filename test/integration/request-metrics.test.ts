@@ -166,6 +166,7 @@ describe("cheap metrics: only the series the dashboard and alerts read, counted 
 		expect(families.map(f => f.name).filter(name => /_(rate|min|mean|max|variance|stddev)$/.test(name))).toEqual([]);
 		const moleculer = families.map(f => f.name).filter(name => !name.startsWith("emporium_"));
 		expect([...new Set(moleculer)].sort()).toEqual([
+			"moleculer_channels_messages_deadLettering_total",
 			"moleculer_channels_messages_errors_total",
 			"moleculer_circuit_breaker_half_opened_active",
 			"moleculer_circuit_breaker_opened_active",
