@@ -8,7 +8,8 @@ import type { CollectionSpec, Doc, Store, StoreKind } from "./store";
  * Versioned schema and data changes of one actor's collections, run by umzug at start (and by `npm run migrate`).
  * SQL records the steps done in a table through umzug's Sequelize storage; NeDB and MongoDB in a collection of the
  * actor's store. Each step is one function for every store kind, given the actor's connected stores (and on SQL the
- * connection, for schema changes). Steps are idempotent: two nodes starting together may both run one.
+ * connection, for schema changes). On SQL one node at a time runs an actor's steps (a database lock); on the document
+ * stores steps are idempotent, as two nodes starting together may both run one.
  */
 
 /** What a step works with: the actor's connected stores, and on SQL the connection. */
@@ -69,7 +70,34 @@ export async function runMigrations(
 		storage,
 		logger: undefined,
 	});
-	const ran = await umzug.up();
+	const ran = context.sequelize
+		? await withMigrationLock(context.sequelize, actor, () => umzug.up())
+		: await umzug.up();
 	for (const { name } of ran) context.logger.info(`Migration ${name} applied`, { actor });
 	return ran.map(m => m.name);
+}
+
+const LOCK_WAIT_SECONDS = 120;
+
+/**
+ * Runs `work` while this node holds the actor's migration lock, so that nodes of one actor starting together apply
+ * each step once (the second finds it recorded): an advisory lock taken by a transaction's connection (PostgreSQL:
+ * released at its end; MySQL/MariaDB: `GET_LOCK`, released before it ends), while the steps use other connections.
+ */
+async function withMigrationLock<T>(sequelize: Sequelize, actor: string, work: () => Promise<T>): Promise<T> {
+	const name = `emporium_migrations_${actor}`;
+	const postgres = sequelize.getDialect() === "postgres";
+	return sequelize.transaction(async transaction => {
+		const query = (sql: string) => sequelize.query(sql, { replacements: { name }, transaction, plain: true });
+		if (postgres) await query("SELECT pg_advisory_xact_lock(hashtext(:name))");
+		else {
+			const got = (await query(`SELECT GET_LOCK(:name, ${LOCK_WAIT_SECONDS}) AS got`)) as { got: number } | null;
+			if (got?.got !== 1) throw new Error(`Migrations of ${actor}: no lock within ${LOCK_WAIT_SECONDS} s`);
+		}
+		try {
+			return await work();
+		} finally {
+			if (!postgres) await query("SELECT RELEASE_LOCK(:name)");
+		}
+	});
 }

@@ -60,12 +60,12 @@ describe("benchmark smoke run", () => {
 		}
 	});
 
-	it("counts a checkout from a cart as one pass of its 4 requests, a product with variants as one request", ctx => {
+	it("counts a checkout from a cart as one pass of its 6 requests, a product with variants as one request", ctx => {
 		if (!report) return ctx.skip(`servers not running: ${missing.join(", ")}`);
 		for (const s of report.scenarios.filter(r => r.key === "cartCheckout")) {
-			// Create the cart, add two sizes, check out: each pass answered 201 at checkout.
-			expect(s.httpRequests, s.group).toBeGreaterThanOrEqual(4 * s.requests);
-			expect(s.httpRequests, s.group).toBeLessThanOrEqual(4 * s.requests + 4 * s.connections);
+			// Create the cart, add two sizes, choose shipping, apply a code, check out: each pass answered 201 at checkout.
+			expect(s.httpRequests, s.group).toBeGreaterThanOrEqual(6 * s.requests);
+			expect(s.httpRequests, s.group).toBeLessThanOrEqual(6 * s.requests + 6 * s.connections);
 			expect(s.statusCodes["201"], s.group).toBeGreaterThanOrEqual(2 * s.requests);
 			expect(s.latencyMs.p50, s.group).toBeGreaterThan(0);
 		}
@@ -98,6 +98,8 @@ describe("benchmark smoke run", () => {
 			"inventory",
 			"payments",
 			"orders",
+			"shipping",
+			"promotions",
 			"carts",
 			"benchmark (autocannon)",
 		]);
