@@ -60,9 +60,9 @@ const OrdersService = defineService<OrdersThis>({
 	actions: {
 		create: {
 			auth: "user",
-			// Bounds the sagas one node runs at once, so a slow dependency cannot pile up work until the node falls over;
-			// a burst waits in the queue (up to the timeout) instead of crowding the database pools.
-			bulkhead: { enabled: true, concurrency: 50, maxQueueSize: 5000 },
+			// Bounds the sagas one node runs at once: a burst waits in this queue (up to the request timeout), before any
+			// step's timeout runs, instead of crowding inventory's database pool (10 connections) until steps time out.
+			bulkhead: { enabled: true, concurrency: 20, maxQueueSize: 5000 },
 			timeout: 30_000,
 			params: CREATE_ORDER_PARAMS,
 			async handler(this: OrdersThis, ctx: Context<CreateOrderParams, CreateMeta>): Promise<OrderView> {
