@@ -23,7 +23,8 @@ describe("benchmark smoke run", () => {
 		if (missing.length && process.env.CI) throw new Error(`required servers are not running: ${missing.join(", ")}`);
 		if (missing.length) return;
 		report = await runBench({
-			seconds: 1,
+			// A checkout from a cart across nodes is six requests in a row: 2 s lets every connection finish one.
+			seconds: 2,
 			warmupSeconds: 0.5,
 			groups: ["one-process", "across-nodes"],
 			out,
