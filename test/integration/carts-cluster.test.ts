@@ -4,7 +4,7 @@ import { call } from "../../lib/actor";
 import { client, eventually } from "../support/http";
 import { describeWithServers } from "../support/servers";
 import { createTestDatabase } from "../support/databases";
-import { startShopCluster, type ShopCluster } from "../support/shop-cluster";
+import { BURST_TIMINGS, startShopCluster, type ShopCluster } from "../support/shop-cluster";
 import type { ApiError, Order, Page, Payment, Product, Stock } from "../support/api";
 import type { CartView } from "../../services/carts/contract";
 
@@ -21,11 +21,7 @@ await describeWithServers(["nats", "redis", "postgres"], "carts across nodes (Po
 
 	beforeAll(async () => {
 		db = await createTestDatabase("postgres");
-		shop = await startShopCluster({
-			label: "carts",
-			dbUri: db.uri,
-			extraNodes: [{ name: "shipping-carts", services: ["shipping"] }],
-		});
+		shop = await startShopCluster({ label: "carts", dbUri: db.uri, env: BURST_TIMINGS });
 		const admin = { id: "carts-cluster-admin", email: "admin@example.com", name: "Admin", role: "admin" as const };
 		const method = { name: "Free", price: 499, currency: "USD", countries: ["*"], freeOver: 0, active: true };
 		const created = await eventually(

@@ -3,7 +3,7 @@ import { auditShop } from "../../lib/audit";
 import { client, eventually } from "../support/http";
 import { describeWithServers } from "../support/servers";
 import { createTestDatabase } from "../support/databases";
-import { startShopCluster, type ShopCluster } from "../support/shop-cluster";
+import { BURST_TIMINGS, startShopCluster, type ShopCluster } from "../support/shop-cluster";
 import type { ApiError, Page, Payment, Product } from "../support/api";
 import type { CartView } from "../../services/carts/contract";
 import type { PromotionView } from "../../services/promotions/contract";
@@ -25,7 +25,7 @@ await describeWithServers(["nats", "redis", "mariadb"], "promotion uses across n
 
 	beforeAll(async () => {
 		db = await createTestDatabase("mariadb");
-		shop = await startShopCluster({ label: "promos", dbUri: db.uri });
+		shop = await startShopCluster({ label: "promos", dbUri: db.uri, env: BURST_TIMINGS });
 		const api = client(shop.gateways[0]);
 		const created = await api.post<Product>(
 			"/api/products",

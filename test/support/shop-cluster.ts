@@ -11,6 +11,13 @@ import { SERVERS } from "./servers";
  * JetStream events) and Redis, with the given database. `observer` is a service-less broker in the cluster for
  * audits and registry checks.
  */
+/**
+ * Saga timings for the tests that check out hundreds of carts at once: on 2 cores with a dozen node processes the
+ * steps wait for the database pools, and the production step timeout (2 s) would turn that wait into 503s. Steps may
+ * take 4 s (three attempts: 12.3 s, under half of the 30 s lease).
+ */
+export const BURST_TIMINGS = { ORDER_STEP_TIMEOUT_MS: "4000", ORDER_LEASE_SECONDS: "30" };
+
 export interface ShopCluster {
 	namespace: string;
 	gateways: string[];
