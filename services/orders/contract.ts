@@ -167,15 +167,13 @@ export interface OrderReturn extends Doc {
 /** What clients see of a return: all of it. */
 export type ReturnView = OrderReturn;
 
-export interface ReturnEventData {
+/** The payload of every return.* event: the return, named by `returnId`. */
+export type ReturnEventData = Pick<
+	OrderReturn,
+	"orderId" | "userId" | "status" | "items" | "refundAmount" | "currency"
+> & {
 	returnId: string;
-	orderId: string;
-	userId: string;
-	status: ReturnStatus;
-	items: ReturnItem[];
-	refundAmount: number;
-	currency: string;
-}
+};
 export interface ListOrdersParams {
 	page?: number;
 	pageSize?: number;
