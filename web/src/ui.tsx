@@ -122,3 +122,138 @@ export function useAction() {
 export function StatusBadge({ status }: { status: string }) {
 	return <span class={`badge badge-${status.toLowerCase()}`}>{status.replace(/_/g, " ")}</span>;
 }
+
+/** A dollar amount typed as dollars and cents: a number field from 0 in steps of a cent. */
+export function MoneyField(props: Omit<FieldProps, "type" | "min" | "step">) {
+	return <Field {...props} type="number" min="0" step="0.01" />;
+}
+
+/** A table's header row; `actions` adds the last, unlabelled column of buttons. */
+export function TableHead({ columns, actions = false }: { columns: string[]; actions?: boolean }) {
+	return (
+		<thead>
+			<tr>
+				{columns.map(c => (
+					<th key={c} scope="col">
+						{c}
+					</th>
+				))}
+				{actions && (
+					<th scope="col">
+						<span class="sr-only">Actions</span>
+					</th>
+				)}
+			</tr>
+		</thead>
+	);
+}
+
+/** A list of rows that scrolls sideways on narrow screens. */
+export function ListTable({
+	columns,
+	actions,
+	children,
+}: {
+	columns: string[];
+	actions?: boolean;
+	children: ComponentChildren;
+}) {
+	return (
+		<div class="scroll">
+			<table>
+				<TableHead columns={columns} actions={actions} />
+				<tbody>{children}</tbody>
+			</table>
+		</div>
+	);
+}
+
+/** Previous / Next for a paged list; nothing when there is one page. */
+export function Pager({
+	page,
+	totalPages,
+	go,
+}: {
+	page: number;
+	totalPages: number | undefined;
+	go: (page: number) => void;
+}) {
+	if (!totalPages || totalPages <= 1) return null;
+	return (
+		<nav class="pager" aria-label="Pages">
+			<button type="button" disabled={page <= 1} onClick={() => go(page - 1)}>
+				Previous
+			</button>
+			<span>
+				Page {page} of {totalPages}
+			</span>
+			<button type="button" disabled={page >= totalPages} onClick={() => go(page + 1)}>
+				Next
+			</button>
+		</nav>
+	);
+}
+
+/** A labelled select over `values`, with a first option `any` that stands for none (""). */
+export function FilterSelect<T extends string>({
+	label,
+	any,
+	values,
+	value,
+	onChange,
+}: {
+	label: string;
+	any: string;
+	values: readonly T[];
+	value: T | undefined;
+	onChange: (v: T | undefined) => void;
+}) {
+	return (
+		<label class="field">
+			<span>{label}</span>
+			<select value={value ?? ""} onChange={e => onChange(values.find(v => v === e.currentTarget.value))}>
+				<option value="">{any}</option>
+				{values.map(v => (
+					<option key={v} value={v}>
+						{v}
+					</option>
+				))}
+			</select>
+		</label>
+	);
+}
+
+/** Email and password, and "Log in": `login` gets what was typed; its error shows under the button. */
+export function LoginForm({
+	login,
+	emailAutocomplete,
+}: {
+	login: (credentials: { email: string; password: string }) => Promise<void>;
+	emailAutocomplete: "email" | "username";
+}) {
+	const [email, setEmail] = useState("");
+	const [password, setPassword] = useState("");
+	const action = useAction();
+	return (
+		<form
+			onSubmit={e => {
+				e.preventDefault();
+				void action.run(() => login({ email, password }));
+			}}
+		>
+			<Field label="Email" type="email" value={email} onInput={setEmail} required autocomplete={emailAutocomplete} />
+			<Field
+				label="Password"
+				type="password"
+				value={password}
+				onInput={setPassword}
+				required
+				autocomplete="current-password"
+			/>
+			<button type="submit" class="primary" disabled={action.busy}>
+				Log in
+			</button>
+			<ErrorBox error={action.error} />
+		</form>
+	);
+}

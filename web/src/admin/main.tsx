@@ -1,8 +1,7 @@
 import { render } from "preact";
-import { useState } from "preact/hooks";
 import { Link, match, navigate, useLocation } from "../router";
 import "../style.css";
-import { ErrorBox, Field, useAction } from "../ui";
+import { LoginForm } from "../ui";
 import { OrdersPage, ReturnsPage } from "./orders";
 import { ProductEditPage, ProductsPage } from "./products";
 import { PromotionsPage, ShippingPage, TaxPage } from "./money-rules";
@@ -18,36 +17,17 @@ const TABS: [string, string][] = [
 ];
 
 function AdminLogin() {
-	const [email, setEmail] = useState("");
-	const [password, setPassword] = useState("");
-	const action = useAction();
 	return (
 		<section class="narrow">
 			<h1>Admin console</h1>
-			<form
-				onSubmit={e => {
-					e.preventDefault();
-					void action.run(async () => {
-						const auth = await api.login({ email, password });
-						if (auth.user.role !== "admin") throw new Error("This account is not an administrator.");
-						setAdmin(auth);
-					});
+			<LoginForm
+				emailAutocomplete="username"
+				login={async credentials => {
+					const auth = await api.login(credentials);
+					if (auth.user.role !== "admin") throw new Error("This account is not an administrator.");
+					setAdmin(auth);
 				}}
-			>
-				<Field label="Email" type="email" value={email} onInput={setEmail} required autocomplete="username" />
-				<Field
-					label="Password"
-					type="password"
-					value={password}
-					onInput={setPassword}
-					required
-					autocomplete="current-password"
-				/>
-				<button type="submit" class="primary" disabled={action.busy}>
-					Log in
-				</button>
-				<ErrorBox error={action.error} />
-			</form>
+			/>
 		</section>
 	);
 }

@@ -1,7 +1,7 @@
 // Discount codes, shipping methods and tax rates (issue 13's admin routes).
 import { useState } from "preact/hooks";
 import type { Promotion } from "../api/types";
-import { ErrorBox, Field, money, useAction, useAsync } from "../ui";
+import { ErrorBox, Field, ListTable, MoneyField, money, useAction, useAsync } from "../ui";
 import { api } from "./session";
 
 const optionalInt = (v: string) => (v.trim() === "" ? undefined : Math.round(Number(v)));
@@ -12,8 +12,42 @@ const PROMOTION_TYPES: { type: Promotion["type"]; label: string }[] = [
 	{ type: "FREE_SHIPPING", label: "Free shipping" },
 ];
 
+/** A page's list of rules and the action that changes one: `change` runs a call, then loads the list again. */
+function useRules<T>(load: () => Promise<T>) {
+	const list = useAsync(load, []);
+	const action = useAction();
+	const change = (call: () => Promise<unknown>) => void action.run(async () => (await call(), list.reload()));
+	return { list, action, change };
+}
+
+/** "Deactivate X" (or "Activate X") and "Delete X" for a row of the list; `change` runs the call and reloads. */
+function ActivateDelete({
+	name,
+	active,
+	change,
+	toggle,
+	remove,
+}: {
+	name: string;
+	active: boolean;
+	change: (call: () => Promise<unknown>) => void;
+	toggle: () => Promise<unknown>;
+	remove: () => Promise<unknown>;
+}) {
+	return (
+		<>
+			<button type="button" onClick={() => change(toggle)}>
+				{active ? "Deactivate" : "Activate"} {name}
+			</button>{" "}
+			<button type="button" onClick={() => change(remove)}>
+				Delete {name}
+			</button>
+		</>
+	);
+}
+
 export function PromotionsPage() {
-	const list = useAsync(() => api.promotions({ pageSize: 100 }), []);
+	const { list, action, change } = useRules(() => api.promotions({ pageSize: 100 }));
 	const [type, setType] = useState<Promotion["type"]>("PERCENTAGE");
 	const [f, setF] = useState({
 		code: "",
@@ -22,66 +56,40 @@ export function PromotionsPage() {
 		usageLimit: "",
 		perCustomer: "",
 	});
-	const action = useAction();
 	const set = (k: keyof typeof f) => (v: string) => setF({ ...f, [k]: v });
 	return (
 		<section>
 			<h1>Discount codes</h1>
 			<ErrorBox error={list.error} />
-			<div class="scroll">
-				<table>
-					<thead>
-						<tr>
-							<th scope="col">Code</th>
-							<th scope="col">Type</th>
-							<th scope="col">Value</th>
-							<th scope="col">Used</th>
-							<th scope="col">Active</th>
-							<th scope="col">
-								<span class="sr-only">Actions</span>
-							</th>
-						</tr>
-					</thead>
-					<tbody>
-						{list.data?.rows.map(p => (
-							<tr key={p.id}>
-								<td>{p.code}</td>
-								<td>{p.type}</td>
-								<td>
-									{p.type === "PERCENTAGE"
-										? `${p.value}%`
-										: p.type === "FIXED"
-											? money(p.value ?? 0, p.currency ?? "USD")
-											: "—"}
-								</td>
-								<td>
-									{p.timesUsed}
-									{p.usageLimit !== null ? ` / ${p.usageLimit}` : ""}
-								</td>
-								<td>{p.active ? "yes" : "no"}</td>
-								<td>
-									<button
-										type="button"
-										onClick={() =>
-											void action.run(
-												async () => (await api.updatePromotion(p.id, { active: !p.active }), list.reload()),
-											)
-										}
-									>
-										{p.active ? "Deactivate" : "Activate"} {p.code}
-									</button>{" "}
-									<button
-										type="button"
-										onClick={() => void action.run(async () => (await api.deletePromotion(p.id), list.reload()))}
-									>
-										Delete {p.code}
-									</button>
-								</td>
-							</tr>
-						))}
-					</tbody>
-				</table>
-			</div>
+			<ListTable columns={["Code", "Type", "Value", "Used", "Active"]} actions>
+				{list.data?.rows.map(p => (
+					<tr key={p.id}>
+						<td>{p.code}</td>
+						<td>{p.type}</td>
+						<td>
+							{p.type === "PERCENTAGE"
+								? `${p.value}%`
+								: p.type === "FIXED"
+									? money(p.value ?? 0, p.currency ?? "USD")
+									: "—"}
+						</td>
+						<td>
+							{p.timesUsed}
+							{p.usageLimit !== null ? ` / ${p.usageLimit}` : ""}
+						</td>
+						<td>{p.active ? "yes" : "no"}</td>
+						<td>
+							<ActivateDelete
+								name={p.code}
+								active={p.active}
+								change={change}
+								toggle={() => api.updatePromotion(p.id, { active: !p.active })}
+								remove={() => api.deletePromotion(p.id)}
+							/>
+						</td>
+					</tr>
+				))}
+			</ListTable>
 			<form
 				class="address"
 				onSubmit={e => {
@@ -98,7 +106,7 @@ export function PromotionsPage() {
 						...(optionalInt(f.perCustomer) !== undefined ? { perCustomerLimit: optionalInt(f.perCustomer) } : {}),
 						active: true,
 					};
-					void action.run(async () => (await api.createPromotion(body), list.reload()));
+					change(() => api.createPromotion(body));
 				}}
 			>
 				<h2>New discount code</h2>
@@ -117,14 +125,7 @@ export function PromotionsPage() {
 					</select>
 				</label>
 				<Field label="Value (% or $)" type="number" min="0" step="0.01" value={f.value} onInput={set("value")} />
-				<Field
-					label="Minimum subtotal ($)"
-					type="number"
-					min="0"
-					step="0.01"
-					value={f.minSubtotal}
-					onInput={set("minSubtotal")}
-				/>
+				<MoneyField label="Minimum subtotal ($)" value={f.minSubtotal} onInput={set("minSubtotal")} />
 				<Field label="Usage limit" type="number" min="1" value={f.usageLimit} onInput={set("usageLimit")} />
 				<Field label="Uses per customer" type="number" min="1" value={f.perCustomer} onInput={set("perCustomer")} />
 				<button type="submit" class="primary" disabled={action.busy}>
@@ -137,59 +138,33 @@ export function PromotionsPage() {
 }
 
 export function ShippingPage() {
-	const list = useAsync(() => api.shippingMethods({ pageSize: 100 }), []);
+	const { list, action, change } = useRules(() => api.shippingMethods({ pageSize: 100 }));
 	const [f, setF] = useState({ name: "", price: "", countries: "*", freeOver: "" });
-	const action = useAction();
 	const set = (k: keyof typeof f) => (v: string) => setF({ ...f, [k]: v });
 	return (
 		<section>
 			<h1>Shipping methods</h1>
 			<ErrorBox error={list.error} />
-			<div class="scroll">
-				<table>
-					<thead>
-						<tr>
-							<th scope="col">Name</th>
-							<th scope="col">Price</th>
-							<th scope="col">Countries</th>
-							<th scope="col">Free over</th>
-							<th scope="col">Active</th>
-							<th scope="col">
-								<span class="sr-only">Actions</span>
-							</th>
-						</tr>
-					</thead>
-					<tbody>
-						{list.data?.rows.map(m => (
-							<tr key={m.id}>
-								<td>{m.name}</td>
-								<td>{money(m.price, m.currency)}</td>
-								<td>{m.countries.join(", ")}</td>
-								<td>{m.freeOver === null ? "—" : money(m.freeOver, m.currency)}</td>
-								<td>{m.active ? "yes" : "no"}</td>
-								<td>
-									<button
-										type="button"
-										onClick={() =>
-											void action.run(
-												async () => (await api.updateShippingMethod(m.id, { active: !m.active }), list.reload()),
-											)
-										}
-									>
-										{m.active ? "Deactivate" : "Activate"} {m.name}
-									</button>{" "}
-									<button
-										type="button"
-										onClick={() => void action.run(async () => (await api.deleteShippingMethod(m.id), list.reload()))}
-									>
-										Delete {m.name}
-									</button>
-								</td>
-							</tr>
-						))}
-					</tbody>
-				</table>
-			</div>
+			<ListTable columns={["Name", "Price", "Countries", "Free over", "Active"]} actions>
+				{list.data?.rows.map(m => (
+					<tr key={m.id}>
+						<td>{m.name}</td>
+						<td>{money(m.price, m.currency)}</td>
+						<td>{m.countries.join(", ")}</td>
+						<td>{m.freeOver === null ? "—" : money(m.freeOver, m.currency)}</td>
+						<td>{m.active ? "yes" : "no"}</td>
+						<td>
+							<ActivateDelete
+								name={m.name}
+								active={m.active}
+								change={change}
+								toggle={() => api.updateShippingMethod(m.id, { active: !m.active })}
+								remove={() => api.deleteShippingMethod(m.id)}
+							/>
+						</td>
+					</tr>
+				))}
+			</ListTable>
 			<form
 				class="address"
 				onSubmit={e => {
@@ -205,26 +180,19 @@ export function ShippingPage() {
 						...(optionalCents(f.freeOver) !== undefined ? { freeOver: optionalCents(f.freeOver) } : {}),
 						active: true,
 					};
-					void action.run(async () => (await api.createShippingMethod(body), list.reload()));
+					change(() => api.createShippingMethod(body));
 				}}
 			>
 				<h2>New shipping method</h2>
 				<Field label="Method name" value={f.name} onInput={set("name")} required />
-				<Field label="Price ($)" type="number" min="0" step="0.01" value={f.price} onInput={set("price")} required />
+				<MoneyField label="Price ($)" value={f.price} onInput={set("price")} required />
 				<Field
 					label="Countries (codes, comma-separated, * for all)"
 					value={f.countries}
 					onInput={set("countries")}
 					required
 				/>
-				<Field
-					label="Free over ($, optional)"
-					type="number"
-					min="0"
-					step="0.01"
-					value={f.freeOver}
-					onInput={set("freeOver")}
-				/>
+				<MoneyField label="Free over ($, optional)" value={f.freeOver} onInput={set("freeOver")} />
 				<button type="submit" class="primary" disabled={action.busy}>
 					Create method
 				</button>
@@ -235,50 +203,32 @@ export function ShippingPage() {
 }
 
 export function TaxPage() {
-	const list = useAsync(() => api.taxRates({ pageSize: 100 }), []);
+	const { list, action, change } = useRules(() => api.taxRates({ pageSize: 100 }));
 	const [f, setF] = useState({ country: "", rate: "", shippingTaxable: false });
-	const action = useAction();
 	return (
 		<section>
 			<h1>Tax rates</h1>
 			<ErrorBox error={list.error} />
-			<div class="scroll">
-				<table>
-					<thead>
-						<tr>
-							<th scope="col">Country</th>
-							<th scope="col">Rate</th>
-							<th scope="col">Shipping taxed</th>
-							<th scope="col">
-								<span class="sr-only">Actions</span>
-							</th>
-						</tr>
-					</thead>
-					<tbody>
-						{list.data?.rows.map(t => (
-							<tr key={t.country}>
-								<td>{t.country}</td>
-								<td>{(t.rate / 100).toFixed(2)} %</td>
-								<td>{t.shippingTaxable ? "yes" : "no"}</td>
-								<td>
-									<button
-										type="button"
-										onClick={() => void action.run(async () => (await api.deleteTaxRate(t.country), list.reload()))}
-									>
-										Delete {t.country}
-									</button>
-								</td>
-							</tr>
-						))}
-					</tbody>
-				</table>
-			</div>
+			<ListTable columns={["Country", "Rate", "Shipping taxed"]} actions>
+				{list.data?.rows.map(t => (
+					<tr key={t.country}>
+						<td>{t.country}</td>
+						<td>{(t.rate / 100).toFixed(2)} %</td>
+						<td>{t.shippingTaxable ? "yes" : "no"}</td>
+						<td>
+							<button type="button" onClick={() => change(() => api.deleteTaxRate(t.country))}>
+								Delete {t.country}
+							</button>
+						</td>
+					</tr>
+				))}
+			</ListTable>
 			<form
 				class="address"
 				onSubmit={e => {
 					e.preventDefault();
 					const body = { rate: Math.round(Number(f.rate) * 100), shippingTaxable: f.shippingTaxable };
-					void action.run(async () => (await api.putTaxRate(f.country.toUpperCase(), body), list.reload()));
+					change(() => api.putTaxRate(f.country.toUpperCase(), body));
 				}}
 			>
 				<h2>Set a tax rate</h2>

@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
 import type { Order, OrderReturn, OrderStatus } from "../api/types";
-import { ErrorBox, Field, StatusBadge, money, useAction, useAsync } from "../ui";
+import { ErrorBox, Field, FilterSelect, ListTable, Pager, StatusBadge, money, useAction, useAsync } from "../ui";
 import { api } from "./session";
 
 const ORDER_STATUSES: OrderStatus[] = [
@@ -14,11 +14,6 @@ const ORDER_STATUSES: OrderStatus[] = [
 	"RETURNED",
 ];
 const RETURN_STATUSES: OrderReturn["status"][] = ["REQUESTED", "RECEIVED", "REJECTED"];
-
-/** The filter a select's value names: one of `known`, or none ("" is "any"). */
-function filterOf<T extends string>(known: T[], value: string): T | undefined {
-	return known.find(k => k === value);
-}
 
 function OrderRow({ order }: { order: Order }) {
 	const [o, setO] = useState(order);
@@ -63,57 +58,22 @@ export function OrdersPage() {
 		<section>
 			<h1>Orders</h1>
 			<div class="filters">
-				<label class="field">
-					<span>Status</span>
-					<select
-						value={status ?? ""}
-						onChange={e => (setStatus(filterOf(ORDER_STATUSES, e.currentTarget.value)), setPage(1))}
-					>
-						<option value="">Any status</option>
-						{ORDER_STATUSES.map(s => (
-							<option key={s} value={s}>
-								{s}
-							</option>
-						))}
-					</select>
-				</label>
+				<FilterSelect
+					label="Status"
+					any="Any status"
+					values={ORDER_STATUSES}
+					value={status}
+					onChange={v => (setStatus(v), setPage(1))}
+				/>
 				<Field label="Customer id" value={userId} onInput={v => (setUserId(v), setPage(1))} />
 			</div>
 			<ErrorBox error={list.error} />
-			<div class="scroll">
-				<table>
-					<thead>
-						<tr>
-							<th scope="col">Order</th>
-							<th scope="col">Customer</th>
-							<th scope="col">Status</th>
-							<th scope="col">Total</th>
-							<th scope="col">Placed</th>
-							<th scope="col">
-								<span class="sr-only">Actions</span>
-							</th>
-						</tr>
-					</thead>
-					<tbody>
-						{list.data?.rows.map(o => (
-							<OrderRow key={`${o.id}:${o.status}`} order={o} />
-						))}
-					</tbody>
-				</table>
-			</div>
-			{list.data && list.data.totalPages > 1 && (
-				<nav class="pager" aria-label="Pages">
-					<button type="button" disabled={page <= 1} onClick={() => setPage(page - 1)}>
-						Previous
-					</button>
-					<span>
-						Page {page} of {list.data.totalPages}
-					</span>
-					<button type="button" disabled={page >= list.data.totalPages} onClick={() => setPage(page + 1)}>
-						Next
-					</button>
-				</nav>
-			)}
+			<ListTable columns={["Order", "Customer", "Status", "Total", "Placed"]} actions>
+				{list.data?.rows.map(o => (
+					<OrderRow key={`${o.id}:${o.status}`} order={o} />
+				))}
+			</ListTable>
+			<Pager page={page} totalPages={list.data?.totalPages} go={setPage} />
 		</section>
 	);
 }
@@ -154,40 +114,13 @@ export function ReturnsPage() {
 	return (
 		<section>
 			<h1>Returns</h1>
-			<label class="field">
-				<span>Status</span>
-				<select value={status ?? ""} onChange={e => setStatus(filterOf(RETURN_STATUSES, e.currentTarget.value))}>
-					<option value="">Any status</option>
-					{RETURN_STATUSES.map(s => (
-						<option key={s} value={s}>
-							{s}
-						</option>
-					))}
-				</select>
-			</label>
+			<FilterSelect label="Status" any="Any status" values={RETURN_STATUSES} value={status} onChange={setStatus} />
 			<ErrorBox error={list.error} />
-			<div class="scroll">
-				<table>
-					<thead>
-						<tr>
-							<th scope="col">Return</th>
-							<th scope="col">Order</th>
-							<th scope="col">Status</th>
-							<th scope="col">Items</th>
-							<th scope="col">Refund</th>
-							<th scope="col">Reason</th>
-							<th scope="col">
-								<span class="sr-only">Actions</span>
-							</th>
-						</tr>
-					</thead>
-					<tbody>
-						{list.data?.rows.map(r => (
-							<ReturnRow key={`${r.id}:${r.status}`} ret={r} />
-						))}
-					</tbody>
-				</table>
-			</div>
+			<ListTable columns={["Return", "Order", "Status", "Items", "Refund", "Reason"]} actions>
+				{list.data?.rows.map(r => (
+					<ReturnRow key={`${r.id}:${r.status}`} ret={r} />
+				))}
+			</ListTable>
 		</section>
 	);
 }

@@ -1,7 +1,7 @@
 import { useState } from "preact/hooks";
 import type { Product, Variant } from "../api/types";
 import { Link, navigate } from "../router";
-import { ErrorBox, Field, Notice, money, useAction, useAsync } from "../ui";
+import { ErrorBox, Field, ListTable, MoneyField, Notice, Pager, money, useAction, useAsync } from "../ui";
 import { api } from "./session";
 
 /** inventory.low fires under LOW_STOCK_THRESHOLD, 5 by default; the console highlights the same. */
@@ -48,7 +48,7 @@ function NewProduct() {
 			<Field label="Option name (e.g. Size; empty for one variant)" value={f.option} onInput={set("option")} />
 			<Field label="Option values, comma-separated (e.g. S, M, L)" value={f.values} onInput={set("values")} />
 			<Field label="SKU (prefix of the variants' SKUs)" value={f.sku} onInput={set("sku")} required />
-			<Field label="Price ($)" type="number" min="0" step="0.01" value={f.price} onInput={set("price")} required />
+			<MoneyField label="Price ($)" value={f.price} onInput={set("price")} required />
 			<button type="submit" class="primary" disabled={action.busy}>
 				Create product
 			</button>
@@ -66,43 +66,19 @@ export function ProductsPage() {
 			<h1>Products</h1>
 			<Field label="Search products" type="search" value={search} onInput={v => (setSearch(v), setPage(1))} />
 			<ErrorBox error={list.error} />
-			<div class="scroll">
-				<table>
-					<thead>
-						<tr>
-							<th scope="col">Name</th>
-							<th scope="col">Category</th>
-							<th scope="col">Variants</th>
-							<th scope="col">Price</th>
-						</tr>
-					</thead>
-					<tbody>
-						{list.data?.rows.map(p => (
-							<tr key={p.id}>
-								<td>
-									<Link href={`/admin/products/${encodeURIComponent(p.id)}`}>{p.name}</Link>
-								</td>
-								<td>{p.category}</td>
-								<td>{p.variants.length}</td>
-								<td>{money(p.price, p.currency)}</td>
-							</tr>
-						))}
-					</tbody>
-				</table>
-			</div>
-			{list.data && list.data.totalPages > 1 && (
-				<nav class="pager" aria-label="Pages">
-					<button type="button" disabled={page <= 1} onClick={() => setPage(page - 1)}>
-						Previous
-					</button>
-					<span>
-						Page {page} of {list.data.totalPages}
-					</span>
-					<button type="button" disabled={page >= list.data.totalPages} onClick={() => setPage(page + 1)}>
-						Next
-					</button>
-				</nav>
-			)}
+			<ListTable columns={["Name", "Category", "Variants", "Price"]}>
+				{list.data?.rows.map(p => (
+					<tr key={p.id}>
+						<td>
+							<Link href={`/admin/products/${encodeURIComponent(p.id)}`}>{p.name}</Link>
+						</td>
+						<td>{p.category}</td>
+						<td>{p.variants.length}</td>
+						<td>{money(p.price, p.currency)}</td>
+					</tr>
+				))}
+			</ListTable>
+			<Pager page={page} totalPages={list.data?.totalPages} go={setPage} />
 			<NewProduct />
 		</section>
 	);
@@ -136,14 +112,7 @@ function VariantRow({
 						);
 					}}
 				>
-					<Field
-						label={`Price of ${variant.sku} ($)`}
-						type="number"
-						min="0"
-						step="0.01"
-						value={price}
-						onInput={setPrice}
-					/>
+					<MoneyField label={`Price of ${variant.sku} ($)`} value={price} onInput={setPrice} />
 					<button type="submit">Save price</button>
 				</form>
 			</td>
@@ -214,7 +183,7 @@ function AddVariant({ product, onChange }: { product: Product; onChange: (p: Pro
 				/>
 			))}
 			<Field label="Variant SKU" value={sku} onInput={setSku} required />
-			<Field label="Variant price ($)" type="number" min="0" step="0.01" value={price} onInput={setPrice} required />
+			<MoneyField label="Variant price ($)" value={price} onInput={setPrice} required />
 			<button type="submit">Add variant</button>
 			<ErrorBox error={action.error} />
 		</form>
@@ -254,26 +223,11 @@ export function ProductEditPage({ id }: { id: string }) {
 				{saved && <Notice>Saved.</Notice>}
 			</form>
 			<h2>Variants and stock</h2>
-			<div class="scroll">
-				<table>
-					<thead>
-						<tr>
-							<th scope="col">SKU</th>
-							<th scope="col">Variant</th>
-							<th scope="col">Price</th>
-							<th scope="col">Stock</th>
-							<th scope="col">
-								<span class="sr-only">Actions</span>
-							</th>
-						</tr>
-					</thead>
-					<tbody>
-						{p.variants.map(v => (
-							<VariantRow key={v.id} product={p} variant={v} onChange={product.setData} />
-						))}
-					</tbody>
-				</table>
-			</div>
+			<ListTable columns={["SKU", "Variant", "Price", "Stock"]} actions>
+				{p.variants.map(v => (
+					<VariantRow key={v.id} product={p} variant={v} onChange={product.setData} />
+				))}
+			</ListTable>
 			{p.options.length > 0 && <AddVariant product={p} onChange={product.setData} />}
 			<button
 				type="button"

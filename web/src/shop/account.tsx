@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
 import { Link, navigate } from "../router";
-import { ErrorBox, Field, useAction } from "../ui";
+import { ErrorBox, Field, LoginForm, useAction } from "../ui";
 import { api, signedIn } from "./session";
 
 /** Only a path of this site: `next` comes from the address bar. */
@@ -9,36 +9,17 @@ function safeNext(next: string | null): string {
 }
 
 export function LoginPage({ query }: { query: URLSearchParams }) {
-	const [email, setEmail] = useState("");
-	const [password, setPassword] = useState("");
-	const action = useAction();
 	const next = safeNext(query.get("next"));
 	return (
 		<section class="narrow">
 			<h1>Log in</h1>
-			<form
-				onSubmit={e => {
-					e.preventDefault();
-					void action.run(async () => {
-						await signedIn(await api.login({ email, password }));
-						navigate(next);
-					});
+			<LoginForm
+				emailAutocomplete="email"
+				login={async credentials => {
+					await signedIn(await api.login(credentials));
+					navigate(next);
 				}}
-			>
-				<Field label="Email" type="email" value={email} onInput={setEmail} required autocomplete="email" />
-				<Field
-					label="Password"
-					type="password"
-					value={password}
-					onInput={setPassword}
-					required
-					autocomplete="current-password"
-				/>
-				<button type="submit" class="primary" disabled={action.busy}>
-					Log in
-				</button>
-				<ErrorBox error={action.error} />
-			</form>
+			/>
 			<p>
 				New here? <Link href={`/register?next=${encodeURIComponent(next)}`}>Create an account</Link>
 			</p>

@@ -1,7 +1,7 @@
 import { useState } from "preact/hooks";
 import type { Cart, Totals } from "../api/types";
 import { navigate } from "../router";
-import { ErrorBox, Field, money, reasonText, useAction } from "../ui";
+import { ErrorBox, Field, TableHead, money, reasonText, useAction } from "../ui";
 import { api, setCart, useSession } from "./session";
 
 export function TotalsTable({ totals, currency }: { totals: Totals; currency: string }) {
@@ -83,17 +83,7 @@ export function CartPage() {
 		<section>
 			<h1>Your cart</h1>
 			<table class="lines">
-				<thead>
-					<tr>
-						<th scope="col">Item</th>
-						<th scope="col">Price</th>
-						<th scope="col">Quantity</th>
-						<th scope="col">Total</th>
-						<th scope="col">
-							<span class="sr-only">Actions</span>
-						</th>
-					</tr>
-				</thead>
+				<TableHead columns={["Item", "Price", "Quantity", "Total"]} actions />
 				<tbody>
 					{cart.items.map(line => (
 						<tr key={line.id}>

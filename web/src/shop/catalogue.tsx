@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
 import { Link, navigate } from "../router";
-import { ErrorBox, Field, money, useAsync } from "../ui";
+import { ErrorBox, Field, MoneyField, Pager, money, useAsync } from "../ui";
 import { api } from "./session";
 
 const PAGE_SIZE = 12;
@@ -75,22 +75,8 @@ export function Catalogue({ query }: { query: URLSearchParams }) {
 						))}
 					</select>
 				</label>
-				<Field
-					label="Min price ($)"
-					type="number"
-					min="0"
-					step="0.01"
-					value={form.min}
-					onInput={v => setForm({ ...form, min: v })}
-				/>
-				<Field
-					label="Max price ($)"
-					type="number"
-					min="0"
-					step="0.01"
-					value={form.max}
-					onInput={v => setForm({ ...form, max: v })}
-				/>
+				<MoneyField label="Min price ($)" value={form.min} onInput={v => setForm({ ...form, min: v })} />
+				<MoneyField label="Max price ($)" value={form.max} onInput={v => setForm({ ...form, max: v })} />
 				<button type="submit">Filter</button>
 			</form>
 			<ErrorBox error={list.error} />
@@ -109,19 +95,7 @@ export function Catalogue({ query }: { query: URLSearchParams }) {
 					</li>
 				))}
 			</ul>
-			{list.data && list.data.totalPages > 1 && (
-				<nav class="pager" aria-label="Pages">
-					<button type="button" disabled={page <= 1} onClick={() => go(page - 1)}>
-						Previous
-					</button>
-					<span>
-						Page {page} of {list.data.totalPages}
-					</span>
-					<button type="button" disabled={page >= list.data.totalPages} onClick={() => go(page + 1)}>
-						Next
-					</button>
-				</nav>
-			)}
+			<Pager page={page} totalPages={list.data?.totalPages} go={go} />
 		</section>
 	);
 }
