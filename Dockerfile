@@ -6,16 +6,28 @@
 # (Node 22 from the npm registry), and docker/docker-compose.local.yml passes it.
 ARG NODE_IMAGE=node:22-alpine
 
+# What `npm ci` needs to compile better-sqlite3 (native; the in-process store): python3, make and g++ (apk on Alpine,
+# apt on Debian), and the headers of the image's own Node (/usr/local/include/node) so node-gyp downloads none. It
+# builds from source rather than fetch a prebuilt binary from GitHub, which an offline build cannot reach.
+FROM ${NODE_IMAGE} AS toolchain
+RUN if command -v apk >/dev/null; then apk add --no-cache python3 make g++; \
+	else apt-get update -q \
+		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3 make g++ \
+		&& rm -rf /var/lib/apt/lists/*; fi
+ENV npm_config_nodedir=/usr/local \
+	npm_config_build_from_source=true
+
 # Compiles TypeScript with the dev dependencies (`npm run build` starts from an empty dist/).
-FROM ${NODE_IMAGE} AS build
+FROM toolchain AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci
 COPY . .
 RUN npm run build
 
-# Production dependencies only, installed apart so no compiler or test tool reaches the runtime image.
-FROM ${NODE_IMAGE} AS deps
+# Production dependencies only (better-sqlite3 compiled here), installed apart so no compiler or test tool reaches
+# the runtime image: it gets this stage's node_modules, built against the same base.
+FROM toolchain AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force

@@ -10,6 +10,8 @@ import { ensurePrometheusReporter, metricsOptions } from "./lib/observability";
 import { RequestContextMiddleware, RequestMetricsMiddleware } from "./lib/observability";
 import { tracingOptions } from "./lib/observability";
 import { auditShop } from "./lib/audit";
+import { GuardedValidator } from "./lib/actor/validator";
+import { SharedCacheMiddleware } from "./lib/actor/shared-cache";
 
 /** What the retry and breaker checks read of a failure: Moleculer errors carry these fields, plain errors do not. */
 type Failure = (Error & Partial<Pick<Errors.MoleculerError, "retryable" | "type" | "code">>) | undefined;
@@ -18,12 +20,14 @@ type Failure = (Error & Partial<Pick<Errors.MoleculerError, "retryable" | "type"
  * Moleculer's internal middlewares in its own order, except that the validator runs before the cacher (the first
  * listed is the innermost): cache keys come from validated, normalised params, so `page=01` and `page=1` are one
  * entry and invalid params never make one. Its "Metrics" is replaced by the shop's cheaper one, made per broker.
+ * SharedCacheReads: a call to another node's cached action reads a shared (Redis) cache first.
  */
 const internalMiddlewares = (): (string | Middleware)[] => [
 	"ActionHook",
 	"Bulkhead",
 	"Cacher",
 	"Validator",
+	SharedCacheMiddleware(),
 	"ContextTracker",
 	"CircuitBreaker",
 	"Timeout",
@@ -99,7 +103,7 @@ export function brokerOptions(env: NodeJS.ProcessEnv = process.env): BrokerOptio
 				(["REQUEST_TIMEOUT", "REQUEST_REJECTED"].includes(err.type ?? "") || ((err.code ?? 0) >= 500 && !err.type)),
 		},
 		bulkhead: { enabled: false, concurrency: 10, maxQueueSize: 100 },
-		validator: true,
+		validator: new GuardedValidator(),
 
 		metrics: metricsOptions(env),
 		tracing: tracingOptions(env),
@@ -115,7 +119,7 @@ export function brokerOptions(env: NodeJS.ProcessEnv = process.env): BrokerOptio
 			// After the channels' Tracing, so that channel spans start with their service set.
 			RequestContextMiddleware(env.LOG_FORMAT === "json"),
 			EventLagMiddleware(),
-			KafkaTopicsMiddleware(config.eventsUrl),
+			KafkaTopicsMiddleware(config.eventsUrl, config.kafkaPartitions),
 			JetStreamStreamsMiddleware(config.eventsUrl),
 			...internalMiddlewares(),
 		],

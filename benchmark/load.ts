@@ -119,9 +119,23 @@ async function fire(spec: LoadSpec, seconds: number, run: Run): Promise<Measurem
 	};
 }
 
+/** The name `cpuOf` gives the benchmark's own process, whose CPU is the load's, not the shop's. */
+export const LOAD_GENERATOR = "load generator";
+
+export interface CpuFigures {
+	/** CPU ms per answered request (or pass of a sequence), by process. */
+	cpuMsPerRequest: Record<string, number>;
+	/** The same summed over every process but the load generator. */
+	cpuMsPerRequestExceptLoadGenerator: number;
+	/** Each process's CPU time over the measured run's wall time, in % of one core. */
+	cpuPercentOfOneCore: Record<string, number>;
+	/** The whole machine's busy CPU over the measured run, every process (measured or not), in % of one core. */
+	machineBusyPercent: number | null;
+}
+
 /**
- * A warm-up run (JIT, caches, connection pools), then the measured run on fresh connections, with the CPU ms per
- * answered request of each process in `cpuOf` (name to pid). `around` wraps the measured run (profiling).
+ * A warm-up run (JIT, caches, connection pools), then the measured run on fresh connections, with the CPU of each
+ * process in `cpuOf` (name to pid) over it. `around` wraps the measured run (profiling).
  */
 export async function measure(
 	spec: LoadSpec,
@@ -131,14 +145,21 @@ export async function measure(
 		cpuOf?: Record<string, number>;
 		around?: <T>(run: () => Promise<T>) => Promise<T>;
 	},
-): Promise<Measurement & { warmup: { requests: number; errors: number }; cpuMsPerRequest: Record<string, number> }> {
+): Promise<Measurement & CpuFigures & { warmup: { requests: number; errors: number } }> {
 	const warm = opts.warmupSeconds > 0 ? await fire(spec, opts.warmupSeconds, "warmup") : { requests: 0, errors: 0 };
 	const around = opts.around ?? (<T>(run: () => Promise<T>) => run());
-	const { result: run, cpuMs } = await around(() =>
-		cpuDuring(opts.cpuOf ?? {}, () => fire(spec, opts.seconds, "measured")),
-	);
-	const cpuMsPerRequest = Object.fromEntries(
-		Object.entries(cpuMs).map(([name, ms]) => [name, run.requests ? round(ms / run.requests, 3) : NaN]),
-	);
-	return { ...run, warmup: { requests: warm.requests, errors: warm.errors }, cpuMsPerRequest };
+	const measured = await around(() => cpuDuring(opts.cpuOf ?? {}, () => fire(spec, opts.seconds, "measured")));
+	const { result: run, cpuMs, elapsedMs, machineBusyMs } = measured;
+	const perRequest = (ms: number) => (run.requests ? round(ms / run.requests, 3) : NaN);
+	const entries = Object.entries(cpuMs);
+	return {
+		...run,
+		warmup: { requests: warm.requests, errors: warm.errors },
+		cpuMsPerRequest: Object.fromEntries(entries.map(([name, ms]) => [name, perRequest(ms)])),
+		cpuMsPerRequestExceptLoadGenerator: perRequest(
+			entries.filter(([name]) => name !== LOAD_GENERATOR).reduce((sum, [, ms]) => sum + ms, 0),
+		),
+		cpuPercentOfOneCore: Object.fromEntries(entries.map(([name, ms]) => [name, round((ms / elapsedMs) * 100, 1)])),
+		machineBusyPercent: machineBusyMs == null ? null : round((machineBusyMs / elapsedMs) * 100, 1),
+	};
 }

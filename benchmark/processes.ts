@@ -30,6 +30,20 @@ export function cpuMsOf(pid: number): number | null {
 	}
 }
 
+/**
+ * CPU time the whole machine has spent busy so far, every core and process together (user, nice, system, irq and
+ * softirq of /proc/stat's first line), in ms; null off Linux. Shows whether anything else used the cores meanwhile.
+ */
+export function machineBusyMs(): number | null {
+	try {
+		const fields = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+		const [user, nice, system, , , irq, softirq] = fields;
+		return (user + nice + system + irq + softirq) * 10;
+	} catch {
+		return null;
+	}
+}
+
 /** The loopback servers' processes, whose CPU also counts for a request (shared with anything else using them). */
 export function serverPids(): Record<string, number> {
 	const pids: Record<string, number> = {};
@@ -44,19 +58,27 @@ export function serverPids(): Record<string, number> {
 	return pids;
 }
 
-/** CPU ms each process spends while `work` runs. */
+/**
+ * CPU ms each process spends while `work` runs, how long it ran (ms of wall time), and how much CPU the whole machine
+ * spent meanwhile (null off Linux).
+ */
 export async function cpuDuring<T>(
 	pids: Record<string, number>,
 	work: () => Promise<T>,
-): Promise<{ result: T; cpuMs: Record<string, number> }> {
+): Promise<{ result: T; cpuMs: Record<string, number>; elapsedMs: number; machineBusyMs: number | null }> {
 	const before = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuMsOf(pid)]));
+	const machineBefore = machineBusyMs();
+	const started = performance.now();
 	const result = await work();
+	const elapsedMs = performance.now() - started;
+	const machineAfter = machineBusyMs();
 	const cpuMs: Record<string, number> = {};
 	for (const [name, pid] of Object.entries(pids)) {
 		const [a, b] = [before[name], cpuMsOf(pid)];
 		if (a != null && b != null) cpuMs[name] = b - a;
 	}
-	return { result, cpuMs };
+	const machine = machineBefore != null && machineAfter != null ? machineAfter - machineBefore : null;
+	return { result, cpuMs, elapsedMs, machineBusyMs: machine };
 }
 
 /**

@@ -4,12 +4,17 @@ import { ROOT } from "../scripts/nodes";
 import { formatReport } from "./report";
 import { runBench } from "./suite";
 import { PATH_KEYS } from "./scenarios/shop";
-import type { GroupName } from "./types";
+import type { KafkaChoice } from "./kafka";
+import type { EventBusKind, GroupName } from "./types";
 
 /**
  * `npm run bench`: compiles dist/, measures the limit and every group's paths, prints the table and writes
- * benchmark/results/latest.json. Needs the loopback NATS (every group), Redis and MariaDB (across nodes).
- * Options: `--seconds 10 --warmup 3` per path, `--only one-process,across-nodes` (groups), `--paths orderPlacement`,
+ * benchmark/results/latest.json. Needs the loopback NATS (every group), Redis and MariaDB (across nodes), and Java for
+ * Kafka (across nodes; `infra/servers` fetches its jars through Maven once).
+ * Options: `--seconds 10 --warmup 3` per path, `--only one-process,across-nodes` (groups: one-process,
+ * one-process-no-metrics, across-nodes, across-nodes-scaled), `--paths orderPlacement`,
+ * `--kafka own` (default: a Kafka of the run's, production JVM flags) or `--kafka running` (the one on KAFKA_PORT if
+ * it runs), `--events nats` (JetStream instead of Kafka across nodes, for comparison),
  * `--cpu-prof <dir>` (a V8 profile per shop process and path; read one with `tsx benchmark/cpu-profile.ts <file>`),
  * `--verbose` (the nodes' output), `--notifications` (its own node across nodes), `--no-build`, `--out <file>`.
  */
@@ -21,15 +26,21 @@ const { values } = parseArgs({
 		paths: { type: "string" },
 		out: { type: "string", default: path.join(ROOT, "benchmark/results/latest.json") },
 		"cpu-prof": { type: "string" },
+		kafka: { type: "string", default: "own" },
+		events: { type: "string", default: "kafka" },
 		notifications: { type: "boolean", default: false },
 		verbose: { type: "boolean", default: false },
 		"no-build": { type: "boolean", default: false },
 	},
 });
 
-const ALL: GroupName[] = ["one-process", "one-process-no-metrics", "across-nodes"];
+const ALL: GroupName[] = ["one-process", "one-process-no-metrics", "across-nodes", "across-nodes-scaled"];
 const groups = values.only ? (values.only.split(",") as GroupName[]) : ALL;
 for (const g of groups) if (!ALL.includes(g)) throw new Error(`--only takes ${ALL.join(", ")}; got "${g}"`);
+const kafka = values.kafka as KafkaChoice;
+if (!["own", "running"].includes(kafka)) throw new Error(`--kafka takes own or running; got "${kafka}"`);
+const events = values.events as EventBusKind;
+if (!["kafka", "nats"].includes(events)) throw new Error(`--events takes kafka or nats; got "${events}"`);
 const paths = values.paths?.split(",");
 for (const p of paths ?? [])
 	if (!(PATH_KEYS as readonly string[]).includes(p))
@@ -46,6 +57,8 @@ runBench({
 	paths,
 	onNodeLine: values.verbose ? (node, line) => process.stderr.write(`[${node}] ${line}\n`) : undefined,
 	withNotifications: values.notifications,
+	events,
+	kafka,
 	targets: true,
 	log: line => process.stderr.write(`[bench] ${line}\n`),
 }).then(

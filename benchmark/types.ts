@@ -1,25 +1,30 @@
-import type { Measurement } from "./load";
+import type { BenchKafka } from "./kafka";
+import type { CpuFigures, Measurement } from "./load";
 import type { PathSpec } from "./scenarios/shop";
 
-/** `one-process-no-metrics`: the same shop with METRICS=false, to show what Moleculer's built-in metrics cost. */
-export type GroupName = "one-process" | "one-process-no-metrics" | "across-nodes";
+/**
+ * `one-process-no-metrics`: the same shop with METRICS=false, to show what Moleculer's built-in metrics cost.
+ * `across-nodes-scaled`: across nodes with two orders and two inventory nodes, order placement only (what saturates).
+ */
+export type GroupName = "one-process" | "one-process-no-metrics" | "across-nodes" | "across-nodes-scaled";
 
-/** `limit`: bare node:http; `reference`: the moleculer-web floor, bare and with the shop's defaults. */
-export interface ScenarioResult extends Measurement {
+/** The domain-event bus across nodes: Kafka (the issue's), or NATS JetStream for comparison. */
+export type EventBusKind = "kafka" | "nats";
+
+/**
+ * `limit`: bare node:http; `reference`: the moleculer-web floor, bare and with the shop's defaults. The CPU figures
+ * cover the load generator and the loopback servers too (whose figures include whatever else used them meanwhile).
+ */
+export interface ScenarioResult extends Measurement, CpuFigures {
 	group: GroupName | "limit" | "reference";
 	key: PathSpec["key"] | "limit" | "floor" | "floorDefaults";
 	label: string;
 	/** requests/s over the limit's requests/s of the same run. */
 	ratio: number | null;
-	/**
-	 * CPU ms per answered request, by process, over the measured run: where the work goes. Includes the load
-	 * generator and the loopback servers (whose figures include whatever else used them meanwhile).
-	 */
-	cpuMsPerRequest: Record<string, number>;
 }
 
 export interface ProcessStats {
-	group: GroupName | "limit" | "reference" | "load generator";
+	group: GroupName | "limit" | "reference" | "load generator" | "event bus";
 	name: string;
 	services: string[];
 	/** RSS once started, before any load (nodes only). */
@@ -52,6 +57,10 @@ export interface GroupContext {
 	paths?: string[];
 	/** Starts the notifications actor too (its own node across nodes). */
 	withNotifications: boolean;
+	/** The event bus across nodes. */
+	events: EventBusKind;
+	/** The run's Kafka, started at the first call and stopped at the end of the run. */
+	kafka(): Promise<BenchKafka>;
 }
 
 export interface GroupResult {

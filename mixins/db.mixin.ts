@@ -32,7 +32,8 @@ type This = Service & DbThis;
 
 /**
  * Gives a service its own collections in the store chosen by `<SERVICE>_DB_URI` / `DB_URI`
- * (memory:// NeDB by default). `this.stores.<name>` is a Store; a SQL service shares one connection pool.
+ * (memory://, SQLite in the process, by default). `this.stores.<name>` is a Store; a SQL service shares one
+ * connection pool.
  * Connecting retries until the database answers, so a node can start before its database.
  */
 export function DbMixin(...collections: AnyCollectionSpec[]) {

@@ -110,7 +110,7 @@ async function ensureServer(name: InfraName): Promise<boolean> {
 
 async function main(): Promise<void> {
 	const scheme = shared.DB_URI!.split(":")[0].toLowerCase();
-	if (["memory", "nedb"].includes(scheme)) {
+	if (["memory", "sqlite", "nedb"].includes(scheme)) {
 		throw new Error(
 			`DB_URI=${shared.DB_URI}: the nodes of a cluster need a shared database (mysql://, mariadb://, postgres:// or mongodb://)`,
 		);

@@ -3,7 +3,7 @@ import { Sequelize } from "sequelize";
 import { ensureDatabase, freePort, startNode, stopNodes, type ShopNode } from "../../scripts/nodes";
 import { dropNamespace } from "../../scripts/nodes";
 import { joinShop, waitForShop } from "../cluster";
-import { cpuDuring, memoryOf } from "../processes";
+import { cpuDuring, memoryOf, serverPids } from "../processes";
 import type { GroupContext, GroupResult, ProcessStats } from "../types";
 import { ADMIN, SERVER_URLS, cpuProfileEnv, productionEnv, uniqueNamespace } from "./env";
 import { EXTRA_ACTORS, PATH_KEYS, auditAfterLoad, runPaths, seedShop } from "./shop";
@@ -25,13 +25,24 @@ async function dropDatabase(uri: string): Promise<void> {
 	}
 }
 
+/** Two orders and two inventory nodes in `across-nodes-scaled` (the busiest actors), one of every other. */
+const SCALED: Record<string, number> = { orders: 2, inventory: 2 };
+
 /**
- * One actor per process, as `npm run cluster` runs them (one node each, not two): gateway, users (auth), products,
- * inventory, payments and orders over the local NATS (calls, and domain events through JetStream), MariaDB in a
- * throwaway database, and the Redis cacher; carts when a measured path needs it (checkout from a cart).
- * Notifications only with `withNotifications`.
+ * One actor per process, as `npm run cluster` runs them: gateway, users (auth), products, inventory, payments, orders,
+ * shipping and promotions over the local NATS (calls), domain events over Kafka (EVENTS_URL=kafka://, the run's
+ * Kafka; JetStream with `--events nats`), MariaDB in a throwaway database, and the Redis cacher; carts when a measured
+ * path needs it (checkout from a cart). Notifications only with `withNotifications`.
+ * `across-nodes-scaled` runs two orders and two inventory nodes and measures order placement only: on two cores it
+ * shows what the extra nodes cost and which process saturates first, not a speed-up.
  */
-export async function runAcrossNodes(ctx: GroupContext): Promise<GroupResult> {
+export async function runAcrossNodes(
+	ctx: GroupContext,
+	group: "across-nodes" | "across-nodes-scaled" = "across-nodes",
+): Promise<GroupResult> {
+	const scaled = group === "across-nodes-scaled";
+	const paths = scaled ? ["orderPlacement"] : ctx.paths;
+	const kafka = ctx.events === "kafka" ? await ctx.kafka() : null;
 	const namespace = uniqueNamespace();
 	const database = `${SERVER_URLS.mariadb}/emporium_bench_${randomBytes(4).toString("hex")}`;
 	await ensureDatabase(database);
@@ -46,29 +57,34 @@ export async function runAcrossNodes(ctx: GroupContext): Promise<GroupResult> {
 		// An order to an address is priced with its country's tax (and a cart checkout with a shipping method).
 		"shipping",
 		"promotions",
-		...new Set(PATH_KEYS.filter(key => !ctx.paths || ctx.paths.includes(key)).flatMap(key => EXTRA_ACTORS[key] ?? [])),
+		...new Set(PATH_KEYS.filter(key => !paths || paths.includes(key)).flatMap(key => EXTRA_ACTORS[key] ?? [])),
 		...(ctx.withNotifications ? ["notifications"] : []),
 	];
+	const nodeSpecs = actors.flatMap(actor => {
+		const count = scaled ? (SCALED[actor] ?? 1) : 1;
+		return Array.from({ length: count }, (_, i) => ({ actor, name: count > 1 ? `${actor}-${i + 1}` : actor }));
+	});
 	const shared = {
 		...productionEnv(namespace),
 		TRANSPORTER: SERVER_URLS.nats,
-		EVENTS_URL: SERVER_URLS.nats,
+		EVENTS_URL: kafka?.url ?? SERVER_URLS.nats,
 		CACHER: SERVER_URLS.redis,
 		DB_URI: database,
 	};
 	ctx.log(
-		`across-nodes: starting ${actors.length} nodes (namespace ${namespace}, database ${database.split("/").pop()})`,
+		`${group}: starting ${nodeSpecs.length} nodes (namespace ${namespace}, ` +
+			`database ${database.split("/").pop()}, events over ${shared.EVENTS_URL})`,
 	);
 	const nodes: ShopNode[] = [];
-	for (const actor of actors) {
+	for (const { actor, name } of nodeSpecs) {
 		const env = {
 			METRICS_PORT: String(await freePort()),
 			...(actor === "api" ? { PORT: String(port) } : {}),
-			...cpuProfileEnv(ctx.cpuProfileDir, `across-nodes-${actor}`),
+			...cpuProfileEnv(ctx.cpuProfileDir, `${group}-${name}`),
 		};
 		nodes.push(
 			startNode(
-				{ name: actor, services: [actor], env },
+				{ name, services: [actor], env },
 				{ env: shared, nodeIdPrefix: `${namespace}-`, onLine: ctx.onNodeLine },
 			),
 		);
@@ -84,10 +100,11 @@ export async function runAcrossNodes(ctx: GroupContext): Promise<GroupResult> {
 			throw new Error(`${err.message}\n${nodes.map(n => `--- ${n.name} ---\n${n.recentOutput()}`).join("\n")}`);
 		});
 		await ctx.ensureLimit(seeded.productBody);
-		const scenarios = await runPaths(ctx, "across-nodes", seeded, pids);
-		const invariants = await auditAfterLoad(auditor, "across-nodes");
+		const servers = { ...serverPids(), ...(kafka?.pid != null ? { kafka: kafka.pid } : {}) };
+		const scenarios = await runPaths(ctx, group, seeded, pids, servers, paths);
+		const invariants = await auditAfterLoad(auditor, group);
 		const processes: ProcessStats[] = nodes.map(node => ({
-			group: "across-nodes",
+			group,
 			name: node.name,
 			services: node.services,
 			idleRssMB: idle.get(node.name) ?? null,
@@ -101,6 +118,9 @@ export async function runAcrossNodes(ctx: GroupContext): Promise<GroupResult> {
 		await dropNamespace(namespace, SERVER_URLS.nats, SERVER_URLS.redis).catch((err: Error) =>
 			ctx.log(`could not drop namespace ${namespace}: ${err.message}`),
 		);
+		await kafka
+			?.dropNamespace(namespace)
+			.catch((err: Error) => ctx.log(`could not drop namespace ${namespace} on Kafka: ${err.message}`));
 		await dropDatabase(database).catch((err: Error) => ctx.log(`could not drop ${database}: ${err.message}`));
 	}
 }

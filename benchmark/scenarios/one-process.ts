@@ -10,7 +10,7 @@ import { auditAfterLoad, runPaths, seedShop } from "./shop";
 export const ALL_ACTORS = ["api", ...ACTORS];
 
 /**
- * The whole shop in one process on the in-memory default (NeDB stores, memory cacher, in-process event bus),
+ * The whole shop in one process on the in-memory default (SQLite stores, memory cacher, in-process event bus),
  * started like `npm start` from dist/. Its only transporter link is NATS, idle under load: the benchmark's audit
  * broker joins through it to check the invariants afterwards (local calls never leave the process).
  * `one-process-no-metrics` runs it with METRICS=false: not a target, it shows what the built-in metrics cost.

@@ -5,3 +5,4 @@ export * from "./params";
 export * from "./retry";
 export * from "./call";
 export * from "./schema";
+export * from "./shared-cache";

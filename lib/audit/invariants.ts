@@ -86,7 +86,8 @@ const HOLDINGS: Record<string, Set<string>> = {
 	PARTIALLY_RETURNED: new Set(["COMMITTED"]),
 	RETURNED: new Set(["COMMITTED"]),
 	CANCELLED: new Set(["RESTORED"]),
-	FAILED: new Set(["RELEASED"]),
+	// RESTORED: the order failed at its commit step though the commit went through (its answer was lost).
+	FAILED: new Set(["RELEASED", "RESTORED"]),
 };
 /** Payment statuses of a charge or a refund under way: none may remain once the shop is at rest. */
 const IN_FLIGHT = new Set(["PENDING", "REFUNDING"]);

@@ -147,6 +147,11 @@ export interface AppConfig {
 	cacheMax: number;
 	/** Carts untouched for this many days are removed by the carts actor's periodic sweep. */
 	cartTtlDays: number;
+	/**
+	 * Partitions of each Kafka topic the shop creates. Within one consumer group a partition is read by one node at a
+	 * time, in order, so a group uses at most this many nodes per event type.
+	 */
+	kafkaPartitions: number;
 }
 
 /** Reads the environment every time it is called, so tests can change it between brokers. */
@@ -174,6 +179,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
 		passwordHashQueue: count(env, "PASSWORD_HASH_QUEUE", 32, 0),
 		cacheMax: count(env, "CACHE_MAX", 1000),
 		cartTtlDays: int(env, "CART_TTL_DAYS", 30),
+		kafkaPartitions: count(env, "KAFKA_PARTITIONS", 3),
 	};
 }
 
@@ -248,7 +254,7 @@ export function loadRateLimitConfig(env: Env = process.env): RateLimitConfig {
 	};
 }
 
-/** `<SERVICE>_DB_URI` overrides `DB_URI`; both accept the `_FILE` form. Default: in-memory NeDB. */
+/** `<SERVICE>_DB_URI` overrides `DB_URI`; both accept the `_FILE` form. Default: in memory (SQLite in the process). */
 export function dbUriFor(service: string, env: Env = process.env): string {
 	return readSecret(`${service.toUpperCase()}_DB_URI`, env) ?? readSecret("DB_URI", env) ?? "memory://";
 }

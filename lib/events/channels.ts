@@ -3,6 +3,7 @@ import type { Middleware, ServiceBroker } from "moleculer";
 import { Partitioners } from "kafkajs";
 import { DEAD_LETTER_CHANNEL, DOMAIN_EVENTS } from "./catalog";
 import { kafkaBrokers } from "./kafka-topics";
+import "./kafkajs-idle-fix";
 
 /**
  * The @moleculer/channels adapter for `EVENTS_URL`, with the traps of 0.1.8 handled here on purpose:

@@ -1,12 +1,6 @@
 import type { Middleware, ServiceBroker, ServiceSchema } from "moleculer";
 import { DOMAIN_EVENTS, DEAD_LETTER_CHANNEL } from "./catalog";
 
-/**
- * Partitions per topic. A partition is the unit of consumer parallelism in Kafka: within one consumer group each
- * partition is read by one node at a time, in order, so a group uses at most this many nodes per event type.
- */
-export const KAFKA_PARTITIONS = 3;
-
 /** The topics the shop uses: every domain event and the dead-letter topic, with the namespace prefix. */
 export function kafkaTopics(namespace: string): string[] {
 	const prefix = namespace ? `${namespace}.` : "";
@@ -30,13 +24,13 @@ type ChannelDef = Record<string, unknown> & { kafka?: Record<string, unknown> };
 /**
  * The Kafka channel adapter neither creates topics nor lets a new consumer group read what was published before it
  * first joined (kafkajs starts a new group at the latest offset). This middleware:
- * - creates every domain-event topic and the dead-letter topic (KAFKA_PARTITIONS partitions) before consumers
- *   subscribe;
+ * - creates every domain-event topic and the dead-letter topic before consumers subscribe, with `partitions`
+ *   partitions each (`KAFKA_PARTITIONS`; topics that exist are left as they are);
  * - subscribes every channel with `fromBeginning`, as JetStream's `deliver_policy: "all"`: a group that starts later
  *   reads the topic's retained history (consumers deduplicate by event id). An existing group resumes from its
  *   committed offsets either way.
  */
-export function KafkaTopicsMiddleware(eventsUrl: string | undefined): Middleware {
+export function KafkaTopicsMiddleware(eventsUrl: string | undefined, partitions: number): Middleware {
 	const kafka = !!eventsUrl?.toLowerCase().startsWith("kafka:");
 	return {
 		name: "KafkaTopics",
@@ -65,9 +59,9 @@ export function KafkaTopicsMiddleware(eventsUrl: string | undefined): Middleware
 				if (topics.length)
 					await admin.createTopics({
 						waitForLeaders: true,
-						topics: topics.map(topic => ({ topic, numPartitions: KAFKA_PARTITIONS })),
+						topics: topics.map(topic => ({ topic, numPartitions: partitions })),
 					});
-				broker.logger.info(`Kafka topics ready (${topics.length} created, ${KAFKA_PARTITIONS} partitions each)`);
+				broker.logger.info(`Kafka topics ready (${topics.length} created, ${partitions} partitions each)`);
 			} finally {
 				await admin.disconnect();
 			}

@@ -1,12 +1,12 @@
 import type { LoggerInstance } from "moleculer";
-import type { Sequelize } from "sequelize";
+import type { Sequelize, Transaction } from "sequelize";
 import { SequelizeStorage, Umzug, type UmzugStorage } from "umzug";
 import { DuplicateKeyError } from "../errors";
-import type { CollectionSpec, Doc, Store, StoreKind } from "./store";
+import { IDLE_TRANSACTION_SECONDS, type CollectionSpec, type Doc, type Store, type StoreKind } from "./store";
 
 /**
  * Versioned schema and data changes of one actor's collections, run by umzug at start (and by `npm run migrate`).
- * SQL records the steps done in a table through umzug's Sequelize storage; NeDB and MongoDB in a collection of the
+ * SQL records the steps done in a table through umzug's Sequelize storage; memory:// and MongoDB in a collection of the
  * actor's store. Each step is one function for every store kind, given the actor's connected stores (and on SQL the
  * connection, for schema changes). On SQL one node at a time runs an actor's steps (a database lock); on the document
  * stores steps are idempotent, as two nodes starting together may both run one.
@@ -30,7 +30,7 @@ export interface MigrationRecord extends Doc {
 	executedAt: string;
 }
 
-/** Where NeDB and MongoDB record the steps done: one collection per actor. */
+/** Where memory:// and MongoDB record the steps done: one collection per actor. */
 export function migrationsCollection(actor: string): CollectionSpec<MigrationRecord> {
 	return { name: `${actor}_migrations`, fields: { executedAt: "string" } };
 }
@@ -80,6 +80,21 @@ export async function runMigrations(
 const LOCK_WAIT_SECONDS = 120;
 
 /**
+ * Sets how long the database lets this transaction's connection idle in it (0: for ever). PostgreSQL: for this
+ * transaction only. MariaDB: for the session; MySQL has no such limit (its unknown variable is ignored).
+ */
+async function allowIdle(sequelize: Sequelize, transaction: Transaction, seconds: number): Promise<void> {
+	if (sequelize.getDialect() === "postgres")
+		await sequelize.query(`SET LOCAL idle_in_transaction_session_timeout = ${seconds * 1000}`, { transaction });
+	else
+		await sequelize
+			.query(`SET SESSION idle_transaction_timeout = ${seconds}`, { transaction })
+			.catch((err: { original?: { code?: string } }) => {
+				if (err.original?.code !== "ER_UNKNOWN_SYSTEM_VARIABLE") throw err;
+			});
+}
+
+/**
  * Runs `work` while this node holds the actor's migration lock, so that nodes of one actor starting together apply
  * each step once (the second finds it recorded): an advisory lock taken by a transaction's connection (PostgreSQL:
  * released at its end; MySQL/MariaDB: `GET_LOCK`, released before it ends), while the steps use other connections.
@@ -89,6 +104,8 @@ async function withMigrationLock<T>(sequelize: Sequelize, actor: string, work: (
 	const postgres = sequelize.getDialect() === "postgres";
 	return sequelize.transaction(async transaction => {
 		const query = (sql: string) => sequelize.query(sql, { replacements: { name }, transaction, plain: true });
+		// This transaction idles while the steps run: the database must not end it (IDLE_TRANSACTION_SECONDS).
+		await allowIdle(sequelize, transaction, 0);
 		if (postgres) await query("SELECT pg_advisory_xact_lock(hashtext(:name))");
 		else {
 			const got = (await query(`SELECT GET_LOCK(:name, ${LOCK_WAIT_SECONDS}) AS got`)) as { got: number } | null;
@@ -97,7 +114,11 @@ async function withMigrationLock<T>(sequelize: Sequelize, actor: string, work: (
 		try {
 			return await work();
 		} finally {
-			if (!postgres) await query("SELECT RELEASE_LOCK(:name)");
+			if (!postgres) {
+				await query("SELECT RELEASE_LOCK(:name)");
+				// The connection goes back to the pool: with the limit every other session has.
+				await allowIdle(sequelize, transaction, IDLE_TRANSACTION_SECONDS);
+			}
 		}
 	});
 }

@@ -1,25 +1,31 @@
-import path from "node:path";
+import type { Connection as MysqlConnection, QueryError } from "mysql2";
 import type { ServiceBroker, LoggerInstance } from "moleculer";
-import { MemoryAdapter } from "moleculer-db";
-import SequelizeAdapter from "moleculer-db-adapter-sequelize";
-import MongoAdapter from "moleculer-db-adapter-mongo";
-import {
-	Sequelize,
-	DataTypes,
-	Op,
-	literal,
-	type ModelAttributeColumnOptions,
-	type Transaction,
-	type WhereOptions,
-} from "sequelize";
+import { Sequelize, DataTypes, QueryTypes, type ModelAttributeColumnOptions, type Transaction } from "sequelize";
 import { DuplicateKeyError, StorageUnavailableError } from "../errors";
-import { linesBeforeCompaction } from "./compaction";
+import {
+	DOCUMENT_COLUMN,
+	countSql,
+	createDocumentTableSql,
+	deleteSql,
+	insertSql,
+	selectOneSql,
+	selectSql,
+	updateSql,
+	type SqlDialect,
+	type SqlStatement,
+	type SqlChange,
+	type SqlTable,
+	type SqlValue,
+} from "./sql";
+import { SqliteDatabase, dataDirectory } from "./sqlite";
 
 /**
- * One collection (table) of a service, over whichever moleculer-db adapter the URI picks.
- * It offers only what the services need, in a form every adapter can do atomically:
- * conditional updates with `$inc` are single statements (NeDB in-process, SQL `UPDATE ... WHERE`,
- * MongoDB `updateMany` with a filter), never read-then-write.
+ * One collection (table) of a service, over the store the URI picks: the in-process document store (`memory`: one
+ * SQLite database per collection, each document as JSON, see sqlite.ts), MongoDB through its moleculer-db adapter,
+ * SQL as statements of its own (sql.ts) over a shared Sequelize connection pool.
+ * It offers only what the services need, in a form every store can do atomically:
+ * conditional updates with `$inc` are single statements (SQL `UPDATE ... WHERE`, also in-process, and MongoDB
+ * `updateMany` with a filter), never read-then-write.
  */
 
 /**
@@ -40,7 +46,7 @@ export interface CollectionSpec<T extends Doc = Doc> {
 	unique?: readonly FieldOf<T>[];
 	indexes?: readonly FieldOf<T>[];
 	/**
-	 * Fields only the document stores (NeDB, MongoDB) keep: no SQL column. For what SQL does with a transaction
+	 * Fields only the document stores (in-process, MongoDB) keep: no SQL column. For what SQL does with a transaction
 	 * instead (inventory's in-flight stock moves), so existing SQL tables need no new column.
 	 */
 	documentOnly?: readonly FieldOf<T>[];
@@ -93,21 +99,23 @@ interface AdapterLike {
 	disconnect(): Promise<unknown>;
 	find(filters: Record<string, unknown>): Promise<unknown[]>;
 	count(filters: Record<string, unknown>): Promise<number>;
-	entityToObject(entity: unknown): Record<string, unknown>;
 
 	[key: string]: any;
 }
 
-/** Driver errors that mean the database went away mid-query (mysql2 codes, pg messages). */
+/**
+ * Driver errors that mean the database went away mid-query (mysql2 codes, pg messages), or before a query on a
+ * transaction's connection that it had closed (then both drivers give no code, only a message).
+ */
 const LOST_CONNECTION = new RegExp(
 	[
 		"^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|PROTOCOL_CONNECTION_LOST|ER_SERVER_SHUTDOWN|57P01)$",
 		"Connection terminated",
 		"server closed the connection",
+		"connection is in closed state",
+		"is not queryable",
 	].join("|"),
 );
-
-const SQL_OPS = { $gte: Op.gte, $lte: Op.lte, $gt: Op.gt, $lt: Op.lt, $ne: Op.ne, $in: Op.in } as const;
 
 function escapeRegExp(text: string): string {
 	return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
@@ -115,39 +123,48 @@ function escapeRegExp(text: string): string {
 
 export function storeKind(uri: string): StoreKind {
 	const scheme = uri.split(":")[0].toLowerCase();
-	if (scheme === "memory" || scheme === "nedb") return "memory";
+	if (scheme === "memory" || scheme === "sqlite" || scheme === "nedb") return "memory";
 	if (["mysql", "mariadb", "postgres", "postgresql"].includes(scheme)) return "sql";
 	if (scheme === "mongodb" || scheme === "mongodb+srv") return "mongo";
-	throw new Error(`Unsupported DB_URI scheme "${scheme}:" (memory, nedb, mysql, mariadb, postgres, mongodb)`);
+	throw new Error(`Unsupported DB_URI scheme "${scheme}:" (memory, sqlite, nedb, mysql, mariadb, postgres, mongodb)`);
+}
+
+/**
+ * How long the database lets a connection sit idle inside a transaction before it ends the session (rolling the
+ * transaction back). The shop's transactions wait on nothing but their own statements; a process paused mid-transaction
+ * (SIGSTOP, a frozen VM) would otherwise hold its row locks, and so its orders' leases, until it resumed.
+ */
+export const IDLE_TRANSACTION_SECONDS = 5;
+
+/** On MariaDB (10.3+); MySQL has no such variable, and there the setting is skipped. */
+function limitIdleTransactions(connection: object): Promise<void> {
+	const sql = `SET SESSION idle_transaction_timeout = ${IDLE_TRANSACTION_SECONDS}`;
+	return new Promise((resolve, reject) =>
+		(connection as MysqlConnection).query(sql, (err: QueryError | null) =>
+			err && err.code !== "ER_UNKNOWN_SYSTEM_VARIABLE" ? reject(err) : resolve(),
+		),
+	);
 }
 
 /** A SQL connection shared by all collections of one service. */
 export function createSequelize(uri: string): Sequelize {
 	const url = uri.replace(/^mariadb:/i, "mysql:").replace(/^postgresql:/i, "postgres:");
+	const mysql = url.startsWith("mysql:");
 	return new Sequelize(url, {
 		logging: false,
 		pool: { max: 10, min: 0, acquire: 5000, idle: 10000 },
 		retry: { max: 0 },
 		// Sequelize connects to MySQL with -FOUND_ROWS, so an UPDATE counts changed rows; FOUND_ROWS makes it count
-		// matched rows, as PostgreSQL, NeDB and MongoDB do (`update` below relies on it).
-		dialectOptions: url.startsWith("mysql:")
+		// matched rows, as PostgreSQL, SQLite and MongoDB do (`update` below relies on it).
+		dialectOptions: mysql
 			? { connectTimeout: 5000, flags: "FOUND_ROWS" }
-			: { connectionTimeoutMillis: 5000 },
+			: { connectionTimeoutMillis: 5000, idle_in_transaction_session_timeout: IDLE_TRANSACTION_SECONDS * 1000 },
+		hooks: mysql ? { afterConnect: limitIdleTransactions } : {},
 	});
 }
 
-/** BIGINT comes back as a string from mysql2 and pg: read it as a Number (exact below 2^53). */
-function bigint(field: string): ModelAttributeColumnOptions {
-	return {
-		type: DataTypes.BIGINT,
-		get(this: any) {
-			const v = this.getDataValue(field);
-			return v == null ? v : Number(v);
-		},
-	};
-}
-
-function sqlColumn(field: string, type: FieldType): ModelAttributeColumnOptions {
+/** The column type `sync()` creates a table with. */
+function sqlColumn(type: FieldType): ModelAttributeColumnOptions {
 	switch (type) {
 		case "string":
 			return { type: DataTypes.STRING(255) };
@@ -155,7 +172,7 @@ function sqlColumn(field: string, type: FieldType): ModelAttributeColumnOptions 
 			return { type: DataTypes.TEXT };
 		case "int":
 		case "money":
-			return bigint(field);
+			return { type: DataTypes.BIGINT };
 		case "bool":
 			return { type: DataTypes.BOOLEAN };
 		case "json":
@@ -163,15 +180,42 @@ function sqlColumn(field: string, type: FieldType): ModelAttributeColumnOptions 
 	}
 }
 
+/** A column value as the driver returns it, as the document holds it. */
+function readColumn(type: FieldType, value: unknown): unknown {
+	if (value == null) return value;
+	switch (type) {
+		case "int":
+		case "money":
+			// BIGINT comes back as a string from pg (and from mysql2 past 2^53): a Number, exact below 2^53.
+			return Number(value);
+		case "bool":
+			// MySQL's BOOLEAN is TINYINT(1): 0 or 1.
+			return typeof value === "boolean" ? value : Number(value) !== 0;
+		case "json":
+			return typeof value === "string" ? JSON.parse(value) : value;
+		default:
+			return value;
+	}
+}
+
+/** A document's field as the column stores it: JSON as its text. */
+function writeColumn(type: FieldType, value: unknown): SqlValue {
+	if (type === "json" && value !== null) return JSON.stringify(value);
+	return value as SqlValue;
+}
+
 export class Store<T extends Doc = Doc> {
 	readonly kind: StoreKind;
 	private adapter!: AdapterLike;
 	private readonly jsonFields: string[];
 	private sequelize?: Sequelize;
-	/** A NeDB store kept in a file: lines appended since its last compaction, and how many trigger the next one. */
-	private nedbFile?: string;
-	private appended = 0;
-	private compactAfter = linesBeforeCompaction(0);
+	/** SQL: the dialect, and the table with its columns (the id, then every field but `documentOnly`). */
+	private dialect: SqlDialect = "mysql";
+	private table?: SqlTable;
+	private readonly columnTypes = new Map<string, FieldType>();
+	/** In-process: the collection's database, and its table of documents (`json` fields may hold arrays). */
+	private sqlite?: SqliteDatabase;
+	private readonly documents: SqlTable;
 
 	constructor(
 		readonly spec: CollectionSpec<T>,
@@ -182,36 +226,53 @@ export class Store<T extends Doc = Doc> {
 		this.jsonFields = Object.entries<FieldType>(spec.fields)
 			.filter(([, t]) => t === "json")
 			.map(([f]) => f);
+		if (this.kind === "sql") {
+			this.columnTypes.set("id", "string");
+			for (const [field, type] of this.sqlFields()) this.columnTypes.set(field, type);
+			this.table = { name: spec.name, columns: [...this.columnTypes.keys()] };
+		}
+		this.documents = { name: spec.name, columns: [DOCUMENT_COLUMN], lists: this.jsonFields };
 	}
 
 	/** `sequelize` is the service's shared SQL connection (required for SQL URIs). */
 	async connect(broker: ServiceBroker, sequelize?: Sequelize): Promise<void> {
 		this.sequelize = sequelize;
-		this.adapter = this.createAdapter();
-		// Adapters read their model/collection from `service.schema`; a collection is not a service, so pass just that.
-		this.adapter.init(broker, { schema: { model: this.sqlModel(), collection: this.spec.name }, logger: this.logger });
+		if (this.kind === "sql") return this.connectSql();
+		if (this.kind === "memory") return this.connectSqlite();
+		// Loaded only by a node that stores in MongoDB: the driver alone adds about 30 MB to every other node's RSS.
+		const { default: MongoAdapter } = await import("moleculer-db-adapter-mongo");
+		this.adapter = new MongoAdapter(this.uri, { useUnifiedTopology: true });
+		// Adapters read their collection from `service.schema`; a collection is not a service, so pass just that.
+		this.adapter.init(broker, { schema: { collection: this.spec.name }, logger: this.logger });
 		await this.adapter.connect();
-		// Loading rewrote the file with the live documents only.
-		if (this.nedbFile) this.compactAfter = linesBeforeCompaction(this.adapter.db.getAllData().length);
 		await this.ensureIndexes();
+	}
+
+	private connectSqlite(): void {
+		this.sqlite = new SqliteDatabase(this.spec.name, dataDirectory(this.uri));
+		const statements = createDocumentTableSql(this.documents, this.spec.unique ?? [], this.spec.indexes ?? []);
+		for (const text of statements) this.sqlite.run({ text, values: [] });
+	}
+
+	/** Creates the table if missing (the model is only for `sync()`); a failed sync closes the connection. */
+	private async connectSql(): Promise<void> {
+		const sequelize = this.sequelize!;
+		this.dialect = sequelize.getDialect() === "postgres" ? "postgres" : "mysql";
+		await sequelize.authenticate();
+		const { define, options } = this.sqlModel();
+		try {
+			await sequelize.define(this.spec.name, define, options).sync();
+		} catch (err) {
+			await sequelize.close().catch(() => undefined);
+			throw err;
+		}
 		await this.widenIntegerColumns();
 	}
 
 	async disconnect(): Promise<void> {
-		// The SQL connection is shared and closed by its owner.
-		if (this.adapter && this.kind !== "sql") await this.adapter.disconnect();
-	}
-
-	private createAdapter(): AdapterLike {
-		if (this.kind === "memory") {
-			const dir = this.uri.startsWith("nedb://") ? this.uri.slice("nedb://".length) : process.env.DATA_DIR;
-			this.nedbFile = dir ? path.join(dir, `${this.spec.name}.db`) : undefined;
-			return new MemoryAdapter(
-				this.nedbFile ? { filename: this.nedbFile, autoload: true } : {},
-			) as unknown as AdapterLike;
-		}
-		if (this.kind === "sql") return new SequelizeAdapter(this.sequelize!) as unknown as AdapterLike;
-		return new MongoAdapter(this.uri, { useUnifiedTopology: true }) as unknown as AdapterLike;
+		// The SQL connection is shared and closed by its owner; an in-process database is the store's own.
+		this.sqlite?.close();
+		if (this.adapter) await this.adapter.disconnect();
 	}
 
 	/** The fields that are SQL columns (all but `documentOnly`). */
@@ -220,20 +281,19 @@ export class Store<T extends Doc = Doc> {
 		return Object.entries<FieldType>(this.spec.fields).filter(([field]) => !documentOnly.includes(field));
 	}
 
+	/** The table as a Sequelize model: only for `sync()`, which creates it if missing. */
 	private sqlModel() {
-		if (this.kind !== "sql") return {};
 		const define: Record<string, ModelAttributeColumnOptions> = {
 			id: { type: DataTypes.STRING(128), primaryKey: true },
 		};
 		for (const [field, type] of this.sqlFields()) {
 			define[field] = {
-				...sqlColumn(field, type),
+				...sqlColumn(type),
 				allowNull: true,
 				unique: (this.spec.unique as readonly string[] | undefined)?.includes(field) || undefined,
 			};
 		}
 		return {
-			name: this.spec.name,
 			define,
 			options: {
 				tableName: this.spec.name,
@@ -244,17 +304,10 @@ export class Store<T extends Doc = Doc> {
 	}
 
 	private async ensureIndexes(): Promise<void> {
-		if (this.kind === "memory") {
-			await this.adapter.db.ensureIndex({ fieldName: "id", unique: true });
-			for (const f of this.spec.unique ?? [])
-				await this.adapter.db.ensureIndex({ fieldName: f, unique: true, sparse: true });
-			for (const f of this.spec.indexes ?? []) await this.adapter.db.ensureIndex({ fieldName: f });
-		} else if (this.kind === "mongo") {
-			const col = this.adapter.collection;
-			await col.createIndex({ id: 1 }, { unique: true });
-			for (const f of this.spec.unique ?? []) await col.createIndex({ [f]: 1 }, { unique: true, sparse: true });
-			for (const f of this.spec.indexes ?? []) await col.createIndex({ [f]: 1 });
-		}
+		const col = this.adapter.collection;
+		await col.createIndex({ id: 1 }, { unique: true });
+		for (const f of this.spec.unique ?? []) await col.createIndex({ [f]: 1 }, { unique: true, sparse: true });
+		for (const f of this.spec.indexes ?? []) await col.createIndex({ [f]: 1 });
 	}
 
 	/**
@@ -262,7 +315,6 @@ export class Store<T extends Doc = Doc> {
 	 * widened here to BIGINT, one ALTER per column (a table rewrite: brief on small tables, a lock on big ones).
 	 */
 	private async widenIntegerColumns(): Promise<void> {
-		if (this.kind !== "sql") return;
 		const qi = this.sequelize!.getQueryInterface();
 		const columns = await qi.describeTable(this.spec.name);
 		for (const [field, type] of this.sqlFields()) {
@@ -279,7 +331,7 @@ export class Store<T extends Doc = Doc> {
 			return await work();
 		} catch (err: any) {
 			if (
-				err?.errorType === "uniqueViolated" ||
+				/^SQLITE_CONSTRAINT_(UNIQUE|PRIMARYKEY)$/.test(err?.code) ||
 				err?.name === "SequelizeUniqueConstraintError" ||
 				err?.code === 11000
 			) {
@@ -298,52 +350,57 @@ export class Store<T extends Doc = Doc> {
 		}
 	}
 
+	/** A stored document (in-process or MongoDB) as the caller's entity. */
 	private toDoc(raw: unknown): T {
-		const obj = this.kind === "sql" ? this.adapter.entityToObject(raw) : { ...(raw as Record<string, unknown>) };
+		const obj: Record<string, any> = { ...(raw as Record<string, unknown>) };
 		delete obj._id;
 		for (const f of this.jsonFields) if (typeof obj[f] === "string") obj[f] = JSON.parse(obj[f]);
-		return obj as unknown as T;
+		return obj as T;
 	}
 
-	private toRow(doc: Record<string, unknown>): Record<string, unknown> {
-		if (this.kind !== "sql") return doc;
-		const row = { ...doc };
-		for (const f of this.spec.documentOnly ?? []) delete row[f];
-		for (const f of this.jsonFields) if (row[f] !== undefined) row[f] = row[f] === null ? null : JSON.stringify(row[f]);
+	/** A SQL row (every column, NULL as null) as the caller's entity. */
+	private fromRow(row: Record<string, unknown>): T {
+		const doc: Record<string, unknown> = {};
+		for (const [column, type] of this.columnTypes) doc[column] = readColumn(type, row[column]);
+		return doc as unknown as T;
+	}
+
+	/** The fields of `values` that are columns, as stored; others (`documentOnly`, unknown) are left out. */
+	private toColumns(values: Record<string, unknown>): Record<string, SqlValue> {
+		const row: Record<string, SqlValue> = {};
+		for (const [field, value] of Object.entries(values)) {
+			const type = this.columnTypes.get(field);
+			if (type && value !== undefined) row[field] = writeColumn(type, value);
+		}
 		return row;
 	}
 
-	private query(where: Where<T>, search?: FindOptions<T>["search"]): Record<string | symbol, unknown> {
-		if (this.kind !== "sql") {
-			const q: Record<string, unknown> = { ...where };
-			if (search) {
-				// NeDB takes a RegExp object; MongoDB the string form (mongo-java-server rejects a BSON regex in $regex).
-				const pattern = escapeRegExp(search.text);
-				const regex = this.kind === "mongo" ? { $regex: pattern, $options: "i" } : { $regex: new RegExp(pattern, "i") };
-				q.$or = [
-					...search.fields.map(f => ({ [f]: regex })),
-					...(search.ids?.length ? [{ id: { $in: search.ids } }] : []),
-				];
-			}
-			return q;
-		}
-		const q: Record<string | symbol, unknown> = {};
-		for (const [field, cond] of Object.entries(where)) {
-			if (cond !== null && typeof cond === "object") {
-				const ops: Record<symbol, unknown> = {};
-				for (const [op, v] of Object.entries(cond)) ops[SQL_OPS[op as keyof typeof SQL_OPS]] = v;
-				q[field] = ops;
-			} else q[field] = cond;
-		}
+	/** The MongoDB query of a `where` (and a text search). */
+	private query(where: Where<T>, search?: FindOptions<T>["search"]): Record<string, unknown> {
+		const q: Record<string, unknown> = { ...where };
 		if (search) {
-			const like = this.sequelize!.getDialect() === "postgres" ? Op.iLike : Op.like;
-			const pattern = `%${search.text.replace(/[\\%_]/g, "\\$&")}%`;
-			q[Op.or] = [
-				...search.fields.map(f => ({ [f]: { [like]: pattern } })),
-				...(search.ids?.length ? [{ id: { [Op.in]: search.ids } }] : []),
+			// The string form: mongo-java-server rejects a BSON regex in $regex.
+			const regex = { $regex: escapeRegExp(search.text), $options: "i" };
+			q.$or = [
+				...search.fields.map(f => ({ [f]: regex })),
+				...(search.ids?.length ? [{ id: { $in: search.ids } }] : []),
 			];
 		}
 		return q;
+	}
+
+	/**
+	 * Runs one statement on the shared pool (or the transaction's connection). Bind values: MySQL runs them as
+	 * prepared statements (mysql2 caches them per connection), which costs the server less than text; errors still
+	 * come through the dialect's formatError (SequelizeUniqueConstraintError, ...), which `guard` maps.
+	 */
+	private runSql<R>(statement: SqlStatement, type: QueryTypes, tx?: Transaction): Promise<R> {
+		return this.sequelize!.query(statement.text, {
+			bind: statement.values,
+			type,
+			transaction: tx,
+			raw: true,
+		}) as Promise<R>;
 	}
 
 	/** Rejects when the database does not answer (readiness probes). */
@@ -352,53 +409,71 @@ export class Store<T extends Doc = Doc> {
 		else if (this.kind === "mongo") await this.adapter.db.command({ ping: 1 });
 	}
 
-	/** Rewrites the NeDB file once the lines appended by `written` more documents make it due (compaction.ts). */
-	private compactIfGrown(written: number): void {
-		if (!this.nedbFile || written <= 0) return;
-		this.appended += written;
-		if (this.appended < this.compactAfter) return;
-		this.appended = 0;
-		this.compactAfter = linesBeforeCompaction(this.adapter.db.getAllData().length);
-		// Queued behind the writes already made; later operations wait for it (NeDB runs them one at a time).
-		this.adapter.db
-			.compactDatafileAsync()
-			.catch((err: Error) => this.logger.warn(`Compacting ${this.nedbFile} failed: ${err.message}`));
+	/** In-process: the documents of the rows a statement reads. */
+	private readDocs(statement: SqlStatement): T[] {
+		return this.sqlite!.all<{ doc: string }>(statement).map(row => this.toDoc(JSON.parse(row.doc)));
+	}
+
+	/** In-process: a change as the document update of sql.ts takes it (values as JSON; `set` to undefined removes). */
+	private documentChange(change: Change<T>): SqlChange {
+		const json = (values: object | undefined) =>
+			Object.fromEntries(Object.entries(values ?? {}).map(([f, v]) => [f, JSON.stringify(v)]));
+		const set = Object.entries(change.set ?? {});
+		return {
+			set: json(Object.fromEntries(set.filter(([, v]) => v !== undefined))),
+			unset: set.filter(([, v]) => v === undefined).map(([f]) => f),
+			inc: (change.inc ?? {}) as Record<string, number>,
+			push: json(change.push),
+			pull: json(change.pull),
+		};
 	}
 
 	/** Inserts a new document; throws DuplicateKeyError when the id or a unique field exists. */
 	insert(doc: T, tx?: Transaction): Promise<T> {
 		return this.guard(async () => {
 			if (this.kind !== "sql") {
-				// Sparse unique indexes skip missing fields but not nulls: leave unset unique fields out.
-				const stored: Record<string, unknown> = { ...(doc as Record<string, unknown>), _id: doc.id };
+				// MongoDB's sparse unique indexes skip missing fields but not nulls: leave unset unique fields out
+				// (in-process too, so both document stores give back the same document).
+				const stored: Record<string, unknown> = { ...(doc as Record<string, unknown>) };
 				for (const f of this.spec.unique ?? []) if (stored[f] == null) delete stored[f];
 				if (this.kind === "memory") {
-					const inserted = this.toDoc(await this.adapter.db.insert(stored));
-					this.compactIfGrown(1);
-					return inserted;
+					const json = JSON.stringify(stored);
+					this.sqlite!.run(insertSql("sqlite", this.documents, { id: doc.id, [DOCUMENT_COLUMN]: json }));
+					return this.toDoc(JSON.parse(json));
 				}
-				await this.adapter.collection.insertOne(stored);
+				await this.adapter.collection.insertOne({ ...stored, _id: doc.id });
 				return { ...doc };
 			}
-			return this.toDoc(
-				await this.adapter.model.create(this.toRow({ ...(doc as Record<string, unknown>) }), { transaction: tx }),
-			);
+			const row = this.toColumns(doc as Record<string, any>);
+			await this.runSql(insertSql(this.dialect, this.table!, row), QueryTypes.INSERT, tx);
+			// The document as stored: its columns (as the insert with Sequelize's model answered on MySQL).
+			const inserted: Record<string, unknown> = {};
+			for (const column of this.columnTypes.keys()) if (column in row) inserted[column] = doc[column as keyof T];
+			return inserted as unknown as T;
 		});
 	}
 
 	findOne(where: Where<T>, tx?: Transaction): Promise<T | null> {
 		return this.guard(async () => {
-			const q = this.query(where);
-			const raw =
-				this.kind === "sql"
-					? await this.adapter.model.findOne({ where: q, transaction: tx })
-					: await this.adapter.findOne(q);
+			if (this.kind === "sql") {
+				const statement = selectOneSql(this.dialect, this.table!, where);
+				const [row] = await this.runSql<Record<string, unknown>[]>(statement, QueryTypes.SELECT, tx);
+				return row ? this.fromRow(row) : null;
+			}
+			if (this.kind === "memory") return this.readDocs(selectOneSql("sqlite", this.documents, where))[0] ?? null;
+			const raw = await this.adapter.findOne(this.query(where));
 			return raw ? this.toDoc(raw) : null;
 		});
 	}
 
 	find(where: Where<T>, opts: FindOptions<T> = {}): Promise<T[]> {
 		return this.guard(async () => {
+			if (this.kind === "sql") {
+				const statement = selectSql(this.dialect, this.table!, where, opts);
+				const rows = await this.runSql<Record<string, unknown>[]>(statement, QueryTypes.SELECT);
+				return rows.map(row => this.fromRow(row));
+			}
+			if (this.kind === "memory") return this.readDocs(selectSql("sqlite", this.documents, where, opts));
 			const rows = await this.adapter.find({
 				query: this.query(where, opts.search),
 				sort: opts.sort,
@@ -410,7 +485,14 @@ export class Store<T extends Doc = Doc> {
 	}
 
 	count(where: Where<T>, search?: FindOptions<T>["search"]): Promise<number> {
-		return this.guard(() => this.adapter.count({ query: this.query(where, search) }));
+		return this.guard(async () => {
+			if (this.kind === "memory")
+				return this.sqlite!.get<{ n: number }>(countSql("sqlite", this.documents, where, search))!.n;
+			if (this.kind === "mongo") return this.adapter.count({ query: this.query(where, search) });
+			const statement = countSql(this.dialect, this.table!, where, search);
+			const [row] = await this.runSql<{ n: number | string }[]>(statement, QueryTypes.SELECT);
+			return Number(row.n);
+		});
 	}
 
 	/**
@@ -420,33 +502,25 @@ export class Store<T extends Doc = Doc> {
 	 */
 	update(where: Where<T>, change: Change<T>, tx?: Transaction): Promise<number> {
 		return this.guard(async () => {
-			const q = this.query(where);
 			if (this.kind === "sql") {
 				if (change.push || change.pull) throw new Error(`push/pull on ${this.spec.name}: document stores only`);
-				const values: Record<string, unknown> = { ...this.toRow(change.set ?? {}) };
-				const quote = (f: string) => this.sequelize!.getQueryInterface().quoteIdentifier(f);
+				const inc: Record<string, number> = {};
 				for (const [f, n] of Object.entries(change.inc ?? {}) as [string, number][])
-					values[f] = literal(`${quote(f)} + ${Math.trunc(n)}`);
-				// No validators or hooks are defined: skipping them halves Sequelize's CPU per UPDATE (it builds an
-				// instance to validate).
-				const [n] = await this.adapter.model.update(values, {
-					where: q as WhereOptions,
-					transaction: tx,
-					validate: false,
-					hooks: false,
-				});
-				return n;
+					if (this.columnTypes.has(f)) inc[f] = n;
+				const set = this.toColumns(change.set ?? {});
+				const statement = updateSql(this.dialect, this.table!, where, { set, inc });
+				return statement ? this.runSql<number>(statement, QueryTypes.BULKUPDATE, tx) : 0;
 			}
+			if (this.kind === "memory") {
+				const statement = updateSql("sqlite", this.documents, where, this.documentChange(change));
+				return statement ? this.sqlite!.run(statement) : 0;
+			}
+			const q = this.query(where);
 			const modifier: Record<string, unknown> = {};
 			if (change.set && Object.keys(change.set).length) modifier.$set = change.set;
 			if (change.inc && Object.keys(change.inc).length) modifier.$inc = change.inc;
 			if (change.push && Object.keys(change.push).length) modifier.$push = change.push;
 			if (change.pull && Object.keys(change.pull).length) modifier.$pull = change.pull;
-			if (this.kind === "memory") {
-				const [n] = await this.adapter.db.update(q, modifier, { multi: true });
-				this.compactIfGrown(n);
-				return n as number;
-			}
 			const res = await this.adapter.collection.updateMany(q, modifier);
 			return res.matchedCount as number;
 		});
@@ -454,19 +528,18 @@ export class Store<T extends Doc = Doc> {
 
 	remove(where: Where<T>, tx?: Transaction): Promise<number> {
 		return this.guard(async () => {
-			const q = this.query(where);
-			if (this.kind === "sql") return this.adapter.model.destroy({ where: q, transaction: tx });
-			if (this.kind === "memory") {
-				const n: number = await this.adapter.db.remove(q, { multi: true });
-				this.compactIfGrown(n);
-				return n;
-			}
-			const res = await this.adapter.collection.deleteMany(q);
+			if (this.kind === "sql")
+				return this.runSql<number>(deleteSql(this.dialect, this.table!, where), QueryTypes.BULKDELETE, tx);
+			if (this.kind === "memory") return this.sqlite!.run(deleteSql("sqlite", this.documents, where));
+			const res = await this.adapter.collection.deleteMany(this.query(where));
 			return res.deletedCount as number;
 		});
 	}
 
-	/** Runs `work` in a SQL transaction; on NeDB (one process) and MongoDB (no replica set assumed) it runs as is. */
+	/**
+	 * Runs `work` in a SQL transaction; in-process and on MongoDB (no replica set assumed) it runs as is: the services
+	 * keep each step there a single atomic statement instead.
+	 */
 	transaction<T>(work: (tx?: Transaction) => Promise<T>): Promise<T> {
 		if (this.kind !== "sql") return work(undefined);
 		return this.guard(() => this.sequelize!.transaction(t => work(t)));

@@ -75,7 +75,10 @@ const settings: GatewaySettings<ApiThis> = {
 			});
 		const requestID = req.$ctx?.requestID;
 		if (requestID) res.setHeader("X-Request-ID", requestID);
-		for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+		// Headers an action set before it failed (a replayed failure's `Idempotent-Replayed`) belong to its answer too.
+		const actionHeaders = (req.$ctx?.meta as { $responseHeaders?: Record<string, string> } | undefined)
+			?.$responseHeaders;
+		for (const [k, v] of Object.entries({ ...actionHeaders, ...headers })) res.setHeader(k, v);
 		res.setHeader("Content-Type", "application/json; charset=utf-8");
 		res.writeHead(status);
 		res.end(JSON.stringify(body));

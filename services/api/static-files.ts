@@ -67,9 +67,12 @@ export function staticFiles(root: string | undefined): (req: IncomingMessage, re
 	const base = root ? normalize(root) : undefined;
 	return (req, res) => {
 		if (!base || (req.method !== "GET" && req.method !== "HEAD")) return false;
+		// The API's requests, most of the traffic, skip the URL parsing below.
+		const url = req.url ?? "/";
+		if (API_PREFIXES.some(p => url.startsWith(p))) return false;
 		let pathname: string;
 		try {
-			pathname = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
+			pathname = decodeURIComponent(new URL(url, "http://x").pathname);
 		} catch {
 			return false;
 		}

@@ -7,7 +7,7 @@ import { mergeLines } from "./cart-lines";
 /**
  * The carts collection, written only by compare-and-set: every write names the version it read and bumps it, so of
  * concurrent writers of one version exactly one applies (a single conditional UPDATE on SQL, a conditional update
- * on NeDB and MongoDB). The unique `ownerKey` keeps each customer to one current cart in the store itself.
+ * on memory:// and MongoDB). The unique `ownerKey` keeps each customer to one current cart in the store itself.
  */
 export class CartRepository {
 	constructor(

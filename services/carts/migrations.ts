@@ -4,8 +4,8 @@ import { CARTS } from "./contract";
 
 /**
  * The versioned steps of the carts actor's store, in name order. Names are never changed once released.
- * `carts-0001-money`: carts gain `discountCode` and `shippingMethodId` (SQL: two nullable columns; NeDB and MongoDB
- * need nothing, the repository reads a missing field as null).
+ * `carts-0001-money`: carts gain `discountCode` and `shippingMethodId` (SQL: two nullable columns; memory:// and
+ * MongoDB need nothing, the repository reads a missing field as null).
  */
 export const CART_MIGRATIONS: readonly Migration[] = [
 	{

@@ -12,7 +12,7 @@ export interface StockLine {
 export interface StockRecord extends Doc, StockCounters {
 	productId: string;
 	updatedAt: string;
-	/** NeDB and MongoDB only: units of settlements in flight (0 at rest), and their move markers. */
+	/** memory:// and MongoDB only: units of settlements in flight (0 at rest), and their move markers. */
 	pending?: number;
 	moves?: string[];
 }
@@ -24,7 +24,7 @@ export interface Reservation extends Doc {
 	quantity: number;
 	status: ReservationStatus;
 	updatedAt: string;
-	/** NeDB and MongoDB only: the markers of the stock moves its statuses rely on (reservations.ts). */
+	/** memory:// and MongoDB only: the markers of the stock moves its statuses rely on (reservations.ts). */
 	moves?: string[];
 }
 

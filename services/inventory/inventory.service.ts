@@ -7,11 +7,11 @@ import { ConflictError, NotFoundError, OutOfStockError, UnprocessableError } fro
 import type { DomainEvent } from "../../lib/events";
 import { call, defineService, IDEMPOTENT_RETRY, params, id, quantity, stockLevel, auditPage } from "../../lib/actor";
 import type { ActionName, ActionParams, ActionResult } from "../../lib/actor";
-import type { StockLine, StockView } from "./contract";
+import type { Reservation, StockLine, StockView } from "./contract";
 import { crossedLowThreshold, movements } from "./stock";
 import { SETTLEMENTS, lowStockAfterReserve, reservationOrder, shortLine, uncoveredLines } from "./reservations";
-import type { ReservationStatus, ShortLine } from "./reservations";
-import { RESERVATIONS, STOCK, Shortage, StockLedger } from "./stock-ledger";
+import type { ReservationStatus } from "./reservations";
+import { RESERVATIONS, STOCK, StockLedger } from "./stock-ledger";
 import { RETURNED_STOCK, ReturnedStockLedger } from "./returned-stock";
 
 interface InventoryState {
@@ -23,7 +23,8 @@ interface InventoryMethods {
 	stockView(ctx: Context, productId: string, before?: number): Promise<StockView>;
 	ensureProductStock(ctx: Context, productId: string): Promise<void>;
 	checkLowStock(ctx: Context, orderId: string, lines: StockLine[]): Promise<void>;
-	assertHeld(orderId: string, lines: StockLine[], statuses: ReservationStatus[]): Promise<void>;
+	/** The order's reservations, if those in `statuses` hold exactly its lines. */
+	assertHeld(orderId: string, lines: StockLine[], statuses: ReservationStatus[]): Promise<Reservation[]>;
 }
 type InventoryThis = Service & DbThis & EventsThis & AuthThis & InventoryMethods & InventoryState;
 type Ctx<N extends ActionName> = Context<ActionParams<N>>;
@@ -100,22 +101,12 @@ const InventoryService = defineService<InventoryThis>({
 			async handler(this: InventoryThis, ctx: Ctx<"inventory.reserve">): Result<"inventory.reserve"> {
 				const { orderId } = ctx.params;
 				const lines = reservationOrder(ctx.params.items);
-				const short: ShortLine[] = [];
-				for (const line of lines) {
-					try {
-						await this.ledger.reserveLine(orderId, line);
-					} catch (err) {
-						if (!(err instanceof Shortage)) {
-							await this.ledger.settle(orderId, SETTLEMENTS.release);
-							throw err;
-						}
-						short.push(shortLine(line, await this.ledger.availableOf(line.productId)));
-					}
-				}
+				const short = await this.ledger.reserve(orderId, lines);
 				if (short.length) {
-					await this.ledger.settle(orderId, SETTLEMENTS.release);
 					this.broker.metrics.increment("emporium.inventory.rejections");
-					throw new OutOfStockError({ orderId, lines: short });
+					const available = await this.ledger.available(short.map(line => line.productId));
+					const shortLines = short.map(line => shortLine(line, available.get(line.productId)));
+					throw new OutOfStockError({ orderId, lines: shortLines });
 				}
 				await this.publishEvent(ctx, "inventory.reserved", { orderId, items: lines }, { id: `${orderId}:reserved` });
 				await this.checkLowStock(ctx, orderId, lines);
@@ -129,10 +120,11 @@ const InventoryService = defineService<InventoryThis>({
 			params: params({ orderId: id, items: orderLines }),
 			async handler(this: InventoryThis, ctx: Ctx<"inventory.commit">): Result<"inventory.commit"> {
 				const { orderId, items } = ctx.params;
-				await this.assertHeld(orderId, items, ["RESERVED", "COMMITTED"]);
-				const committed = await this.ledger.settle(orderId, SETTLEMENTS.commit);
-				// Again after: a concurrent release of the order may have won some of its reservations.
-				await this.assertHeld(orderId, items, ["COMMITTED"]);
+				const holdings = await this.assertHeld(orderId, items, ["RESERVED", "COMMITTED"]);
+				const committed = await this.ledger.settle(orderId, SETTLEMENTS.commit, holdings);
+				// Again after, unless this call committed every reservation itself: a concurrent release of the order may
+				// have won some of them.
+				if (committed < holdings.length) await this.assertHeld(orderId, items, ["COMMITTED"]);
 				return { orderId, committed };
 			},
 		},
@@ -215,8 +207,9 @@ const InventoryService = defineService<InventoryThis>({
 
 		/** STOCK_NOT_RESERVED unless the order's reservations in `statuses` hold exactly its lines. */
 		async assertHeld(this: InventoryThis, orderId: string, lines: StockLine[], statuses: ReservationStatus[]) {
-			const uncovered = uncoveredLines(lines, await this.ledger.holdings(orderId), statuses);
-			if (uncovered.length === 0) return;
+			const holdings = await this.ledger.holdings(orderId);
+			const uncovered = uncoveredLines(lines, holdings, statuses);
+			if (uncovered.length === 0) return holdings;
 			this.logger.warn("Commit refused: the order's reservations do not cover its lines", { orderId, uncovered });
 			const data = { orderId, lines: uncovered };
 			throw new ConflictError("The order's reservations do not hold its lines", "STOCK_NOT_RESERVED", data);

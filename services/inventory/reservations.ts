@@ -81,7 +81,7 @@ export function newReservation(orderId: string, line: StockLine, now: string): R
 }
 
 /**
- * Where there are no transactions (NeDB, MongoDB) each stock move of a reservation is named by a marker: the stock
+ * Where there are no transactions (memory://, MongoDB) each stock move of a reservation is named by a marker: the stock
  * record lists the markers of its moves in flight, the reservation the markers its statuses rely on. The token makes
  * every attempt distinct, so a duplicate attempt is told apart from the one the reservation recorded.
  */

@@ -6,7 +6,7 @@ import { newReturnedStock, returnLines, returnMarker, returnsInFlight, type Retu
 import { guardCondition, movements, restockStages } from "./stock";
 import type { StockLedger } from "./stock-ledger";
 
-/** A returned-stock record as stored; NeDB and MongoDB only: the marker of the restock it accounts for. */
+/** A returned-stock record as stored; memory:// and MongoDB only: the marker of the restock it accounts for. */
 export interface ReturnedStockRecord extends ReturnedStock {
 	moves?: string[];
 }
@@ -22,7 +22,7 @@ const now = () => new Date().toISOString();
 
 /**
  * Returns put back on the shelf, once per return and variant: the record's unique id is the idempotency check. On
- * SQL the record and the restock commit together. NeDB and MongoDB have no transaction, so the restock is staged
+ * SQL the record and the restock commit together. memory:// and MongoDB have no transaction, so the restock is staged
  * like a settlement (stock-ledger.ts): the units are counted as received but kept aside with a marker, the record
  * is inserted naming the marker, then the units become available (or, if another attempt's marker got the record,
  * are taken out again). Every step is one atomic single-document write, and a repeat of the return finishes the

@@ -5,6 +5,7 @@ import { DuplicateKeyError, NotFoundError } from "../../lib/errors";
 import type { CollectionSpec, Store } from "../../lib/storage";
 import type { InventoryAudit, Reservation, StockLine, StockRecord } from "./contract";
 import {
+	SETTLEMENTS,
 	moveMarker,
 	movesInFlight,
 	newReservation,
@@ -16,7 +17,7 @@ import { guardCondition, movements, stages, type Movement } from "./stock";
 
 /**
  * The inventory's two collections and the only writes made to them: counters change by guarded increments,
- * reservations by guarded status flips. On SQL a reservation's flip and its stock movement commit together; NeDB
+ * reservations by guarded status flips. On SQL a reservation's flip and its stock movement commit together; memory://
  * and MongoDB have no transaction, so there every write is one atomic single-document step that a retry can
  * finish (see `reserveLine` and `settle`). The rules (which movement, which flip) come from stock.ts and
  * reservations.ts.
@@ -124,8 +125,56 @@ export class StockLedger {
 		}
 	}
 
+	/**
+	 * Holds every line of the order or none: returns the lines the stock could not cover (empty when all are held).
+	 * Reserving the order again holds nothing more. `lines` come in `reservationOrder`.
+	 */
+	async reserve(orderId: string, lines: StockLine[]): Promise<StockLine[]> {
+		if (this.stock.kind === "sql") {
+			const short = await this.reserveAllInTransaction(orderId, lines);
+			if (short) return short;
+		}
+		const short: StockLine[] = [];
+		for (const line of lines) {
+			try {
+				await this.reserveLine(orderId, line);
+			} catch (err) {
+				if (!(err instanceof Shortage)) {
+					await this.settle(orderId, SETTLEMENTS.release);
+					throw err;
+				}
+				short.push(line);
+			}
+		}
+		if (short.length) await this.settle(orderId, SETTLEMENTS.release);
+		return short;
+	}
+
+	/**
+	 * SQL: every line in one transaction, which a shortage rolls back whole (one round trip per statement, none to
+	 * give lines back). The short lines, or null when the order holds a line already (a retry, or a concurrent run of
+	 * it): the line-by-line path then takes what is left.
+	 */
+	private async reserveAllInTransaction(orderId: string, lines: StockLine[]): Promise<StockLine[] | null> {
+		const short: StockLine[] = [];
+		try {
+			await this.stock.transaction(async tx => {
+				for (const line of lines) {
+					await this.reservations.insert(newReservation(orderId, line, now()), tx);
+					if (!(await this.move(line.productId, movements.reserve(line.quantity), tx))) short.push(line);
+				}
+				if (short.length) throw new Shortage();
+			});
+			return [];
+		} catch (err) {
+			if (err instanceof Shortage) return short;
+			if (err instanceof DuplicateKeyError) return null;
+			throw err;
+		}
+	}
+
 	/** Holds one line of an order; reserving it again has no further effect, a shortage throws Shortage. */
-	async reserveLine(orderId: string, line: StockLine): Promise<void> {
+	private async reserveLine(orderId: string, line: StockLine): Promise<void> {
 		if (this.stock.kind === "sql") return this.reserveLineInTransaction(orderId, line);
 		// No transaction: the stock moves first, then the row records it. A concurrent run of the same order that
 		// finds the row inserted first gives its own move back, so the line is held once and only with its stock.
@@ -166,8 +215,8 @@ export class StockLedger {
 	 * Moves every reservation of the order from the settlement's status to the next, applying its stock movement
 	 * once; returns how many this call moved. Nothing to move is 0, not an error (commit checks the lines itself).
 	 */
-	async settle(orderId: string, settlement: Settlement): Promise<number> {
-		if (this.stock.kind === "sql") return this.settleInTransaction(orderId, settlement);
+	async settle(orderId: string, settlement: Settlement, holdings?: Reservation[]): Promise<number> {
+		if (this.stock.kind === "sql") return this.settleInTransaction(orderId, settlement, holdings);
 		const rows = await this.holdings(orderId);
 		if (rows.length === 0) return 0;
 		const productIds = [...new Set(rows.map(row => row.productId))];
@@ -228,9 +277,18 @@ export class StockLedger {
 		return flipped;
 	}
 
-	/** SQL: all rows of the order in one transaction, two statements each; the order settles whole. */
-	private async settleInTransaction(orderId: string, { from, to, movement }: Settlement): Promise<number> {
-		const rows = await this.reservations.find({ orderId, status: from }, { limit: 1000 });
+	/**
+	 * SQL: all rows of the order in one transaction, two statements each; the order settles whole. `holdings`: the
+	 * order's reservations as the caller has just read them (the flips are conditional, so they need not be fresher).
+	 */
+	private async settleInTransaction(
+		orderId: string,
+		{ from, to, movement }: Settlement,
+		holdings?: Reservation[],
+	): Promise<number> {
+		const rows = holdings
+			? holdings.filter(row => row.status === from)
+			: await this.reservations.find({ orderId, status: from }, { limit: 1000 });
 		if (rows.length === 0) return 0;
 		return this.stock.transaction(async tx => {
 			let moved = 0;

@@ -29,7 +29,7 @@ export interface Payment extends Doc {
 	 * compare-and-set, so that it never exceeds `amount`; the full refund sets it to `amount`.
 	 */
 	refunded: number;
-	/** NeDB and MongoDB only: the ids of the partial refunds `refunded` counts (their markers). */
+	/** memory:// and MongoDB only: the ids of the partial refunds `refunded` counts (their markers). */
 	refundIds?: string[];
 }
 /** The payments collection: a column for every field of Payment. */
@@ -75,7 +75,7 @@ export interface Refund extends Doc {
 
 /**
  * A refund as stored: `counted` once its amount is added to the charge's `refunded` (on SQL in the same transaction;
- * on NeDB and MongoDB the charge's `refundIds` marker is what counts, the flag follows it). The full refund of a
+ * on memory:// and MongoDB the charge's `refundIds` marker is what counts, the flag follows it). The full refund of a
  * charge is stored too, as `<paymentId>:refund` with no `returnId`.
  */
 export interface RefundRecord extends Refund {

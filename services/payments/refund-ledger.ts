@@ -47,7 +47,7 @@ const pause = () => new Promise(resolve => setTimeout(resolve, Math.random() * 5
  * the charge, then made by the provider under its own key, then SUCCEEDED and announced: each step is conditional,
  * so a repeat of the return (or of a step after a failure) finishes what an earlier call left and counts once.
  * The row comes first: a crash after it loses nothing, and the repeat counts it. Counting is the charge's
- * compare-and-set on `refunded` plus the row's `counted` flag, one transaction on SQL; NeDB and MongoDB have none,
+ * compare-and-set on `refunded` plus the row's `counted` flag, one transaction on SQL; memory:// and MongoDB have none,
  * so the charge's update records the refund's id (`refundIds`) in the same single-document step, and that marker is
  * what a repeat reads as counted.
  */

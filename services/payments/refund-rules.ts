@@ -115,10 +115,13 @@ export function refundView(refund: RefundRecord): Refund {
 	return { ...view, returnId: view.returnId ?? null };
 }
 
-/** `GET /api/payments?orderId=`: the charge first, then its refunds in the order they were made. */
+/**
+ * `GET /api/payments?orderId=`: the charge first, then its refunds in the order they were made. The sort is stable:
+ * refunds made in the same millisecond keep the order the store read them in (the order written, in memory).
+ */
 export function paymentRows(charge: PaymentView | null, refunds: readonly RefundRecord[]): PaymentRow[] {
 	const rows: PaymentRow[] = charge ? [{ ...charge, kind: "CHARGE" }] : [];
-	const made = [...refunds].sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
+	const made = [...refunds].sort((a, b) => a.createdAt.localeCompare(b.createdAt));
 	return [...rows, ...made.map(r => ({ ...refundView(r), kind: "REFUND" as const }))];
 }
 

@@ -6,7 +6,7 @@ import { derivedFields, productView, resolveVariants } from "./variants";
 
 /**
  * The products actor's two collections: product records and their variants (SKU unique across all variants). On SQL
- * a product and its variants change in one transaction; NeDB and MongoDB have none, so there variants are written
+ * a product and its variants change in one transaction; memory:// and MongoDB have none, so there variants are written
  * first and taken back if the product's write fails. The rules (valid variants, derived price) are in variants.ts.
  */
 export const PRODUCTS: CollectionSpec<ProductRecord> = {

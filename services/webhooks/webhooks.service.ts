@@ -20,6 +20,7 @@ import { assertUrl } from "./url-policy";
 interface WebhooksMethods {
 	load(id: string): Promise<Webhook>;
 	pollDue(): void;
+	pumpAll(hookIds: string[]): void;
 	pump(webhookId: string): Promise<void>;
 	attempt(hook: Webhook, d: Delivery, lease: string): Promise<void>;
 	recordHealth(hook: Webhook, ok: boolean): Promise<void>;
@@ -39,14 +40,15 @@ type Meta = { $statusCode?: number };
 async function enqueue(this: WebhooksThis, ctx: Context<DomainEvent>): Promise<void> {
 	const event = ctx.params;
 	const now = Date.now();
-	for (const hook of await this.hooks.find({ active: true })) {
-		if (!subscribes(hook, event.type)) continue;
+	const subscribed = (await this.hooks.find({ active: true })).filter(hook => subscribes(hook, event.type));
+	for (const hook of subscribed) {
 		await this.deliveries.insert(newDelivery(hook.id, event, now)).catch(err => {
 			if (!(err instanceof DuplicateKeyError)) throw err;
 		});
 	}
 	this.broker.metrics.increment("emporium.events.consumed", { type: event.type, group: this.name });
-	this.pollDue();
+	// Only these webhooks got a delivery; the others' are left to the poll timer.
+	this.pumpAll(subscribed.map(hook => hook.id));
 }
 
 export default defineService<WebhooksThis>({
@@ -159,18 +161,21 @@ export default defineService<WebhooksThis>({
 			outsideRequest(
 				() =>
 					void this.hooks.find({ active: true }).then(
-						hooks => {
-							for (const { id: hookId } of hooks) {
-								if (this.pumping.has(hookId)) continue;
-								const run = this.pump(hookId)
-									.catch((err: Error) => this.logger.warn(`Webhook ${hookId} sender failed: ${err.message}`))
-									.finally(() => this.pumping.delete(hookId));
-								this.pumping.set(hookId, run);
-							}
-						},
+						hooks => this.pumpAll(hooks.map(hook => hook.id)),
 						(err: Error) => this.logger.warn(`Polling webhook deliveries failed: ${err.message}`),
 					),
 			);
+		},
+
+		/** Starts a sender for each of these webhooks this node is not already sending to. */
+		pumpAll(this: WebhooksThis, hookIds: string[]) {
+			for (const hookId of hookIds) {
+				if (this.stopping || this.pumping.has(hookId)) continue;
+				const run = outsideRequest(() => this.pump(hookId))
+					.catch((err: Error) => this.logger.warn(`Webhook ${hookId} sender failed: ${err.message}`))
+					.finally(() => this.pumping.delete(hookId));
+				this.pumping.set(hookId, run);
+			}
 		},
 
 		/**

@@ -730,7 +730,7 @@ const SERVICE_OPERATORS: Record<string, string[]> = {
 	"stock.available": ["$gte"],
 	"stock.reserved": ["$gte"],
 	"stock.sold": ["$gte"],
-	// Made by the services without a request: inventory's settlement moves (NeDB) and the payments refund sweep.
+	// Made by the services without a request: inventory's settlement moves (SQLite) and the payments refund sweep.
 	"stock.pending": ["$gte"],
 	"payments.updatedAt": ["$lt"],
 	"payments.status": ["$in"],
@@ -741,6 +741,8 @@ const SERVICE_OPERATORS: Record<string, string[]> = {
 	// The uses ledger counts a code's uses in its slot windows (k from..to), bounds it computes from the limits.
 	"promotion_uses.k": ["$gte", "$lt"],
 };
+/** Every outbox: the relay finds rows whose claim lapsed; sent events' rows are deleted together, by id. */
+const OUTBOX_OPERATORS: Record<string, string[]> = { claimedUntil: ["$lt"], id: ["$in"] };
 const isScalar = (v: unknown) => v === null || ["string", "number", "boolean"].includes(typeof v);
 
 const STORE_OPS = ["find", "count", "findOne", "update", "remove", "insert"] as const;
@@ -766,9 +768,8 @@ function clientMadeQuery(q: RecordedQuery): string | null {
 		if (isScalar(cond)) continue;
 		if (typeof cond !== "object" || Array.isArray(cond) || Object.getPrototypeOf(cond) !== Object.prototype)
 			return `non-scalar value for "${field}"`;
-		const allowed =
-			SERVICE_OPERATORS[`${q.collection}.${field}`] ??
-			(field === "claimedUntil" && q.collection.endsWith("_outbox") ? ["$lt"] : []);
+		const outbox = q.collection.endsWith("_outbox") ? OUTBOX_OPERATORS[field] : undefined;
+		const allowed = SERVICE_OPERATORS[`${q.collection}.${field}`] ?? outbox ?? [];
 		for (const [op, operand] of Object.entries(cond as Record<string, unknown>)) {
 			if (!allowed.includes(op)) return `operator ${op} on "${field}"`;
 			if (!(isScalar(operand) || (op === "$in" && Array.isArray(operand) && operand.every(v => typeof v === "string"))))

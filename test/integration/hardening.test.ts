@@ -2,10 +2,9 @@ import { randomBytes } from "node:crypto";
 import http, { type IncomingHttpHeaders } from "node:http";
 import net from "node:net";
 import os from "node:os";
-import type { AddressInfo } from "node:net";
-import type { ServiceBroker } from "moleculer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startShop, type Shop } from "../support/shop";
+import { metricsAddress } from "../support/prometheus";
 import { client, type Client, type Response } from "../support/http";
 
 /**
@@ -56,12 +55,6 @@ function connect(base: string): Promise<net.Socket> {
 		socket.on("error", () => undefined);
 		socket.once("error", reject);
 	});
-}
-
-function metricsBase(broker: ServiceBroker): { base: string; address: AddressInfo } {
-	const [reporter] = (broker.metrics as unknown as { reporter: { server: { address(): AddressInfo } }[] }).reporter;
-	const address = reporter.server.address();
-	return { base: `http://127.0.0.1:${address.port}`, address };
 }
 
 /** The shapes this file reads of the gateway's answers. */
@@ -512,14 +505,14 @@ describe("hardening (issue 18), CORS configured and metrics on, HOST=127.0.0.1",
 		expect((await api.get(`/api/products/${id}`)).status).toBe(200);
 	});
 
-	it("7. binds the metrics port to HOST when METRICS_HOST is unset", () => {
-		expect(metricsBase(shop.broker).address.address).toBe("127.0.0.1");
+	it("7. binds the metrics port to HOST when METRICS_HOST is unset", async () => {
+		expect((await metricsAddress(shop.broker)).address.address).toBe("127.0.0.1");
 	});
 
 	it("7. keeps host-identifying series out of /metrics", async () => {
 		// Moleculer would collect them from its start on; the shop collects no process or OS series at all
 		// (lib/observability/request-metrics.ts).
-		const text = await (await fetch(`${metricsBase(shop.broker).base}/metrics`)).text();
+		const text = await (await fetch(`${(await metricsAddress(shop.broker)).base}/metrics`)).text();
 		expect(text).toContain("moleculer_request_total");
 		expect(text).not.toMatch(/^(process|os)_/m);
 		for (const series of [
@@ -591,7 +584,7 @@ describe("hardening (issue 18), connection limits of the gateway and the metrics
 	});
 
 	it("8. closes a metrics connection whose headers never finish", async () => {
-		const socket = await connect(metricsBase(shop.broker).base);
+		const socket = await connect((await metricsAddress(shop.broker)).base);
 		try {
 			socket.write("GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: ");
 			expect(await closedWithin(socket, 5000)).toBe(true);

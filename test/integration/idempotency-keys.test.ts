@@ -78,6 +78,22 @@ for (const { kind, servers } of STORES) {
 			expect(await available()).toBe(8);
 		});
 
+		it("replays a failed order's answer with the same status, order and Idempotent-Replayed header", async () => {
+			const declined = (key: string) =>
+				api.post<{ type?: string; data?: { orderId?: string } }>(
+					"/api/orders",
+					{ items: [{ productId, quantity: 1 }], paymentToken: "tok_declined" },
+					{ token: ann, headers: { "Idempotency-Key": key } },
+				);
+			const first = await declined(`declined-${kind}`);
+			expect(first.status, JSON.stringify(first.body)).toBe(402);
+			expect(first.headers.get("idempotent-replayed")).toBeNull();
+			const again = await declined(`declined-${kind}`);
+			expect(again.status).toBe(402);
+			expect(again.body).toMatchObject({ type: "PAYMENT_DECLINED", data: { orderId: first.body.data?.orderId } });
+			expect(again.headers.get("idempotent-replayed")).toBe("true");
+		});
+
 		it("refuses a longer key with 422 and places nothing, however often it is retried", async () => {
 			const before = { orders: await ordersOf(ann), available: await available() };
 			for (const key of ["x".repeat(256), "y".repeat(300)]) {

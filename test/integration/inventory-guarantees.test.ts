@@ -15,7 +15,7 @@ import { createTestDatabase } from "../support/databases";
 import { describeWithServers } from "../support/servers";
 
 /**
- * Issue #17, inventory's part, on every store the shop runs on: the in-memory NeDB default and, where the code path
+ * Issue #17, inventory's part, on every store the shop runs on: the in-memory SQLite default and, where the code path
  * differs (SQL transactions), MariaDB and PostgreSQL. MongoDB takes the in-memory path (no transactions), and has
  * no server here. Races and failures are injected at the exact step by wrapping the inventory's store methods.
  *
@@ -390,6 +390,6 @@ function suite(kind: Kind) {
 	};
 }
 
-describe("inventory guarantees on the in-memory store (NeDB; MongoDB takes the same path)", suite("memory"));
+describe("inventory guarantees on the in-memory store (SQLite; MongoDB takes the same path)", suite("memory"));
 for (const kind of ["mariadb", "postgres"] as const)
 	await describeWithServers([kind], `inventory guarantees on ${kind}`, suite(kind));

@@ -1,5 +1,4 @@
 import { randomBytes } from "node:crypto";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ServiceBroker, type Context } from "moleculer";
 import { dropNamespace } from "../support/cluster";
@@ -7,7 +6,7 @@ import Redis from "ioredis";
 import { brokerOptions } from "../../moleculer.config";
 import { startShop, type Shop } from "../support/shop";
 import { client, eventually, type Client } from "../support/http";
-import { lintMetrics, startPrometheus, type PrometheusServer } from "../support/prometheus";
+import { lintMetrics, metricsAddress, startPrometheus, type PrometheusServer } from "../support/prometheus";
 import { describeWithInfra, infraMissing } from "../support/infra";
 import { freePort } from "../../scripts/nodes";
 import { describeWithServers, SERVERS } from "../support/servers";
@@ -20,14 +19,9 @@ import { ACTORS } from "../../lib/config";
  * the values are read as a real Prometheus scrapes them (issue 10).
  */
 
-function metricsBase(broker: ServiceBroker): string {
-	const [reporter] = (broker.metrics as unknown as { reporter: { server: { address(): AddressInfo } }[] }).reporter;
-	return `http://127.0.0.1:${reporter.server.address().port}`;
-}
-
 /** The node's exposition text passes `promtool check metrics`, with no finding on the shop's own series. */
 async function expectValidExposition(broker: ServiceBroker): Promise<void> {
-	const res = await fetch(`${metricsBase(broker)}/metrics`);
+	const res = await fetch(`${(await metricsAddress(broker)).base}/metrics`);
 	expect(res.status).toBe(200);
 	expect(res.headers.get("content-type")).toBe("text/plain; version=0.0.4; charset=utf-8");
 	expect(lintMetrics(await res.text()).filter(line => line.startsWith("emporium_"))).toEqual([]);
@@ -172,7 +166,7 @@ describe("Prometheus metrics and node probes on the metrics port", () => {
 	});
 
 	it("answers the probes: live, ready with its checks, and 404 elsewhere", async () => {
-		const base = metricsBase(shop.broker);
+		const { base } = await metricsAddress(shop.broker);
 		const live = await fetch(`${base}/health/live`);
 		expect(live.status).toBe(200);
 		expect(await live.json()).toEqual({ status: "ok", nodeID: shop.broker.nodeID });
@@ -194,13 +188,13 @@ describe("Prometheus metrics and node probes on the metrics port", () => {
 	it("is not ready while a service it requires has no node", async () => {
 		const ordersOnly = await startShop({ env: METRICS_ENV, services: ["orders"] });
 		try {
-			const ready = await fetch(`${metricsBase(ordersOnly.broker)}/health/ready`);
+			const ready = await fetch(`${(await metricsAddress(ordersOnly.broker)).base}/health/ready`);
 			expect(ready.status).toBe(503);
 			expect(await ready.json()).toMatchObject({
 				status: "not ready",
 				checks: { broker: "ok", "database.orders": "ok", services: "missing: inventory, payments, products" },
 			});
-			expect((await fetch(`${metricsBase(ordersOnly.broker)}/health/live`)).status).toBe(200);
+			expect((await fetch(`${(await metricsAddress(ordersOnly.broker)).base}/health/live`)).status).toBe(200);
 		} finally {
 			await ordersOnly.stop();
 		}

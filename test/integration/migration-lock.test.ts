@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { ServiceBroker } from "moleculer";
 import type { Sequelize } from "sequelize";
-import { createSequelize, runMigrations, type Migration } from "../../lib/storage";
+import { IDLE_TRANSACTION_SECONDS, createSequelize, runMigrations, type Migration } from "../../lib/storage";
 import { createTestDatabase } from "../support/databases";
 import { describeWithServers } from "../support/servers";
 
@@ -21,6 +21,14 @@ for (const kind of ["mariadb", "postgres"] as const)
 			await connections[0].query("CREATE TABLE things (id VARCHAR(64) PRIMARY KEY)");
 		});
 
+		/** Every node runs the actor's migrations at once. */
+		const migrateOnEveryNode = (steps: Migration[]) =>
+			Promise.all(
+				connections.map(sequelize =>
+					runMigrations("things", steps, { kind: "sql", sequelize, storeFor: () => never(), logger }),
+				),
+			);
+
 		afterAll(async () => {
 			await Promise.all(connections.map(c => c.close()));
 			await db?.drop();
@@ -39,14 +47,27 @@ for (const kind of ["mariadb", "postgres"] as const)
 					},
 				},
 			];
-			const ran = await Promise.all(
-				connections.map(sequelize =>
-					runMigrations("things", steps, { kind: "sql", sequelize, storeFor: () => never(), logger }),
-				),
-			);
+			const ran = await migrateOnEveryNode(steps);
 			expect(applied).toBe(1);
 			expect(ran.flat()).toEqual(["things-0001-colour"]);
 		});
+
+		it("holds the lock through a step longer than the databases' idle-transaction limit", async () => {
+			let applied = 0;
+			const steps: Migration[] = [
+				{
+					name: "things-0002-size",
+					async up(ctx) {
+						applied++;
+						await ctx.sequelize!.query("ALTER TABLE things ADD COLUMN size VARCHAR(20)");
+						await new Promise(resolve => setTimeout(resolve, IDLE_TRANSACTION_SECONDS * 1000 + 1500));
+					},
+				},
+			];
+			const ran = await migrateOnEveryNode(steps);
+			expect(applied).toBe(1);
+			expect(ran.flat()).toEqual(["things-0002-size"]);
+		}, 30_000);
 	});
 
 function never(): never {

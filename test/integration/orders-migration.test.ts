@@ -35,7 +35,7 @@ function upgradeScenario(open: () => Promise<{ uri: string; sequelize?: Sequeliz
 		await released.connect(broker, db.sequelize);
 		for (let i = 0; i < LEGACY_COUNT; i++)
 			await released.insert(legacyOrder(`o-${String(i).padStart(4, "0")}`, i === 0 ? "DELIVERED" : "CONFIRMED"));
-		// The new release opens the same collection with the current spec (on NeDB in memory: the same store).
+		// The new release opens the same collection with the current spec (on SQLite in memory: the same store).
 		orders = db.sequelize ? new Store(ORDERS, db.uri, broker.getLogger("orders")) : (released as never);
 		if (db.sequelize) await orders.connect(broker, db.sequelize);
 		ctx = {
@@ -87,7 +87,7 @@ function upgradeScenario(open: () => Promise<{ uri: string; sequelize?: Sequeliz
 	});
 }
 
-describe("orders-0001-money-rules on NeDB (in memory)", () => {
+describe("orders-0001-money-rules on SQLite (in memory)", () => {
 	upgradeScenario(() => Promise.resolve({ uri: "memory://", close: () => Promise.resolve() }));
 });
 

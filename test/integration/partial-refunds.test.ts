@@ -24,7 +24,7 @@ import { describeWithInfra, useServer } from "../support/infra";
  * Issue 13, payments' and inventory's part of returns: partial refunds of a charge (`payments.refundPart`), never
  * more than the charge even when raced, once per return, finished by a retry after a provider failure; and returned
  * units back on the shelf once per return (`inventory.returnStock`). Orders come from the running saga (products,
- * inventory, payments, orders); in memory (NeDB), then with every actor on MariaDB and PostgreSQL.
+ * inventory, payments, orders); in memory (SQLite), then with every actor on MariaDB and PostgreSQL.
  */
 const SERVICES = ["products", "inventory", "users", "payments", "orders"];
 const customer = { meta: { user: { id: "user-pr", role: "customer", email: "pr@example.com", name: "P" } } };
@@ -49,7 +49,7 @@ class FlakyProvider implements PaymentProvider {
 
 type Database = { uri: string; drop(): Promise<void> };
 
-/** A throwaway database of `kind`: NeDB in memory, MariaDB or PostgreSQL, or MongoDB on mongo-java-server. */
+/** A throwaway database of `kind`: SQLite in memory, MariaDB or PostgreSQL, or MongoDB on mongo-java-server. */
 async function openDatabase(kind: "memory" | "mariadb" | "postgres" | "mongo"): Promise<Database> {
 	if (kind === "memory") return { uri: "memory://", drop: () => Promise.resolve() };
 	if (kind !== "mongo") return createTestDatabase(kind);
@@ -359,7 +359,7 @@ function suite(kind: "memory" | "mariadb" | "postgres" | "mongo") {
 	};
 }
 
-describe("partial refunds and returned stock, in memory (NeDB)", suite("memory"));
+describe("partial refunds and returned stock, in memory (SQLite)", suite("memory"));
 for (const kind of ["mariadb", "postgres"] as const)
 	await describeWithServers([kind], `partial refunds and returned stock on ${kind}`, suite(kind));
 // The document stores' path on MongoDB's wire protocol (an emulation: no concurrency of a real server).

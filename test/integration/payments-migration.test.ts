@@ -108,7 +108,7 @@ function suite(kind: "nedb" | "mariadb" | "postgres") {
 	};
 }
 
-describe("upgrading a NeDB payments store of the release before partial refunds", suite("nedb"));
+describe("upgrading a SQLite payments store of the release before partial refunds", suite("nedb"));
 for (const kind of ["mariadb", "postgres"] as const)
 	await describeWithServers(
 		[kind],

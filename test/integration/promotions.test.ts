@@ -11,7 +11,7 @@ import { createTestDatabase } from "../support/databases";
 import { describeWithServers } from "../support/servers";
 
 /**
- * Issue 13, the promotions actor on the in-memory NeDB default (one node) and on MariaDB and PostgreSQL (two nodes
+ * Issue 13, the promotions actor on the in-memory SQLite default (one node) and on MariaDB and PostgreSQL (two nodes
  * sharing the database, as the cluster runs it): admin CRUD, every reason `check` gives, and uses that never exceed
  * `usageLimit` or `perCustomerLimit`, however many reservations race.
  */
@@ -36,7 +36,7 @@ async function outcome(work: Promise<unknown>): Promise<Outcome> {
 function suite(kind: "memory" | "mariadb" | "postgres") {
 	return () => {
 		let db: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
-		/** One node on NeDB (its store lives in the process); two nodes sharing MariaDB. */
+		/** One node on SQLite (its store lives in the process); two nodes sharing MariaDB. */
 		const nodes: Shop[] = [];
 		const broker = () => nodes[0].broker;
 
@@ -523,6 +523,6 @@ function suite(kind: "memory" | "mariadb" | "postgres") {
 	};
 }
 
-describe("promotions on the in-memory store (NeDB, one node)", suite("memory"));
+describe("promotions on the in-memory store (SQLite, one node)", suite("memory"));
 await describeWithServers(["mariadb"], "promotions on MariaDB (two nodes, one database)", suite("mariadb"));
 await describeWithServers(["postgres"], "promotions on PostgreSQL (two nodes, one database)", suite("postgres"));

@@ -197,12 +197,20 @@ await describeWithServers(["nats", "redis"], "reliability across nodes (MariaDB)
 			const keyOf = (i: number) => ({ "Idempotency-Key": `pause-${shop.namespace}-${i}` });
 			const count = 60;
 			const sequelize = new (await import("sequelize")).Sequelize(`${db.url}/emporium`, { logging: false });
+			type Lease = { id: string; leaseOwner: string; leaseToken: string };
 			const midSaga = async () =>
 				(
-					await sequelize.query("SELECT id, leaseOwner FROM orders WHERE leaseOwner = ? AND status = 'PENDING'", {
-						replacements: [paused.nodeID],
+					await sequelize.query(
+						"SELECT id, leaseOwner, leaseToken FROM orders WHERE leaseOwner = ? AND status = 'PENDING'",
+						{ replacements: [paused.nodeID] },
+					)
+				)[0] as Lease[];
+			const leasesOf = async (orders: Lease[]) =>
+				(
+					await sequelize.query("SELECT id, leaseOwner, leaseToken FROM orders WHERE id IN (?)", {
+						replacements: [orders.map(o => o.id)],
 					})
-				)[0] as { id: string; leaseOwner: string }[];
+				)[0] as Lease[];
 			try {
 				const first = Promise.all(
 					Array.from({ length: count }, (_, i) =>
@@ -218,8 +226,14 @@ await describeWithServers(["nats", "redis"], "reliability across nodes (MariaDB)
 				const pausedAt = Date.now();
 				const held = await midSaga();
 				try {
-					// Long enough for the other orders node to take over every lease the paused one held.
-					await sleep(LEASE_MS + CLOCK_SKEW_MS + RECOVERY_INTERVAL_MS + 1500);
+					// No lease can be taken before it lapses; then the other orders node takes over every one the paused
+					// node held, while that node still sleeps between two steps of their runs.
+					await sleep(LEASE_MS + CLOCK_SKEW_MS);
+					await eventually(
+						async () => (await leasesOf(held)).every(o => o.leaseOwner === survivor),
+						LEASE_MS + 4 * RECOVERY_INTERVAL_MS,
+						250,
+					);
 				} finally {
 					paused.child.kill("SIGCONT");
 				}
@@ -237,12 +251,11 @@ await describeWithServers(["nats", "redis"], "reliability across nodes (MariaDB)
 					30_000,
 					250,
 				);
-				// Every saga the paused node held was taken over by the other node, and finished there.
-				const [after] = await sequelize.query("SELECT id, leaseOwner FROM orders WHERE id IN (?)", {
-					replacements: [held.map(o => o.id)],
-				});
+				// The paused runs' tokens are gone for good: once resumed they could write nothing. (The resumed node may
+				// later take an order back through recovery, with a new token, if the survivor's own lease lapses.)
+				const after = new Map((await leasesOf(held)).map(o => [o.id, o.leaseToken]));
 				expect(held.length).toBeGreaterThan(0);
-				expect((after as { leaseOwner: string }[]).map(o => o.leaseOwner)).toEqual(held.map(() => survivor));
+				expect(held.filter(o => after.get(o.id) === o.leaseToken)).toEqual([]);
 				console.log(
 					`[pause] first answers ` +
 						`${JSON.stringify(summarise(answers.map(r => ({ status: r.status, ms: r.ms }))).statuses)} ` +

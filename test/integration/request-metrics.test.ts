@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Errors, type ServiceBroker } from "moleculer";
@@ -8,6 +7,7 @@ import { ROOT } from "../../scripts/nodes";
 import { REQUEST_TIME_BUCKETS } from "../../lib/observability";
 import { client, type Client } from "../support/http";
 import { startShop, type Shop } from "../support/shop";
+import { metricsAddress } from "../support/prometheus";
 import type { Page, Product } from "../support/api";
 
 /**
@@ -40,8 +40,7 @@ function queriedSeries(): string[] {
 }
 
 async function scrape(broker: ServiceBroker): Promise<string> {
-	const [reporter] = (broker.metrics as unknown as { reporter: { server: { address(): AddressInfo } }[] }).reporter;
-	const res = await fetch(`http://127.0.0.1:${reporter.server.address().port}/metrics`);
+	const res = await fetch(`${(await metricsAddress(broker)).base}/metrics`);
 	expect(res.status).toBe(200);
 	return res.text();
 }

@@ -127,7 +127,7 @@ function returnActions(dbUri: () => Promise<{ uri: string; drop(): Promise<void>
 }
 
 describe(
-	"return actions on NeDB",
+	"return actions on SQLite",
 	returnActions(() => Promise.resolve({ uri: "memory://", drop: () => Promise.resolve() })),
 );
 for (const kind of ["mariadb", "postgres"] as const)

@@ -119,7 +119,7 @@ function suite(kind: "memory" | "mariadb") {
 	};
 }
 
-describe("a return's refund with payments or inventory failing (NeDB)", suite("memory"));
+describe("a return's refund with payments or inventory failing (SQLite)", suite("memory"));
 await describeWithServers(
 	["mariadb"],
 	"a return's refund with payments or inventory failing (MariaDB)",

@@ -1,7 +1,11 @@
 import { spawnSync } from "node:child_process";
+import { once } from "node:events";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import type { ServiceBroker } from "moleculer";
 import { startPrivate, type InfraServer } from "./infra";
 
 /**
@@ -131,4 +135,15 @@ export async function startPrometheus(options: {
 			await rm(dir, { recursive: true, force: true });
 		},
 	};
+}
+
+/**
+ * Where a broker's Prometheus reporter listens (its metrics port), once it does: the reporter starts listening
+ * during the broker's start without the start waiting for it.
+ */
+export async function metricsAddress(broker: ServiceBroker): Promise<{ base: string; address: AddressInfo }> {
+	const [reporter] = (broker.metrics as unknown as { reporter: { server: Server }[] }).reporter;
+	if (!reporter.server.listening) await once(reporter.server, "listening");
+	const address = reporter.server.address() as AddressInfo;
+	return { base: `http://127.0.0.1:${address.port}`, address };
 }

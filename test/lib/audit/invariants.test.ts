@@ -5,7 +5,8 @@ const books = (charged: number | null, refunded: number) => ({ charged, refunded
 
 /**
  * A shop at rest: o1 confirmed, o2 cancelled and refunded, o3 declined, o4 gave up before any charge, o5 gave up
- * while its charge was under way and had that late charge refunded.
+ * while its charge was under way and had that late charge refunded, o6 failed at its commit step though the commit
+ * had gone through (its answer was lost) and had its sold stock restored and its charge refunded.
  */
 function healthy(): AuditData {
 	return {
@@ -15,6 +16,7 @@ function healthy(): AuditData {
 			{ orderId: "o2", productId: "p1", quantity: 1, status: "RESTORED" },
 			{ orderId: "o3", productId: "p1", quantity: 4, status: "RELEASED" },
 			{ orderId: "o5", productId: "p1", quantity: 1, status: "RELEASED" },
+			{ orderId: "o6", productId: "p1", quantity: 1, status: "RESTORED" },
 		],
 		orders: [
 			{
@@ -57,6 +59,14 @@ function healthy(): AuditData {
 				total: 1250,
 				currency: "USD",
 			},
+			{
+				id: "o6",
+				status: "FAILED",
+				settled: true,
+				items: [{ productId: "p1", quantity: 1 }],
+				total: 1250,
+				currency: "USD",
+			},
 		],
 		payments: [
 			{ orderId: "o1", status: "SUCCEEDED", amount: 2500, currency: "USD", provider: books(2500, 0) },
@@ -64,6 +74,7 @@ function healthy(): AuditData {
 			{ orderId: "o3", status: "DECLINED", amount: 5000, currency: "USD", provider: books(0, 0) },
 			{ orderId: "o4", status: "VOIDED", amount: 0, currency: "", provider: null },
 			{ orderId: "o5", status: "REFUNDED", amount: 1250, currency: "USD", provider: books(1250, 1250) },
+			{ orderId: "o6", status: "REFUNDED", amount: 1250, currency: "USD", provider: books(1250, 1250) },
 		],
 	};
 }
@@ -152,6 +163,14 @@ const HOLES: { hole: string; change: (data: AuditData) => void; violation: RegEx
 		},
 		violation: /^order o3: FAILED with a RESERVED reservation of p1 \(not compensated\)$/,
 	},
+	{
+		hole: "a failed, settled order still holding the stock its commit sold",
+		change: d => {
+			d.reservations[4].status = "COMMITTED";
+			Object.assign(d.stock[0], { available: 7, sold: 3 });
+		},
+		violation: /^order o6: FAILED with a COMMITTED reservation of p1 \(not compensated\)$/,
+	},
 ];
 
 describe("invariant checker", () => {
@@ -161,8 +180,8 @@ describe("invariant checker", () => {
 			violations: [],
 			counts: {
 				products: 1,
-				orders: { CONFIRMED: 1, CANCELLED: 1, FAILED: 3 },
-				payments: { SUCCEEDED: 1, REFUNDED: 2, DECLINED: 1, VOIDED: 1 },
+				orders: { CONFIRMED: 1, CANCELLED: 1, FAILED: 4 },
+				payments: { SUCCEEDED: 1, REFUNDED: 3, DECLINED: 1, VOIDED: 1 },
 			},
 		});
 	});
@@ -201,14 +220,14 @@ describe("invariant checker", () => {
 
 	it("tells work in flight from work left undone: only at rest are pending orders and payments violations", () => {
 		const data = healthy();
-		data.orders.push({ id: "o6", status: "PENDING", settled: false, items: [], total: 0, currency: "USD" });
-		data.payments.push({ orderId: "o6", status: "PENDING", amount: 0, currency: "USD", provider: null });
-		data.reservations.push({ orderId: "o6", productId: "p1", quantity: 1, status: "RESERVED" });
+		data.orders.push({ id: "o7", status: "PENDING", settled: false, items: [], total: 0, currency: "USD" });
+		data.payments.push({ orderId: "o7", status: "PENDING", amount: 0, currency: "USD", provider: null });
+		data.reservations.push({ orderId: "o7", productId: "p1", quantity: 1, status: "RESERVED" });
 		Object.assign(data.stock[0], { available: 7, reserved: 1 });
 		expect(checkInvariants(data).violations).toEqual([
 			"stock p1: 1 still reserved at rest",
-			"order o6: PENDING (unsettled) at rest",
-			"payment of order o6 (PENDING): still in flight at rest",
+			"order o7: PENDING (unsettled) at rest",
+			"payment of order o7 (PENDING): still in flight at rest",
 		]);
 		expect(checkInvariants(data, { settled: false }).violations).toEqual([]);
 	});

@@ -1,5 +1,5 @@
 import jwt from "jsonwebtoken";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { signToken, verifyToken } from "../../../lib/auth";
 
 /** Issue 18, finding 1 and 9: which correctly signed tokens are still refused. */
@@ -29,6 +29,30 @@ describe("token claims", () => {
 		expect(() => verifyToken(sign(claims), secret, LIFETIME)).toThrow(
 			expect.objectContaining({ code: 401, type: "INVALID_TOKEN" }),
 		);
+	});
+
+	describe("a token accepted once (verified again only for its expiry)", () => {
+		afterEach(() => {
+			vi.useRealTimers();
+		});
+
+		it("is refused once it expires", () => {
+			vi.useFakeTimers({ toFake: ["Date"] });
+			const token = signToken({ sub: "u2", role: "customer" }, secret, 60);
+			expect(verifyToken(token, secret, LIFETIME).sub).toBe("u2");
+			vi.setSystemTime(Date.now() + 61_000);
+			expect(() => verifyToken(token, secret, LIFETIME)).toThrow(
+				expect.objectContaining({ code: 401, type: "TOKEN_EXPIRED" }),
+			);
+		});
+
+		it("is refused under another secret", () => {
+			const token = signToken({ sub: "u3", role: "customer" }, secret, 60);
+			expect(verifyToken(token, secret, LIFETIME).sub).toBe("u3");
+			expect(() => verifyToken(token, "o".repeat(40), LIFETIME)).toThrow(
+				expect.objectContaining({ code: 401, type: "INVALID_TOKEN" }),
+			);
+		});
 	});
 
 	it("tolerates a small clock skew", () => {

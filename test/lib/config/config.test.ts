@@ -173,6 +173,7 @@ describe("limits", () => {
 			passwordHashConcurrency: 2,
 			passwordHashQueue: 32,
 			cacheMax: 1000,
+			kafkaPartitions: 3,
 		});
 		expect(httpServerLimits({})).toEqual({
 			headersTimeoutMs: 10_000,
@@ -197,5 +198,8 @@ describe("limits", () => {
 		);
 		expect(() => loadConfig({ PASSWORD_HASH_CONCURRENCY: "0" })).toThrow(/PASSWORD_HASH_CONCURRENCY/);
 		expect(() => loadConfig({ CACHE_MAX: "-1" })).toThrow(/CACHE_MAX/);
+		expect(loadConfig({ KAFKA_PARTITIONS: "12" }).kafkaPartitions).toBe(12);
+		expect(() => loadConfig({ KAFKA_PARTITIONS: "0" })).toThrow(/KAFKA_PARTITIONS/);
+		expect(() => loadConfig({ KAFKA_PARTITIONS: "2.5" })).toThrow(/KAFKA_PARTITIONS/);
 	});
 });

@@ -94,7 +94,7 @@ export class FakeStore<T extends Doc> {
 		return Promise.resolve(matched.length);
 	}
 
-	/** As on NeDB and MongoDB: the work runs as is, each write standing on its own. */
+	/** As in memory and on MongoDB: the work runs as is, each write standing on its own. */
 	transaction<R>(work: (tx?: undefined) => Promise<R>): Promise<R> {
 		return work(undefined);
 	}

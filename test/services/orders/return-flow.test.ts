@@ -262,7 +262,7 @@ describe("the refund, a step that is finished later", () => {
 	});
 });
 
-describe("over real NeDB stores", () => {
+describe("over real SQLite stores", () => {
 	const broker = new ServiceBroker({ logger: false });
 	const orders = new Store(ORDERS, "memory://", broker.getLogger("orders"));
 	const returns = new Store(RETURNS, "memory://", broker.getLogger("orders"));

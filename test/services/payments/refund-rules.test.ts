@@ -155,10 +155,14 @@ describe("refund rules", () => {
 			["REFUND", "p1:refund", "SUCCEEDED"],
 		]);
 		expect(rows[1]).not.toHaveProperty("counted");
-		const { returnId: _stored, ...asNeDBStoresIt } = full;
-		expect(paymentRows(null, [asNeDBStoresIt as RefundRecord])).toEqual([{ ...refundView(full), kind: "REFUND" }]);
+		const { returnId: _stored, ...asStoredInMemory } = full;
+		expect(paymentRows(null, [asStoredInMemory as RefundRecord])).toEqual([{ ...refundView(full), kind: "REFUND" }]);
 		expect(refundView(full)).toMatchObject({ returnId: null });
 		expect(paymentRows(null, [])).toEqual([]);
+		// Made in the same millisecond: in the order the store gave them.
+		const twin = { ...part, id: "return:r0" };
+		expect(paymentRows(null, [part, twin]).map(r => r.id)).toEqual([part.id, "return:r0"]);
+		expect(paymentRows(null, [twin, part]).map(r => r.id)).toEqual(["return:r0", part.id]);
 	});
 
 	it("sums what the SUCCEEDED refunds of each payment gave back", () => {
