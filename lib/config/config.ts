@@ -254,6 +254,14 @@ export function loadRateLimitConfig(env: Env = process.env): RateLimitConfig {
 	};
 }
 
+/**
+ * The most connections one actor's SQL pool opens on one node (`DB_POOL_MAX`, default 10). Every actor of every node
+ * has its own pool, so a database serves up to (its actors' nodes × this): keep that under its `max_connections`.
+ */
+export function dbPoolMax(env: Env = process.env): number {
+	return count(env, "DB_POOL_MAX", 10);
+}
+
 /** `<SERVICE>_DB_URI` overrides `DB_URI`; both accept the `_FILE` form. Default: in memory (SQLite in the process). */
 export function dbUriFor(service: string, env: Env = process.env): string {
 	return readSecret(`${service.toUpperCase()}_DB_URI`, env) ?? readSecret("DB_URI", env) ?? "memory://";

@@ -2,6 +2,7 @@ import type { Connection as MysqlConnection, QueryError } from "mysql2";
 import type { ServiceBroker, LoggerInstance } from "moleculer";
 import { Sequelize, DataTypes, QueryTypes, type ModelAttributeColumnOptions, type Transaction } from "sequelize";
 import { DuplicateKeyError, StorageUnavailableError } from "../errors";
+import { dbPoolMax } from "../config";
 import {
 	DOCUMENT_COLUMN,
 	countSql,
@@ -146,13 +147,13 @@ function limitIdleTransactions(connection: object): Promise<void> {
 	);
 }
 
-/** A SQL connection shared by all collections of one service. */
-export function createSequelize(uri: string): Sequelize {
+/** A SQL connection pool shared by all collections of one service, of at most `poolMax` connections. */
+export function createSequelize(uri: string, poolMax = dbPoolMax()): Sequelize {
 	const url = uri.replace(/^mariadb:/i, "mysql:").replace(/^postgresql:/i, "postgres:");
 	const mysql = url.startsWith("mysql:");
 	return new Sequelize(url, {
 		logging: false,
-		pool: { max: 10, min: 0, acquire: 5000, idle: 10000 },
+		pool: { max: poolMax, min: 0, acquire: 5000, idle: 10000 },
 		retry: { max: 0 },
 		// Sequelize connects to MySQL with -FOUND_ROWS, so an UPDATE counts changed rows; FOUND_ROWS makes it count
 		// matched rows, as PostgreSQL, SQLite and MongoDB do (`update` below relies on it).

@@ -50,6 +50,9 @@ export async function startShopCluster(opts: {
 		METRICS: "false",
 		SEED: "false",
 		LOGLEVEL: "warn",
+		// Twelve actor pools share the test server: at the default 10 a burst can open more than PostgreSQL's default
+		// max_connections (100), and the connections refused become 503s (README "Scaling").
+		DB_POOL_MAX: "6",
 		// Every test client comes from 127.0.0.1: the per-address limits of a real gateway would stop the scenarios.
 		REGISTER_MAX_PER_ADDRESS: "100000",
 		LOGIN_MAX_PER_ADDRESS: "100000",

@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
 import {
 	DEV_JWT_SECRET,
+	dbPoolMax,
 	dbUriFor,
 	httpServerLimits,
 	jwtSecretProblem,
@@ -55,6 +56,13 @@ describe("configuration", () => {
 		);
 		expect(dbUriFor("users", { DB_URI: "postgres://x/y" })).toBe("postgres://x/y");
 		expect(dbUriFor("users", {})).toBe("memory://");
+	});
+
+	it("sizes each actor's SQL pool from DB_POOL_MAX, 10 by default", () => {
+		expect(dbPoolMax({})).toBe(10);
+		expect(dbPoolMax({ DB_POOL_MAX: "4" })).toBe(4);
+		expect(() => dbPoolMax({ DB_POOL_MAX: "0" })).toThrow(/DB_POOL_MAX/);
+		expect(() => dbPoolMax({ DB_POOL_MAX: "many" })).toThrow(/DB_POOL_MAX/);
 	});
 });
 

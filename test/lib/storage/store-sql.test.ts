@@ -143,6 +143,32 @@ for (const kind of ["mariadb", "postgres"] as const) {
 			expect(await store.findOne({ id: "r1" })).toMatchObject({ id: "r1" });
 		});
 
+		it("opens at most the pool's size of connections (DB_POOL_MAX): a statement beyond it waits for one", async () => {
+			const small = createSequelize(db.uri, 2);
+			const pooled = new Store(ROWS, db.uri, broker.getLogger("store-test"));
+			await pooled.connect(broker, small);
+			try {
+				let release = () => {};
+				const gate = new Promise<void>(resolve => (release = resolve));
+				const holding = [1, 2].map(() =>
+					pooled.transaction(async tx => {
+						await gate;
+						await pooled.findOne({ id: "r1" }, tx);
+					}),
+				);
+				let answered = false;
+				const third = pooled.findOne({ id: "r1" }).then(row => ((answered = true), row));
+				await new Promise(resolve => setTimeout(resolve, 500));
+				expect(answered).toBe(false);
+				release();
+				await Promise.all(holding);
+				expect(await third).toMatchObject({ id: "r1" });
+			} finally {
+				await pooled.disconnect();
+				await small.close();
+			}
+		});
+
 		it(
 			"ends a transaction left idle (its process paused) after IDLE_TRANSACTION_SECONDS, so its row locks free",
 			async () => {
