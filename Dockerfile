@@ -55,5 +55,7 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
 # gracefully (in-flight requests drain for SHUTDOWN_TIMEOUT_MS) instead of being killed. The runner loads
 # the folder SERVICEDIR/<name>/ for each name in SERVICES, or every service there when SERVICES is unset.
 # SIGTERM is Docker's default stop signal; Compose's stop_grace_period leaves it time to drain.
+# --max-semi-space-size=4, as `npm start`: a young generation of 4 MB semi-spaces instead of 16, 20-40 MB less RSS per
+# process under load at no measured CPU cost (README "Performance").
 STOPSIGNAL SIGTERM
-CMD ["node", "node_modules/moleculer/bin/moleculer-runner.js", "--config", "dist/moleculer.config.js", "--mask", "**/*.service.js"]
+CMD ["node", "--max-semi-space-size=4", "node_modules/moleculer/bin/moleculer-runner.js", "--config", "dist/moleculer.config.js", "--mask", "**/*.service.js"]
