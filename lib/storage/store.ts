@@ -1,6 +1,8 @@
 import type { Connection as MysqlConnection, QueryError } from "mysql2";
 import type { ServiceBroker, LoggerInstance } from "moleculer";
-import { Sequelize, DataTypes, QueryTypes, type ModelAttributeColumnOptions, type Transaction } from "sequelize";
+import { createRequire } from "node:module";
+import type * as SequelizeLibrary from "sequelize";
+import type { ModelAttributeColumnOptions, Sequelize, Transaction } from "sequelize";
 import { DuplicateKeyError, StorageUnavailableError } from "../errors";
 import { dbPoolMax } from "../config";
 import {
@@ -147,11 +149,22 @@ function limitIdleTransactions(connection: object): Promise<void> {
 	);
 }
 
+const requireFromHere = createRequire(__filename);
+let sequelizeLoaded: typeof SequelizeLibrary | undefined;
+
+/**
+ * Sequelize, loaded by the first SQL store: a node whose stores are in process or on MongoDB never loads it (about
+ * 12 MB of RSS with its dependencies).
+ */
+export function sequelizeLibrary(): typeof SequelizeLibrary {
+	return (sequelizeLoaded ??= requireFromHere("sequelize") as typeof SequelizeLibrary);
+}
+
 /** A SQL connection pool shared by all collections of one service, of at most `poolMax` connections. */
 export function createSequelize(uri: string, poolMax = dbPoolMax()): Sequelize {
 	const url = uri.replace(/^mariadb:/i, "mysql:").replace(/^postgresql:/i, "postgres:");
 	const mysql = url.startsWith("mysql:");
-	return new Sequelize(url, {
+	return new (sequelizeLibrary().Sequelize)(url, {
 		logging: false,
 		pool: { max: poolMax, min: 0, acquire: 5000, idle: 10000 },
 		retry: { max: 0 },
@@ -166,6 +179,7 @@ export function createSequelize(uri: string, poolMax = dbPoolMax()): Sequelize {
 
 /** The column type `sync()` creates a table with. */
 function sqlColumn(type: FieldType): ModelAttributeColumnOptions {
+	const { DataTypes } = sequelizeLibrary();
 	switch (type) {
 		case "string":
 			return { type: DataTypes.STRING(255) };
@@ -285,7 +299,7 @@ export class Store<T extends Doc = Doc> {
 	/** The table as a Sequelize model: only for `sync()`, which creates it if missing. */
 	private sqlModel() {
 		const define: Record<string, ModelAttributeColumnOptions> = {
-			id: { type: DataTypes.STRING(128), primaryKey: true },
+			id: { type: sequelizeLibrary().DataTypes.STRING(128), primaryKey: true },
 		};
 		for (const [field, type] of this.sqlFields()) {
 			define[field] = {
@@ -321,7 +335,7 @@ export class Store<T extends Doc = Doc> {
 		for (const [field, type] of this.sqlFields()) {
 			if ((type === "int" || type === "money") && /^INT/i.test(columns[field]?.type ?? "")) {
 				this.logger.info(`Widening ${this.spec.name}.${field} from ${columns[field].type} to BIGINT`);
-				await qi.changeColumn(this.spec.name, field, { type: DataTypes.BIGINT, allowNull: true });
+				await qi.changeColumn(this.spec.name, field, { type: sequelizeLibrary().DataTypes.BIGINT, allowNull: true });
 			}
 		}
 	}
@@ -395,10 +409,14 @@ export class Store<T extends Doc = Doc> {
 	 * prepared statements (mysql2 caches them per connection), which costs the server less than text; errors still
 	 * come through the dialect's formatError (SequelizeUniqueConstraintError, ...), which `guard` maps.
 	 */
-	private runSql<R>(statement: SqlStatement, type: QueryTypes, tx?: Transaction): Promise<R> {
+	private runSql<R>(
+		statement: SqlStatement,
+		kind: "INSERT" | "SELECT" | "BULKUPDATE" | "BULKDELETE",
+		tx?: Transaction,
+	): Promise<R> {
 		return this.sequelize!.query(statement.text, {
 			bind: statement.values,
-			type,
+			type: sequelizeLibrary().QueryTypes[kind],
 			transaction: tx,
 			raw: true,
 		}) as Promise<R>;
@@ -446,7 +464,7 @@ export class Store<T extends Doc = Doc> {
 				return { ...doc };
 			}
 			const row = this.toColumns(doc as Record<string, any>);
-			await this.runSql(insertSql(this.dialect, this.table!, row), QueryTypes.INSERT, tx);
+			await this.runSql(insertSql(this.dialect, this.table!, row), "INSERT", tx);
 			// The document as stored: its columns (as the insert with Sequelize's model answered on MySQL).
 			const inserted: Record<string, unknown> = {};
 			for (const column of this.columnTypes.keys()) if (column in row) inserted[column] = doc[column as keyof T];
@@ -458,7 +476,7 @@ export class Store<T extends Doc = Doc> {
 		return this.guard(async () => {
 			if (this.kind === "sql") {
 				const statement = selectOneSql(this.dialect, this.table!, where);
-				const [row] = await this.runSql<Record<string, unknown>[]>(statement, QueryTypes.SELECT, tx);
+				const [row] = await this.runSql<Record<string, unknown>[]>(statement, "SELECT", tx);
 				return row ? this.fromRow(row) : null;
 			}
 			if (this.kind === "memory") return this.readDocs(selectOneSql("sqlite", this.documents, where))[0] ?? null;
@@ -471,7 +489,7 @@ export class Store<T extends Doc = Doc> {
 		return this.guard(async () => {
 			if (this.kind === "sql") {
 				const statement = selectSql(this.dialect, this.table!, where, opts);
-				const rows = await this.runSql<Record<string, unknown>[]>(statement, QueryTypes.SELECT);
+				const rows = await this.runSql<Record<string, unknown>[]>(statement, "SELECT");
 				return rows.map(row => this.fromRow(row));
 			}
 			if (this.kind === "memory") return this.readDocs(selectSql("sqlite", this.documents, where, opts));
@@ -491,7 +509,7 @@ export class Store<T extends Doc = Doc> {
 				return this.sqlite!.get<{ n: number }>(countSql("sqlite", this.documents, where, search))!.n;
 			if (this.kind === "mongo") return this.adapter.count({ query: this.query(where, search) });
 			const statement = countSql(this.dialect, this.table!, where, search);
-			const [row] = await this.runSql<{ n: number | string }[]>(statement, QueryTypes.SELECT);
+			const [row] = await this.runSql<{ n: number | string }[]>(statement, "SELECT");
 			return Number(row.n);
 		});
 	}
@@ -510,7 +528,7 @@ export class Store<T extends Doc = Doc> {
 					if (this.columnTypes.has(f)) inc[f] = n;
 				const set = this.toColumns(change.set ?? {});
 				const statement = updateSql(this.dialect, this.table!, where, { set, inc });
-				return statement ? this.runSql<number>(statement, QueryTypes.BULKUPDATE, tx) : 0;
+				return statement ? this.runSql<number>(statement, "BULKUPDATE", tx) : 0;
 			}
 			if (this.kind === "memory") {
 				const statement = updateSql("sqlite", this.documents, where, this.documentChange(change));
@@ -530,7 +548,7 @@ export class Store<T extends Doc = Doc> {
 	remove(where: Where<T>, tx?: Transaction): Promise<number> {
 		return this.guard(async () => {
 			if (this.kind === "sql")
-				return this.runSql<number>(deleteSql(this.dialect, this.table!, where), QueryTypes.BULKDELETE, tx);
+				return this.runSql<number>(deleteSql(this.dialect, this.table!, where), "BULKDELETE", tx);
 			if (this.kind === "memory") return this.sqlite!.run(deleteSql("sqlite", this.documents, where));
 			const res = await this.adapter.collection.deleteMany(this.query(where));
 			return res.deletedCount as number;

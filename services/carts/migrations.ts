@@ -1,5 +1,4 @@
-import { DataTypes } from "sequelize";
-import type { Migration } from "../../lib/storage";
+import { sequelizeLibrary, type Migration } from "../../lib/storage";
 import { CARTS } from "./contract";
 
 /**
@@ -15,7 +14,8 @@ export const CART_MIGRATIONS: readonly Migration[] = [
 			const qi = sequelize.getQueryInterface();
 			const columns = await qi.describeTable(CARTS.name);
 			for (const column of ["discountCode", "shippingMethodId"])
-				if (!columns[column]) await qi.addColumn(CARTS.name, column, { type: DataTypes.STRING(255), allowNull: true });
+				if (!columns[column])
+					await qi.addColumn(CARTS.name, column, { type: sequelizeLibrary().DataTypes.STRING(255), allowNull: true });
 		},
 	},
 ];

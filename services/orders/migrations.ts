@@ -1,5 +1,4 @@
-import { DataTypes } from "sequelize";
-import type { Migration, MigrationContext } from "../../lib/storage";
+import { sequelizeLibrary, type Migration, type MigrationContext } from "../../lib/storage";
 import { ORDERS, type Order } from "./contract";
 import type { PricedLine } from "./pricing";
 
@@ -44,6 +43,7 @@ export function moneyFieldsOf(order: LegacyOrder): Pick<Order, "items" | MoneyFi
 async function addColumns({ sequelize }: MigrationContext): Promise<void> {
 	if (!sequelize) return;
 	const qi = sequelize.getQueryInterface();
+	const { DataTypes } = sequelizeLibrary();
 	const columns = await qi.describeTable(ORDERS.name);
 	for (const field of MONEY_FIELDS)
 		if (!columns[field]) {

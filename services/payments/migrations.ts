@@ -1,6 +1,5 @@
-import { DataTypes } from "sequelize";
 import { DuplicateKeyError } from "../../lib/errors";
-import type { Migration } from "../../lib/storage";
+import { sequelizeLibrary, type Migration } from "../../lib/storage";
 import { PAYMENTS, REFUNDS } from "./contract";
 import { fullRefund } from "./refund-rules";
 
@@ -18,7 +17,7 @@ export const PAYMENT_MIGRATIONS: readonly Migration[] = [
 				const qi = sequelize.getQueryInterface();
 				const columns = await qi.describeTable(PAYMENTS.name);
 				if (!columns.refunded)
-					await qi.addColumn(PAYMENTS.name, "refunded", { type: DataTypes.BIGINT, allowNull: true });
+					await qi.addColumn(PAYMENTS.name, "refunded", { type: sequelizeLibrary().DataTypes.BIGINT, allowNull: true });
 			}
 			const payments = storeFor(PAYMENTS);
 			const refunds = storeFor(REFUNDS);

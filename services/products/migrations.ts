@@ -1,6 +1,5 @@
-import { DataTypes, QueryTypes } from "sequelize";
 import { DuplicateKeyError } from "../../lib/errors";
-import type { Migration, MigrationContext } from "../../lib/storage";
+import { sequelizeLibrary, type Migration, type MigrationContext } from "../../lib/storage";
 import { PRODUCTS, VARIANTS } from "./catalogue";
 import type { ProductRecord } from "./contract";
 
@@ -18,7 +17,7 @@ async function storedProducts({ sequelize, storeFor }: MigrationContext): Promis
 	const q = (name: string) => qi.quoteIdentifier(name);
 	const fields = ["id", "name", "sku", "price", "currency", "createdAt", "updatedAt"].map(q).join(", ");
 	const rows = await sequelize.query<Record<string, unknown>>(`SELECT ${fields} FROM ${q(PRODUCTS.name)}`, {
-		type: QueryTypes.SELECT,
+		type: sequelizeLibrary().QueryTypes.SELECT,
 	});
 	return rows.map(r => ({ ...r, price: Number(r.price) }) as unknown as LegacyProduct);
 }
@@ -38,7 +37,10 @@ export const PRODUCT_MIGRATIONS: readonly Migration[] = [
 				const qi = sequelize.getQueryInterface();
 				const columns = await qi.describeTable(PRODUCTS.name);
 				if (!columns.options)
-					await qi.addColumn(PRODUCTS.name, "options", { type: DataTypes.TEXT("medium"), allowNull: true });
+					await qi.addColumn(PRODUCTS.name, "options", {
+						type: sequelizeLibrary().DataTypes.TEXT("medium"),
+						allowNull: true,
+					});
 			}
 			const products = storeFor(PRODUCTS);
 			const variants = storeFor(VARIANTS);

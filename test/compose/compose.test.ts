@@ -45,13 +45,19 @@ function isNetworkError(err: unknown): boolean {
 	return NETWORK_ERRORS.includes(e.cause?.code ?? e.code ?? "");
 }
 
-/** An order whose every attempt carries one Idempotency-Key: a gateway that is gone or failing sends it elsewhere. */
+/**
+ * An order whose attempts carry one Idempotency-Key: a gateway that is gone or failing sends it elsewhere. An order
+ * that failed with a 503 and its id (a step timed out on a slow machine: stock and money given back) is replayed as
+ * it ended under that key, so without a key of the caller's the client tries again as a new order under a new key,
+ * as the README tells clients to.
+ */
 async function placeOrder(
 	first: number,
 	token: string,
 	productId: string,
-	key = randomUUID(),
+	callerKey?: string,
 ): Promise<Response<Order & { type?: string }>> {
+	let key = callerKey ?? randomUUID();
 	let last: unknown;
 	for (let attempt = 0; attempt < 20; attempt++) {
 		const api = [A, B][(first + attempt) % 2];
@@ -62,6 +68,8 @@ async function placeOrder(
 				{ token, headers: { "idempotency-key": key } },
 			);
 			if (res.status < 500 && res.status !== 429) return res;
+			if (!callerKey && res.status === 503 && (res.body as { data?: { orderId?: string } }).data?.orderId)
+				key = randomUUID();
 			last = new Error(`${res.status} ${JSON.stringify(res.body)}`);
 		} catch (err) {
 			if (!isNetworkError(err)) throw err;
