@@ -248,7 +248,10 @@ describe("Dockerfile", () => {
 
 	it("starts moleculer-runner on the compiled config and services, with a liveness health check", () => {
 		const cmd = JSON.parse(dockerfile.find(i => i.op === "CMD")!.args) as string[];
-		expect(cmd.slice(0, 2)).toEqual(["node", "node_modules/moleculer/bin/moleculer-runner.js"]);
+		const runner = ["node", "--max-semi-space-size=4", "node_modules/moleculer/bin/moleculer-runner.js"];
+		expect(cmd.slice(0, 3)).toEqual(runner);
+		// The image starts a node as `npm start` does, with the same Node flags (README "One process").
+		expect(jsonFile<PackageJson>("package.json").scripts.start).toContain(runner.join(" "));
 		expect(cmd[cmd.indexOf("--config") + 1]).toBe("dist/moleculer.config.js");
 		expect(existsSync(path.join(ROOT, "moleculer.config.ts"))).toBe(true);
 		expect(imageEnv.SERVICEDIR).toBe("dist/services");
