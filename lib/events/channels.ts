@@ -1,5 +1,6 @@
 import { InProcessAdapter } from "./in-process-bus";
 import type { Middleware, ServiceBroker } from "moleculer";
+import type { JetStreamManager } from "nats";
 import { Partitioners } from "kafkajs";
 import { DEAD_LETTER_CHANNEL, DOMAIN_EVENTS } from "./catalog";
 import { kafkaBrokers } from "./kafka-topics";
@@ -23,6 +24,7 @@ export const CHANNEL_DEFAULTS = {
 const WEEK_NS = 7 * 24 * 3600 * 1e9;
 // Streams would otherwise keep every event forever.
 const STREAM_LIMITS = { max_age: WEEK_NS };
+const STREAM_CREATE_ATTEMPTS = 5;
 /**
  * A consumer killed without leaving its group holds its partitions until its session times out: 10 s instead of 30 s
  * bounds how long that node's share of the events waits after a crash. An idle consumer notices a rebalance (a node
@@ -106,6 +108,26 @@ export function channelAdapter(
  * the name, subject and limits the adapter gives it ("<namespace>.order.created" in stream
  * "<namespace>_order_created").
  */
+/**
+ * Nodes starting together create the same streams at once, and the server refuses all but one: "already in use",
+ * or, while another node's stream of that name is still being set up, "subjects overlap with an existing stream".
+ * Either is fine once the stream exists and holds the subject; a stream of another name holding it is a real
+ * conflict and fails the start.
+ */
+export async function ensureStream(jsm: JetStreamManager, name: string, subject: string): Promise<void> {
+	for (let attempt = 1; ; attempt++) {
+		try {
+			await jsm.streams.add({ name, subjects: [subject], ...STREAM_LIMITS });
+			return;
+		} catch (err) {
+			const existing = await jsm.streams.info(name).catch(() => undefined);
+			if (existing?.config.subjects?.includes(subject)) return;
+			if (attempt === STREAM_CREATE_ATTEMPTS) throw err;
+			await new Promise(resolve => setTimeout(resolve, 200));
+		}
+	}
+}
+
 export function JetStreamStreamsMiddleware(eventsUrl: string | undefined): Middleware {
 	return {
 		name: "JetStreamStreams",
@@ -120,11 +142,7 @@ export function JetStreamStreamsMiddleware(eventsUrl: string | undefined): Middl
 				const jsm = await connection.jetstreamManager();
 				for (const channel of [...DOMAIN_EVENTS, DEAD_LETTER_CHANNEL]) {
 					const subject = broker.namespace ? `${broker.namespace}.${channel}` : channel;
-					try {
-						await jsm.streams.add({ name: subject.split(".").join("_"), subjects: [subject], ...STREAM_LIMITS });
-					} catch (err) {
-						if (!/already in use/.test((err as Error).message)) throw err;
-					}
+					await ensureStream(jsm, subject.split(".").join("_"), subject);
 				}
 			} finally {
 				await connection.close();
