@@ -3385,6 +3385,7 @@ export interface operations {
                         line2?: string;
                         city: string;
                         postalCode: string;
+                        /** @description Further checked by the server. */
                         country: string;
                     };
                     discountCode?: string;
@@ -6321,6 +6322,7 @@ export interface operations {
                         line2?: string;
                         city: string;
                         postalCode: string;
+                        /** @description Further checked by the server. */
                         country: string;
                     };
                     shippingMethodId?: string | null;
@@ -6637,6 +6639,7 @@ export interface operations {
                         line2?: string;
                         city: string;
                         postalCode: string;
+                        /** @description Further checked by the server. */
                         country: string;
                     };
                     shippingMethodId?: string | null;

@@ -1,6 +1,6 @@
 // The orders actor's contract: its entity, the actions other actors and the gateway call and the events it publishes.
 import type { AuthUser } from "../../lib/auth";
-import { id, params, quantity, type Page } from "../../lib/actor";
+import { country, id, params, quantity, type Page } from "../../lib/actor";
 import type { CollectionSpec, Doc } from "../../lib/storage";
 import type { OrderStatus } from "./order-state";
 import type { OrderFailure } from "./order-failure";
@@ -202,7 +202,7 @@ export const SHIPPING_ADDRESS = {
 		line2: "string|max:200|optional",
 		city: "string|max:100",
 		postalCode: "string|max:20",
-		country: "string|max:56",
+		country,
 	},
 } as const;
 

@@ -20,9 +20,6 @@ export const methodFields = {
 	active: { type: "boolean", optional: true },
 } as const;
 
-/** A destination as carts and orders know it: the country of a shipping address, matched case-insensitively. */
-export const destination = plainText({ type: "string", min: 1, max: 56, trim: true } as const);
-
 export const rateFields = {
 	country: { type: "string", pattern: COUNTRY_CODE, trim: true },
 	rate: { type: "number", integer: true, min: 0, max: 10_000 },

@@ -2,14 +2,14 @@ import { randomUUID } from "node:crypto";
 import type { Context, Service } from "moleculer";
 import { DbMixin, type DbThis } from "../../mixins/db.mixin";
 import { AuthMixin, type AuthThis } from "../../mixins/auth.mixin";
-import { defineService, id, money, page, pageOf, pageSize, params, type Page } from "../../lib/actor";
+import { country, defineService, id, money, page, pageOf, pageSize, params, type Page } from "../../lib/actor";
 import type { ActionParams } from "../../lib/actor";
 import { loadConfig } from "../../lib/config";
 import { NotFoundError, UnprocessableError } from "../../lib/errors";
 import type { Doc, Store } from "../../lib/storage";
 import { SHIPPING_METHODS, TAX_RATES, type ShippingMethod, type TaxRate } from "./contract";
 import type { Quote, ShippingMethodInput, ShippingOption, TaxRateView } from "./contract";
-import { chargeOf, countryKey, destination, methodChanges, methodFields, newMethod, newRate } from "./shipping-rules";
+import { chargeOf, countryKey, methodChanges, methodFields, newMethod, newRate } from "./shipping-rules";
 import { optionsFor, rateFields, rateView, taxRuleOf, unavailability, type NewMethodParams } from "./shipping-rules";
 import { seedEmpty, seedMethods, seedRates } from "./shipping-seed";
 import { upsertRate } from "./tax-rates";
@@ -100,7 +100,7 @@ export default defineService<ShippingThis>({
 		/** Internal (carts): the methods a cart can choose for its destination, each with what this cart pays. */
 		options: {
 			params: params({
-				country: destination,
+				country,
 				currency,
 				afterDiscount: money,
 				free: { type: "boolean", optional: true },
@@ -113,7 +113,7 @@ export default defineService<ShippingThis>({
 
 		/** Internal (carts, orders): the method and the tax an order to `country` is priced with. */
 		quote: {
-			params: params({ country: destination, currency, methodId: optional(id) }),
+			params: params({ country, currency, methodId: optional(id) }),
 			async handler(this: ShippingThis, ctx: Context<ActionParams<"shipping.quote">>): Promise<Quote> {
 				const { methodId, currency: cur } = ctx.params;
 				const country = countryKey(ctx.params.country);

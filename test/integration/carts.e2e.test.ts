@@ -273,6 +273,26 @@ describe("carts in one process, over HTTP", () => {
 		expect(await auditShop(shop.broker)).toMatchObject({ violations: [] });
 	});
 
+	it("refuses an address without a country before storing anything", async () => {
+		const cat = await api.register("cat-carts@example.com", "cat-password", "Cat");
+		for (const country of ["", "   ", "F\u0000R"]) {
+			const address = { line1: "1 Ship St", city: "Springfield", postalCode: "12345", country };
+			const refused = await api.post("/api/carts", { shippingAddress: address }, { token: cat.token });
+			expect(refused.body, JSON.stringify(country)).toMatchObject({ code: 422, type: "VALIDATION_ERROR" });
+		}
+		// Had a refused create stored its cart, this would answer it with 200.
+		const created = await api.post<CartView>("/api/carts", {}, { token: cat.token });
+		expect(created.status).toBe(201);
+		const patched = await api.patch(
+			`/api/carts/${created.body.id}`,
+			{ shippingAddress: { line1: "1 Ship St", city: "Springfield", postalCode: "12345", country: "" } },
+			{ token: cat.token },
+		);
+		expect(patched.status).toBe(422);
+		const unchanged = await api.get<CartView>(`/api/carts/${created.body.id}`, { token: cat.token });
+		expect(unchanged.body.shippingAddress).toBeNull();
+	});
+
 	it("sweeps the carts untouched for CART_TTL_DAYS", async () => {
 		const cart = await newCart();
 		const carts = shop.broker.getLocalService("carts") as unknown as { sweep(now: number): Promise<number> };

@@ -4,7 +4,8 @@
  * list in OpenAPI 3.0; its 3.1 fork is not published), and the rules used here are few.
  *
  * Rules may come from another node through the registry, serialized as JSON: a RegExp `pattern` then arrives as `{}`
- * and a `custom` function not at all, so patterns given as strings are kept as they are and anything else is dropped.
+ * and a `custom` function not at all, so patterns given as strings are kept as they are and anything else is dropped
+ * (`plainText` rules say so with a flag that does arrive).
  */
 
 export type JsonSchema = { [key: string]: unknown };
@@ -56,7 +57,7 @@ export function ruleToSchema(input: unknown): JsonSchema {
 	let schema = byType(rule);
 	if (rule.nullable === true) schema = nullable(schema);
 	if ("default" in rule && isJson(rule.default)) schema.default = rule.default;
-	if (rule.custom !== undefined) schema.description = CHECKED_BY_SERVER;
+	if (rule.custom !== undefined || rule.plainText === true) schema.description = CHECKED_BY_SERVER;
 	return schema;
 }
 
