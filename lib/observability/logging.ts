@@ -74,6 +74,17 @@ export function toLogRecord(args: unknown[]): { fields: Record<string, unknown>;
 	return { fields, msg: texts.join(" ") };
 }
 
+/**
+ * @moleculer/channels 0.1.8's Kafka adapter logs every message it has handled at info: a line per event and consumer
+ * group, which would bury what an operator reads at info. It is logged at debug instead.
+ */
+const PER_MESSAGE_LINES = new Set(["Message is processed. Committing offset"]);
+
+/** The level a line is logged at: its own, or debug for a library's per-message line. */
+export function levelOf(type: LogLevels, args: unknown[]): LogLevels {
+	return type === "info" && PER_MESSAGE_LINES.has(args[0] as string) ? "debug" : type;
+}
+
 type LoggerClass = new (opts: Record<string, unknown>) => Loggers.Base & { opts: Record<string, unknown> };
 const { Pino: PinoLogger, Console: ConsoleLogger } = Loggers as unknown as { Pino: LoggerClass; Console: LoggerClass };
 
@@ -93,7 +104,8 @@ class JsonLogger extends PinoLogger {
 			},
 			{ level },
 		);
-		return (type: LogLevels, args: unknown[]) => {
+		return (logged: LogLevels, args: unknown[]) => {
+			const type = levelOf(logged, args);
 			// Redacting is the costly part: not for a level that is off (moleculer-web logs every request at debug).
 			if (!logger.isLevelEnabled(type)) return;
 			const { fields, msg } = toLogRecord(args);
@@ -111,7 +123,8 @@ class RedactingConsoleLogger extends ConsoleLogger {
 		if (!handler) return handler;
 		// The console logger drops a level that is off only after this redacts, which costs on every request.
 		const enabled = LEVELS.indexOf(this.getLogLevel(bindings!.mod) as LogLevels);
-		return (type: LogLevels, args: unknown[]) => {
+		return (logged: LogLevels, args: unknown[]) => {
+			const type = levelOf(logged, args);
 			if (LEVELS.indexOf(type) <= enabled)
 				handler(
 					type,

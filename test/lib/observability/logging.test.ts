@@ -1,5 +1,6 @@
-import { describe, expect, it } from "vitest";
-import { redact, toLogRecord } from "../../../lib/observability";
+import { ServiceBroker } from "moleculer";
+import { describe, expect, it, vi } from "vitest";
+import { createLogger, levelOf, redact, toLogRecord } from "../../../lib/observability";
 import { traceIdOf } from "../../../lib/observability";
 
 describe("log redaction", () => {
@@ -69,5 +70,41 @@ describe("trace ids from request ids", () => {
 		expect(traceIdOf("checkout-42-abc")).toMatch(/^[0-9a-f]{32}$/);
 		expect(traceIdOf("checkout-42-abc")).toBe(traceIdOf("checkout-42-abc"));
 		expect(traceIdOf("checkout-42-abc")).not.toBe(traceIdOf("checkout-42-abd"));
+	});
+});
+
+describe("a library's per-message lines", () => {
+	const PER_MESSAGE = ["Message is processed. Committing offset", { topic: "shop.order.created", offset: 7 }];
+
+	/** What a broker with the shop's console logger at `level` prints for the Kafka adapter's lines. */
+	function printed(level: string): string {
+		const lines: string[] = [];
+		const spies = (["log", "info", "warn", "error"] as const).map(method =>
+			vi.spyOn(console, method).mockImplementation((...args: unknown[]) => void lines.push(args.join(" "))),
+		);
+		const broker = new ServiceBroker({ nodeID: "log-test", logger: createLogger({ LOGLEVEL: level }) });
+		try {
+			const channels = broker.getLogger("CHANNELS");
+			channels.info(...PER_MESSAGE);
+			channels.info("Kafka adapter is connected.");
+			return lines.join("\n");
+		} finally {
+			spies.forEach(spy => spy.mockRestore());
+		}
+	}
+
+	it("keeps the Kafka adapter's line per handled message out of info, and logs it at debug", () => {
+		const atInfo = printed("info");
+		expect(atInfo).toContain("Kafka adapter is connected.");
+		expect(atInfo).not.toContain("Message is processed");
+		expect(printed("debug")).toMatch(/DEBUG.*Message is processed/);
+	});
+
+	it.each([
+		["info", PER_MESSAGE, "debug"],
+		["warn", PER_MESSAGE, "warn"],
+		["info", ["Kafka adapter is connected."], "info"],
+	] as const)("a %s line %j is logged at %s", (type, args, level) => {
+		expect(levelOf(type, [...args])).toBe(level);
 	});
 });
