@@ -5,7 +5,7 @@ import { dropNamespace } from "../../scripts/nodes";
 import { joinShop, waitForShop } from "../cluster";
 import { cpuDuring, memoryOf, serverPids } from "../processes";
 import type { GroupContext, GroupResult, ProcessStats } from "../types";
-import { ADMIN, SERVER_URLS, cpuProfileEnv, productionEnv, uniqueNamespace } from "./env";
+import { ADMIN, METRICS_ANY_PORT, SERVER_URLS, cpuProfileEnv, productionEnv, uniqueNamespace } from "./env";
 import { EXTRA_ACTORS, PATH_KEYS, auditAfterLoad, runPaths, seedShop } from "./shop";
 
 /** Let the nodes finish starting (timers, first heartbeats, pools) before their idle RSS is read. */
@@ -78,7 +78,7 @@ export async function runAcrossNodes(
 	const nodes: ShopNode[] = [];
 	for (const { actor, name } of nodeSpecs) {
 		const env = {
-			METRICS_PORT: String(await freePort()),
+			METRICS_PORT: METRICS_ANY_PORT,
 			...(actor === "api" ? { PORT: String(port) } : {}),
 			...cpuProfileEnv(ctx.cpuProfileDir, `${group}-${name}`),
 		};

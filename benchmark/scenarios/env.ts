@@ -10,6 +10,11 @@ export const SERVER_URLS = {
 	mariadb: process.env.TEST_MARIADB_URL ?? "mysql://root@127.0.0.1:3306",
 };
 
+/**
+ * The metrics port of every shop process: any free port, taken when the node listens. Nothing here reads it, and a
+ * port found free beforehand can be taken meanwhile (a client connection's source port): a node then failed its start.
+ */
+export const METRICS_ANY_PORT = "0";
 export const ADMIN = { email: "bench-admin@example.com", password: randomBytes(12).toString("hex") };
 
 /**

@@ -3,7 +3,7 @@ import { freePort, startNode, type ShopNode } from "../../scripts/nodes";
 import { joinShop, waitForShop } from "../cluster";
 import { memoryOf } from "../processes";
 import type { GroupContext, GroupResult } from "../types";
-import { ADMIN, SERVER_URLS, cpuProfileEnv, productionEnv, uniqueNamespace } from "./env";
+import { ADMIN, METRICS_ANY_PORT, SERVER_URLS, cpuProfileEnv, productionEnv, uniqueNamespace } from "./env";
 import { auditAfterLoad, runPaths, seedShop } from "./shop";
 
 /** Every actor and the gateway. */
@@ -20,8 +20,8 @@ export async function runOneProcess(
 	group: "one-process" | "one-process-no-metrics" = "one-process",
 ): Promise<GroupResult> {
 	const namespace = uniqueNamespace();
-	const [port, metricsPort] = [await freePort(), await freePort()];
-	const metrics = group === "one-process" ? { METRICS_PORT: String(metricsPort) } : { METRICS: "false" };
+	const port = await freePort();
+	const metrics = group === "one-process" ? { METRICS_PORT: METRICS_ANY_PORT } : { METRICS: "false" };
 	const env = {
 		...productionEnv(namespace),
 		TRANSPORTER: SERVER_URLS.nats,

@@ -102,13 +102,6 @@ export function channelAdapter(
 }
 
 /**
- * JetStream refuses a publish no stream covers (503 "no responders"), and the NATS adapter creates a channel's
- * stream only when a consumer subscribes: an event nobody consumes yet (inventory.reserved, payment.succeeded)
- * would stay in the outbox and slow its relay down. Every domain-event stream is created at start instead, with
- * the name, subject and limits the adapter gives it ("<namespace>.order.created" in stream
- * "<namespace>_order_created").
- */
-/**
  * Nodes starting together create the same streams at once, and the server refuses all but one: "already in use",
  * or, while another node's stream of that name is still being set up, "subjects overlap with an existing stream".
  * Either is fine once the stream exists and holds the subject; a stream of another name holding it is a real
@@ -128,6 +121,13 @@ export async function ensureStream(jsm: JetStreamManager, name: string, subject:
 	}
 }
 
+/**
+ * JetStream refuses a publish no stream covers (503 "no responders"), and the NATS adapter creates a channel's
+ * stream only when a consumer subscribes: an event nobody consumes yet (inventory.reserved, payment.succeeded)
+ * would stay in the outbox and slow its relay down. Every domain-event stream is created at start instead, with
+ * the name, subject and limits the adapter gives it ("<namespace>.order.created" in stream
+ * "<namespace>_order_created").
+ */
 export function JetStreamStreamsMiddleware(eventsUrl: string | undefined): Middleware {
 	return {
 		name: "JetStreamStreams",
