@@ -1,5 +1,5 @@
 import autocannon from "autocannon";
-import { cpuDuring } from "./processes";
+import { cpuDuring, type Watched } from "./processes";
 
 /**
  * One HTTP path under load: a fixed number of connections, each repeating its own request as fast as it is
@@ -135,14 +135,15 @@ export interface CpuFigures {
 
 /**
  * A warm-up run (JIT, caches, connection pools), then the measured run on fresh connections, with the CPU of each
- * process in `cpuOf` (name to pid) over it. `around` wraps the measured run (profiling).
+ * process in `cpuOf` (name to pid, or to what lists a server's processes) over it. `around` wraps the measured run
+ * (profiling).
  */
 export async function measure(
 	spec: LoadSpec,
 	opts: {
 		warmupSeconds: number;
 		seconds: number;
-		cpuOf?: Record<string, number>;
+		cpuOf?: Record<string, Watched>;
 		around?: <T>(run: () => Promise<T>) => Promise<T>;
 	},
 ): Promise<Measurement & CpuFigures & { warmup: { requests: number; errors: number } }> {

@@ -58,24 +58,47 @@ export function serverPids(): Record<string, number> {
 	return pids;
 }
 
+/** A process by its pid, or a server of many processes (PostgreSQL: one per connection) by what lists them now. */
+export type Watched = number | (() => number[]);
+
+/** Every PostgreSQL process of the loopback server (the postmaster, its workers and a backend per connection). */
+export function postgresPids(): number[] {
+	try {
+		return execFileSync("pgrep", ["-x", "postgres"], { encoding: "utf8" })
+			.trim()
+			.split("\n")
+			.filter(Boolean)
+			.map(Number);
+	} catch {
+		return [];
+	}
+}
+
+/** CPU ms so far of each process a watched entry names now. */
+function cpuByPid(watched: Watched): Map<number, number> {
+	const pids = typeof watched === "number" ? [watched] : watched();
+	return new Map(pids.flatMap(pid => (cpuMsOf(pid) == null ? [] : [[pid, cpuMsOf(pid)!] as [number, number]])));
+}
+
 /**
- * CPU ms each process spends while `work` runs, how long it ran (ms of wall time), and how much CPU the whole machine
- * spent meanwhile (null off Linux).
+ * CPU ms each watched entry spends while `work` runs (a process started meanwhile counts from its start), how long
+ * it ran (ms of wall time), and how much CPU the whole machine spent meanwhile (null off Linux).
  */
 export async function cpuDuring<T>(
-	pids: Record<string, number>,
+	pids: Record<string, Watched>,
 	work: () => Promise<T>,
 ): Promise<{ result: T; cpuMs: Record<string, number>; elapsedMs: number; machineBusyMs: number | null }> {
-	const before = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuMsOf(pid)]));
+	const before = Object.fromEntries(Object.entries(pids).map(([name, watched]) => [name, cpuByPid(watched)]));
 	const machineBefore = machineBusyMs();
 	const started = performance.now();
 	const result = await work();
 	const elapsedMs = performance.now() - started;
 	const machineAfter = machineBusyMs();
 	const cpuMs: Record<string, number> = {};
-	for (const [name, pid] of Object.entries(pids)) {
-		const [a, b] = [before[name], cpuMsOf(pid)];
-		if (a != null && b != null) cpuMs[name] = b - a;
+	for (const [name, watched] of Object.entries(pids)) {
+		const after = cpuByPid(watched);
+		if (after.size === 0) continue;
+		cpuMs[name] = [...after].reduce((sum, [pid, ms]) => sum + ms - (before[name].get(pid) ?? 0), 0);
 	}
 	const machine = machineBefore != null && machineAfter != null ? machineAfter - machineBefore : null;
 	return { result, cpuMs, elapsedMs, machineBusyMs: machine };

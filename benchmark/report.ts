@@ -1,7 +1,7 @@
 import { capacityPlan, PLANNED_UTILISATION, type CapacityRow } from "./capacity";
 import { LOAD_GENERATOR } from "./load";
 import type { machineInfo } from "./processes";
-import type { EventBusKind, InvariantResult, ProcessStats, ScenarioResult } from "./types";
+import type { EventBusKind, GroupName, InvariantResult, ProcessStats, ScenarioResult } from "./types";
 
 export interface Target {
 	what: string;
@@ -37,7 +37,7 @@ export interface BenchReport {
 	scenarios: ScenarioResult[];
 	processes: ProcessStats[];
 	invariants: InvariantResult[];
-	/** The across-nodes paths' CPU utilisation by process and what saturates first. */
+	/** CPU utilisation by process and what saturates first, across nodes and one process on PostgreSQL. */
 	saturation: Saturation[];
 	/** Cores and nodes for PLANNED_RATES at the across-nodes order path's CPU per order (README "Scaling"). */
 	capacity: CapacityRow[];
@@ -214,11 +214,15 @@ export function evaluateTargets(
 	targets.push(
 		reported("checkout from a cart, across nodes (per checkout)", scenario(report, "across-nodes", "cartCheckout")),
 	);
-	const scaled = scenario(report, "across-nodes-scaled", "orderPlacement");
-	const scaledRow = reported("orders across nodes, two orders and two inventory nodes", scaled);
-	const saturation = report.saturation.find(x => x.group === "across-nodes-scaled" && x.key === "orderPlacement");
-	if (scaledRow && saturation) scaledRow.actual += `; saturates first: ${saturation.saturatesFirst}`;
-	targets.push(scaledRow);
+	// Orders where the run also names what saturated first.
+	const withSaturation = (what: string, group: GroupName) => {
+		const row = reported(what, scenario(report, group, "orderPlacement"));
+		const saturation = report.saturation.find(x => x.group === group && x.key === "orderPlacement");
+		if (row && saturation) row.actual += `; saturates first: ${saturation.saturatesFirst}`;
+		return row;
+	};
+	targets.push(withSaturation("order placement, one process on PostgreSQL", "one-process-postgres"));
+	targets.push(withSaturation("orders across nodes, two orders and two inventory nodes", "across-nodes-scaled"));
 	return targets.filter((t): t is Target => t !== null);
 }
 
@@ -242,12 +246,13 @@ export interface Saturation {
 }
 
 /**
- * The across-nodes paths' CPU utilisation by process. The busiest process is what saturates first as the load grows,
- * unless the machine's cores are already nearly all busy (90 %): then the cores saturate before any one process.
+ * The CPU utilisation by process of the paths whose servers are measured beside the shop (across nodes, and one process
+ * on PostgreSQL). The busiest process is what saturates first as the load grows, unless the machine's cores are
+ * already nearly all busy (90 %): then the cores saturate before any one process.
  */
 export function saturationOf(scenarios: ScenarioResult[], cores: number): Saturation[] {
 	return scenarios
-		.filter(s => s.group.startsWith("across-nodes"))
+		.filter(s => s.group.startsWith("across-nodes") || s.group === "one-process-postgres")
 		.map(s => {
 			const processes = Object.entries(s.cpuPercentOfOneCore)
 				.map(([name, percentOfOneCore]) => ({ name, percentOfOneCore }))
@@ -296,7 +301,7 @@ function table(headers: string[], rows: string[][], rightAligned: Set<number>): 
 
 const ORDER_PATHS = new Set(["orderPlacement", "cartCheckout"]);
 
-/** Processes as rows, the across-nodes paths as columns: CPU in % of one core, then what saturates first. */
+/** Processes as rows, the paths of `saturationOf` as columns: CPU in % of one core, then what saturates first. */
 function formatSaturation(saturation: Saturation[]): string {
 	const column = (x: Saturation) => (x.group === "across-nodes" ? x.key : `${x.key} (${x.group})`);
 	const percentOf = (x: Saturation, name: string) => x.processes.find(p => p.name === name)?.percentOfOneCore;
@@ -310,7 +315,7 @@ function formatSaturation(saturation: Saturation[]): string {
 	rows.push(["what the cores give", ...saturation.map(x => fixed(x.capacityPercent, 0))]);
 	const columns = saturation.map((_, i) => i + 1);
 	return [
-		"CPU utilisation during the measured run, % of one core (CPU ms per request × req/s / 10), across nodes:",
+		"CPU utilisation during the measured run, % of one core (CPU ms per request × req/s / 10):",
 		table(["process", ...saturation.map(column)], rows, new Set(columns)),
 		...saturation.map(x => `  saturates first, ${x.group} ${x.key}: ${x.verdict}`),
 	].join("\n");
@@ -371,6 +376,14 @@ export function formatReport(report: BenchReport): string {
 		}
 	}
 	if (report.saturation.length) out.push("", formatSaturation(report.saturation));
+	const onPostgres = report.scenarios.filter(s => s.postgresWaits);
+	if (onPostgres.length) {
+		out.push("", "What PostgreSQL's sessions did in the measured run, % of sampled session time (idle ones left out):");
+		for (const s of onPostgres) {
+			const waits = Object.entries(s.postgresWaits!).map(([what, percent]) => `${what} ${fixed(percent, 1)}`);
+			out.push(`  ${s.group} ${s.key}: ${waits.join(", ") || "no session sampled"}`);
+		}
+	}
 	if (report.capacity.length) out.push("", formatCapacity(report.capacity));
 	out.push("");
 	out.push(

@@ -9,10 +9,10 @@ import type { EventBusKind, GroupName } from "./types";
 
 /**
  * `npm run bench`: compiles dist/, measures the limit and every group's paths, prints the table and writes
- * benchmark/results/latest.json. Needs the loopback NATS (every group), Redis and MariaDB (across nodes), and Java for
- * Kafka (across nodes; `infra/servers` fetches its jars through Maven once).
+ * benchmark/results/latest.json. Needs the loopback NATS (every group), PostgreSQL (one process on PostgreSQL), Redis
+ * and MariaDB (across nodes), and Java for Kafka (across nodes; `infra/servers` fetches its jars through Maven once).
  * Options: `--seconds 10 --warmup 3` per path, `--only one-process,across-nodes` (groups: one-process,
- * one-process-no-metrics, across-nodes, across-nodes-scaled), `--paths orderPlacement`,
+ * one-process-no-metrics, one-process-postgres, across-nodes, across-nodes-scaled), `--paths orderPlacement`,
  * `--kafka own` (default: a Kafka of the run's, production JVM flags) or `--kafka running` (the one on KAFKA_PORT if
  * it runs), `--events nats` (JetStream instead of Kafka across nodes, for comparison),
  * `--cpu-prof <dir>` (a V8 profile per shop process and path; read one with `tsx benchmark/cpu-profile.ts <file>`),
@@ -34,7 +34,13 @@ const { values } = parseArgs({
 	},
 });
 
-const ALL: GroupName[] = ["one-process", "one-process-no-metrics", "across-nodes", "across-nodes-scaled"];
+const ALL: GroupName[] = [
+	"one-process",
+	"one-process-no-metrics",
+	"one-process-postgres",
+	"across-nodes",
+	"across-nodes-scaled",
+];
 const groups = values.only ? (values.only.split(",") as GroupName[]) : ALL;
 for (const g of groups) if (!ALL.includes(g)) throw new Error(`--only takes ${ALL.join(", ")}; got "${g}"`);
 const kafka = values.kafka as KafkaChoice;

@@ -68,6 +68,7 @@ const REFERENCES = [
 const GROUPS: Record<GroupName, (ctx: GroupContext) => Promise<GroupResult>> = {
 	"one-process": ctx => runOneProcess(ctx, "one-process"),
 	"one-process-no-metrics": ctx => runOneProcess(ctx, "one-process-no-metrics"),
+	"one-process-postgres": ctx => runOneProcess(ctx, "one-process-postgres"),
 	"across-nodes": ctx => runAcrossNodes(ctx, "across-nodes"),
 	"across-nodes-scaled": ctx => runAcrossNodes(ctx, "across-nodes-scaled"),
 };

@@ -4,9 +4,11 @@ import type { PathSpec } from "./scenarios/shop";
 
 /**
  * `one-process-no-metrics`: the same shop with METRICS=false, to show what Moleculer's built-in metrics cost.
+ * `one-process-postgres`: the same shop on PostgreSQL, its SQL paths only (issue 16: what the SQL path waits for).
  * `across-nodes-scaled`: across nodes with two orders and two inventory nodes, order placement only (what saturates).
  */
-export type GroupName = "one-process" | "one-process-no-metrics" | "across-nodes" | "across-nodes-scaled";
+export type GroupName =
+	"one-process" | "one-process-no-metrics" | "one-process-postgres" | "across-nodes" | "across-nodes-scaled";
 
 /** The domain-event bus across nodes: Kafka (the issue's), or NATS JetStream for comparison. */
 export type EventBusKind = "kafka" | "nats";
@@ -21,6 +23,8 @@ export interface ScenarioResult extends Measurement, CpuFigures {
 	label: string;
 	/** requests/s over the limit's requests/s of the same run. */
 	ratio: number | null;
+	/** On PostgreSQL: what its sessions did in the measured run, % of sampled session time (`postgresWaitsDuring`). */
+	postgresWaits?: Record<string, number>;
 }
 
 export interface ProcessStats {

@@ -59,8 +59,14 @@ export async function buildDist(): Promise<{ typeErrors?: string }> {
 	throw new Error(`tsc -p tsconfig.build.json exited with ${code}:\n${output}`);
 }
 
-/** Creates the database a SQL `DB_URI` names when it does not exist yet (MySQL/MariaDB and PostgreSQL). */
-export async function ensureDatabase(uri: string): Promise<void> {
+/**
+ * Runs `statement(name, postgres)` on the server of a SQL `DB_URI` (MySQL/MariaDB and PostgreSQL), connected to no
+ * database of its own: creating or dropping the one the URI names.
+ */
+async function onDatabaseServer(
+	uri: string,
+	statement: (name: string, postgres: boolean) => string | ((admin: Sequelize) => Promise<void>),
+): Promise<void> {
 	const url = new URL(uri.replace(/^mariadb:/i, "mysql:").replace(/^postgresql:/i, "postgres:"));
 	const name = decodeURIComponent(url.pathname.slice(1));
 	if (!/^[A-Za-z0-9_]+$/.test(name)) throw new Error(`DB_URI must name a database (letters, digits, _): ${uri}`);
@@ -68,14 +74,30 @@ export async function ensureDatabase(uri: string): Promise<void> {
 	url.pathname = postgres ? "/postgres" : "/";
 	const admin = new Sequelize(url.toString(), { logging: false });
 	try {
-		if (!postgres) await admin.query(`CREATE DATABASE IF NOT EXISTS \`${name}\``);
-		else {
-			const [rows] = await admin.query(`SELECT 1 FROM pg_database WHERE datname = '${name}'`);
-			if (rows.length === 0) await admin.query(`CREATE DATABASE "${name}"`);
-		}
+		const work = statement(name, postgres);
+		await (typeof work === "string" ? admin.query(work) : work(admin));
 	} finally {
 		await admin.close();
 	}
+}
+
+/** Creates the database a SQL `DB_URI` names when it does not exist yet (MySQL/MariaDB and PostgreSQL). */
+export function ensureDatabase(uri: string): Promise<void> {
+	return onDatabaseServer(uri, (name, postgres) =>
+		postgres
+			? async admin => {
+					const [rows] = await admin.query(`SELECT 1 FROM pg_database WHERE datname = '${name}'`);
+					if (rows.length === 0) await admin.query(`CREATE DATABASE "${name}"`);
+				}
+			: `CREATE DATABASE IF NOT EXISTS \`${name}\``,
+	);
+}
+
+/** Drops the database a SQL `DB_URI` names, if it exists (a benchmark's throwaway database). */
+export function dropDatabase(uri: string): Promise<void> {
+	return onDatabaseServer(uri, (name, postgres) =>
+		postgres ? `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)` : `DROP DATABASE IF EXISTS \`${name}\``,
+	);
 }
 
 /** A free TCP port on the loopback interface, for gateways and metrics endpoints of test nodes. */

@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { Sequelize } from "sequelize";
-import { ensureDatabase, freePort, startNode, stopNodes, type ShopNode } from "../../scripts/nodes";
+import { dropDatabase, ensureDatabase, freePort, startNode, stopNodes, type ShopNode } from "../../scripts/nodes";
 import { dropNamespace } from "../../scripts/nodes";
 import { joinShop, waitForShop } from "../cluster";
 import { cpuDuring, memoryOf, serverPids } from "../processes";
@@ -12,18 +11,6 @@ import { EXTRA_ACTORS, PATH_KEYS, auditAfterLoad, runPaths, seedShop } from "./s
 const SETTLE_MS = 2000;
 /** How long the idle CPU of each node is measured (timers, heartbeats, relays, metrics). */
 const IDLE_MS = 3000;
-
-async function dropDatabase(uri: string): Promise<void> {
-	const url = new URL(uri);
-	const name = url.pathname.slice(1);
-	url.pathname = "/";
-	const admin = new Sequelize(url.toString(), { logging: false });
-	try {
-		await admin.query(`DROP DATABASE IF EXISTS \`${name}\``);
-	} finally {
-		await admin.close();
-	}
-}
 
 /** Two orders and two inventory nodes in `across-nodes-scaled` (the busiest actors), one of every other. */
 const SCALED: Record<string, number> = { orders: 2, inventory: 2 };
@@ -101,7 +88,7 @@ export async function runAcrossNodes(
 		});
 		await ctx.ensureLimit(seeded.productBody);
 		const servers = { ...serverPids(), ...(kafka?.pid != null ? { kafka: kafka.pid } : {}) };
-		const scenarios = await runPaths(ctx, group, seeded, pids, servers, paths);
+		const scenarios = await runPaths(ctx, group, seeded, pids, { servers, paths });
 		const invariants = await auditAfterLoad(auditor, group);
 		const processes: ProcessStats[] = nodes.map(node => ({
 			group,

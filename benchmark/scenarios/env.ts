@@ -8,6 +8,7 @@ export const SERVER_URLS = {
 	nats: process.env.TEST_NATS_URL ?? "nats://127.0.0.1:4222",
 	redis: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379",
 	mariadb: process.env.TEST_MARIADB_URL ?? "mysql://root@127.0.0.1:3306",
+	postgres: process.env.TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432",
 };
 
 /**

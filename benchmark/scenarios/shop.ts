@@ -2,6 +2,8 @@ import { randomBytes } from "node:crypto";
 import type { ServiceBroker } from "moleculer";
 import { auditShop } from "../../lib/audit";
 import { LOAD_GENERATOR, measure, type LoadSpec } from "../load";
+import { postgresWaitsDuring } from "../postgres-waits";
+import type { Watched } from "../processes";
 import { profileDuring } from "./env";
 import type { GroupContext, GroupName, InvariantResult, ScenarioResult } from "../types";
 
@@ -317,18 +319,27 @@ export function shopPaths(shop: SeededShop): PathSpec[] {
 	];
 }
 
+/** What a group measures beside its shop processes. */
+export interface PathsOptions {
+	/** Servers the shop uses, whose CPU counts too (MariaDB, NATS, Redis, Kafka, PostgreSQL). */
+	servers?: Record<string, Watched>;
+	/** Only these paths (else the run's). */
+	paths?: string[];
+	/** The shop's PostgreSQL database: what its sessions wait on is sampled during each measured run. */
+	postgres?: string;
+}
+
 /**
- * Measures each path in turn (those of `paths`, else the run's): warm-up, then the measured run, with the CPU each
- * shop process (`pids`), server the shop uses (`servers`: MariaDB, NATS, Redis, Kafka) and the load generator spends
- * on it, and a CPU profile of each shop process, `<group>-<process>-<path>.cpuprofile`, when asked.
+ * Measures each path in turn: warm-up, then the measured run, with the CPU each shop process (`pids`), server and the
+ * load generator spends on it, what PostgreSQL's sessions waited on (`postgres`), and a CPU profile of each shop
+ * process, `<group>-<process>-<path>.cpuprofile`, when asked.
  */
 export async function runPaths(
 	ctx: GroupContext,
 	group: GroupName,
 	shop: SeededShop,
 	pids: Record<string, number>,
-	servers: Record<string, number> = {},
-	paths = ctx.paths,
+	{ servers = {}, paths = ctx.paths, postgres }: PathsOptions = {},
 ): Promise<ScenarioResult[]> {
 	const results: ScenarioResult[] = [];
 	const watched = { ...pids, [LOAD_GENERATOR]: process.pid, ...servers };
@@ -338,14 +349,22 @@ export async function runPaths(
 			`${group}: ${path.label}, ${path.load.connections} connections, ` +
 				`${ctx.warmupSeconds} s warm-up + ${ctx.seconds} s`,
 		);
-		const around = <T>(run: () => Promise<T>) => profileDuring(ctx.cpuProfileDir, profiled, path.key, run);
+		let postgresWaits: Record<string, number> | undefined;
+		const profiledRun = <T>(run: () => Promise<T>) => profileDuring(ctx.cpuProfileDir, profiled, path.key, run);
+		const around = <T>(run: () => Promise<T>) =>
+			postgres
+				? postgresWaitsDuring(postgres, () => profiledRun(run)).then(({ result, waits }) => {
+						postgresWaits = waits;
+						return result;
+					})
+				: profiledRun(run);
 		const measured = await measure(path.load, {
 			warmupSeconds: ctx.warmupSeconds,
 			seconds: ctx.seconds,
 			cpuOf: watched,
 			around,
 		});
-		results.push({ group, key: path.key, label: path.label, ratio: null, ...measured });
+		results.push({ group, key: path.key, label: path.label, ratio: null, ...measured, postgresWaits });
 	}
 	return results;
 }

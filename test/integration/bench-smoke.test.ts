@@ -10,9 +10,10 @@ import { infraMissing } from "../support/infra";
 import { portOpen, SERVERS } from "../support/servers";
 
 /**
- * Keeps `npm run bench` runnable: the whole benchmark (limit, floor, one process, across nodes with Kafka as the event
- * bus, and across nodes scaled) with tiny durations. Its figures mean nothing here and no target is checked; what must
- * hold is that every path is driven without errors, the invariants hold afterwards and the report is complete.
+ * Keeps `npm run bench` runnable: the whole benchmark (limit, floor, one process in memory and on PostgreSQL, across
+ * nodes with Kafka as the event bus, and across nodes scaled) with tiny durations. Its figures mean nothing here and
+ * no target is checked; what must hold is that every path is driven without errors, the invariants hold afterwards
+ * and the report is complete.
  */
 describe("benchmark smoke run", () => {
 	const dir = mkdtempSync(path.join(os.tmpdir(), "emporium-bench-"));
@@ -21,7 +22,7 @@ describe("benchmark smoke run", () => {
 	let report: BenchReport | undefined;
 
 	beforeAll(async () => {
-		for (const name of ["nats", "redis", "mariadb"] as const)
+		for (const name of ["nats", "redis", "mariadb", "postgres"] as const)
 			if (!(await portOpen(SERVERS[name].port))) missing.push(name);
 		const noKafka = infraMissing(["kafka"]);
 		if (noKafka) missing.push(`Kafka (${noKafka})`);
@@ -32,7 +33,7 @@ describe("benchmark smoke run", () => {
 			// shared cores: 3 s lets every connection finish one (on cores another run keeps busy, it may not).
 			seconds: 3,
 			warmupSeconds: 0.5,
-			groups: ["one-process", "across-nodes", "across-nodes-scaled"],
+			groups: ["one-process", "one-process-postgres", "across-nodes", "across-nodes-scaled"],
 			out,
 			build: true,
 			// The shared Kafka when it runs (CI starts one): a start of its own would cost this test 15 s.
@@ -55,6 +56,8 @@ describe("benchmark smoke run", () => {
 			"one-process productList",
 			"one-process orderPlacement",
 			"one-process cartCheckout",
+			"one-process-postgres orderPlacement",
+			"one-process-postgres cartCheckout",
 			"across-nodes productById",
 			"across-nodes variantProductById",
 			"across-nodes productList",
@@ -87,6 +90,7 @@ describe("benchmark smoke run", () => {
 		if (!report) return ctx.skip(`servers not running: ${missing.join(", ")}`);
 		expect(report.invariants.map(i => [i.group, i.ok, i.violations])).toEqual([
 			["one-process", true, []],
+			["one-process-postgres", true, []],
 			["across-nodes", true, []],
 			["across-nodes-scaled", true, []],
 		]);
@@ -102,6 +106,7 @@ describe("benchmark smoke run", () => {
 			"limit server",
 			"floor server",
 			"floor server, metrics+cache",
+			"shop",
 			"shop",
 			"api",
 			"users",
@@ -129,7 +134,7 @@ describe("benchmark smoke run", () => {
 		expect(existsSync(out)).toBe(true);
 		const written = JSON.parse(readFileSync(out, "utf8")) as BenchReport;
 		expect(written.machine).toMatchObject({ cores: os.cpus().length, node: process.version });
-		expect(written.scenarios).toHaveLength(14);
+		expect(written.scenarios).toHaveLength(16);
 		expect(formatReport(report)).toContain("req/s");
 	});
 
@@ -145,7 +150,8 @@ describe("benchmark smoke run", () => {
 			expect(Math.abs(s.cpuMsPerRequestExceptLoadGenerator - sum), `${s.group} ${s.key}`).toBeLessThan(0.01);
 			expect(Object.keys(s.cpuPercentOfOneCore).sort()).toEqual(Object.keys(s.cpuMsPerRequest).sort());
 		}
-		expect(report.saturation.map(x => `${x.group} ${x.key}`)).toEqual(across.map(s => `${s.group} ${s.key}`));
+		const withServers = report.scenarios.filter(s => s.group === "one-process-postgres" || across.includes(s));
+		expect(report.saturation.map(x => `${x.group} ${x.key}`)).toEqual(withServers.map(s => `${s.group} ${s.key}`));
 		const scaled = report.saturation.find(x => x.group === "across-nodes-scaled")!;
 		expect(scaled.processes.map(p => p.name)).toEqual(
 			expect.arrayContaining(["orders-1", "orders-2", "inventory-1", "inventory-2", "kafka", "mariadbd"]),
@@ -163,6 +169,29 @@ describe("benchmark smoke run", () => {
 				.sort(),
 		);
 		expect(text).toContain("What 1000 orders/s and 10000 orders/s would need");
+	});
+
+	it("counts every PostgreSQL process's CPU beside the one-process shop on PostgreSQL", ctx => {
+		if (!report) return ctx.skip(`servers not running: ${missing.join(", ")}`);
+		const postgres = report.scenarios.filter(s => s.group === "one-process-postgres");
+		expect(postgres.map(s => s.key)).toEqual(["orderPlacement", "cartCheckout"]);
+		// Each order runs its statements on the pool's backends, not on the postmaster: their CPU must be in the sum.
+		for (const s of postgres) expect(s.cpuMsPerRequest.postgres, s.key).toBeGreaterThan(0.5);
+		expect(formatReport(report)).toContain("saturates first, one-process-postgres orderPlacement:");
+		// Its sessions were sampled during each measured run: an order's statements and commits were seen running.
+		for (const s of postgres) {
+			const waits = Object.entries(s.postgresWaits ?? {});
+			expect(waits.length, s.key).toBeGreaterThan(0);
+			expect(
+				waits.filter(([what]) => what.startsWith("sample failed")),
+				s.key,
+			).toEqual([]);
+			expect(
+				waits.reduce((sum, [, percent]) => sum + percent, 0),
+				s.key,
+			).toBeCloseTo(100, 0);
+		}
+		expect(report.scenarios.filter(s => s.postgresWaits).map(s => s.group)).toEqual(postgres.map(s => s.group));
 	});
 });
 
