@@ -1,4 +1,5 @@
 import { InProcessAdapter } from "./in-process-bus";
+import { JetStreamAdapter } from "./jetstream-adapter";
 import type { Middleware, ServiceBroker } from "moleculer";
 import type { JetStreamManager } from "nats";
 import { Partitioners } from "kafkajs";
@@ -11,7 +12,8 @@ import "./kafkajs-idle-fix";
  * - NATS: the URL must sit in `options.nats.url` (a plain string is ignored), the first connect must wait for
  *   the server (`waitOnFirstConnect`), and `maxInFlight` defaults to 1 per group;
  *   it creates a channel's stream only when a consumer subscribes, so the JetStream streams middleware below
- *   creates every stream at start;
+ *   creates every stream at start; two nodes of one group starting together race to create the group's durable
+ *   consumer, and the loser joins it (`JetStreamAdapter`);
  * - Kafka: `clientId` is replaced by `consumerName`, so the node ID is given as consumerName; topics are
  *   created at start by the Kafka topics middleware.
  */
@@ -38,29 +40,26 @@ export function channelAdapter(
 	eventsUrl: string | undefined,
 	nodeID: string,
 	namespace: string,
-): InProcessAdapter | Record<string, unknown> {
+): InProcessAdapter | JetStreamAdapter | Record<string, unknown> {
 	// The Fake adapter of 0.1.8 would emit and forget: no retry, no dead letter, the outbox row deleted at once.
 	if (!eventsUrl) return new InProcessAdapter(CHANNEL_DEFAULTS);
 	const scheme = eventsUrl.split(":")[0].toLowerCase();
 	// The adapter joins prefix and channel with a dot itself ("<namespace>.order.created"); NATS rejects "a..b".
 	const prefix = namespace || undefined;
 	if (scheme === "nats") {
-		return {
-			type: "NATS",
-			options: {
-				...CHANNEL_DEFAULTS,
-				prefix,
-				nats: {
-					url: eventsUrl,
-					connectionOptions: NATS_CONNECTION,
-					streamConfig: STREAM_LIMITS,
-					// A group's durable consumer is created on its first subscribe; "new" (the default) would skip every
-					// event already in the stream (published before that group's first node ever started). Consumers
-					// deduplicate by event id, so reading the retained history is safe.
-					consumerOptions: { config: { deliver_policy: "all" } },
-				},
+		return new JetStreamAdapter({
+			...CHANNEL_DEFAULTS,
+			prefix,
+			nats: {
+				url: eventsUrl,
+				connectionOptions: NATS_CONNECTION,
+				streamConfig: STREAM_LIMITS,
+				// A group's durable consumer is created on its first subscribe; "new" (the default) would skip every
+				// event already in the stream (published before that group's first node ever started). Consumers
+				// deduplicate by event id, so reading the retained history is safe.
+				consumerOptions: { config: { deliver_policy: "all" } },
 			},
-		};
+		});
 	}
 	if (scheme === "redis" || scheme === "rediss") {
 		return {
