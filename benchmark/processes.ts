@@ -77,7 +77,7 @@ export function postgresPids(): number[] {
 /** CPU ms so far of each process a watched entry names now. */
 function cpuByPid(watched: Watched): Map<number, number> {
 	const pids = typeof watched === "number" ? [watched] : watched();
-	return new Map(pids.flatMap(pid => (cpuMsOf(pid) == null ? [] : [[pid, cpuMsOf(pid)!] as [number, number]])));
+	return new Map(pids.map(pid => [pid, cpuMsOf(pid)] as const).filter((e): e is [number, number] => e[1] != null));
 }
 
 /**

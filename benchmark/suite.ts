@@ -5,8 +5,8 @@ import { useKafka, type BenchKafka, type KafkaChoice } from "./kafka";
 import { LOAD_GENERATOR, measure } from "./load";
 import { SelfRssSampler, machineInfo, memoryOf, startReferenceServer } from "./processes";
 import { capacityOf, evaluateTargets, saturationOf, type BenchReport, type EventBusInfo } from "./report";
-import { runOneProcess } from "./scenarios/one-process";
-import { runAcrossNodes } from "./scenarios/across-nodes";
+import { runOneProcess, SQL_PATHS } from "./scenarios/one-process";
+import { runAcrossNodes, SCALED_PATHS } from "./scenarios/across-nodes";
 import { SERVER_URLS } from "./scenarios/env";
 import { CONNECTIONS, LINES_PER_ORDER, PRODUCTS, VARIANT_PRODUCTS } from "./scenarios/shop";
 import type { EventBusKind, GroupContext, GroupName, GroupResult, ProcessStats, ScenarioResult } from "./types";
@@ -71,6 +71,12 @@ const GROUPS: Record<GroupName, (ctx: GroupContext) => Promise<GroupResult>> = {
 	"one-process-postgres": ctx => runOneProcess(ctx, "one-process-postgres"),
 	"across-nodes": ctx => runAcrossNodes(ctx, "across-nodes"),
 	"across-nodes-scaled": ctx => runAcrossNodes(ctx, "across-nodes-scaled"),
+};
+
+/** The groups that measure some paths only (the others measure all, or those of `--paths`). */
+const ONLY_PATHS: Partial<Record<GroupName, string[]>> = {
+	"one-process-postgres": SQL_PATHS,
+	"across-nodes-scaled": SCALED_PATHS,
 };
 
 /** Which bus the across-nodes groups used; null when none ran. */
@@ -156,9 +162,10 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
 	const invariants = [];
 	try {
 		for (const group of opts.groups) {
-			// The scaled group measures order placement only.
-			if (group === "across-nodes-scaled" && opts.paths && !opts.paths.includes("orderPlacement")) {
-				log(`${group}: skipped (it measures orderPlacement only, which --paths leaves out)`);
+			// Two groups measure some paths only.
+			const only = ONLY_PATHS[group];
+			if (only && opts.paths && !opts.paths.some(key => only.includes(key))) {
+				log(`${group}: skipped (it measures ${only.join(", ")} only, which --paths leaves out)`);
 				continue;
 			}
 			const result = await GROUPS[group](ctx);

@@ -12,6 +12,9 @@ const SETTLE_MS = 2000;
 /** How long the idle CPU of each node is measured (timers, heartbeats, relays, metrics). */
 const IDLE_MS = 3000;
 
+/** What `across-nodes-scaled` measures. */
+export const SCALED_PATHS = ["orderPlacement"];
+
 /** Two orders and two inventory nodes in `across-nodes-scaled` (the busiest actors), one of every other. */
 const SCALED: Record<string, number> = { orders: 2, inventory: 2 };
 
@@ -28,7 +31,7 @@ export async function runAcrossNodes(
 	group: "across-nodes" | "across-nodes-scaled" = "across-nodes",
 ): Promise<GroupResult> {
 	const scaled = group === "across-nodes-scaled";
-	const paths = scaled ? ["orderPlacement"] : ctx.paths;
+	const paths = scaled ? SCALED_PATHS : ctx.paths;
 	const kafka = ctx.events === "kafka" ? await ctx.kafka() : null;
 	const namespace = uniqueNamespace();
 	const database = `${SERVER_URLS.mariadb}/emporium_bench_${randomBytes(4).toString("hex")}`;

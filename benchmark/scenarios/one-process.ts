@@ -1,5 +1,5 @@
-import { ACTORS } from "../../lib/config";
 import { randomBytes } from "node:crypto";
+import { ACTORS } from "../../lib/config";
 import { dropDatabase, ensureDatabase, freePort, startNode, type ShopNode } from "../../scripts/nodes";
 import { joinShop, waitForShop } from "../cluster";
 import { memoryOf, postgresPids } from "../processes";
@@ -7,8 +7,8 @@ import type { GroupContext, GroupResult } from "../types";
 import { ADMIN, METRICS_ANY_PORT, SERVER_URLS, cpuProfileEnv, productionEnv, uniqueNamespace } from "./env";
 import { auditAfterLoad, runPaths, seedShop } from "./shop";
 
-/** The paths whose requests write to the stores; the others read the cache. */
-const SQL_PATHS: string[] = ["orderPlacement", "cartCheckout"];
+/** The paths whose requests write to the stores (the others read the cache): all `one-process-postgres` measures. */
+export const SQL_PATHS: string[] = ["orderPlacement", "cartCheckout"];
 
 /** Every actor and the gateway. */
 export const ALL_ACTORS = ["api", ...ACTORS];
